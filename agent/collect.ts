@@ -1,0 +1,46 @@
+import pLimit from 'p-limit';
+import type { NameFilter } from '../shared/config/types.js';
+import { passesFilter } from '../shared/filter.js';
+import type { Namespace, NamespaceResult, Snapshot } from '../shared/types.js';
+import { discoverNamespaces, type DiscoveryOptions } from './discover.js';
+import type { NamespaceReader } from './readers/reader.js';
+
+export interface CollectOptions {
+  discovery: DiscoveryOptions;
+  reader: NamespaceReader;
+  /** At most this many reads run at once (the original's `threads`). */
+  threads: number;
+  deviceFilter: NameFilter;
+  now?: () => number;
+}
+
+/**
+ * One cycle's collection: discover, read every namespace with at most `threads` reads in flight,
+ * keep the devices that pass the filter. One failing namespace never sinks the others.
+ */
+export async function collectSnapshot(options: CollectOptions): Promise<Snapshot> {
+  const now = options.now ?? Date.now;
+  const timestampMs = now();
+  const started = performance.now();
+  const discovery = await discoverNamespaces(options.discovery);
+  const limit = pLimit(options.threads);
+  const settled = await Promise.allSettled(discovery.namespaces.map((ns) => limit(() => options.reader.read(ns))));
+  const results = settled.map((outcome, index) => toResult(outcome, discovery.namespaces[index]!, options.deviceFilter));
+  return {
+    timestampMs,
+    durationMs: performance.now() - started,
+    results,
+    discoveredCount: discovery.listedCount,
+    discoveryErrors: discovery.problems,
+  };
+}
+
+function toResult(outcome: PromiseSettledResult<NamespaceResult>, ns: Namespace, deviceFilter: NameFilter): NamespaceResult {
+  if (outcome.status === 'rejected') {
+    return { ns, ok: false, reason: 'internal', message: String((outcome.reason as Error)?.message ?? outcome.reason), durationMs: 0 };
+  }
+  const result = outcome.value;
+  if (!result.ok) return result;
+  const interfaces = result.sample.interfaces.filter((device) => passesFilter(device.name, deviceFilter));
+  return { ...result, sample: { ...result.sample, interfaces } };
+}

@@ -1,0 +1,70 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { NameFilter } from '../shared/config/types.js';
+import { passesFilter } from '../shared/filter.js';
+import type { Namespace } from '../shared/types.js';
+
+export interface DiscoveryOptions {
+  netnsDirs: readonly string[];
+  filter: NameFilter;
+  /** Root of procfs (injectable for tests); `<procRoot>/self/ns/net` tells which device is nsfs. */
+  procRoot: string;
+}
+
+export interface Discovery {
+  namespaces: Namespace[];
+  /** Every namespace file found, before filters and de-duplication. */
+  listedCount: number;
+  /** Problems worth a warning: an unreadable folder, a stale file that is no namespace. */
+  problems: string[];
+}
+
+/**
+ * Lists namespace files in each folder, keeps those that are real namespaces (on nsfs: a file left
+ * behind by a failed `ip netns add` is not), de-duplicates by inode (one namespace may be bound under
+ * several names or folders) and applies the name filter. A missing folder is simply empty.
+ */
+export async function discoverNamespaces(options: DiscoveryOptions): Promise<Discovery> {
+  const nsfsDevice = await nsfsDeviceOf(options.procRoot);
+  const problems: string[] = [];
+  const byInode = new Map<string, Namespace>();
+  const names = new Set<string>();
+  let listedCount = 0;
+  for (const dir of options.netnsDirs) {
+    for (const name of await listFolder(dir, problems)) {
+      const file = path.join(dir, name);
+      const info = await stat(file).catch(() => null);
+      if (info === null) continue; // removed between listing and stat: simply gone
+      listedCount += 1;
+      if (nsfsDevice !== null && info.dev !== nsfsDevice) {
+        problems.push(`${file} is not a network namespace (not on nsfs); skipped`);
+        continue;
+      }
+      const key = `${info.dev}:${info.ino}`;
+      if (byInode.has(key) || !passesFilter(name, options.filter)) continue;
+      if (names.has(name)) {
+        problems.push(`${file}: a namespace named ${JSON.stringify(name)} was already found in another folder; skipped`);
+        continue;
+      }
+      names.add(name);
+      byInode.set(key, { name, path: file, inode: info.ino });
+    }
+  }
+  const namespaces = [...byInode.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { namespaces, listedCount, problems };
+}
+
+async function listFolder(dir: string, problems: string[]): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.push(`cannot list ${dir}: ${code ?? (error as Error).message}`);
+    return [];
+  }
+}
+
+async function nsfsDeviceOf(procRoot: string): Promise<number | null> {
+  const info = await stat(path.join(procRoot, 'self/ns/net')).catch(() => null);
+  return info?.dev ?? null;
+}

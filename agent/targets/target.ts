@@ -1,0 +1,42 @@
+import type { Registry } from 'prom-client';
+import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { Snapshot } from '../../shared/types.js';
+
+/** What a cycle hands to every push target. */
+export interface CycleOutput {
+  snapshot: Snapshot;
+  registry: Registry;
+}
+
+export interface PushOutcome {
+  ok: boolean;
+  durationMs: number;
+  /** HTTP attempts made for this push, retries included. */
+  attempts: number;
+  /** Error text without secrets, null on success. */
+  error: string | null;
+}
+
+/** A target's state as /healthz shows it: never holds a secret. */
+export interface TargetState {
+  name: string;
+  lastSuccessMs: number | null;
+  lastAttemptMs: number | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+}
+
+/**
+ * A push destination (Pushgateway, remote_write). Targets fail independently: `push` never throws,
+ * and finishes (retries included) before `deadlineMs` (epoch ms) so it never runs into the next cycle.
+ */
+export interface PushTarget {
+  readonly name: string;
+  start(): Promise<void>;
+  push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome>;
+  state(): TargetState;
+  /** The target's own figures (buffer use, drops), added to the self-metrics. */
+  selfMetrics(): ExtraMetric[];
+  /** Flushes or deletes what the target's config asks for on shutdown, within `deadlineMs`. */
+  stop(deadlineMs: number): Promise<void>;
+}

@@ -1,0 +1,23 @@
+// Runs every uvu suite under dist/test and prints the closing line CI reads: "N passed, N failed".
+import { spawn } from 'node:child_process';
+
+const pattern = process.argv[2] ?? '.';
+const child = spawn(process.execPath, ['node_modules/uvu/bin.js', 'dist/test', pattern, '-i', 'helpers', '-i', 'fixtures'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, NO_COLOR: '1' },
+});
+let output = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  output += chunk.toString();
+});
+child.on('close', (code) => {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  let failed = total - passed - skipped;
+  if (code !== 0 && failed === 0) failed = 1; // uvu crashed before its summary
+  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(code === 0 && failed === 0 ? 0 : 1);
+});

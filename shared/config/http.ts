@@ -1,0 +1,119 @@
+import { Secret } from './secret.js';
+import {
+  ConfigIssues, join, readBoolean, readDuration, readObject, readOptionalString, readString, readStringMap,
+  type RawObject,
+} from './fields.js';
+import type { ConfigEnvironment } from './schema.js';
+import type { BasicAuth, HttpClientConfig, TlsConfig } from './types.js';
+
+/** Headers the push protocols set themselves; a user header may not replace them. */
+const PROTECTED_HEADERS = ['authorization', 'content-encoding', 'content-type', 'content-length', 'host', 'x-prometheus-remote-write-version'];
+
+/** The http_config part shared by push.pushgateway and push.remote_write. */
+export function readHttpClient(
+  fields: RawObject,
+  at: string,
+  environment: ConfigEnvironment,
+  issues: ConfigIssues,
+): HttpClientConfig {
+  const headers = readStringMap(fields.headers, join(at, 'headers'), issues);
+  for (const name of Object.keys(headers)) {
+    if (PROTECTED_HEADERS.includes(name.toLowerCase())) {
+      issues.add(join(at, `headers.${name}`), 'is set by the exporter and cannot be overridden');
+    }
+  }
+  const basicAuth = readBasicAuth(fields.basic_auth, join(at, 'basic_auth'), environment, issues);
+  const bearerToken = readSecret(fields, 'bearer_token', at, environment, issues);
+  if (basicAuth !== null && bearerToken !== null) issues.add(at, 'basic_auth and bearer_token are mutually exclusive');
+  return {
+    url: readHttpUrl(fields.url, join(at, 'url'), true, issues) ?? new URL('http://invalid.invalid/'),
+    timeoutMs: readDuration(fields.timeout, join(at, 'timeout'), 10_000, issues),
+    basicAuth,
+    bearerToken,
+    tls: readTls(fields.tls_config, join(at, 'tls_config'), issues),
+    proxyUrl: readHttpUrl(fields.proxy_url, join(at, 'proxy_url'), false, issues),
+    headers,
+  };
+}
+
+function readHttpUrl(value: unknown, at: string, required: boolean, issues: ConfigIssues): URL | null {
+  const text = readOptionalString(value, at, issues);
+  if (text === null || text === '') {
+    if (required) issues.add(at, 'required: an http:// or https:// URL');
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    issues.add(at, `not a valid URL: ${JSON.stringify(redactUrl(text))}`);
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    issues.add(at, `only http and https are supported, got ${JSON.stringify(url.protocol.replace(/:$/, ''))}`);
+    return null;
+  }
+  return url;
+}
+
+/** Removes a password embedded in a URL before it is shown anywhere. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:<secret>@');
+}
+
+function readBasicAuth(value: unknown, at: string, environment: ConfigEnvironment, issues: ConfigIssues): BasicAuth | null {
+  if (value === undefined || value === null) return null;
+  const fields = readObject(value, at, ['username', 'password', 'password_file', 'password_env'], issues);
+  const username = readString(fields.username, join(at, 'username'), '', issues);
+  if (username === '') issues.add(join(at, 'username'), 'required');
+  const password = readSecret(fields, 'password', at, environment, issues);
+  if (password === null) issues.add(at, 'one of password, password_file or password_env is required');
+  return { username, password: password ?? new Secret('') };
+}
+
+/** A secret given inline (`name`), in a file (`name_file`) or in an environment variable (`name_env`). */
+function readSecret(
+  fields: RawObject,
+  name: string,
+  at: string,
+  environment: ConfigEnvironment,
+  issues: ConfigIssues,
+): Secret | null {
+  const given = [name, `${name}_file`, `${name}_env`].filter((key) => fields[key] !== undefined && fields[key] !== null);
+  if (given.length > 1) {
+    issues.add(join(at, given[1]!), `only one of ${given.join(', ')} may be set`);
+    return null;
+  }
+  const key = given[0];
+  if (key === undefined) return null;
+  const text = readString(fields[key], join(at, key), '', issues);
+  if (key === name) return new Secret(text);
+  if (key.endsWith('_env')) {
+    const fromEnv = environment.env[text];
+    if (fromEnv === undefined || fromEnv === '') {
+      issues.add(join(at, key), `environment variable ${JSON.stringify(text)} is not set`);
+      return null;
+    }
+    return new Secret(fromEnv);
+  }
+  try {
+    return new Secret(environment.readFile(text).replace(/\r?\n$/, ''));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    issues.add(join(at, key), `cannot read ${JSON.stringify(text)} (${code})`);
+    return null;
+  }
+}
+
+function readTls(value: unknown, at: string, issues: ConfigIssues): TlsConfig {
+  const fields = readObject(value, at, ['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify'], issues);
+  const tls: TlsConfig = {
+    caFile: readOptionalString(fields.ca_file, join(at, 'ca_file'), issues),
+    certFile: readOptionalString(fields.cert_file, join(at, 'cert_file'), issues),
+    keyFile: readOptionalString(fields.key_file, join(at, 'key_file'), issues),
+    serverName: readOptionalString(fields.server_name, join(at, 'server_name'), issues),
+    insecureSkipVerify: readBoolean(fields.insecure_skip_verify, join(at, 'insecure_skip_verify'), false, issues),
+  };
+  if ((tls.certFile === null) !== (tls.keyFile === null)) issues.add(at, 'cert_file and key_file go together');
+  return tls;
+}

@@ -1,0 +1,328 @@
+import path from 'node:path';
+import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
+import {
+  ConfigIssues, describe, isObject, join, readBoolean, readDuration, readEnum, readObject,
+  readOptionalString, readPositiveInteger, readRegex, readString, readStringList, readStringMap,
+  type RawObject,
+} from './fields.js';
+import { readHttpClient } from './http.js';
+import { LABEL_PRESETS } from './presets.js';
+import type {
+  ApiServerConfig, Config, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
+  PushgatewayConfig, RemoteWriteConfig,
+} from './types.js';
+
+/** What validation may consult besides the YAML: injected so the schema stays pure and testable. */
+export interface ConfigEnvironment {
+  hostname: string;
+  env: Record<string, string | undefined>;
+  /** Reads a secret file (password_file, bearer_token_file); throws when it cannot. */
+  readFile: (file: string) => string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+const TOP_LEVEL_KEYS = [
+  'interface_metrics', 'proc_metrics', 'namespaces_filter', 'device_filter', 'threads', 'api_server',
+  'netns_dirs', 'interval', 'read_timeout', 'reader', 'labels', 'hostname', 'push', 'health', 'splay',
+  'jitter', 'self_metrics', 'log_level',
+] as const;
+
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const METRIC_NAME_PART = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const DEFAULT_INTERVAL_MS = 15_000;
+export const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
+
+/** Environment variables that override a top-level key (documented in the config reference). */
+export const ENV_OVERRIDES: Record<string, string[]> = {
+  NETNS_EXPORTER_INTERVAL: ['interval'],
+  NETNS_EXPORTER_THREADS: ['threads'],
+  NETNS_EXPORTER_READER: ['reader'],
+  NETNS_EXPORTER_LOG_LEVEL: ['log_level'],
+  NETNS_EXPORTER_HOSTNAME: ['hostname'],
+  NETNS_EXPORTER_PUSHGATEWAY_URL: ['push', 'pushgateway', 'url'],
+  NETNS_EXPORTER_REMOTE_WRITE_URL: ['push', 'remote_write', 'url'],
+};
+
+export function parseConfig(raw: unknown, environment: ConfigEnvironment): ConfigResult {
+  const issues = new ConfigIssues();
+  const root = readObject(applyEnvOverrides(raw, environment.env), '', TOP_LEVEL_KEYS, issues);
+  const hostname = readString(root.hostname, 'hostname', environment.hostname, issues);
+  const intervalMs = readDuration(root.interval, 'interval', DEFAULT_INTERVAL_MS, issues);
+  const push = readPush(root.push, hostname, environment, issues);
+  const pushConfigured = push.pushgateway !== null || push.remoteWrite !== null;
+  const config: Config = {
+    interfaceMetrics: readInterfaceMetrics(root.interface_metrics, issues),
+    procMetrics: readProcMetrics(root.proc_metrics, issues),
+    namespacesFilter: readFilter(root.namespaces_filter, 'namespaces_filter', issues),
+    deviceFilter: readFilter(root.device_filter, 'device_filter', issues),
+    threads: readPositiveInteger(root.threads, 'threads', 4, issues, 1024),
+    apiServer: readApiServer(root.api_server, pushConfigured, issues),
+    netnsDirs: readNetnsDirs(root.netns_dirs, issues),
+    intervalMs,
+    readTimeoutMs: readDuration(root.read_timeout, 'read_timeout', 5_000, issues),
+    reader: readEnum(root.reader, 'reader', ['nsenter', 'setns'] as const, 'nsenter', issues),
+    labels: readLabels(root.labels, issues),
+    hostname,
+    push,
+    health: readHealth(root.health, intervalMs, issues),
+    splayMs: readDuration(root.splay, 'splay', 0, issues, true),
+    jitterMs: readDuration(root.jitter, 'jitter', 0, issues, true),
+    selfMetrics: readSelfMetrics(root.self_metrics, issues),
+    logLevel: readEnum(root.log_level, 'log_level', LOG_LEVELS, 'info', issues),
+  };
+  if (config.readTimeoutMs > config.intervalMs) {
+    issues.add('read_timeout', `must not exceed interval (${config.intervalMs} ms)`);
+  }
+  return issues.list.length > 0 ? { ok: false, errors: issues.list } : { ok: true, config };
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** The configuration used when no file is given: every namespace in /run/netns, served locally. */
+export function defaultConfig(environment: ConfigEnvironment): Config {
+  const result = parseConfig({}, environment);
+  if (!result.ok) throw new Error(`built-in defaults are invalid: ${result.errors.join('; ')}`);
+  return result.config;
+}
+
+function applyEnvOverrides(raw: unknown, env: Record<string, string | undefined>): unknown {
+  if (!isObject(raw) && raw !== undefined && raw !== null) return raw;
+  const copy: RawObject = structuredClone((raw ?? {}) as RawObject);
+  for (const [variable, keyPath] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    let target = copy;
+    for (const key of keyPath.slice(0, -1)) {
+      if (!isObject(target[key])) target[key] = {};
+      target = target[key] as RawObject;
+    }
+    target[keyPath[keyPath.length - 1]!] = value;
+  }
+  return copy;
+}
+
+function readInterfaceMetrics(value: unknown, issues: ConfigIssues): InterfaceStat[] {
+  const names = readStringList(value, 'interface_metrics', DEFAULT_INTERFACE_STATS, issues);
+  const stats: InterfaceStat[] = [];
+  names.forEach((name, index) => {
+    if (!isInterfaceStat(name)) {
+      issues.add(`interface_metrics[${index}]`, `unknown statistic ${JSON.stringify(name)} (known: ${INTERFACE_STATS.join(', ')})`);
+    } else if (!stats.includes(name)) {
+      stats.push(name);
+    }
+  });
+  return stats;
+}
+
+function readProcMetrics(value: unknown, issues: ConfigIssues): ProcMetricConfig[] {
+  if (value === undefined || value === null) return [];
+  if (!isObject(value)) {
+    issues.add('proc_metrics', `expected a mapping of metric names to {file: ...}, got ${describe(value)}`);
+    return [];
+  }
+  const metrics: ProcMetricConfig[] = [];
+  for (const [name, entry] of Object.entries(value)) {
+    const at = join('proc_metrics', name);
+    if (!METRIC_NAME_PART.test(name)) issues.add(at, 'metric name must match [a-zA-Z_][a-zA-Z0-9_]*');
+    const fields = readObject(entry, at, ['file', 'type'], issues);
+    const file = readProcPath(fields.file, join(at, 'file'), issues);
+    const type = readEnum(fields.type, join(at, 'type'), ['counter', 'gauge'] as const, 'counter', issues);
+    if (file !== null) metrics.push({ name, file, type });
+  }
+  return metrics;
+}
+
+/** Proc paths are relative to /proc (as in the original); "/proc/x" is accepted; nothing may escape. */
+function readProcPath(value: unknown, at: string, issues: ConfigIssues): string | null {
+  const raw = readOptionalString(value, at, issues);
+  if (raw === null || raw.trim() === '') {
+    issues.add(at, 'required: a path under /proc such as sys/net/netfilter/nf_conntrack_count');
+    return null;
+  }
+  const relative = raw.startsWith('/proc/') ? raw.slice('/proc/'.length) : raw;
+  const normalised = path.posix.normalize(relative);
+  if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || normalised === '.') {
+    issues.add(at, `path ${JSON.stringify(raw)} escapes /proc`);
+    return null;
+  }
+  return normalised;
+}
+
+function readFilter(value: unknown, at: string, issues: ConfigIssues): NameFilter {
+  const fields = readObject(value, at, ['whitelist_pattern', 'blacklist_pattern'], issues);
+  return {
+    whitelist: readRegex(fields.whitelist_pattern, join(at, 'whitelist_pattern'), issues),
+    blacklist: readRegex(fields.blacklist_pattern, join(at, 'blacklist_pattern'), issues),
+  };
+}
+
+function readApiServer(value: unknown, pushConfigured: boolean, issues: ConfigIssues): ApiServerConfig {
+  const fields = readObject(value, 'api_server', ['server_address', 'server_port', 'telemetry_path', 'request_timeout', 'enabled'], issues);
+  const explicit = value !== undefined && value !== null;
+  const telemetryPath = readString(fields.telemetry_path, 'api_server.telemetry_path', DEFAULT_API_SERVER.telemetryPath, issues);
+  if (!telemetryPath.startsWith('/')) issues.add('api_server.telemetry_path', 'must start with "/"');
+  if (telemetryPath === '/healthz') issues.add('api_server.telemetry_path', '"/healthz" is the health endpoint');
+  return {
+    enabled: readBoolean(fields.enabled, 'api_server.enabled', explicit || !pushConfigured, issues),
+    address: readString(fields.server_address, 'api_server.server_address', DEFAULT_API_SERVER.address, issues),
+    port: readPort(fields.server_port, 'api_server.server_port', DEFAULT_API_SERVER.port, issues),
+    telemetryPath,
+    requestTimeoutMs: readDuration(fields.request_timeout, 'api_server.request_timeout', 10_000, issues),
+  };
+}
+
+function readPort(value: unknown, at: string, fallback: number, issues: ConfigIssues): number {
+  if (value === 0 || value === '0') return 0;
+  return readPositiveInteger(value, at, fallback, issues, 65535);
+}
+
+function readNetnsDirs(value: unknown, issues: ConfigIssues): string[] {
+  const dirs = readStringList(value, 'netns_dirs', ['/run/netns'], issues);
+  dirs.forEach((dir, index) => {
+    if (!path.isAbsolute(dir)) issues.add(`netns_dirs[${index}]`, `must be an absolute path, got ${JSON.stringify(dir)}`);
+  });
+  if (dirs.length === 0) issues.add('netns_dirs', 'must name at least one folder');
+  return dirs;
+}
+
+function readLabels(value: unknown, issues: ConfigIssues): LabelsConfig {
+  const fields = readObject(value, 'labels', ['preset', 'hostname', 'device_ip', 'from_namespace'], issues);
+  const presetName = readEnum(fields.preset, 'labels.preset', Object.keys(LABEL_PRESETS) as (keyof typeof LABEL_PRESETS)[], 'general', issues);
+  const preset = LABEL_PRESETS[presetName];
+  const labels: LabelsConfig = {
+    hostname: readLabelName(fields.hostname, 'labels.hostname', preset.hostname, issues),
+    deviceIp: readLabelName(fields.device_ip, 'labels.device_ip', preset.deviceIp, issues),
+    fromNamespace: fields.from_namespace === undefined
+      ? preset.fromNamespace.map((rule) => ({ ...rule }))
+      : readNamespaceRules(fields.from_namespace, issues),
+  };
+  const names = [labels.hostname, labels.deviceIp, ...labels.fromNamespace.map((rule) => rule.label)].filter((n) => n !== null);
+  for (const name of names) {
+    if (['netns', 'device', 'operstate', 'address', 'link_type'].includes(name)) {
+      issues.add('labels', `label ${JSON.stringify(name)} is already used by the exporter`);
+    }
+  }
+  return labels;
+}
+
+/** `false`/null turns a label off; a string names it. */
+function readLabelName(value: unknown, at: string, fallback: string | null, issues: ConfigIssues): string | null {
+  if (value === undefined) return fallback;
+  if (value === false || value === null) return null;
+  if (value === true) return fallback ?? null;
+  const name = readString(value, at, '', issues);
+  if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+    issues.add(at, `invalid label name ${JSON.stringify(name)}`);
+    return null;
+  }
+  return name;
+}
+
+function readNamespaceRules(value: unknown, issues: ConfigIssues): NamespaceLabelRule[] {
+  if (value === null) return [];
+  if (!Array.isArray(value)) {
+    issues.add('labels.from_namespace', `expected a list of {label, regex, replacement}, got ${describe(value)}`);
+    return [];
+  }
+  const rules: NamespaceLabelRule[] = [];
+  value.forEach((entry, index) => {
+    const at = `labels.from_namespace[${index}]`;
+    const fields = readObject(entry, at, ['label', 'regex', 'replacement'], issues);
+    const label = readLabelName(fields.label, join(at, 'label'), null, issues);
+    const regex = readRegex(fields.regex, join(at, 'regex'), issues);
+    if (label === null) issues.add(join(at, 'label'), 'required');
+    if (regex === null) issues.add(join(at, 'regex'), 'required');
+    const replacement = readString(fields.replacement, join(at, 'replacement'), '$1', issues);
+    if (label !== null && regex !== null) rules.push({ label, regex, replacement });
+  });
+  return rules;
+}
+
+function readPush(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues) {
+  const fields = readObject(value, 'push', ['pushgateway', 'remote_write'], issues);
+  return {
+    pushgateway: fields.pushgateway == null ? null : readPushgateway(fields.pushgateway, hostname, environment, issues),
+    remoteWrite: fields.remote_write == null ? null : readRemoteWrite(fields.remote_write, hostname, environment, issues),
+  };
+}
+
+const HTTP_CLIENT_KEYS = ['url', 'timeout', 'basic_auth', 'bearer_token', 'bearer_token_file', 'bearer_token_env', 'tls_config', 'proxy_url', 'headers'];
+
+function readPushgateway(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues): PushgatewayConfig {
+  const at = 'push.pushgateway';
+  const fields = readObject(value, at, [...HTTP_CLIENT_KEYS, 'job', 'grouping', 'method', 'delete_on_shutdown', 'gzip'], issues);
+  const job = readString(fields.job, join(at, 'job'), 'netns_exporter', issues);
+  if (job === '') issues.add(join(at, 'job'), 'must not be empty');
+  const grouping = { instance: hostname, ...readStringMap(fields.grouping, join(at, 'grouping'), issues) };
+  for (const name of Object.keys(grouping)) {
+    if (!LABEL_NAME.test(name) || name === 'job' || name.startsWith('__')) {
+      issues.add(join(at, `grouping.${name}`), 'invalid grouping label name (job is set by push.pushgateway.job)');
+    }
+  }
+  return {
+    ...readHttpClient(fields, at, environment, issues),
+    job,
+    grouping,
+    method: readEnum(fields.method, join(at, 'method'), ['put', 'post'] as const, 'put', issues),
+    deleteOnShutdown: readBoolean(fields.delete_on_shutdown, join(at, 'delete_on_shutdown'), false, issues),
+    gzip: readBoolean(fields.gzip, join(at, 'gzip'), true, issues),
+  };
+}
+
+function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues): RemoteWriteConfig {
+  const at = 'push.remote_write';
+  const fields = readObject(value, at, [
+    ...HTTP_CLIENT_KEYS, 'external_labels', 'max_samples_per_send', 'buffer', 'min_backoff', 'max_backoff', 'send_metadata',
+  ], issues);
+  const externalLabels = fields.external_labels === undefined
+    ? { instance: hostname }
+    : readStringMap(fields.external_labels, join(at, 'external_labels'), issues);
+  for (const name of Object.keys(externalLabels)) {
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) issues.add(join(at, `external_labels.${name}`), 'invalid label name');
+  }
+  const buffer = readObject(fields.buffer, join(at, 'buffer'), ['max_samples', 'dir', 'max_bytes'], issues);
+  const dir = readOptionalString(buffer.dir, join(at, 'buffer.dir'), issues);
+  if (dir !== null && !path.isAbsolute(dir)) issues.add(join(at, 'buffer.dir'), 'must be an absolute path');
+  const minBackoffMs = readDuration(fields.min_backoff, join(at, 'min_backoff'), 30, issues);
+  const maxBackoffMs = readDuration(fields.max_backoff, join(at, 'max_backoff'), 5_000, issues);
+  if (maxBackoffMs < minBackoffMs) issues.add(join(at, 'max_backoff'), 'must not be below min_backoff');
+  return {
+    ...readHttpClient(fields, at, environment, issues),
+    externalLabels,
+    maxSamplesPerSend: readPositiveInteger(fields.max_samples_per_send, join(at, 'max_samples_per_send'), 2_000, issues),
+    buffer: {
+      maxSamples: readPositiveInteger(buffer.max_samples, join(at, 'buffer.max_samples'), 1_000_000, issues),
+      dir,
+      maxBytes: readPositiveInteger(buffer.max_bytes, join(at, 'buffer.max_bytes'), 256 * 1024 * 1024, issues),
+    },
+    minBackoffMs,
+    maxBackoffMs,
+    sendMetadata: readBoolean(fields.send_metadata, join(at, 'send_metadata'), true, issues),
+  };
+}
+
+function readHealth(value: unknown, intervalMs: number, issues: ConfigIssues): HealthConfig {
+  const fields = readObject(value, 'health', ['listen', 'max_age'], issues);
+  const listen = readOptionalString(fields.listen, 'health.listen', issues);
+  return {
+    listen: listen === null ? null : readListenAddress(listen, 'health.listen', issues),
+    maxAgeMs: readDuration(fields.max_age, 'health.max_age', 3 * intervalMs, issues),
+  };
+}
+
+/** "host:port", "[::1]:port" or ":port" (all addresses). */
+export function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    issues.add(at, `expected "host:port" such as "0.0.0.0:9465", got ${JSON.stringify(text)}`);
+    return null;
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+function readSelfMetrics(value: unknown, issues: ConfigIssues) {
+  const fields = readObject(value, 'self_metrics', ['process'], issues);
+  return { process: readBoolean(fields.process, 'self_metrics.process', true, issues) };
+}

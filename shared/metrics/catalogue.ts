@@ -1,0 +1,75 @@
+import type { ProcMetricConfig } from '../config/types.js';
+import type { InterfaceStat } from '../stats.js';
+
+/**
+ * Every metric the exporter writes: names and help texts of the original Go exporter where it had
+ * them, so dashboards keep working. The metric reference in the README is tested against this.
+ */
+export interface MetricSpec {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  /** Labels beyond the configurable ones (hostname, deviceIP, from_namespace rules). */
+  labels: readonly string[];
+}
+
+export const INTERFACE_STAT_HELP = 'Interface statistics in the network namespace';
+export const PROC_METRIC_HELP = 'Statistics from /proc filesystem in the network namespace';
+
+export function interfaceStatMetric(stat: InterfaceStat): MetricSpec {
+  return { name: `netns_network_${stat}_total`, help: INTERFACE_STAT_HELP, type: 'counter', labels: ['netns', 'device'] };
+}
+
+/** Counters keep the original's `_total` name; a gauge (a level such as a conntrack count) does not. */
+export function procMetric(metric: ProcMetricConfig): MetricSpec {
+  const name = metric.type === 'counter' ? `netns_network_${metric.name}_total` : `netns_network_${metric.name}`;
+  return { name, help: PROC_METRIC_HELP, type: metric.type, labels: ['netns'] };
+}
+
+export const NETWORK_UP: MetricSpec = {
+  name: 'netns_network_up',
+  help: "Value is 1 if operstate is 'up', 0 otherwise.",
+  type: 'gauge',
+  labels: ['netns', 'device'],
+};
+
+export const NETWORK_INFO: MetricSpec = {
+  name: 'netns_network_info',
+  help: 'Non-numeric data of an interface in the network namespace, value is always 1.',
+  type: 'gauge',
+  labels: ['netns', 'device', 'operstate', 'address', 'link_type'],
+};
+
+export const NETWORK_MTU: MetricSpec = {
+  name: 'netns_network_mtu_bytes',
+  help: 'MTU of an interface in the network namespace.',
+  type: 'gauge',
+  labels: ['netns', 'device'],
+};
+
+export const NAMESPACE: MetricSpec = {
+  name: 'netns_network_namespace',
+  help: 'Value is 1 for every network namespace found and read.',
+  type: 'gauge',
+  labels: ['netns'],
+};
+
+export const BUILD_INFO: MetricSpec = {
+  name: 'netns_exporter_build_info',
+  help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which netns_exporter was built.",
+  type: 'gauge',
+  labels: ['version', 'revision', 'nodeversion'],
+};
+
+/** The agent's own figures, cumulative over the process's life where they are counters. */
+export const SELF = {
+  collectionDuration: { name: 'netns_exporter_collection_duration_seconds', help: 'Duration of the last collection of all namespaces.', type: 'gauge', labels: [] },
+  namespaces: { name: 'netns_exporter_namespaces', help: 'Namespaces in the last collection by state: found (after filters), read, failed.', type: 'gauge', labels: ['state'] },
+  readErrors: { name: 'netns_exporter_read_errors_total', help: 'Namespace reads that failed, by reason (vanished, timeout, permission, spawn, exit, parse, worker, proc_file).', type: 'counter', labels: ['reason'] },
+  cycles: { name: 'netns_exporter_cycles_total', help: 'Collection cycles run.', type: 'counter', labels: [] },
+  cyclesOverrun: { name: 'netns_exporter_cycles_overrun_total', help: 'Cycles that took longer than the interval, delaying the next one.', type: 'counter', labels: [] },
+  pushDuration: { name: 'netns_exporter_push_duration_seconds', help: 'Duration of the last push, by target.', type: 'gauge', labels: ['target'] },
+  pushes: { name: 'netns_exporter_pushes_total', help: 'Pushes attempted, by target (retries within one push count once).', type: 'counter', labels: ['target'] },
+  pushFailures: { name: 'netns_exporter_push_failures_total', help: 'Pushes that failed after their retries, by target.', type: 'counter', labels: ['target'] },
+  lastPushSuccess: { name: 'netns_exporter_last_push_success_timestamp_seconds', help: 'Unix time of the last successful push, by target.', type: 'gauge', labels: ['target'] },
+} as const satisfies Record<string, MetricSpec>;

@@ -1,0 +1,48 @@
+import type { LabelsConfig } from '../config/types.js';
+import type { InterfaceSample } from '../types.js';
+
+export type LabelSet = Record<string, string>;
+
+/** Labels every series of a namespace carries: netns, optionally the host, and from_namespace rules. */
+export function namespaceLabels(namespace: string, labels: LabelsConfig, hostname: string): LabelSet {
+  const set: LabelSet = { netns: namespace };
+  if (labels.hostname !== null) set[labels.hostname] = hostname;
+  for (const rule of labels.fromNamespace) {
+    const match = rule.regex.exec(namespace);
+    if (match !== null) set[rule.label] = match[0].replace(rule.regex, rule.replacement);
+  }
+  return set;
+}
+
+/** Labels of a device's series: the namespace's, the device, and optionally its address. */
+export function deviceLabels(base: LabelSet, device: InterfaceSample, labels: LabelsConfig): LabelSet {
+  const set: LabelSet = { ...base, device: device.name };
+  if (labels.deviceIp !== null) set[labels.deviceIp] = primaryAddress(device);
+  return set;
+}
+
+/**
+ * The address an operator means by "the device's IP": the first global IPv4, else any IPv4, else the
+ * first global IPv6; "" when there is none (as in the original's output).
+ */
+export function primaryAddress(device: InterfaceSample): string {
+  const v4 = device.addresses.filter((a) => a.family === 'inet');
+  const v6Global = device.addresses.filter((a) => a.family === 'inet6' && a.scope === 'global');
+  return (v4.find((a) => a.scope === 'global') ?? v4[0] ?? v6Global[0])?.address ?? '';
+}
+
+/** Every label name a namespace-level (or, with device labels, a device-level) metric may carry. */
+export function configuredLabelNames(labels: LabelsConfig, perDevice: boolean): string[] {
+  const names = ['netns', ...labels.fromNamespace.map((rule) => rule.label)];
+  if (labels.hostname !== null) names.push(labels.hostname);
+  if (perDevice) {
+    names.push('device');
+    if (labels.deviceIp !== null) names.push(labels.deviceIp);
+  }
+  return [...new Set(names)];
+}
+
+/** Label objects with sorted keys, so the exposition lists them as the original (Go) did. */
+export function sorted(set: LabelSet): LabelSet {
+  return Object.fromEntries(Object.entries(set).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,33 @@
+import type { ProcMetricConfig } from '../config/types.js';
+import type { NamespaceSample } from '../types.js';
+import { parseIpAddrJson } from './ipJson.js';
+import { parseProcValue } from './procValue.js';
+
+/** Separates the proc records from ip's JSON; iproute2 escapes control characters, so it never emits one. */
+export const PROC_RECORD_MARK = '\x1e';
+/** What the reader's shell prints instead of a value when a /proc file cannot be read. */
+export const PROC_UNREADABLE = '!';
+
+/**
+ * Parses one namespace read by the nsenter reader: `ip -j -s -s addr show`, then one record per
+ * configured /proc file: MARK index TAB value (or "!"), in the order of `procMetrics`.
+ */
+export function parseNsenterOutput(stdout: string, procMetrics: readonly ProcMetricConfig[]): NamespaceSample {
+  const [ipJson = '', ...records] = stdout.split(PROC_RECORD_MARK);
+  const sample: NamespaceSample = { interfaces: parseIpAddrJson(ipJson), proc: {}, procErrors: [] };
+  const seen = new Set<number>();
+  for (const record of records) {
+    const tab = record.indexOf('\t');
+    const metric = procMetrics[Number(record.slice(0, tab))];
+    if (tab < 0 || metric === undefined) continue;
+    seen.add(procMetrics.indexOf(metric));
+    const value = record.slice(tab + 1);
+    const number = value.trim() === PROC_UNREADABLE ? null : parseProcValue(value);
+    if (number === null) sample.procErrors.push(metric.name);
+    else sample.proc[metric.name] = number;
+  }
+  procMetrics.forEach((metric, index) => {
+    if (!seen.has(index)) sample.procErrors.push(metric.name);
+  });
+  return sample;
+}

@@ -1,0 +1,53 @@
+import type { InterfaceStat } from './stats.js';
+
+/** A network namespace file found by discovery. `inode` identifies the namespace itself. */
+export interface Namespace {
+  name: string;
+  path: string;
+  inode: number;
+}
+
+export interface InterfaceAddress {
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLength: number;
+  scope: string;
+}
+
+export interface InterfaceSample {
+  name: string;
+  ifindex: number;
+  operstate: string;
+  mtu: number;
+  mac: string;
+  linkType: string;
+  addresses: InterfaceAddress[];
+  /** Every statistic of INTERFACE_STATS, as the kernel counts it (bigint-safe numbers). */
+  stats: Record<InterfaceStat, number>;
+}
+
+/** What one namespace read yields once parsed: devices and the configured /proc files. */
+export interface NamespaceSample {
+  interfaces: InterfaceSample[];
+  /** proc metric name → value; a file that could not be read is absent (and listed in procErrors). */
+  proc: Record<string, number>;
+  procErrors: string[];
+}
+
+/** Why a read failed; the `reason` label of netns_exporter_read_errors_total. */
+export type ReadFailureReason = 'vanished' | 'timeout' | 'permission' | 'spawn' | 'exit' | 'parse' | 'worker' | 'internal';
+
+export type NamespaceResult =
+  | { ns: Namespace; ok: true; sample: NamespaceSample; durationMs: number }
+  | { ns: Namespace; ok: false; reason: ReadFailureReason; message: string; durationMs: number };
+
+/** One cycle's collection, immutable once built. */
+export interface Snapshot {
+  /** Wall-clock start of the cycle, ms since the epoch: the timestamp of every sample. */
+  timestampMs: number;
+  durationMs: number;
+  results: readonly NamespaceResult[];
+  /** Namespaces listed before filtering (for self-metrics). */
+  discoveredCount: number;
+  discoveryErrors: readonly string[];
+}

@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Real namespaces for tests, named with a per-process prefix so parallel runs never collide, and
+ * removed at exit even when a test throws (the exit hook runs synchronously).
+ */
+export const TEST_PREFIX = `nxt${process.pid}-`;
+const created = new Set<string>();
+const createdLinks = new Set<string>();
+
+export function sh(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function addNamespace(suffix: string): string {
+  const name = `${TEST_PREFIX}${suffix}`;
+  sh('ip', ['netns', 'add', name]);
+  created.add(name);
+  return name;
+}
+
+export function deleteNamespace(name: string): void {
+  try {
+    sh('ip', ['netns', 'delete', name]);
+  } catch {
+    // already gone
+  }
+  created.delete(name);
+}
+
+/** A veth pair with one end in each namespace (either may be null: the host). Names ≤ 15 chars. */
+export function addVeth(a: { ns: string | null; dev: string }, b: { ns: string | null; dev: string }): void {
+  sh('ip', ['link', 'add', a.dev, 'type', 'veth', 'peer', 'name', b.dev]);
+  createdLinks.add(a.dev);
+  for (const end of [a, b]) if (end.ns !== null) sh('ip', ['link', 'set', end.dev, 'netns', end.ns]);
+}
+
+export function inNs(ns: string, args: string[]): string {
+  return sh('ip', ['netns', 'exec', ns, ...args]);
+}
+
+/** The kernel's own counter, read as the issue asks: ip netns exec NS cat /sys/class/net/DEV/statistics/X. */
+export function kernelStat(ns: string, device: string, stat: string): number {
+  return Number(inNs(ns, ['cat', `/sys/class/net/${device}/statistics/${stat}`]).trim());
+}
+
+export function cleanupNamespaces(): void {
+  for (const name of [...created]) deleteNamespace(name);
+  for (const link of createdLinks) {
+    try {
+      sh('ip', ['link', 'delete', link]);
+    } catch {
+      // moved into a namespace that is gone now, or already deleted
+    }
+  }
+  createdLinks.clear();
+}
+
+process.on('exit', cleanupNamespaces);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanupNamespaces();
+    process.exit(130);
+  });
+}

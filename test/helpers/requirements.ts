@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import type { Test } from 'uvu';
+
+/** CI sets CI=true: there a missing requirement is a failure, never a silent skip. */
+export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+
+export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl';
+
+const COMMANDS: Record<Exclude<Requirement, 'root'>, string> = {
+  ip: 'ip', nsenter: 'nsenter', ping: 'ping', prometheus: 'prometheus', pushgateway: 'prometheus-pushgateway',
+  promtool: 'promtool', openssl: 'openssl',
+};
+
+export function missingRequirements(requirements: readonly Requirement[]): string[] {
+  return requirements.filter((requirement) => {
+    if (requirement === 'root') return process.getuid?.() !== 0;
+    try {
+      execFileSync('sh', ['-c', `command -v ${COMMANDS[requirement]}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
+ * Runs a suite when its requirements are met. Outside CI a missing one skips the suite with a
+ * printed reason; in CI the suite is replaced by one failing test that names what is missing.
+ */
+export function runWhen(suite: Test, requirements: readonly Requirement[], name: string): void {
+  const missing = missingRequirements(requirements);
+  if (missing.length === 0) {
+    suite.run();
+    return;
+  }
+  const reason = `${name} needs ${missing.join(', ')}`;
+  if (!IN_CI) {
+    console.log(`SKIPPED (not in CI): ${reason}`);
+    return;
+  }
+  suite('requirements', () => {
+    throw new Error(`${reason}: install it (see .ci/run) or run as root`);
+  });
+  suite.run();
+}
