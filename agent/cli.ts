@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from '../shared/config/schema.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/netns-exporter/config.yaml';
+
+export interface CliOptions {
+  configPath: string;
+  /** A path named on the command line must exist; the default path may be absent (built-in defaults). */
+  configExplicit: boolean;
+  mode: 'run' | 'dry-run' | 'once' | 'check-config' | 'help' | 'version';
+  logLevel: string | null;
+  logFile: string | null;
+  threads: number | null;
+}
+
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+export const USAGE = `Usage: netns-exporter [options]
+
+Measures every network namespace on this host and pushes the figures to a Prometheus
+Pushgateway or remote_write endpoint; without a push target it serves /metrics and /healthz.
+
+Options:
+  --config FILE          config file (default ${DEFAULT_CONFIG_PATH}; built-in defaults when absent)
+  --dry-run              collect once, print the metrics (text format) on stdout, exit
+  --once                 collect and push once; exit 0 only when every push succeeded
+  --check-config         validate the config and exit (0 valid, 2 invalid)
+  --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+  --log-file FILE        append logs to FILE instead of stderr
+  --threads N            at most N namespace reads at once (alias --concurrency)
+  --help                 this text
+  --version              print the version
+`;
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        once: { type: 'boolean' },
+        'check-config': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        'log-file': { type: 'string' },
+        threads: { type: 'string' },
+        concurrency: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values;
+  const modes = (['dry-run', 'once', 'check-config'] as const).filter((mode) => values[mode] === true);
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  const logLevel = values['log-level'] ?? null;
+  if (logLevel !== null && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  }
+  const threadsText = values.threads ?? values.concurrency ?? null;
+  const threads = threadsText === null ? null : Number(threadsText);
+  if (threads !== null && (!Number.isInteger(threads) || threads < 1 || threads > 1024)) {
+    throw new UsageError(`--threads: expected a whole number from 1 to 1024, got ${JSON.stringify(threadsText)}`);
+  }
+  return {
+    configPath: values.config ?? DEFAULT_CONFIG_PATH,
+    configExplicit: values.config !== undefined,
+    mode: values.help ? 'help' : values.version ? 'version' : modes[0] ?? 'run',
+    logLevel,
+    logFile: values['log-file'] ?? null,
+    threads,
+  };
+}

@@ -1,0 +1,98 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthReport } from './health.js';
+import type { Logger } from './log.js';
+
+export interface HttpRoutes {
+  /** Serves the last registry (pull mode of the original); null on the health-only listener. */
+  metrics: { path: string; render: () => Promise<{ contentType: string; body: string } | null> } | null;
+  health: () => HealthReport;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  requestTimeoutMs: number;
+  routes: HttpRoutes;
+  logger: Logger;
+}
+
+/**
+ * The agent's small HTTP listener: GET/HEAD only, no request body is ever read, and Node's own
+ * header and request timeouts shed slow or oversized clients so a flood cannot wedge the agent.
+ */
+export class AgentHttpServer {
+  readonly #options: HttpServerOptions;
+  #server: Server | null = null;
+
+  constructor(options: HttpServerOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = createServer(
+      { requestTimeout: this.#options.requestTimeoutMs, headersTimeout: Math.min(this.#options.requestTimeoutMs, 10_000), maxHeaderSize: 16 * 1024 },
+      (request, response) => {
+        this.#handle(request, response).catch((error: Error) => {
+          this.#options.logger.error({ err: error.message }, 'http handler failed');
+          if (!response.headersSent) send(response, request, 500, 'text/plain; charset=utf-8', 'internal error\n');
+          else response.destroy();
+        });
+      },
+    );
+    server.keepAliveTimeout = 5_000;
+    server.maxRequestsPerSocket = 100;
+    server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port, this.#options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server = server;
+    return server.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = null;
+    if (server === null) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://agent').pathname;
+    const { metrics, health } = this.#options.routes;
+    const known = path === '/healthz' || path === '/' || (metrics !== null && path === metrics.path);
+    if (!known) return send(response, request, 404, 'text/plain; charset=utf-8', 'not found\n');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return send(response, request, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    }
+    if (path === '/healthz') {
+      const report = health();
+      return send(response, request, report.status === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify(report)}\n`);
+    }
+    if (path === '/') return send(response, request, 200, 'text/html; charset=utf-8', indexPage(metrics?.path ?? null));
+    const rendered = await metrics!.render();
+    if (rendered === null) return send(response, request, 503, 'text/plain; charset=utf-8', 'no collection finished yet\n');
+    return send(response, request, 200, rendered.contentType, rendered.body);
+  }
+}
+
+function send(response: ServerResponse, request: IncomingMessage, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  response.end(request.method === 'HEAD' ? undefined : body);
+}
+
+function indexPage(metricsPath: string | null): string {
+  const link = metricsPath === null ? '' : `<li><a href="${metricsPath}">Metrics</a></li>`;
+  return `<!doctype html><html><head><title>netns-exporter</title></head><body><h1>netns-exporter</h1><ul>${link}<li><a href="/healthz">Health</a></li></ul></body></html>\n`;
+}

@@ -1,0 +1,43 @@
+import type { SelfStats } from '../shared/metrics/registry.js';
+import type { Snapshot } from '../shared/types.js';
+import type { PushOutcome, PushTarget } from './targets/target.js';
+
+/** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */
+export class SelfStatsRecorder {
+  #cycles = 0;
+  #cyclesOverrun = 0;
+  readonly #readErrors: Record<string, number> = {};
+  readonly #pushes: SelfStats['pushes'] = {};
+
+  recordCycle(snapshot: Snapshot): void {
+    this.#cycles += 1;
+    for (const result of snapshot.results) {
+      if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
+      else if (result.sample.procErrors.length > 0) {
+        this.#readErrors.proc_file = (this.#readErrors.proc_file ?? 0) + result.sample.procErrors.length;
+      }
+    }
+  }
+
+  recordOverrun(): void {
+    this.#cyclesOverrun += 1;
+  }
+
+  recordPush(target: string, outcome: PushOutcome, finishedMs: number): void {
+    const push = (this.#pushes[target] ??= { attempts: 0, failures: 0, lastDurationMs: null, lastSuccessMs: null });
+    push.attempts += 1;
+    push.lastDurationMs = outcome.durationMs;
+    if (outcome.ok) push.lastSuccessMs = finishedMs;
+    else push.failures += 1;
+  }
+
+  snapshot(targets: readonly PushTarget[]): SelfStats {
+    return {
+      cycles: this.#cycles,
+      cyclesOverrun: this.#cyclesOverrun,
+      readErrors: { ...this.#readErrors },
+      pushes: structuredClone(this.#pushes),
+      extra: targets.flatMap((target) => target.selfMetrics()),
+    };
+  }
+}
