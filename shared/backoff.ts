@@ -1,0 +1,76 @@
+/**
+ * The retry policy of every push target, pure so it is tested on literals (as got's
+ * calculateRetryDelay is): which failures are worth another attempt, how long to wait (exponential
+ * with jitter, or what the server asked for in Retry-After), and never past the deadline, so a
+ * push gives up before the next cycle instead of running into it.
+ */
+export interface BackoffPolicy {
+  /** Wait before the first retry. */
+  minDelayMs: number;
+  /** Longest computed wait (a server's Retry-After may ask for more, deadline permitting). */
+  maxDelayMs: number;
+  /** Share of the wait drawn at random, 0 to 1, so a fleet that failed together does not retry together. */
+  jitter: number;
+  /** A retry is only worth it with at least this long left for the attempt itself. */
+  minAttemptMs: number;
+}
+
+/** How one attempt failed. */
+export type AttemptFailure =
+  | { kind: 'network' }
+  | { kind: 'status'; status: number; retryAfter?: string | null };
+
+export type RetryDecision =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: 'not-retryable' | 'deadline' };
+
+export interface RetryInput {
+  /** Attempts made so far, ≥ 1. */
+  attempt: number;
+  failure: AttemptFailure;
+  nowMs: number;
+  deadlineMs: number;
+  policy: BackoffPolicy;
+  /** A number in [0, 1); Math.random in production, fixed in tests. */
+  random: () => number;
+}
+
+/** Network errors (no response), 5xx and 429 are worth another attempt; any other 4xx will fail again. */
+export function isRetryable(failure: AttemptFailure): boolean {
+  if (failure.kind === 'network') return true;
+  return failure.status >= 500 || failure.status === 429;
+}
+
+export function nextRetry(input: RetryInput): RetryDecision {
+  const { attempt, failure, nowMs, deadlineMs, policy } = input;
+  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a whole number ≥ 1, got ${attempt}`);
+  if (!isRetryable(failure)) return { retry: false, reason: 'not-retryable' };
+  const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, nowMs) : null;
+  const delayMs = asked ?? backoffDelay(attempt, policy, input.random);
+  // Waiting past the deadline would only end in a shorter, likelier-to-fail attempt or an overrun.
+  if (nowMs + delayMs + policy.minAttemptMs > deadlineMs) return { retry: false, reason: 'deadline' };
+  return { retry: true, delayMs };
+}
+
+/** Exponential: min · 2^(attempt−1), capped at max, of which the `jitter` share is random. */
+export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number): number {
+  const jitter = Math.min(1, Math.max(0, policy.jitter));
+  const base = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** Math.min(attempt - 1, 52));
+  return Math.round(base * (1 - jitter) + base * jitter * random());
+}
+
+/**
+ * Retry-After as milliseconds from `nowMs`: delta-seconds ("120") or an HTTP date. Null when
+ * absent or unreadable (then the computed backoff applies); a date in the past means "now".
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (text === '') return null;
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // An HTTP date names a day and a month; Date.parse would also accept "-1" and other non-dates.
+  if (!/[a-z]{3}/i.test(text)) return null;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, at - nowMs);
+}

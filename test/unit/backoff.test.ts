@@ -1,0 +1,66 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { backoffDelay, isRetryable, nextRetry, parseRetryAfter, type BackoffPolicy } from '../../shared/backoff.js';
+
+const POLICY: BackoffPolicy = { minDelayMs: 100, maxDelayMs: 1_000, jitter: 0.5, minAttemptMs: 50 };
+const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+const low = () => 0;
+const high = () => 0.999999;
+
+const test = suite('backoff');
+
+test('network errors, 5xx and 429 retry; other 4xx and 2xx/3xx do not', () => {
+  assert.ok(isRetryable({ kind: 'network' }));
+  for (const status of [500, 502, 503, 504, 429]) assert.ok(isRetryable({ kind: 'status', status }), String(status));
+  for (const status of [400, 401, 403, 404, 405, 409, 413, 301]) assert.not.ok(isRetryable({ kind: 'status', status }), String(status));
+});
+
+test('400 is never retried, however much time is left', () => {
+  const decision = nextRetry({ attempt: 1, failure: { kind: 'status', status: 400 }, nowMs: NOW, deadlineMs: NOW + 3_600_000, policy: POLICY, random: low });
+  assert.equal(decision, { retry: false, reason: 'not-retryable' });
+});
+
+test('delay doubles per attempt up to the cap, jitter drawing from its share only', () => {
+  const noJitter = { ...POLICY, jitter: 0 };
+  assert.equal([1, 2, 3, 4, 5, 40].map((attempt) => backoffDelay(attempt, noJitter, high)), [100, 200, 400, 800, 1000, 1000]);
+  assert.is(backoffDelay(3, POLICY, low), 200);
+  assert.is(backoffDelay(3, POLICY, high), 400);
+  assert.is(backoffDelay(3, POLICY, () => 0.5), 300);
+});
+
+test('a retry that would end past the deadline is refused', () => {
+  const failure = { kind: 'network' } as const;
+  assert.equal(nextRetry({ attempt: 1, failure, nowMs: NOW, deadlineMs: NOW + 1_000, policy: POLICY, random: low }), { retry: true, delayMs: 50 });
+  // 50 ms wait + 50 ms minimum attempt = 100 > 99 left.
+  assert.equal(nextRetry({ attempt: 1, failure, nowMs: NOW, deadlineMs: NOW + 99, policy: POLICY, random: low }), { retry: false, reason: 'deadline' });
+});
+
+test('Retry-After in seconds is honoured over the computed delay', () => {
+  const failure = { kind: 'status', status: 429, retryAfter: '2' } as const;
+  assert.equal(nextRetry({ attempt: 1, failure, nowMs: NOW, deadlineMs: NOW + 10_000, policy: POLICY, random: low }), { retry: true, delayMs: 2_000 });
+  // Beyond the cap of computed delays, still honoured when the deadline allows it.
+  const long = { kind: 'status', status: 503, retryAfter: '5' } as const;
+  assert.equal(nextRetry({ attempt: 1, failure: long, nowMs: NOW, deadlineMs: NOW + 10_000, policy: POLICY, random: low }), { retry: true, delayMs: 5_000 });
+  assert.equal(nextRetry({ attempt: 1, failure: long, nowMs: NOW, deadlineMs: NOW + 4_000, policy: POLICY, random: low }), { retry: false, reason: 'deadline' });
+});
+
+test('Retry-After as an HTTP date', () => {
+  const at = new Date(NOW + 3_000).toUTCString();
+  assert.is(parseRetryAfter(at, NOW), 3_000);
+  assert.is(parseRetryAfter(new Date(NOW - 60_000).toUTCString(), NOW), 0);
+  const decision = nextRetry({ attempt: 2, failure: { kind: 'status', status: 503, retryAfter: at }, nowMs: NOW, deadlineMs: NOW + 5_000, policy: POLICY, random: low });
+  assert.equal(decision, { retry: true, delayMs: 3_000 });
+});
+
+test('unreadable Retry-After falls back to the computed delay', () => {
+  for (const value of [null, '', '  ', '-1', 'soon', 'Mon, 99 Foo 2026']) assert.is(parseRetryAfter(value, NOW), null, String(value));
+  assert.is(parseRetryAfter(' 1.5 ', NOW), 1_500);
+  const decision = nextRetry({ attempt: 2, failure: { kind: 'status', status: 429, retryAfter: 'soon' }, nowMs: NOW, deadlineMs: NOW + 5_000, policy: POLICY, random: low });
+  assert.equal(decision, { retry: true, delayMs: 100 });
+});
+
+test('attempt must be a whole number from 1', () => {
+  assert.throws(() => nextRetry({ attempt: 0, failure: { kind: 'network' }, nowMs: NOW, deadlineMs: NOW + 5_000, policy: POLICY, random: low }), /attempt must be/);
+});
+
+test.run();
