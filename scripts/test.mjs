@@ -1,7 +1,9 @@
 // Runs every uvu suite under dist/test and prints the closing line CI reads: "N passed, N failed".
 import { spawn } from 'node:child_process';
 
-const pattern = process.argv[2] ?? '.';
+// Only compiled test files (never their .map files); an optional argument narrows by path.
+const narrow = process.argv[2] ?? '';
+const pattern = `^(?=.*${narrow}).*\\.test\\.js$`;
 const child = spawn(process.execPath, ['node_modules/uvu/bin.js', 'dist/test', pattern, '-i', 'helpers', '-i', 'fixtures'], {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, NO_COLOR: '1' },

@@ -67,7 +67,8 @@ function readBasicAuth(value: unknown, at: string, environment: ConfigEnvironmen
   const username = readString(fields.username, join(at, 'username'), '', issues);
   if (username === '') issues.add(join(at, 'username'), 'required');
   const password = readSecret(fields, 'password', at, environment, issues);
-  if (password === null) issues.add(at, 'one of password, password_file or password_env is required');
+  const given = ['password', 'password_file', 'password_env'].some((key) => fields[key] !== undefined && fields[key] !== null);
+  if (!given) issues.add(at, 'one of password, password_file or password_env is required');
   return { username, password: password ?? new Secret('') };
 }
 

@@ -31,6 +31,8 @@ const TOP_LEVEL_KEYS = [
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_PART = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export const DEFAULT_INTERVAL_MS = 15_000;
+/** Like the original, loopback is left out unless device_filter is configured. */
+const DEFAULT_DEVICE_FILTER = { whitelist: null, blacklist: /^lo$/u };
 export const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
 
 /** Environment variables that override a top-level key (documented in the config reference). */
@@ -55,7 +57,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
     interfaceMetrics: readInterfaceMetrics(root.interface_metrics, issues),
     procMetrics: readProcMetrics(root.proc_metrics, issues),
     namespacesFilter: readFilter(root.namespaces_filter, 'namespaces_filter', issues),
-    deviceFilter: readFilter(root.device_filter, 'device_filter', issues),
+    deviceFilter: root.device_filter === undefined ? DEFAULT_DEVICE_FILTER : readFilter(root.device_filter, 'device_filter', issues),
     threads: readPositiveInteger(root.threads, 'threads', 4, issues, 1024),
     apiServer: readApiServer(root.api_server, pushConfigured, issues),
     netnsDirs: readNetnsDirs(root.netns_dirs, issues),

@@ -1,0 +1,23 @@
+import { parseConfig, type ConfigEnvironment } from '../../shared/config/schema.js';
+import type { Config } from '../../shared/config/types.js';
+
+export const TEST_ENVIRONMENT: ConfigEnvironment = {
+  hostname: 'node-1',
+  env: {},
+  readFile: (file) => {
+    if (file === '/secrets/password') return 's3cret\n';
+    throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+  },
+};
+
+/** A validated Config from a raw YAML-like object; throws with the errors when it is invalid. */
+export function configFrom(raw: unknown, environment: Partial<ConfigEnvironment> = {}): Config {
+  const result = parseConfig(raw, { ...TEST_ENVIRONMENT, ...environment });
+  if (!result.ok) throw new Error(result.errors.join('\n'));
+  return result.config;
+}
+
+export function configErrors(raw: unknown, environment: Partial<ConfigEnvironment> = {}): string[] {
+  const result = parseConfig(raw, { ...TEST_ENVIRONMENT, ...environment });
+  return result.ok ? [] : result.errors;
+}

@@ -1,0 +1,127 @@
+import { inspect } from 'node:util';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseDuration } from '../../shared/config/duration.js';
+import { DEFAULT_INTERFACE_STATS } from '../../shared/stats.js';
+import { configErrors, configFrom } from '../helpers/config.js';
+
+const test = suite('config schema');
+
+test('defaults: the original behaviour, served locally', () => {
+  const config = configFrom({});
+  assert.equal(config.interfaceMetrics, [...DEFAULT_INTERFACE_STATS]);
+  assert.equal(config.netnsDirs, ['/run/netns']);
+  assert.is(config.intervalMs, 15_000);
+  assert.is(config.reader, 'nsenter');
+  assert.equal(config.apiServer, { enabled: true, address: '127.0.0.1', port: 8080, telemetryPath: '/metrics', requestTimeoutMs: 10_000 });
+  assert.is(config.push.pushgateway, null);
+  assert.is(config.health.maxAgeMs, 45_000);
+  assert.ok(config.deviceFilter.blacklist?.test('lo'), 'lo is left out by default, as in the original');
+});
+
+test('keys of the original are read', () => {
+  const config = configFrom({
+    interface_metrics: ['rx_bytes', 'tx_errors'],
+    proc_metrics: { nat_conntrack: { file: 'sys/net/netfilter/nf_conntrack_count' }, ct_max: { file: '/proc/sys/net/netfilter/nf_conntrack_max', type: 'gauge' } },
+    namespaces_filter: { whitelist_pattern: '^qrouter-', blacklist_pattern: 'test' },
+    device_filter: { blacklist_pattern: '^tap' },
+    threads: 3,
+    api_server: { server_address: '0.0.0.0', server_port: 9100, telemetry_path: '/m', request_timeout: 600 },
+  });
+  assert.equal(config.interfaceMetrics, ['rx_bytes', 'tx_errors']);
+  assert.equal(config.procMetrics, [
+    { name: 'nat_conntrack', file: 'sys/net/netfilter/nf_conntrack_count', type: 'counter' },
+    { name: 'ct_max', file: 'sys/net/netfilter/nf_conntrack_max', type: 'gauge' },
+  ]);
+  assert.ok(config.namespacesFilter.whitelist?.test('qrouter-1'));
+  assert.is(config.deviceFilter.blacklist?.source, '^tap');
+  assert.is(config.deviceFilter.whitelist, null);
+  assert.is(config.threads, 3);
+  assert.equal(config.apiServer, { enabled: true, address: '0.0.0.0', port: 9100, telemetryPath: '/m', requestTimeoutMs: 600_000 });
+});
+
+test('each bad value is reported as "key: reason"', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ intervall: '15s' }, /^intervall: unknown key/],
+    [{ namespaces_filter: { whitelist_pattern: '([' } }, /^namespaces_filter\.whitelist_pattern: invalid regular expression/],
+    [{ interface_metrics: ['rx_bytes', 'rx_byte'] }, /^interface_metrics\[1\]: unknown statistic "rx_byte"/],
+    [{ threads: 0 }, /^threads: expected a whole number from 1/],
+    [{ threads: -2 }, /^threads: /],
+    [{ interval: '0s' }, /^interval: expected a positive duration/],
+    [{ interval: 'soon' }, /^interval: /],
+    [{ proc_metrics: { x: { file: '../etc/shadow' } } }, /^proc_metrics\.x\.file: path "\.\.\/etc\/shadow" escapes \/proc/],
+    [{ proc_metrics: { x: { file: '/etc/shadow' } } }, /^proc_metrics\.x\.file: .*escapes \/proc/],
+    [{ proc_metrics: { x: { file: 'sys/../../etc/passwd' } } }, /escapes \/proc/],
+    [{ proc_metrics: { 'bad-name': { file: 'sys/x' } } }, /^proc_metrics\.bad-name: metric name/],
+    [{ reader: 'ebpf' }, /^reader: expected one of nsenter, setns/],
+    [{ netns_dirs: ['relative/dir'] }, /^netns_dirs\[0\]: must be an absolute path/],
+    [{ push: { pushgateway: { url: 'ftp://gw' } } }, /^push\.pushgateway\.url: only http and https/],
+    [{ push: { pushgateway: {} } }, /^push\.pushgateway\.url: required/],
+    [{ push: { pushgateway: { url: 'http://gw:9091', basic_auth: { username: 'u', password_file: '/missing' } } } }, /^push\.pushgateway\.basic_auth\.password_file: cannot read "\/missing" \(ENOENT\)/],
+    [{ push: { remote_write: { url: 'http://rw', headers: { 'Content-Type': 'x' } } } }, /^push\.remote_write\.headers\.Content-Type: is set by the exporter/],
+    [{ health: { listen: 'nowhere' } }, /^health\.listen: expected "host:port"/],
+    [{ labels: { device_ip: 'bad label' } }, /^labels\.device_ip: invalid label name/],
+    [{ read_timeout: '30s', interval: '10s' }, /^read_timeout: must not exceed interval/],
+  ];
+  for (const [raw, expected] of cases) {
+    const errors = configErrors(raw);
+    assert.is(errors.length, 1, `${JSON.stringify(raw)} → ${JSON.stringify(errors)}`);
+    assert.match(errors[0]!, expected);
+  }
+});
+
+test('secrets come from files or env and never print', () => {
+  const config = configFrom({
+    push: {
+      pushgateway: { url: 'https://gw:9091', basic_auth: { username: 'u', password_file: '/secrets/password' } },
+      remote_write: { url: 'https://rw/api/v1/write', bearer_token_env: 'RW_TOKEN' },
+    },
+  }, { env: { RW_TOKEN: 'tok-123' } });
+  assert.is(config.push.pushgateway!.basicAuth!.password.reveal(), 's3cret');
+  assert.is(config.push.remoteWrite!.bearerToken!.reveal(), 'tok-123');
+  const printed = `${JSON.stringify(config)} ${inspect(config, { depth: 10 })} ${String(config.push.pushgateway!.basicAuth!.password)}`;
+  assert.not.match(printed, /s3cret|tok-123/);
+  assert.match(printed, /<secret>/);
+});
+
+test('the Pushgateway grouping key always holds instance', () => {
+  assert.equal(configFrom({ push: { pushgateway: { url: 'http://gw' } } }).push.pushgateway!.grouping, { instance: 'node-1' });
+  assert.equal(configFrom({ push: { pushgateway: { url: 'http://gw', grouping: { dc: 'a' } } } }).push.pushgateway!.grouping, { instance: 'node-1', dc: 'a' });
+  assert.equal(configFrom({ push: { pushgateway: { url: 'http://gw', grouping: { instance: 'rack/7' } } } }).push.pushgateway!.grouping, { instance: 'rack/7' });
+  assert.match(configErrors({ push: { pushgateway: { url: 'http://gw', grouping: { job: 'x' } } } })[0]!, /grouping\.job/);
+});
+
+test('a push target turns the local pull server off unless api_server is set', () => {
+  assert.is(configFrom({ push: { pushgateway: { url: 'http://gw' } } }).apiServer.enabled, false);
+  assert.is(configFrom({ push: { pushgateway: { url: 'http://gw' } }, api_server: { server_port: 9000 } }).apiServer.enabled, true);
+});
+
+test('environment overrides', () => {
+  const config = configFrom({ interval: '15s' }, { env: { NETNS_EXPORTER_INTERVAL: '30s', NETNS_EXPORTER_THREADS: '7', NETNS_EXPORTER_PUSHGATEWAY_URL: 'http://127.0.0.1:9091' } });
+  assert.is(config.intervalMs, 30_000);
+  assert.is(config.threads, 7);
+  assert.is(config.push.pushgateway!.url.href, 'http://127.0.0.1:9091/');
+  assert.match(configErrors({}, { env: { NETNS_EXPORTER_THREADS: 'many' } })[0]!, /^threads: /);
+});
+
+test('label presets', () => {
+  const openstack = configFrom({ labels: { preset: 'openstack' } }).labels;
+  assert.is(openstack.hostname, 'host');
+  assert.is(openstack.deviceIp, 'deviceIP');
+  assert.equal(openstack.fromNamespace.map((rule) => rule.label), ['router', 'network']);
+  const custom = configFrom({ labels: { preset: 'openstack', hostname: false, from_namespace: [{ label: 'pod', regex: '^cni-(.*)$' }] } }).labels;
+  assert.is(custom.hostname, null);
+  assert.equal(custom.fromNamespace.map((rule) => [rule.label, rule.replacement]), [['pod', '$1']]);
+});
+
+test('durations', () => {
+  assert.is(parseDuration('15s'), 15_000);
+  assert.is(parseDuration('1m30s'), 90_000);
+  assert.is(parseDuration('250ms'), 250);
+  assert.is(parseDuration(2), 2_000);
+  assert.is(parseDuration('2'), 2_000);
+  assert.is(parseDuration('fast'), null);
+  assert.is(parseDuration('10x'), null);
+});
+
+test.run();
