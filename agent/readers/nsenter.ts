@@ -65,7 +65,10 @@ export class NsenterReader implements NamespaceReader {
       'i=0',
       'for f do',
       `  printf '${PROC_RECORD_MARK}%s\\t' "$i"`,
-      `  if read -r v 2>/dev/null < "${procRoot}/$f"; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
+      // sysctl files answer a 1-byte read at offset > 0 with EOF, so `read` sees no newline and
+      // returns 1 with the value set: a value counts whenever one was read.
+      '  v=',
+      `  if read -r v 2>/dev/null < "${procRoot}/$f" || [ -n "$v" ]; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
       '  i=$((i+1))',
       'done',
     ].join('\n');

@@ -16,6 +16,9 @@ export function addNamespace(suffix: string): string {
   const name = `${TEST_PREFIX}${suffix}`;
   sh('ip', ['netns', 'add', name]);
   created.add(name);
+  // No IPv6 autoconfiguration chatter (router solicitations, MLD): counters move only with the
+  // traffic a test sends, so they can be compared with the kernel's after the fact.
+  for (const scope of ['all', 'default']) inNs(name, ['sysctl', '-q', '-w', `net.ipv6.conf.${scope}.disable_ipv6=1`]);
   return name;
 }
 

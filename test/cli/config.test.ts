@@ -1,0 +1,63 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runAgent, writeConfig } from '../helpers/agent.js';
+
+const test = suite('CLI: exit codes and messages');
+
+function expectConfigError(config: string, pattern: RegExp): void {
+  const run = runAgent(['--check-config', '--config', writeConfig(config)]);
+  assert.is(run.status, 2, run.stderr);
+  const lines = run.stderr.trim().split('\n');
+  assert.is(lines.length, 1, `one line expected, got: ${run.stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.not.match(run.stderr, /\n\s+at /, 'no stack trace');
+}
+
+test('--help and --version exit 0', () => {
+  const help = runAgent(['--help']);
+  assert.is(help.status, 0);
+  assert.match(help.stdout, /--dry-run/);
+  const version = runAgent(['--version']);
+  assert.is(version.status, 0);
+  assert.match(version.stdout, /^netns-exporter \d+\.\d+\.\d+/);
+});
+
+test('a valid config passes --check-config', () => {
+  const run = runAgent(['--check-config', '--config', writeConfig('interface_metrics: [rx_bytes]\nthreads: 2\n')]);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, /config OK/);
+});
+
+test('bad configs exit 2 with one line naming the key', () => {
+  expectConfigError('threds: 4\n', /config error: threds: unknown key/);
+  expectConfigError('namespaces_filter:\n  blacklist_pattern: "(["\n', /namespaces_filter\.blacklist_pattern: invalid regular expression/);
+  expectConfigError('interface_metrics: [rx_bytez]\n', /interface_metrics\[0\]: unknown statistic "rx_bytez"/);
+  expectConfigError('threads: 0\n', /threads: expected a whole number/);
+  expectConfigError('interval: -5s\n', /interval: expected a positive duration/);
+  expectConfigError('proc_metrics:\n  x:\n    file: ../../etc/shadow\n', /proc_metrics\.x\.file: .* escapes \/proc/);
+  expectConfigError('threads: [\n', /invalid YAML/);
+  expectConfigError('- a list\n', /expected a mapping/);
+});
+
+test('a config file named on the command line must exist', () => {
+  const run = runAgent(['--dry-run', '--config', '/nonexistent/netns.yaml']);
+  assert.is(run.status, 2);
+  assert.match(run.stderr, /\/nonexistent\/netns\.yaml: cannot read config file \(ENOENT\)/);
+});
+
+test('bad flags exit 2', () => {
+  assert.is(runAgent(['--threads', '0']).status, 2);
+  assert.is(runAgent(['--frobnicate']).status, 2);
+  assert.is(runAgent(['--log-level', 'loud']).status, 2);
+  const both = runAgent(['--once', '--dry-run']);
+  assert.is(both.status, 2);
+  assert.match(both.stderr, /cannot be combined/);
+});
+
+test('--once with nothing to push is a usage error', () => {
+  const run = runAgent(['--once', '--config', writeConfig('threads: 1\n')]);
+  assert.is(run.status, 2);
+  assert.match(run.stderr, /--once needs push\.pushgateway or push\.remote_write/);
+});
+
+test.run();

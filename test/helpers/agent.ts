@@ -1,0 +1,42 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { tempDir } from './servers.js';
+
+/** The built agent, run as users run it. */
+export const AGENT = new URL('../../agent/main.js', import.meta.url).pathname;
+
+export function writeConfig(config: unknown, label = 'config'): string {
+  const file = path.join(tempDir(label), 'config.yaml');
+  writeFileSync(file, typeof config === 'string' ? config : stringify(config));
+  return file;
+}
+
+export interface AgentRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function runAgent(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): AgentRun {
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [AGENT, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+}
+
+/** Starts a long-running agent; `output()` holds its log so far. */
+export function startAgent(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [AGENT, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (chunk) => (log += chunk));
+  child.stderr!.on('data', (chunk) => (log += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  process.on('exit', () => child.kill('SIGKILL'));
+  return { child, output: () => log, exited };
+}
