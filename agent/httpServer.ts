@@ -3,6 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { HealthReport } from './health.js';
 import type { Logger } from './log.js';
 
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
 export interface HttpRoutes {
   /** Serves the last registry (pull mode of the original); null on the health-only listener. */
   metrics: { path: string; render: () => Promise<{ contentType: string; body: string } | null> } | null;
@@ -42,8 +47,9 @@ export class AgentHttpServer {
     );
     server.keepAliveTimeout = 5_000;
     server.maxRequestsPerSocket = 100;
-    server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => {
