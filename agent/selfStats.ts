@@ -1,12 +1,15 @@
 import type { SelfStats } from '../shared/metrics/registry.js';
-import type { Snapshot } from '../shared/types.js';
+import type { ReadFailureReason, Snapshot } from '../shared/types.js';
+
+const READ_ERROR_REASONS: (ReadFailureReason | 'proc_file')[] = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal', 'proc_file'];
 import type { PushOutcome, PushTarget } from './targets/target.js';
 
 /** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */
 export class SelfStatsRecorder {
   #cycles = 0;
   #cyclesOverrun = 0;
-  readonly #readErrors: Record<string, number> = {};
+  /** Every reason starts at 0, so rate() and alerts see a series before the first failure. */
+  readonly #readErrors: Record<string, number> = Object.fromEntries(READ_ERROR_REASONS.map((reason) => [reason, 0]));
   readonly #pushes: SelfStats['pushes'] = {};
 
   recordCycle(snapshot: Snapshot): void {
