@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+/** The design's fences, checked on the sources: a test in place of a lint rule. */
+const test = suite('architecture');
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+function sources(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir)).flatMap((entry) => {
+    const relative = path.join(dir, entry);
+    if (statSync(path.join(ROOT, relative)).isDirectory()) return sources(relative);
+    return relative.endsWith('.ts') ? [relative] : [];
+  });
+}
+
+const imports = (file: string) => [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/from '([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
+
+test('only the namespace readers spawn processes or enter namespaces', () => {
+  const allowed = /^agent\/readers\//;
+  for (const file of [...sources('agent'), ...sources('shared')]) {
+    if (allowed.test(file)) continue;
+    assert.not.ok(imports(file).some((spec) => spec === 'node:child_process' || spec === 'koffi'), `${file} spawns or loads FFI`);
+  }
+});
+
+test('shared/ is pure: no I/O modules, nothing from agent/', () => {
+  // node:net stays allowed for its pure isIP(); sockets are opened in agent/ only.
+  const io = new Set(['node:fs', 'node:fs/promises', 'node:child_process', 'node:http', 'node:https', 'node:worker_threads', 'got', 'pino']);
+  for (const file of sources('shared')) {
+    for (const spec of imports(file)) {
+      assert.not.ok(io.has(spec), `${file} imports ${spec}`);
+      assert.not.ok(spec.includes('/agent/'), `${file} imports ${spec}`);
+    }
+  }
+});
+
+test('nothing imports the team kit beside the repository', () => {
+  for (const file of [...sources('agent'), ...sources('shared'), ...sources('test'), ...sources('bench')]) {
+    for (const spec of imports(file)) {
+      const resolved = path.resolve(path.dirname(path.join(ROOT, file)), spec);
+      if (spec.startsWith('.')) assert.ok(resolved.startsWith(ROOT), `${file} imports ${spec} from outside the repository`);
+    }
+  }
+});
+
+test.run();
