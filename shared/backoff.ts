@@ -18,6 +18,8 @@ export interface BackoffPolicy {
 /** How one attempt failed. */
 export type AttemptFailure =
   | { kind: 'network' }
+  /** TLS refused a certificate (either side's): the next attempt would meet the same certificate. */
+  | { kind: 'tls' }
   | { kind: 'status'; status: number; retryAfter?: string | null };
 
 export type RetryDecision =
@@ -35,9 +37,10 @@ export interface RetryInput {
   random: () => number;
 }
 
-/** Network errors (no response), 5xx and 429 are worth another attempt; any other 4xx will fail again. */
+/** Network errors (no response), 5xx and 429 are worth another attempt; other 4xx and TLS refusals will fail again. */
 export function isRetryable(failure: AttemptFailure): boolean {
   if (failure.kind === 'network') return true;
+  if (failure.kind === 'tls') return false;
   return failure.status >= 500 || failure.status === 429;
 }
 

@@ -1,11 +1,15 @@
 import type { Config } from '../../shared/config/types.js';
 import type { Logger } from '../log.js';
+import { buildInfo } from '../version.js';
+import { PushgatewayTarget } from './pushgateway.js';
 import type { PushTarget } from './target.js';
 
 /** One target per configured push destination; each pushes and fails on its own. */
 export function createTargets(config: Config, logger: Logger): PushTarget[] {
   const targets: PushTarget[] = [];
-  // push.pushgateway → PushgatewayTarget (agent/targets/pushgateway.ts)
+  if (config.push.pushgateway !== null) {
+    targets.push(new PushgatewayTarget(config.push.pushgateway, { logger, version: buildInfo().version }));
+  }
   // push.remote_write → RemoteWriteTarget (agent/targets/remoteWrite.ts)
   void config;
   void logger;

@@ -62,7 +62,11 @@ export interface HttpClientOptions {
 /** A push attempt that got no HTTP response. `code` is Node's (ECONNREFUSED, ETIMEDOUT, CERT_HAS_EXPIRED…). */
 export class HttpTransportError extends Error {
   override readonly name = 'HttpTransportError';
-  constructor(message: string, readonly code: string) {
+  /**
+   * @param tls true when TLS itself refused (an untrusted or misnamed certificate on either side):
+   *   the same on every attempt until someone changes a certificate or the config, so not retried.
+   */
+  constructor(message: string, readonly code: string, readonly tls = false) {
     super(message);
   }
 }
@@ -196,9 +200,19 @@ function toTransportError(error: unknown, timeoutMs: number, proxy: URL | null, 
   if (code === 'ETIMEDOUT') text = `no response within ${Math.round(timeoutMs)} ms`;
   else if (code === 'ERR_ABORTED' || cause?.name === 'AbortError') text = 'aborted';
   else if (/^Bad response: (\d+)$/.test(cause?.message ?? '')) text = `proxy refused the tunnel (${cause.message.slice('Bad response: '.length)})`;
-  else text = cause instanceof Error ? cause.message : String(error);
+  else text = cause instanceof Error ? opensslReason(cause.message) : String(error);
   const hint = TLS_HINTS[code];
-  return new HttpTransportError(scrub(`${text}${via}${hint ? ` (${hint})` : ''}`), code);
+  return new HttpTransportError(scrub(`${text}${via}${hint ? ` (${hint})` : ''}`), code, isTlsRefusal(code));
+}
+
+/** OpenSSL's "8070…:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:file:line:…" → its reason. */
+function opensslReason(message: string): string {
+  const match = /^[0-9A-F]+:error:[0-9A-F]+:[^:]+:[^:]+:([^:]+):/.exec(message.trim());
+  return match ? `TLS: ${match[1]}` : message.trim();
+}
+
+function isTlsRefusal(code: string): boolean {
+  return code in TLS_HINTS || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_CERT') || /^(?:CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code);
 }
 
 /** What an operator should check for the usual TLS failures; Node's own texts are terse. */
@@ -209,6 +223,9 @@ const TLS_HINTS: Record<string, string> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted certificate: set tls_config.ca_file to its CA',
   ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not name this host: check the URL or tls_config.server_name',
   CERT_HAS_EXPIRED: 'the server certificate has expired',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the server refused our client certificate: check tls_config.cert_file and key_file',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'the server wants a client certificate: set tls_config.cert_file and key_file',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the server does not trust our client certificate\'s CA',
 };
 
 /**

@@ -13,6 +13,7 @@ test('network errors, 5xx and 429 retry; other 4xx and 2xx/3xx do not', () => {
   assert.ok(isRetryable({ kind: 'network' }));
   for (const status of [500, 502, 503, 504, 429]) assert.ok(isRetryable({ kind: 'status', status }), String(status));
   for (const status of [400, 401, 403, 404, 405, 409, 413, 301]) assert.not.ok(isRetryable({ kind: 'status', status }), String(status));
+  assert.not.ok(isRetryable({ kind: 'tls' }), 'a refused certificate stays refused');
 });
 
 test('400 is never retried, however much time is left', () => {

@@ -1,0 +1,190 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { nextRetry, type AttemptFailure, type BackoffPolicy } from '../../shared/backoff.js';
+import { redactUrl } from '../../shared/config/http.js';
+import type { PushgatewayConfig } from '../../shared/config/types.js';
+import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import { groupingUrl } from '../../shared/pushgateway/url.js';
+import type { Logger } from '../log.js';
+import { createHttpClient, describeError, describeResponse, HttpTransportError, type HttpClient, type HttpResponse } from './http.js';
+import { TargetStatus } from './status.js';
+import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
+
+const gzip = promisify(gzipCallback);
+
+/** The gateway is one local service: retry quickly, a few times, and leave the rest to the next cycle. */
+export const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
+
+const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface PushgatewayDeps {
+  logger: Logger;
+  version: string;
+  now?: () => number;
+  random?: () => number;
+  /** Injectable for tests; by default built from the config at start(). */
+  createClient?: (config: PushgatewayConfig) => HttpClient;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Pushes each cycle's registry to this node's group on a Pushgateway. PUT (the default) replaces
+ * the whole group, so a namespace gone from the node is gone from the gateway after the next push;
+ * POST merges, keeping series of vanished namespaces until someone deletes the group.
+ */
+export class PushgatewayTarget implements PushTarget {
+  readonly name = 'pushgateway';
+  readonly #config: PushgatewayConfig;
+  readonly #deps: PushgatewayDeps;
+  readonly #now: () => number;
+  #client: HttpClient | null = null;
+  /** The push in flight; a newer cycle aborts it, because only the latest figures matter. */
+  #inFlight: AbortController | null = null;
+  readonly #status: TargetStatus;
+  #lastBodyBytes = 0;
+
+  constructor(config: PushgatewayConfig, deps: PushgatewayDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#status = new TargetStatus(this.name, deps.logger, this.#now, { url: redactUrl(config.url.href) });
+  }
+
+  /** Builds the HTTP client: throws HttpClientConfigError naming an unreadable TLS file. */
+  async start(): Promise<void> {
+    this.#ensureClient();
+  }
+
+  async push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
+    const started = performance.now();
+    this.#inFlight?.abort();
+    const controller = new AbortController();
+    this.#inFlight = controller;
+    this.#status.attempted();
+    let attempts = 0;
+    let error: string | null = null;
+    try {
+      const client = this.#ensureClient();
+      const { body, headers } = await this.#encode(cycle);
+      const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
+      const result = await this.#send(client, { method: this.#config.method === 'put' ? 'PUT' : 'POST', url, body, headers }, deadlineMs, controller.signal);
+      attempts = result.attempts;
+      error = result.error;
+    } catch (cause) {
+      error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
+    } finally {
+      if (this.#inFlight === controller) this.#inFlight = null;
+    }
+    if (controller.signal.aborted && error !== null) error = 'superseded by a newer cycle before it finished';
+    if (error === null) this.#status.succeeded();
+    else this.#status.failed(error);
+    return { ok: error === null, durationMs: performance.now() - started, attempts, error };
+  }
+
+  state(): TargetState {
+    return this.#status.state();
+  }
+
+  /** The loop counts pushes and failures from PushOutcome; nothing else here is worth a series yet. */
+  selfMetrics(): ExtraMetric[] {
+    return [];
+  }
+
+  /** Bytes of the last request body as sent (gzipped when enabled), for benchmarks and debugging. */
+  get lastBodyBytes(): number {
+    return this.#lastBodyBytes;
+  }
+
+  /**
+   * delete_on_shutdown is off by default: a restart, an upgrade or a crash loop would otherwise
+   * blank this node's dashboards (and fire "absent" alerts) until the next push. Operators
+   * decommissioning a node turn it on so its group does not linger at the last values forever.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.#inFlight?.abort();
+    const client = this.#client;
+    if (client === null) return;
+    try {
+      if (!this.#config.deleteOnShutdown) return;
+      const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
+      const result = await this.#send(client, { method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
+      if (result.error === null) this.#deps.logger.info({ target: this.name, group: url.pathname }, 'deleted this node\'s group from the Pushgateway');
+      else this.#deps.logger.warn({ target: this.name, error: result.error }, 'could not delete this node\'s group from the Pushgateway');
+    } finally {
+      client.close();
+      this.#client = null;
+    }
+  }
+
+  #ensureClient(): HttpClient {
+    if (this.#client === null) {
+      this.#client = this.#deps.createClient?.(this.#config)
+        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', ...(this.#deps.env ? { env: this.#deps.env } : {}) });
+    }
+    return this.#client;
+  }
+
+  async #encode(cycle: CycleOutput): Promise<{ body: Buffer; headers: Record<string, string> }> {
+    const text = Buffer.from(await cycle.registry.metrics(), 'utf8');
+    const headers: Record<string, string> = { 'content-type': TEXT_FORMAT };
+    if (!this.#config.gzip) return { body: text, headers };
+    headers['content-encoding'] = 'gzip';
+    return { body: await gzip(text), headers };
+  }
+
+  /** Attempts until success, a failure not worth retrying, or the deadline; returns the last error. */
+  async #send(
+    client: HttpClient,
+    request: { method: 'PUT' | 'POST' | 'DELETE'; url: URL; body?: Buffer; headers: Record<string, string> },
+    deadlineMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ attempts: number; error: string | null }> {
+    this.#lastBodyBytes = request.body?.length ?? 0;
+    const random = this.#deps.random ?? Math.random;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadlineMs - this.#now();
+      if (remaining <= 0) return { attempts: attempt - 1, error: `deadline reached before attempt ${attempt}` };
+      let failure: AttemptFailure;
+      let error: string;
+      try {
+        const response = await client.request({ ...request, timeoutMs: Math.min(this.#config.timeoutMs, remaining), ...(signal ? { signal } : {}) });
+        if (response.statusCode >= 200 && response.statusCode < 300) return { attempts: attempt, error: null };
+        failure = { kind: 'status', status: response.statusCode, retryAfter: header(response, 'retry-after') };
+        error = describeResponse(response, client.scrub);
+      } catch (cause) {
+        if (!(cause instanceof HttpTransportError)) throw cause;
+        failure = cause.tls ? { kind: 'tls' } : { kind: 'network' };
+        error = cause.message;
+      }
+      if (signal?.aborted) return { attempts: attempt, error };
+      const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: PUSHGATEWAY_BACKOFF, random });
+      if (!decision.retry) {
+        const suffix = decision.reason === 'deadline' && attempt > 1 ? ` (gave up after ${attempt} attempts: deadline)` : '';
+        return { attempts: attempt, error: `${error}${suffix}` };
+      }
+      this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'push attempt failed, retrying');
+      if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error };
+    }
+  }
+}
+
+function header(response: HttpResponse, name: string): string | null {
+  const value = response.headers[name];
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
