@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { procMetric } from '../../shared/metrics/catalogue.js';
+import { catalogueSpecs, exampleProcMetricNames, GATEWAY_METRICS, processMetricNames } from '../helpers/metricNames.js';
+
+const REFERENCE = fileURLToPath(new URL('../../../docs/metrics.md', import.meta.url));
+const OPENSTACK_EXAMPLE = fileURLToPath(new URL('../../../packaging/examples/openstack-pushgateway.yaml', import.meta.url));
+
+const test = suite('docs/metrics.md');
+const reference = readFileSync(REFERENCE, 'utf8');
+
+/** The reference's table row of a metric: "| `name` | type | labels | meaning |". */
+function row(name: string): string | undefined {
+  return reference.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+}
+
+test('has a row for every metric the agent writes, with its type and labels', async () => {
+  const specs = await catalogueSpecs();
+  assert.ok(specs.length >= 24 + 5, `only ${specs.length} metrics found`);
+  for (const spec of specs) {
+    const line = row(spec.name);
+    assert.ok(line !== undefined, `no row for ${spec.name}`);
+    const cells = line.split('|').map((cell) => cell.trim());
+    assert.is(cells[2], spec.type, `${spec.name}: type`);
+    const labels = spec.labels.length === 0 ? ['—'] : spec.labels.map((label) => `\`${label}\``);
+    assert.is(cells[3], labels.join(', '), `${spec.name}: labels`);
+  }
+});
+
+test('states the proc_metrics naming rule the catalogue applies', () => {
+  const counter = procMetric({ name: '<name>', file: 'x', type: 'counter' }).name;
+  const gauge = procMetric({ name: '<name>', file: 'x', type: 'gauge' }).name;
+  assert.is(counter, 'netns_network_<name>_total');
+  assert.ok(reference.includes(`\`type: counter\` (the default, a running total): \`${counter}\``));
+  assert.ok(reference.includes(`\`type: gauge\` (a level that goes up and down): \`${gauge}\`, no suffix`));
+});
+
+test('names no metric the agent does not write', async () => {
+  const known = new Set([
+    ...(await catalogueSpecs()).map((spec) => spec.name),
+    ...processMetricNames(),
+    ...GATEWAY_METRICS,
+    ...exampleProcMetricNames(OPENSTACK_EXAMPLE),
+  ]);
+  const named = [...reference.matchAll(/`((?:netns_network_|netns_exporter_|push_)[a-z0-9_]+)`/g)].map((match) => match[1]!);
+  assert.ok(named.length > 40);
+  for (const name of named) assert.ok(known.has(name), `docs/metrics.md names unknown metric ${name}`);
+});
+
+test.run();
