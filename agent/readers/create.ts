@@ -1,12 +1,15 @@
 import type { Config } from '../../shared/config/types.js';
 import type { Logger } from '../log.js';
+import { availableParallelism } from 'node:os';
 import { NsenterReader } from './nsenter.js';
 import type { NamespaceReader } from './reader.js';
+import { SetnsReader } from './setns.js';
 
 /** The configured reader; nsenter is the default the design names. */
 export async function createReader(config: Config, logger: Logger): Promise<NamespaceReader> {
   const nsenter = new NsenterReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics });
-  // reader: setns → SetnsReader (agent/readers/setns.ts), falling back to nsenter when it cannot load.
-  void logger;
-  return nsenter;
+  if (config.reader === 'nsenter') return nsenter;
+  // A worker reads one namespace at a time on its own CPU; more workers than cores only queue.
+  const workers = Math.min(config.threads, availableParallelism());
+  return new SetnsReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics, fallback: nsenter, logger, workers });
 }

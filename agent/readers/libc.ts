@@ -1,0 +1,88 @@
+import { createRequire } from 'node:module';
+import { buildDumpRequest, splitMessages, type RTM_GETADDR, type RTM_GETLINK } from '../../shared/parse/netlink.js';
+
+const CLONE_NEWNET = 0x40000000;
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
+const SOL_SOCKET = 1;
+const SO_RCVTIMEO = 20;
+/** recv returns a datagram's real length with MSG_TRUNC, so a too-small buffer is seen, not silently cut. */
+const MSG_TRUNC = 0x20;
+/** The kernel fills one dump datagram up to 32 KiB; twice that leaves room. */
+const RECV_BUFFER_BYTES = 64 * 1024;
+
+export class LibcError extends Error {
+  readonly code = 'ELIBC';
+  constructor(message: string, readonly errno: number) {
+    super(message);
+  }
+}
+
+/** The few libc calls the setns reader makes from its worker thread, bound with koffi. */
+export interface Libc {
+  /** setns(2) for a network namespace; applies to the calling thread only. */
+  enterNetNamespace(fd: number): void;
+  /**
+   * Whole rtnetlink dumps of the calling thread's network namespace, one per type, in order, each
+   * with its NLMSG_DONE, over one socket.
+   */
+  dumpRoute(types: readonly (typeof RTM_GETLINK | typeof RTM_GETADDR)[], timeoutMs: number): Uint8Array[];
+}
+
+/**
+ * Loads libc through koffi (its package ships prebuilt binaries, so no install script is needed).
+ * Throws when koffi or libc cannot load: the caller then stays with nsenter.
+ */
+export function loadLibc(): Libc {
+  // koffi is CommonJS with a native addon; require keeps it out of the ESM graph until asked for.
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  const setns = lib.func('int setns(int fd, int nstype)');
+  const socket = lib.func('int socket(int domain, int type, int protocol)');
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t length)');
+  const send = lib.func('long send(int fd, const void *buf, size_t length, int flags)');
+  const recv = lib.func('long recv(int fd, _Out_ void *buf, size_t length, int flags)');
+  const close = lib.func('int close(int fd)');
+  const buffer = Buffer.alloc(RECV_BUFFER_BYTES);
+  let seq = 0;
+  const fail = (call: string): never => {
+    const errno = koffi.errno();
+    throw new LibcError(`${call} failed: errno ${errno}`, errno);
+  };
+
+  return {
+    enterNetNamespace(fd) {
+      if (setns(fd, CLONE_NEWNET) !== 0) fail('setns');
+    },
+    dumpRoute(types, timeoutMs) {
+      // The socket belongs to the namespace the thread is in when it is created: one per dump.
+      const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) as number;
+      if (fd < 0) fail('socket(AF_NETLINK)');
+      try {
+        const timeval = Buffer.alloc(16);
+        timeval.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+        timeval.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) !== 0) fail('setsockopt(SO_RCVTIMEO)');
+        return types.map((type) => {
+          seq = (seq + 1) >>> 0;
+          const request = buildDumpRequest(type, seq);
+          if (send(fd, request, request.length, 0) !== request.length) fail('send');
+          const chunks: Buffer[] = [];
+          for (;;) {
+            const length = Number(recv(fd, buffer, buffer.length, MSG_TRUNC));
+            if (length < 0) fail('recv');
+            if (length > buffer.length) throw new LibcError(`netlink datagram of ${length} bytes exceeds the ${buffer.length}-byte buffer`, 0);
+            if (length === 0) throw new LibcError('netlink socket closed before NLMSG_DONE', 0);
+            const chunk = Buffer.from(buffer.subarray(0, length));
+            chunks.push(chunk);
+            if (splitMessages(chunk).done) return chunks.length === 1 ? chunk : Buffer.concat(chunks);
+          }
+        });
+      } finally {
+        close(fd);
+      }
+    },
+  };
+}
