@@ -21,7 +21,7 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 /**
  * Reads a namespace with one process chain: `nsenter --net=<file> -- ip -j -s -s addr show`, which
  * lists the namespace's own devices, addresses and full rtnl_link_stats64 over netlink. With
- * proc_metrics, a POSIX shell runs ip and then reads each /proc file with its `read` builtin, so no
+ * proc_metrics, bash runs ip and then reads each /proc file with its `read` builtin, so no
  * process is spawned per file. `nsenter --net` enters only the network namespace: unlike
  * `ip netns exec`, it copies no mount table, so the cost per namespace stays flat.
  */
@@ -65,14 +65,15 @@ export class NsenterReader implements NamespaceReader {
       'i=0',
       'for f do',
       `  printf '${PROC_RECORD_MARK}%s\\t' "$i"`,
-      // sysctl files answer a 1-byte read at offset > 0 with EOF, so `read` sees no newline and
-      // returns 1 with the value set: a value counts whenever one was read.
+      // sysctl files answer any read at offset > 0 with EOF. dash's `read` takes one byte at a time
+      // (and so would see "4" of 4096); bash reads a block. Without a newline `read` returns 1 with
+      // the value set, so a value counts whenever one was read.
       '  v=',
       `  if read -r v 2>/dev/null < "${procRoot}/$f" || [ -n "$v" ]; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
       '  i=$((i+1))',
       'done',
     ].join('\n');
-    return [`--net=${ns.path}`, '--', 'sh', '-c', script, 'sh', ...procMetrics.map((metric) => metric.file)];
+    return [`--net=${ns.path}`, '--', 'bash', '-c', script, 'bash', ...procMetrics.map((metric) => metric.file)];
   }
 }
 

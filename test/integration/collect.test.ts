@@ -28,6 +28,11 @@ test.before(() => {
   addVeth({ ns: left, dev: 'nxa0' }, { ns: right, dev: 'nxb0' });
   inNs(left, ['ip', 'addr', 'add', '10.199.7.1/30', 'dev', 'nxa0']);
   inNs(right, ['ip', 'addr', 'add', '10.199.7.2/30', 'dev', 'nxb0']);
+  // Fixed MACs and permanent neighbours: no ARP probe moves a counter after the pings.
+  inNs(left, ['ip', 'link', 'set', 'nxa0', 'address', '02:00:00:00:07:01']);
+  inNs(right, ['ip', 'link', 'set', 'nxb0', 'address', '02:00:00:00:07:02']);
+  inNs(left, ['ip', 'neigh', 'add', '10.199.7.2', 'lladdr', '02:00:00:00:07:02', 'dev', 'nxa0', 'nud', 'permanent']);
+  inNs(right, ['ip', 'neigh', 'add', '10.199.7.1', 'lladdr', '02:00:00:00:07:01', 'dev', 'nxb0', 'nud', 'permanent']);
   for (const [ns, dev] of [[left, 'nxa0'], [right, 'nxb0'], [left, 'lo']] as const) inNs(ns, ['ip', 'link', 'set', dev, 'up']);
   addVeth({ ns: down, dev: 'nxd0' }, { ns: down, dev: 'nxd1' }); // both ends in one namespace, left down
   addVeth({ ns: odd, dev: 'nxo0' }, { ns: odd, dev: 'nxo1' });
@@ -87,14 +92,22 @@ test('namespace and device filters; the blacklist wins', () => {
 test('proc_metrics are read inside each namespace', async () => {
   inNs(left, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
   inNs(right, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+  inNs(left, ['sysctl', '-q', '-w', 'net.core.somaxconn=4096']); // several digits: a 1-byte reader would see 4
+  inNs(right, ['sysctl', '-q', '-w', 'net.core.somaxconn=123457']);
   const config = writeConfig({
     namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}(left|right)$` },
-    proc_metrics: { ip_forward: { file: 'sys/net/ipv4/ip_forward', type: 'gauge' }, missing: { file: 'sys/net/nothing/here' } },
+    proc_metrics: {
+      ip_forward: { file: 'sys/net/ipv4/ip_forward', type: 'gauge' },
+      somaxconn: { file: '/proc/sys/net/core/somaxconn', type: 'gauge' },
+      missing: { file: 'sys/net/nothing/here' },
+    },
   });
   const run = runAgent(['--dry-run', '--config', config]);
   const samples = parseExposition(run.stdout);
   assert.is(find(samples, 'netns_network_ip_forward', { netns: left })[0]?.value, 1);
   assert.is(find(samples, 'netns_network_ip_forward', { netns: right })[0]?.value, 0);
+  assert.is(find(samples, 'netns_network_somaxconn', { netns: left })[0]?.value, 4096);
+  assert.is(find(samples, 'netns_network_somaxconn', { netns: right })[0]?.value, 123457);
   assert.is(find(samples, 'netns_network_missing_total', {}).length, 0, 'an unreadable file is omitted, not -1');
   assert.is(find(samples, 'netns_exporter_read_errors_total', { reason: 'proc_file' })[0]?.value, 2);
 });
