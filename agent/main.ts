@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './log.js';
 import { AgentLoop } from './loop.js';
 import { createReader } from './readers/create.js';
 import { createTargets } from './targets/create.js';
+import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
 
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
@@ -31,9 +32,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const loaded = loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
   if (!loaded.ok) return write(process.stderr, loaded.errors.map((line) => `netns-exporter: config error: ${line}\n`).join(''), EXIT_USAGE);
   const { config } = loaded;
-  if (cli.mode === 'check-config') return write(process.stdout, `config OK (${loaded.source})\n`, 0);
-
   const logger = createLogger(config.logLevel, cli.logFile);
+  if (cli.mode === 'check-config') {
+    // Building the targets reads their TLS files, which --check-config must vouch for too.
+    if (!(await startTargets(createTargets(config, logger)))) return EXIT_USAGE;
+    return write(process.stdout, `config OK (${loaded.source})\n`, 0);
+  }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
@@ -53,7 +57,7 @@ async function once(config: Config, logger: Logger): Promise<number> {
   if (targets.length === 0) {
     return write(process.stderr, 'netns-exporter: --once needs push.pushgateway or push.remote_write (use --dry-run to print)\n', EXIT_USAGE);
   }
-  await Promise.all(targets.map((target) => target.start()));
+  if (!(await startTargets(targets))) return EXIT_USAGE;
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build: buildInfo() });
   const { pushes } = await loop.runCycle(true);
   for (const { target, outcome } of pushes) {
@@ -67,7 +71,7 @@ async function once(config: Config, logger: Logger): Promise<number> {
 async function run(config: Config, pushFingerprint: string, cli: CliOptions, logger: Logger): Promise<number> {
   const build = buildInfo();
   const targets = createTargets(config, logger);
-  await Promise.all(targets.map((target) => target.start()));
+  if (!(await startTargets(targets))) return EXIT_USAGE;
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build });
   const servers = await startServers(config, loop, logger);
   if (servers === null) return EXIT_FAILURE;
@@ -84,7 +88,10 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
     void (async () => {
       const keepTargets = reloaded.pushFingerprint === fingerprint;
       const newTargets = keepTargets ? [...loop.targets] : createTargets(reloaded.config, logger);
-      if (!keepTargets) await Promise.all(newTargets.map((target) => target.start()));
+      if (!keepTargets && !(await startTargets(newTargets))) {
+        logger.error('SIGHUP: new push targets cannot start; the running configuration stays');
+        return;
+      }
       fingerprint = reloaded.pushFingerprint;
       logger.level = reloaded.config.logLevel;
       loop.replaceParts({ config: reloaded.config, reader: await createReader(reloaded.config, logger), targets: newTargets });
@@ -138,6 +145,20 @@ async function startServers(config: Config, loop: AgentLoop, logger: Logger): Pr
     }
   }
   return servers;
+}
+
+/** Starting a target reads its TLS files: one that cannot be read is a config error (exit 2). */
+async function startTargets(targets: readonly PushTarget[]): Promise<boolean> {
+  for (const target of targets) {
+    try {
+      await target.start();
+    } catch (error) {
+      const message = (error as Error).message;
+      process.stderr.write(`netns-exporter: config error: ${message.startsWith('push.') ? message : `push.${target.name}: ${message}`}\n`);
+      return false;
+    }
+  }
+  return true;
 }
 
 function write(stream: NodeJS.WriteStream, text: string, code: number): number {

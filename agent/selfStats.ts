@@ -35,6 +35,8 @@ export class SelfStatsRecorder {
   }
 
   snapshot(targets: readonly PushTarget[]): SelfStats {
+    // Every target has its series from the first cycle on, before its first push.
+    for (const target of targets) this.#pushes[target.name] ??= { attempts: 0, failures: 0, lastDurationMs: null, lastSuccessMs: null };
     return {
       cycles: this.#cycles,
       cyclesOverrun: this.#cyclesOverrun,

@@ -37,6 +37,8 @@ test('bad configs exit 2 with one line naming the key', () => {
   expectConfigError('proc_metrics:\n  x:\n    file: ../../etc/shadow\n', /proc_metrics\.x\.file: .* escapes \/proc/);
   expectConfigError('threads: [\n', /invalid YAML/);
   expectConfigError('- a list\n', /expected a mapping/);
+  expectConfigError('push:\n  pushgateway:\n    url: http://127.0.0.1:9\n    basic_auth: {username: u, password_file: /nonexistent/pw}\n', /push\.pushgateway\.basic_auth\.password_file: cannot read "\/nonexistent\/pw" \(ENOENT\)/);
+  expectConfigError('push:\n  pushgateway:\n    url: https://127.0.0.1:9\n    tls_config: {ca_file: /nonexistent/ca.pem}\n', /push\.pushgateway\.tls_config\.ca_file: cannot read/);
 });
 
 test('a config file named on the command line must exist', () => {
