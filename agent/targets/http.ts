@@ -7,6 +7,7 @@ import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/http.js';
 import type { HttpClientConfig } from '../../shared/config/types.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
+import type { Logger } from '../log.js';
 
 /**
  * The HTTP client every push target shares (Pushgateway, remote_write): Prometheus' http_config
@@ -57,6 +58,18 @@ export interface HttpClientOptions {
   env?: Record<string, string | undefined>;
   /** Reads the TLS files; injectable for tests. */
   readFile?: (file: string) => Buffer;
+}
+
+/** What an HTTP push target (Pushgateway, remote_write) is built with; all but logger and version injectable for tests. */
+export interface HttpTargetDeps<C extends HttpClientConfig> {
+  logger: Logger;
+  version: string;
+  now?: () => number;
+  random?: () => number;
+  /** By default createHttpClient, at start(). */
+  createClient?: (config: C) => HttpClient;
+  /** Environment for the proxy variables; process.env by default. */
+  env?: Record<string, string | undefined>;
 }
 
 /** A push attempt that got no HTTP response. `code` is Node's (ECONNREFUSED, ETIMEDOUT, CERT_HAS_EXPIRED…). */

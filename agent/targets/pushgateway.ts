@@ -5,8 +5,9 @@ import { redactUrl } from '../../shared/config/http.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/registry.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
-import type { Logger } from '../log.js';
-import { createHttpClient, describeError, describeResponse, HttpTransportError, type HttpClient, type HttpResponse } from './http.js';
+import {
+  createHttpClient, describeError, describeResponse, HttpTransportError, type HttpClient, type HttpResponse, type HttpTargetDeps,
+} from './http.js';
 import { TargetStatus } from './status.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
@@ -17,15 +18,7 @@ export const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs:
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 
-export interface PushgatewayDeps {
-  logger: Logger;
-  version: string;
-  now?: () => number;
-  random?: () => number;
-  /** Injectable for tests; by default built from the config at start(). */
-  createClient?: (config: PushgatewayConfig) => HttpClient;
-  env?: Record<string, string | undefined>;
-}
+export type PushgatewayDeps = HttpTargetDeps<PushgatewayConfig>;
 
 /**
  * Pushes each cycle's registry to this node's group on a Pushgateway. PUT (the default) replaces
@@ -141,9 +134,11 @@ export class PushgatewayTarget implements PushTarget {
   ): Promise<{ attempts: number; error: string | null }> {
     this.#lastBodyBytes = request.body?.length ?? 0;
     const random = this.#deps.random ?? Math.random;
+    let lastError = 'deadline reached before the first attempt';
     for (let attempt = 1; ; attempt++) {
       const remaining = deadlineMs - this.#now();
-      if (remaining <= 0) return { attempts: attempt - 1, error: `deadline reached before attempt ${attempt}` };
+      // A timer that fired late can leave no time for the attempt nextRetry made room for.
+      if (remaining <= 0) return { attempts: attempt - 1, error: attempt === 1 ? lastError : `${lastError} (gave up after ${attempt - 1} attempts: deadline)` };
       let failure: AttemptFailure;
       let error: string;
       try {
@@ -162,6 +157,7 @@ export class PushgatewayTarget implements PushTarget {
         const suffix = decision.reason === 'deadline' && attempt > 1 ? ` (gave up after ${attempt} attempts: deadline)` : '';
         return { attempts: attempt, error: `${error}${suffix}` };
       }
+      lastError = error;
       this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'push attempt failed, retrying');
       if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error };
     }
