@@ -54,10 +54,20 @@ export function seriesFromMetrics(
 ): CycleSeries {
   const series: TimeSeries[] = [];
   const seen = new Set<string>();
+  const external = Object.entries(externalLabels).filter(([, value]) => value !== '');
   let duplicates = 0;
+  // A cycle holds tens of thousands of series: labels are built in one pass, without spreads.
   for (const family of families) {
     for (const entry of family.values) {
-      const labels = normaliseLabels({ ...externalLabels, ...stringLabels(entry.labels), __name__: entry.metricName ?? family.name });
+      const labels: Label[] = [{ name: '__name__', value: entry.metricName ?? family.name }];
+      for (const name in entry.labels) {
+        const value = entry.labels[name];
+        // An empty value means "no such label", so it must not hide an external label of that name.
+        if (value === undefined || value === '' || name === '__name__') continue;
+        labels.push({ name, value: String(value) });
+      }
+      for (const [name, value] of external) if (!labels.some((label) => label.name === name)) labels.push({ name, value });
+      labels.sort(byName);
       const key = seriesKey(labels);
       // Two series with one label set would carry two values at one timestamp, and the receiver
       // rejects the whole request for that; the first one wins.
@@ -78,12 +88,18 @@ export function normaliseLabels(labels: Readonly<Record<string, string>>): Label
   return Object.entries(labels)
     .filter(([, value]) => value !== '')
     .map(([name, value]) => ({ name, value }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort(byName);
 }
 
-/** An unambiguous identity for a sorted label list (JSON quotes every string, so no separator clash). */
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** An unambiguous identity for a sorted label list: names cannot hold `=` or `,`, values are JSON-quoted. */
 export function seriesKey(labels: readonly Label[]): string {
-  return JSON.stringify(labels.map((label) => [label.name, label.value]));
+  let key = '';
+  for (const label of labels) key += `${label.name}=${JSON.stringify(label.value)},`;
+  return key;
 }
 
 /**
@@ -127,13 +143,6 @@ export function sampleCount(series: readonly TimeSeries[]): number {
   let count = 0;
   for (const entry of series) count += entry.samples.length;
   return count;
-}
-
-function stringLabels(labels: Record<string, string | number | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  // An empty value means "no such label", so it must not hide an external label of that name.
-  for (const [name, value] of Object.entries(labels)) if (value !== undefined && value !== '') out[name] = String(value);
-  return out;
 }
 
 function metricKind(type: string): MetricKind {

@@ -1,0 +1,26 @@
+import type { MetricSpec } from '../metrics/catalogue.js';
+
+/** The remote_write target's own figures, rendered into the self-metrics each cycle. */
+export const REMOTE_WRITE_METRICS = {
+  samplesSent: {
+    name: 'netns_exporter_remote_write_samples_sent_total', help: 'Samples the remote_write receiver acknowledged.', type: 'counter', labels: [],
+  },
+  samplesDropped: {
+    name: 'netns_exporter_remote_write_samples_dropped_total',
+    help: 'Samples never delivered, by reason: buffer_full (oldest dropped to make room), rejected (a 4xx other than 429).',
+    type: 'counter',
+    labels: ['reason'],
+  },
+  bufferedSamples: {
+    name: 'netns_exporter_remote_write_buffered_samples', help: 'Samples waiting in the remote_write buffer.', type: 'gauge', labels: [],
+  },
+  bufferedBytes: {
+    name: 'netns_exporter_remote_write_buffered_bytes', help: 'Compressed size of the samples waiting in the remote_write buffer.', type: 'gauge', labels: [],
+  },
+  corruptFiles: {
+    name: 'netns_exporter_remote_write_buffer_corrupt_files_total',
+    help: 'Buffer files found unreadable and moved aside (renamed *.corrupt).',
+    type: 'counter',
+    labels: [],
+  },
+} as const satisfies Record<string, MetricSpec>;

@@ -1,0 +1,151 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RemoteWriteBuffer } from '../../agent/targets/remoteWriteBuffer.js';
+import { memoryLogger } from '../helpers/remoteWrite.js';
+import { tempDir } from '../helpers/servers.js';
+
+const body = (tag: number, size = 10) => Buffer.alloc(size, tag);
+
+async function bodiesOf(buffer: RemoteWriteBuffer, maxSamples = 1_000_000): Promise<number[]> {
+  const batch = await buffer.peek(maxSamples);
+  return batch === null ? [] : batch.bodies.map((entry) => entry[0]!);
+}
+
+const test = suite('remote_write buffer');
+const dirs: string[] = [];
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+function dir(): string {
+  const made = tempDir('rwbuffer');
+  dirs.push(made);
+  return made;
+}
+
+test('in memory: entries come back oldest first, batched up to max samples', async () => {
+  const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 1_000, dir: null, logger: memoryLogger().logger });
+  for (let tag = 1; tag <= 4; tag++) await buffer.append(body(tag), 10, tag);
+  const batch = (await buffer.peek(25))!;
+  assert.equal(batch.entries.map((entry) => entry.timestampMs), [1, 2]);
+  assert.is(batch.samples, 20);
+  await buffer.remove(batch.entries);
+  assert.equal(await bodiesOf(buffer), [3, 4]);
+  assert.equal(buffer.stats(), { entries: 2, samples: 20, bytes: 20, droppedSamples: 0, corruptFiles: 0 });
+});
+
+test('a single entry larger than the batch size is still taken (alone)', async () => {
+  const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 1_000, dir: null, logger: memoryLogger().logger });
+  await buffer.append(body(1), 50, 1);
+  await buffer.append(body(2), 5, 2);
+  assert.equal((await buffer.peek(10))!.entries.map((entry) => entry.samples), [50]);
+});
+
+test('full by samples: the OLDEST entries are dropped and counted, with a warning', async () => {
+  const { logger, lines } = memoryLogger();
+  const buffer = new RemoteWriteBuffer({ maxSamples: 30, maxBytes: 1_000, dir: null, logger });
+  for (let tag = 1; tag <= 3; tag++) assert.is(await buffer.append(body(tag), 10, tag), 0);
+  assert.is(await buffer.append(body(4), 10, 4), 10);
+  assert.is(await buffer.append(body(5), 20, 5), 20);
+  assert.equal(await bodiesOf(buffer), [4, 5]);
+  assert.equal(buffer.stats(), { entries: 2, samples: 30, bytes: 20, droppedSamples: 30, corruptFiles: 0 });
+  assert.ok(lines().some((line) => /buffer full/.test(String(line.msg))));
+});
+
+test('full by bytes: oldest dropped too; a chunk larger than the whole buffer is dropped alone', async () => {
+  const buffer = new RemoteWriteBuffer({ maxSamples: 1_000, maxBytes: 25, dir: null, logger: memoryLogger().logger });
+  await buffer.append(body(1), 1, 1);
+  await buffer.append(body(2), 1, 2);
+  await buffer.append(body(3), 1, 3);
+  assert.equal(await bodiesOf(buffer), [2, 3]);
+  assert.is(await buffer.append(body(9, 26), 5, 4), 5);
+  assert.equal(await bodiesOf(buffer), [2, 3], 'older entries kept: dropping them would not have made room');
+  assert.is(buffer.stats().droppedSamples, 6);
+});
+
+test('on disk: a new buffer over the same folder resends what was not removed, in order, and keeps counting ids up', async () => {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  for (let tag = 1; tag <= 3; tag++) await first.append(body(tag, 100 + tag), 10, 1_000 + tag);
+  await first.remove((await first.peek(10))!.entries);
+  assert.is(readdirSync(folder).length, 2);
+
+  const { logger, lines } = memoryLogger();
+  const second = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger });
+  await second.open();
+  assert.equal(second.stats(), { entries: 2, samples: 20, bytes: 205, droppedSamples: 0, corruptFiles: 0 });
+  const batch = (await second.peek(100))!;
+  assert.equal(batch.entries.map((entry) => entry.timestampMs), [1_002, 1_003]);
+  assert.equal(batch.bodies.map((entry) => [entry[0], entry.length]), [[2, 102], [3, 103]]);
+  assert.ok(lines().some((line) => /resending/.test(String(line.msg))));
+  await second.append(body(4), 1, 1_004);
+  assert.equal(readdirSync(folder).sort(), ['0000000000000002.rwb', '0000000000000003.rwb', '0000000000000004.rwb']);
+});
+
+test('on disk: a restart under a smaller limit drops the oldest files to fit', async () => {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  for (let tag = 1; tag <= 5; tag++) await first.append(body(tag), 10, tag);
+  const second = new RemoteWriteBuffer({ maxSamples: 20, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await second.open();
+  assert.equal(await bodiesOf(second), [4, 5]);
+  assert.is(second.stats().droppedSamples, 30);
+  assert.is(readdirSync(folder).length, 2);
+});
+
+test('on disk: corrupt, truncated and foreign files are moved aside with a warning, never a crash', async () => {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  for (let tag = 1; tag <= 4; tag++) await first.append(body(tag, 50), 10, tag);
+  const file = (id: number) => path.join(folder, `${String(id).padStart(16, '0')}.rwb`);
+  const flipped = readFileSync(file(1));
+  flipped.writeUInt8(flipped.readUInt8(flipped.length - 1) ^ 0xff, flipped.length - 1);
+  writeFileSync(file(1), flipped);
+  writeFileSync(file(2), readFileSync(file(2)).subarray(0, 60));
+  writeFileSync(file(3), 'garbage');
+  writeFileSync(path.join(folder, '0000000000000009.rwb.tmp'), 'half-written');
+  writeFileSync(path.join(folder, 'README'), 'not ours to touch');
+
+  const { logger, lines } = memoryLogger();
+  const second = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger });
+  await second.open();
+  assert.equal(await bodiesOf(second), [4]);
+  assert.is(second.stats().corruptFiles, 3);
+  const warnings = lines().filter((line) => /moved aside/.test(String(line.msg))).map((line) => line.error);
+  assert.equal(warnings, [
+    '0000000000000001.rwb: checksum mismatch',
+    '0000000000000002.rwb: truncated (6 of 50 body bytes)',
+    '0000000000000003.rwb: not a remote_write buffer file (bad header)',
+  ]);
+  assert.equal(readdirSync(folder).sort(), [
+    '0000000000000001.rwb.corrupt', '0000000000000002.rwb.corrupt', '0000000000000003.rwb.corrupt', '0000000000000004.rwb', 'README',
+  ]);
+});
+
+test('on disk: a file that breaks after start-up is set aside when read, and the next entry is sent', async () => {
+  const folder = dir();
+  const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await buffer.open();
+  await buffer.append(body(1), 10, 1);
+  await buffer.append(body(2), 10, 2);
+  writeFileSync(path.join(folder, '0000000000000001.rwb'), 'garbage');
+  assert.equal(await bodiesOf(buffer), [2]);
+  assert.is(buffer.stats().corruptFiles, 1);
+  assert.is(buffer.stats().samples, 10);
+  assert.ok(existsSync(path.join(folder, '0000000000000001.rwb.corrupt')));
+});
+
+test('on disk: an unusable folder is an error naming it', async () => {
+  const folder = dir();
+  const file = path.join(folder, 'a-file');
+  writeFileSync(file, '');
+  const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: path.join(file, 'sub'), logger: memoryLogger().logger });
+  const error = await buffer.open().then(() => null, (cause: Error) => cause);
+  assert.match(String(error?.message), /ENOTDIR/);
+});
+
+test.run();
