@@ -1,13 +1,12 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { nextRetry, type AttemptFailure, type BackoffPolicy } from '../../shared/backoff.js';
+import { nextRetry, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/registry.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
-import {
-  createHttpClient, describeError, describeResponse, HttpTransportError, type HttpClient, type HttpResponse, type HttpTargetDeps,
-} from './http.js';
+import { attemptRequest } from './attempt.js';
+import { createHttpClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
 import { TargetStatus } from './status.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
@@ -68,9 +67,14 @@ export class PushgatewayTarget implements PushTarget {
     } finally {
       if (this.#inFlight === controller) this.#inFlight = null;
     }
-    if (controller.signal.aborted && error !== null) error = 'superseded by a newer cycle before it finished';
-    if (error === null) this.#status.succeeded();
-    else this.#status.failed(error);
+    if (controller.signal.aborted && error !== null) {
+      // A newer cycle (or stop()) took over: its outcome, not this one, is the target's state.
+      error = 'superseded by a newer cycle before it finished';
+    } else if (error === null) {
+      this.#status.succeeded();
+    } else {
+      this.#status.failed(error);
+    }
     return { ok: error === null, durationMs: performance.now() - started, attempts, error };
   }
 
@@ -139,18 +143,9 @@ export class PushgatewayTarget implements PushTarget {
       const remaining = deadlineMs - this.#now();
       // A timer that fired late can leave no time for the attempt nextRetry made room for.
       if (remaining <= 0) return { attempts: attempt - 1, error: attempt === 1 ? lastError : `${lastError} (gave up after ${attempt - 1} attempts: deadline)` };
-      let failure: AttemptFailure;
-      let error: string;
-      try {
-        const response = await client.request({ ...request, timeoutMs: Math.min(this.#config.timeoutMs, remaining), ...(signal ? { signal } : {}) });
-        if (response.statusCode >= 200 && response.statusCode < 300) return { attempts: attempt, error: null };
-        failure = { kind: 'status', status: response.statusCode, retryAfter: header(response, 'retry-after') };
-        error = describeResponse(response, client.scrub);
-      } catch (cause) {
-        if (!(cause instanceof HttpTransportError)) throw cause;
-        failure = cause.tls ? { kind: 'tls' } : { kind: 'network' };
-        error = cause.message;
-      }
+      const result = await attemptRequest(client, { ...request, timeoutMs: Math.min(this.#config.timeoutMs, remaining), ...(signal ? { signal } : {}) });
+      if (result.ok) return { attempts: attempt, error: null };
+      const { failure, error } = result;
       if (signal?.aborted) return { attempts: attempt, error };
       const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: PUSHGATEWAY_BACKOFF, random });
       if (!decision.retry) {
@@ -162,11 +157,6 @@ export class PushgatewayTarget implements PushTarget {
       if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error };
     }
   }
-}
-
-function header(response: HttpResponse, name: string): string | null {
-  const value = response.headers[name];
-  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */

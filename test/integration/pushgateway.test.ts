@@ -457,7 +457,7 @@ faults('a newer cycle supersedes a push still in flight', async () => {
     if (index > 0) response.end(); // the first request stalls
   });
   try {
-    const { target: pg } = target(gatewayConfig({ url: server.url, timeout: '10s' }));
+    const { target: pg, log } = target(gatewayConfig({ url: server.url, timeout: '10s' }));
     const old = pg.push({ snapshot: snapshot0, registry: registry1() }, deadlineIn(10_000));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const started = Date.now();
@@ -469,6 +469,7 @@ faults('a newer cycle supersedes a push still in flight', async () => {
     assert.not.ok(stale.ok);
     assert.match(stale.error ?? '', /superseded/);
     assert.is(pg.state().lastError, null, 'the state follows the latest push');
+    assert.equal(log.warnings(), [], 'a superseded push is no failure of the target: nothing to warn about');
   } finally {
     await server.close();
   }
