@@ -3,7 +3,6 @@ import type { Logger } from '../log.js';
 import { availableParallelism } from 'node:os';
 import { NsenterReader } from './nsenter.js';
 import type { NamespaceReader } from './reader.js';
-import { SetnsReader } from './setns.js';
 
 /** The configured reader; nsenter is the default the design names. */
 export async function createReader(config: Config, logger: Logger): Promise<NamespaceReader> {
@@ -11,5 +10,7 @@ export async function createReader(config: Config, logger: Logger): Promise<Name
   if (config.reader === 'nsenter') return nsenter;
   // A worker reads one namespace at a time on its own CPU; more workers than cores only queue.
   const workers = Math.min(config.threads, availableParallelism());
+  // Loaded only when chosen: koffi and the worker code cost start-up time nobody else should pay.
+  const { SetnsReader } = await import('./setns.js');
   return new SetnsReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics, fallback: nsenter, logger, workers });
 }

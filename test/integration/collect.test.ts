@@ -147,6 +147,8 @@ test('a hung read is killed at the timeout and does not hold up the others', asy
   if (!hung.ok) assert.is(hung.reason, 'timeout');
   assert.ok(elapsed < 5_000, `cycle took ${elapsed} ms`);
   assert.is(snapshot.results.filter((r) => r.ok).length, 3);
+  await reader.stop();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const survivors = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(fakeIp);

@@ -1,0 +1,125 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+export type ShellRun =
+  | { kind: 'done'; stdout: string; stderr: string; exitCode: number }
+  | { kind: 'timeout' }
+  | { kind: 'worker-died'; message: string }
+  | { kind: 'spawn-error'; message: string };
+
+/** More output than any namespace's ip JSON: a runaway command is cut off instead of eating memory. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+const NUL = 0;
+
+/**
+ * A long-lived bash that runs `command` once per namespace file written to its stdin (NUL-terminated,
+ * since names may hold newlines), with the file in "$f". After each run it writes NUL, the exit code
+ * and NUL on stdout, and NUL on stderr, which frames both streams (ip's JSON never holds a NUL).
+ * It runs in its own process group, so a timeout kills the command and everything it started.
+ */
+export class ShellWorker {
+  readonly #child: ChildProcessByStdio<Writable, Readable, Readable>;
+  #pending: ((run: ShellRun) => void) | null = null;
+  #stdout: Buffer[] = [];
+  #stdoutBytes = 0;
+  #stderr: Buffer[] = [];
+  #stderrDone = false;
+  #dead: string | null = null;
+
+  constructor(command: string) {
+    const loop = [
+      "while IFS= read -r -d '' f; do",
+      `  ${command} </dev/null`,
+      "  printf '\\0%d\\0' \"$?\"",
+      "  printf '\\0' >&2",
+      'done',
+    ].join('\n');
+    this.#child = spawn('bash', ['-c', loop, 'bash'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // An idle worker must not keep the agent (or a test run) alive; a pending read's timer does.
+    this.#child.unref();
+    for (const stream of [this.#child.stdin, this.#child.stdout, this.#child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
+    this.#child.stdin.on('error', () => undefined);
+    this.#child.stdout.on('data', (chunk: Buffer) => this.#onStdout(chunk));
+    this.#child.stderr.on('data', (chunk: Buffer) => this.#onStderr(chunk));
+    this.#child.on('error', (error: NodeJS.ErrnoException) => this.#die(error.code ?? error.message, 'spawn-error'));
+    this.#child.on('exit', (code, signal) => this.#die(`exited (${code ?? signal})`, 'worker-died'));
+  }
+
+  /** Whether the worker can take another read (it is alive and not busy). */
+  get usable(): boolean {
+    return this.#dead === null && this.#pending === null;
+  }
+
+  run(file: string, timeoutMs: number): Promise<ShellRun> {
+    if (this.#dead !== null) return Promise.resolve({ kind: 'worker-died', message: this.#dead });
+    if (this.#pending !== null) throw new Error('ShellWorker is busy');
+    return new Promise<ShellRun>((resolve) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        finish({ kind: 'timeout' });
+      }, timeoutMs);
+      const finish = (run: ShellRun) => {
+        clearTimeout(timer);
+        this.#pending = null;
+        resolve(run);
+      };
+      this.#pending = finish;
+      this.#stdout = [];
+      this.#stdoutBytes = 0;
+      this.#stderr = [];
+      this.#stderrDone = false;
+      this.#child.stdin.write(`${file}\0`);
+    });
+  }
+
+  kill(): void {
+    if (this.#dead === null) this.#dead = 'killed';
+    try {
+      if (this.#child.pid !== undefined) process.kill(-this.#child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  #onStdout(chunk: Buffer): void {
+    this.#stdout.push(chunk);
+    this.#stdoutBytes += chunk.length;
+    if (this.#stdoutBytes > MAX_OUTPUT_BYTES) {
+      this.kill();
+      this.#pending?.({ kind: 'worker-died', message: 'output over 64 MiB' });
+      return;
+    }
+    if (chunk.includes(NUL)) this.#tryFinish();
+  }
+
+  #onStderr(chunk: Buffer): void {
+    const end = chunk.indexOf(NUL);
+    if (end >= 0) {
+      this.#stderr.push(chunk.subarray(0, end));
+      this.#stderrDone = true;
+      this.#tryFinish();
+    } else if (this.#stderr.length < 16) {
+      this.#stderr.push(chunk);
+    }
+  }
+
+  /** Complete once stdout holds NUL code NUL and stderr its NUL. */
+  #tryFinish(): void {
+    if (this.#pending === null || !this.#stderrDone) return;
+    const out = Buffer.concat(this.#stdout);
+    const start = out.indexOf(NUL);
+    const end = start < 0 ? -1 : out.indexOf(NUL, start + 1);
+    if (end < 0) return;
+    this.#pending({
+      kind: 'done',
+      stdout: out.subarray(0, start).toString('utf8'),
+      stderr: Buffer.concat(this.#stderr).toString('utf8'),
+      exitCode: Number(out.subarray(start + 1, end).toString('ascii')),
+    });
+  }
+
+  #die(message: string, kind: 'worker-died' | 'spawn-error'): void {
+    if (this.#dead === null || this.#dead === 'killed') this.#dead = message;
+    this.#pending?.({ kind, message });
+  }
+}
