@@ -120,7 +120,8 @@ export class AgentLoop {
       const outcome = await target.push({ snapshot, registry }, deadline).catch((error: Error): PushOutcome => (
         { ok: false, durationMs: 0, attempts: 0, error: `push threw: ${error.message}` }));
       this.#stats.recordPush(target.name, outcome, Date.now());
-      if (!outcome.ok) this.#logger.warn({ target: target.name, attempts: outcome.attempts, error: outcome.error }, 'push failed');
+      // The target itself warns once per distinct error; every cycle's failure is only debug here.
+      if (!outcome.ok) this.#logger.debug({ target: target.name, attempts: outcome.attempts, error: outcome.error }, 'push failed');
       else this.#logger.debug({ target: target.name, duration_ms: Math.round(outcome.durationMs), attempts: outcome.attempts }, 'pushed');
       return { target: target.name, outcome };
     }));

@@ -93,7 +93,13 @@ function canConnect(port: number): Promise<boolean> {
 export function startPushgateway(extraArgs: string[] = [], options: { scheme?: 'http' | 'https'; port?: number } = {}): Promise<RunningServer> {
   return startServer(
     'prometheus-pushgateway',
-    (port) => [`--web.listen-address=127.0.0.1:${port}`, ...extraArgs],
+    // An empty persistence file: Debian's default (/var/lib/prometheus/pushgateway.data) would be
+    // shared by every test gateway and leak groups between tests.
+    (port) => [
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...(extraArgs.some((arg) => arg.startsWith('--persistence.file')) ? [] : ['--persistence.file=']),
+      ...extraArgs,
+    ],
     { readyPath: '/-/ready', label: 'pushgateway', ...options },
   );
 }
