@@ -1,13 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runAgent, writeConfig } from '../helpers/agent.js';
-import { addNamespace, addVeth, inNs, TEST_PREFIX } from '../helpers/netns.js';
+import { addNamespace, addVeth, deleteNamespace, inNs, TEST_PREFIX } from '../helpers/netns.js';
 import { promQuery, promString } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPrometheus, type RunningServer } from '../helpers/servers.js';
 
 const test = suite('CLI: --once with push.remote_write');
 let prometheus: RunningServer;
+const namespaces: string[] = [];
 
 test.before(async () => {
   prometheus = await startPrometheus();
@@ -15,10 +16,13 @@ test.before(async () => {
 
 test.after(async () => {
   await prometheus?.stop();
+  // Suites share one process and its test prefix: leave no namespace for the next suite to read.
+  for (const name of namespaces) deleteNamespace(name);
 });
 
 test('the agent as users run it: a namespace\'s MTU queryable in Prometheus; a dead Pushgateway beside it fails alone', async () => {
   const name = addNamespace('rwcli "x"');
+  namespaces.push(name);
   const device = `rwc${process.pid % 100_000}`;
   addVeth({ ns: name, dev: device }, { ns: null, dev: `${device}p` });
   inNs(name, ['ip', 'link', 'set', device, 'mtu', '1321']);

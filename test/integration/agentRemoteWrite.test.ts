@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAgent, writeConfig } from '../helpers/agent.js';
 import { find, parseExposition } from '../helpers/exposition.js';
-import { addNamespace, addVeth, TEST_PREFIX } from '../helpers/netns.js';
+import { addNamespace, addVeth, deleteNamespace, TEST_PREFIX } from '../helpers/netns.js';
 import { promString, rawSamples } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPrometheus, tempDir, type RunningServer } from '../helpers/servers.js';
@@ -13,11 +13,14 @@ const test = suite('long-running agent: remote_write outage, then catch-up');
 let agent: ReturnType<typeof startAgent> | null = null;
 let prometheus: RunningServer | null = null;
 const dirs: string[] = [];
+const namespaces: string[] = [];
 
 test.after(async () => {
   agent?.child.kill('SIGKILL');
   await prometheus?.stop();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  // Suites share one process and its test prefix: leave no namespace for the next suite to read.
+  for (const name of namespaces) deleteNamespace(name);
 });
 
 async function selfMetric(apiPort: number, name: string, labels: Record<string, string> = {}): Promise<number | null> {
@@ -36,6 +39,7 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
 
 test('cycles pushed while Prometheus is down arrive when it comes up; self-metrics show the buffer', async () => {
   const ns = addNamespace('rwagent');
+  namespaces.push(ns);
   addVeth({ ns, dev: `rwg${process.pid % 100_000}` }, { ns: null, dev: `rwg${process.pid % 100_000}p` });
   const promPort = await freePort();
   const apiPort = await freePort();

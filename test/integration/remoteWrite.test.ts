@@ -6,7 +6,7 @@ import { NsenterReader } from '../../agent/readers/nsenter.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
 import { buildRegistry } from '../../shared/metrics/registry.js';
 import { configFrom } from '../helpers/config.js';
-import { addNamespace, addVeth, inNs, TEST_PREFIX } from '../helpers/netns.js';
+import { addNamespace, addVeth, deleteNamespace, inNs, TEST_PREFIX } from '../helpers/netns.js';
 import {
   memoryLogger, promQuery, promString, rawSamples, remoteWriteConfig, syntheticCycle,
 } from '../helpers/remoteWrite.js';
@@ -72,6 +72,8 @@ const soon = (ms = 2_000) => Date.now() + ms;
 test('real namespaces with odd names: values queryable, label escaping intact', async () => {
   const names = ['rwodd space "quoted"', 'rwodd back\\slash', 'rwodd ünïcødé ☃'];
   const namespaces = names.map((name) => addNamespace(name));
+  // Suites share one process and its test prefix: leave no namespace for the next suite to read.
+  cleanup.push(() => namespaces.forEach(deleteNamespace));
   const devices = [`rwa${process.pid % 100_000}`, `rwb${process.pid % 100_000}`];
   addVeth({ ns: namespaces[0]!, dev: devices[0]! }, { ns: namespaces[1]!, dev: devices[1]! });
   inNs(namespaces[0]!, ['ip', 'link', 'set', devices[0]!, 'mtu', '1400']);
