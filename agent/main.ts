@@ -35,7 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = createLogger(config.logLevel, cli.logFile);
   if (cli.mode === 'check-config') {
     // Building the targets reads their TLS files, which --check-config must vouch for too.
-    if (!(await startTargets(createTargets(config, logger)))) return EXIT_USAGE;
+    if (!(await startTargets(await createTargets(config, logger), 'validate'))) return EXIT_USAGE;
     return write(process.stdout, `config OK (${loaded.source})\n`, 0);
   }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
@@ -53,7 +53,7 @@ async function dryRun(config: Config, logger: Logger): Promise<number> {
 }
 
 async function once(config: Config, logger: Logger): Promise<number> {
-  const targets = createTargets(config, logger);
+  const targets = await createTargets(config, logger);
   if (targets.length === 0) {
     return write(process.stderr, 'netns-exporter: --once needs push.pushgateway or push.remote_write (use --dry-run to print)\n', EXIT_USAGE);
   }
@@ -70,7 +70,7 @@ async function once(config: Config, logger: Logger): Promise<number> {
 
 async function run(config: Config, pushFingerprint: string, cli: CliOptions, logger: Logger): Promise<number> {
   const build = buildInfo();
-  const targets = createTargets(config, logger);
+  const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build });
   const servers = await startServers(config, loop, logger);
@@ -87,7 +87,7 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
     }
     void (async () => {
       const keepTargets = reloaded.pushFingerprint === fingerprint;
-      const newTargets = keepTargets ? [...loop.targets] : createTargets(reloaded.config, logger);
+      const newTargets = keepTargets ? [...loop.targets] : await createTargets(reloaded.config, logger);
       if (!keepTargets && !(await startTargets(newTargets))) {
         logger.error('SIGHUP: new push targets cannot start; the running configuration stays');
         return;
@@ -148,10 +148,11 @@ async function startServers(config: Config, loop: AgentLoop, logger: Logger): Pr
 }
 
 /** Starting a target reads its TLS files: one that cannot be read is a config error (exit 2). */
-async function startTargets(targets: readonly PushTarget[]): Promise<boolean> {
+async function startTargets(targets: readonly PushTarget[], how: 'start' | 'validate' = 'start'): Promise<boolean> {
   for (const target of targets) {
     try {
-      await target.start();
+      if (how === 'start') await target.start();
+      else target.validate();
     } catch (error) {
       const message = (error as Error).message;
       process.stderr.write(`netns-exporter: config error: ${message.startsWith('push.') ? message : `push.${target.name}: ${message}`}\n`);

@@ -43,6 +43,10 @@ export class PushgatewayTarget implements PushTarget {
   }
 
   /** Builds the HTTP client: throws HttpClientConfigError naming an unreadable TLS file. */
+  validate(): void {
+    this.#ensureClient();
+  }
+
   async start(): Promise<void> {
     this.#ensureClient();
   }

@@ -62,6 +62,10 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   /** Builds the HTTP client and loads the on-disk buffer; throws (with the setting named) when either cannot be used. */
+  validate(): void {
+    this.#ensureClient();
+  }
+
   async start(): Promise<void> {
     this.#ensureClient();
     await this.#open();

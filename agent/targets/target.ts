@@ -32,6 +32,8 @@ export interface TargetState {
  */
 export interface PushTarget {
   readonly name: string;
+  /** Builds what start() would, without side effects (reads TLS files): for --check-config. Throws. */
+  validate(): void;
   start(): Promise<void>;
   push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome>;
   state(): TargetState;

@@ -16,7 +16,7 @@ import type { Config, PushgatewayConfig } from '../../shared/config/types.js';
 import { buildRegistry } from '../../shared/metrics/registry.js';
 import type { Snapshot } from '../../shared/types.js';
 import { configFrom } from '../helpers/config.js';
-import { addNamespace, addVeth, inNs, TEST_PREFIX } from '../helpers/netns.js';
+import { addNamespace, addVeth, inNs, TEST_PREFIX, deleteNamespace } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPushgateway, tempDir, type RunningServer } from '../helpers/servers.js';
 import { syntheticSnapshot } from '../helpers/snapshot.js';
@@ -607,6 +607,15 @@ const collectedGateway = gatewayFor(collected);
 collected('a collection of real namespaces arrives at the gateway as collected', async () => {
   const a = addNamespace('pga');
   const b = addNamespace('pgb');
+  try {
+    await pushRealCollection(a, b);
+  } finally {
+    deleteNamespace(a);
+    deleteNamespace(b);
+  }
+});
+
+async function pushRealCollection(a: string, b: string): Promise<void> {
   addVeth({ ns: a, dev: `pga${process.pid % 100000}` }, { ns: b, dev: `pgb${process.pid % 100000}` });
   inNs(a, ['ip', 'link', 'set', `pga${process.pid % 100000}`, 'up']);
   // Other suites of this process make namespaces with the same prefix: read only these two.
@@ -627,6 +636,6 @@ collected('a collection of real namespaces arrives at the gateway as collected',
   const series = groupSeries(findGroup(await gatewayGroups(collectedGateway().url), { instance: 'real-node' })!);
   assert.equal(Object.fromEntries(series), Object.fromEntries(await pushedSeries(registry)));
   assert.ok(series.has(`netns_network_up{device="pga${process.pid % 100000}",netns="${a}"}`) || [...series.keys()].some((key) => key.includes(`pga${process.pid % 100000}`)), 'the veth is there');
-});
+}
 
 runWhen(collected, ['root', 'ip', 'nsenter', 'pushgateway'], 'pushgateway real-namespace integration');

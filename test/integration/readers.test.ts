@@ -22,7 +22,8 @@ import { tempDir } from '../helpers/servers.js';
  * test/integration/collect.test.ts covers the nsenter reader alone.
  */
 const test = suite('setns reader against nsenter');
-const only = { whitelist: new RegExp(`^${TEST_PREFIX}`), blacklist: null };
+// Only this suite's namespaces: other suites of the same run share TEST_PREFIX.
+const only = { whitelist: new RegExp(`^${TEST_PREFIX}r-`), blacklist: null };
 const noFilter = { whitelist: null, blacklist: null };
 // Device names carry the pid: veth pairs are born on the host, where other test runs create theirs.
 const tag = String(process.pid % 100_000);
@@ -65,11 +66,11 @@ function threadNamespaces(): number[] {
 }
 
 test.before(() => {
-  left = addNamespace('rl');
-  right = addNamespace('rr');
-  down = addNamespace('rd');
+  left = addNamespace('r-l');
+  right = addNamespace('r-r');
+  down = addNamespace('r-d');
   // `ip netns add` takes any name that is a valid file name: no '/', not '.' or '..'.
-  odd = addNamespace(`o d'd"ü`);
+  odd = addNamespace(`r-o d'd"ü`);
   addVeth({ ns: left, dev: dev('a') }, { ns: right, dev: dev('b') });
   inNs(left, ['ip', 'addr', 'add', '10.199.9.1/30', 'dev', dev('a')]);
   inNs(right, ['ip', 'addr', 'add', '10.199.9.2/30', 'dev', dev('b')]);
@@ -175,7 +176,7 @@ test('proc_metrics follow the worker thread: /proc/sys/net and /proc/net are the
 });
 
 test('a namespace deleted between listing and reading is "vanished"; a reused file too', async () => {
-  const doomed = addNamespace('rgone');
+  const doomed = addNamespace('r-gone');
   const setns = setnsReader();
   try {
     const ns: Namespace = { name: doomed, path: `/run/netns/${doomed}`, inode: statSync(`/run/netns/${doomed}`).ino };
