@@ -112,4 +112,4 @@ test('the agent itself reads namespaces with only the unit\'s capabilities', () 
   assert.match(denied.stdout, /netns_exporter_read_errors_total\{reason="permission"\} 1/);
 });
 
-runWhen(test, ['root', 'ip', 'nsenter'], 'systemd.test');
+runWhen(test, ['root', 'ip', 'nsenter', 'systemd-analyze', 'setpriv'], 'systemd.test');
