@@ -39,9 +39,10 @@ export class NsenterReader implements NamespaceReader {
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {
-    for (const worker of this.#all) worker.kill();
+    const workers = [...this.#all];
     this.#all.clear();
     this.#idle.length = 0;
+    await Promise.all(workers.map((worker) => worker.close()));
   }
 
   async read(ns: Namespace): Promise<NamespaceResult> {

@@ -72,6 +72,16 @@ export class ShellWorker {
     });
   }
 
+  /** Ends the worker's loop (stdin closes) and waits for it to exit, so its CPU is accounted to us. */
+  async close(graceMs = 1_000): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.stdin.end();
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
   kill(): void {
     if (this.#dead === null) this.#dead = 'killed';
     try {

@@ -40,3 +40,21 @@ export function startAgent(args: string[], env: Record<string, string> = {}): { 
   process.on('exit', () => child.kill('SIGKILL'));
   return { child, output: () => log, exited };
 }
+
+/**
+ * Polls `probe` until it returns something other than null or false (a thrown error counts as not
+ * yet), then returns it; on timeout throws naming `what`, with the tail of `context()` (a log).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | false>,
+  options: { timeoutMs?: number; context?: () => string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => null);
+    if (value !== null && value !== false) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}\n${options.context?.().slice(-3000) ?? ''}`);
+}

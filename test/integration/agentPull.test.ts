@@ -3,13 +3,16 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAgent, writeConfig } from '../helpers/agent.js';
+import { startAgent, waitFor as waitUntil, writeConfig } from '../helpers/agent.js';
 import { find, parseExposition } from '../helpers/exposition.js';
 import { addNamespace, addVeth, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort } from '../helpers/servers.js';
 
 const test = suite('long-running agent: pull server, health, signals');
+/** Waits with the agent's log as context for a timeout message. */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 20_000) =>
+  waitUntil(what, probe, { timeoutMs, context: () => agent?.output() ?? '' });
 let port = 0;
 let configFile = '';
 let agent: ReturnType<typeof startAgent>;
@@ -27,15 +30,6 @@ function get(path: string, method = 'GET', headers: Record<string, string> = {})
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => null);
-    if (value !== null) return value;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`timed out waiting for ${what}\n${agent.output().slice(-3000)}`);
-}
 
 function pullConfig(extra: Record<string, unknown> = {}) {
   return {

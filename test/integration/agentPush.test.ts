@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAgent, writeConfig } from '../helpers/agent.js';
+import { startAgent, waitFor as waitUntil, writeConfig } from '../helpers/agent.js';
 import { find, parseExposition } from '../helpers/exposition.js';
 import { addNamespace, addVeth, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
@@ -11,6 +11,9 @@ import { writeWebConfig } from '../helpers/webConfig.js';
 
 /** The agent as a load balancer sees it: a real process pushing to a real Pushgateway. */
 const test = suite('long-running agent pushing: /healthz follows the gateway');
+/** Waits with the agent's log as context for a timeout message. */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 20_000) =>
+  waitUntil(what, probe, { timeoutMs, context: () => agent?.output() ?? '' });
 const PASSWORD = 'hunter2-Very-Secret';
 const INSTANCE = `health-test-${process.pid}`;
 let gatewayPort = 0;
@@ -33,15 +36,6 @@ async function gatewayMetrics(): Promise<string> {
   return response.text();
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => null);
-    if (value !== null) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}\n${agent.output().slice(-3000)}`);
-}
 
 const startGateway = () => startPushgateway([`--web.config.file=${webConfig}`], { port: gatewayPort });
 

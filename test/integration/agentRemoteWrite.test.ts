@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAgent, writeConfig } from '../helpers/agent.js';
+import { startAgent, waitFor as waitUntil, writeConfig } from '../helpers/agent.js';
 import { find, parseExposition } from '../helpers/exposition.js';
 import { addNamespace, addVeth, deleteNamespace, TEST_PREFIX } from '../helpers/netns.js';
 import { promString, rawSamples } from '../helpers/remoteWrite.js';
@@ -10,6 +10,9 @@ import { freePort, startPrometheus, tempDir, type RunningServer } from '../helpe
 
 /** The agent as users run it, started while its receiver is down: it buffers, then catches up. */
 const test = suite('long-running agent: remote_write outage, then catch-up');
+/** Waits with the agent's log as context for a timeout message. */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 20_000) =>
+  waitUntil(what, probe, { timeoutMs, context: () => agent?.output() ?? '' });
 let agent: ReturnType<typeof startAgent> | null = null;
 let prometheus: RunningServer | null = null;
 const dirs: string[] = [];
@@ -28,14 +31,6 @@ async function selfMetric(apiPort: number, name: string, labels: Record<string, 
   return find(parseExposition(await response.text()), name, labels)[0]?.value ?? null;
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}\n${agent?.output().slice(-3000)}`);
-}
 
 test('cycles pushed while Prometheus is down arrive when it comes up; self-metrics show the buffer', async () => {
   const ns = addNamespace('rwagent');
