@@ -7,6 +7,6 @@ export type { Logger };
  * Secrets are wrapped in Secret, which serialises as "<secret>", so nothing here needs redaction.
  */
 export function createLogger(level: string, file: string | null): Logger {
-  const destination = file === null ? pino.destination({ fd: 2, sync: true }) : pino.destination({ dest: file, mkdir: true, sync: false });
+  const destination = file === null ? pino.destination({ fd: 2, sync: true }) : pino.destination({ dest: file, mkdir: true, sync: true });
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }

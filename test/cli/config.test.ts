@@ -1,6 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { runAgent, writeConfig } from '../helpers/agent.js';
+import { tempDir } from '../helpers/servers.js';
 
 const test = suite('CLI: exit codes and messages');
 
@@ -60,6 +63,18 @@ test('--once with nothing to push is a usage error', () => {
   const run = runAgent(['--once', '--config', writeConfig('threads: 1\n')]);
   assert.is(run.status, 2);
   assert.match(run.stderr, /--once needs push\.pushgateway or push\.remote_write/);
+});
+
+test('--log-file takes the logs, stdout keeps only the exposition', () => {
+  const dir = tempDir('logfile');
+  const logFile = path.join(dir, 'agent.log');
+  const config = writeConfig({ netns_dirs: [dir] });
+  const run = runAgent(['--dry-run', '--config', config, '--log-level', 'debug', '--log-file', logFile]);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^# HELP /);
+  assert.is(run.stderr, '');
+  const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  assert.ok(lines.some((line) => line.msg === 'cycle collected' && line.namespaces === 0), JSON.stringify(lines));
 });
 
 test.run();
