@@ -15,7 +15,8 @@ export interface CollectOptions {
 }
 
 /**
- * One cycle's collection: discover, read every namespace with at most `threads` reads in flight,
+ * One cycle's collection: discover, read every namespace with at most `threads` reads in flight
+ * (a reader that queues reads itself bounds them on its own),
  * keep the devices that pass the filter. One failing namespace never sinks the others.
  */
 export async function collectSnapshot(options: CollectOptions): Promise<Snapshot> {
@@ -23,8 +24,10 @@ export async function collectSnapshot(options: CollectOptions): Promise<Snapshot
   const timestampMs = now();
   const started = performance.now();
   const discovery = await discoverNamespaces(options.discovery);
+  const { reader } = options;
   const limit = pLimit(options.threads);
-  const settled = await Promise.allSettled(discovery.namespaces.map((ns) => limit(() => options.reader.read(ns))));
+  const read = reader.queuesReads === true ? (ns: Namespace) => reader.read(ns) : (ns: Namespace) => limit(() => reader.read(ns));
+  const settled = await Promise.allSettled(discovery.namespaces.map(read));
   const results = settled.map((outcome, index) => toResult(outcome, discovery.namespaces[index]!, options.deviceFilter));
   return {
     timestampMs,

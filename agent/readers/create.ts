@@ -12,5 +12,5 @@ export async function createReader(config: Config, logger: Logger): Promise<Name
   const workers = Math.min(config.threads, availableParallelism());
   // Loaded only when chosen: koffi and the worker code cost start-up time nobody else should pay.
   const { SetnsReader } = await import('./setns.js');
-  return new SetnsReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics, fallback: nsenter, logger, workers });
+  return new SetnsReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics, fallback: nsenter, logger, workers, fallbackThreads: config.threads });
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { buildDumpRequest, splitMessages, type RTM_GETADDR, type RTM_GETLINK } from '../../shared/parse/netlink.js';
+import { buildDumpRequest, endsWithDone, type RTM_GETADDR, type RTM_GETLINK } from '../../shared/parse/netlink.js';
 
 const CLONE_NEWNET = 0x40000000;
 const AF_NETLINK = 16;
@@ -43,9 +43,14 @@ export function loadLibc(): Libc {
   const socket = lib.func('int socket(int domain, int type, int protocol)');
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t length)');
   const send = lib.func('long send(int fd, const void *buf, size_t length, int flags)');
-  const recv = lib.func('long recv(int fd, _Out_ void *buf, size_t length, int flags)');
+  // A plain pointer: koffi hands over the Buffer's own memory; _Out_ would copy all 64 KiB back on every call.
+  const recv = lib.func('long recv(int fd, void *buf, size_t length, int flags)');
   const close = lib.func('int close(int fd)');
-  const buffer = Buffer.alloc(RECV_BUFFER_BYTES);
+  // A plain Uint8Array, not a Buffer: the parser walks the dumps with subarray(), which a Buffer
+  // overrides with a far slower version of its own (the parse took twice as long).
+  const buffer = new Uint8Array(RECV_BUFFER_BYTES);
+  const timeval = Buffer.alloc(16);
+  let timevalFor = -1;
   let seq = 0;
   const fail = (call: string): never => {
     const errno = koffi.errno();
@@ -61,23 +66,25 @@ export function loadLibc(): Libc {
       const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) as number;
       if (fd < 0) fail('socket(AF_NETLINK)');
       try {
-        const timeval = Buffer.alloc(16);
-        timeval.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
-        timeval.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+        if (timevalFor !== timeoutMs) {
+          timeval.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+          timeval.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+          timevalFor = timeoutMs;
+        }
         if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) !== 0) fail('setsockopt(SO_RCVTIMEO)');
         return types.map((type) => {
           seq = (seq + 1) >>> 0;
           const request = buildDumpRequest(type, seq);
           if (send(fd, request, request.length, 0) !== request.length) fail('send');
-          const chunks: Buffer[] = [];
+          const chunks: Uint8Array[] = [];
           for (;;) {
             const length = Number(recv(fd, buffer, buffer.length, MSG_TRUNC));
             if (length < 0) fail('recv');
             if (length > buffer.length) throw new LibcError(`netlink datagram of ${length} bytes exceeds the ${buffer.length}-byte buffer`, 0);
             if (length === 0) throw new LibcError('netlink socket closed before NLMSG_DONE', 0);
-            const chunk = Buffer.from(buffer.subarray(0, length));
+            const chunk = buffer.slice(0, length);
             chunks.push(chunk);
-            if (splitMessages(chunk).done) return chunks.length === 1 ? chunk : Buffer.concat(chunks);
+            if (endsWithDone(chunk)) return chunks.length === 1 ? chunk : concat(chunks);
           }
         });
       } finally {
@@ -85,4 +92,14 @@ export function loadLibc(): Libc {
       }
     },
   };
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.length;
+  }
+  return whole;
 }

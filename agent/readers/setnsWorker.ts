@@ -1,9 +1,10 @@
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ParseError } from '../../shared/parse/ipJson.js';
 import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { parseProcValue } from '../../shared/parse/procValue.js';
-import type { NamespaceSample, ReadFailureReason } from '../../shared/types.js';
+import { packInterfaces, type PackedInterfaces } from '../../shared/packedInterfaces.js';
+import type { ReadFailureReason } from '../../shared/types.js';
 import { LibcError, loadLibc, type Libc } from './libc.js';
 
 /**
@@ -15,12 +16,22 @@ import { LibcError, loadLibc, type Libc } from './libc.js';
 export interface WorkerSetup {
   procRoot: string;
   timeoutMs: number;
+  /**
+   * Where the thread says what it is doing, for the main thread's timeouts: [0] the id of the read it
+   * started (negated once it is finished), [1] when (sharedNow, ms).
+   */
+  progress: BigInt64Array;
 }
 
 export interface ReadRequest {
   id: number;
   path: string;
   inode: number;
+}
+
+/** Reads to do in order, answered with one batch reply. */
+export interface BatchRequest {
+  reads: ReadRequest[];
   /** proc_metrics files relative to /proc, in config order (names are the main thread's business). */
   procFiles: string[];
 }
@@ -28,11 +39,12 @@ export interface ReadRequest {
 export type WorkerReply =
   | { kind: 'ready'; homeInode: number }
   | { kind: 'init-failed'; message: string }
-  | ReadReply;
+  | { kind: 'batch'; replies: ReadReply[] };
 
 export interface ReadReply {
-  kind: 'read';
   id: number;
+  /** How long the read took, as this thread measured it. */
+  durationMs: number;
   /** The namespace inode the thread was in while reading (0 when it never entered). */
   insideInode: number;
   /** The thread's namespace inode after going back: the main thread checks it against homeInode. */
@@ -40,11 +52,14 @@ export interface ReadReply {
   /** When set, the thread cannot vouch for its namespace any more: it must be terminated. */
   poisoned: boolean;
   outcome:
-    | { ok: true; interfaces: NamespaceSample['interfaces']; procValues: (number | null)[] }
+    | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[] }
     | { ok: false; reason: ReadFailureReason; message: string };
 }
 
 const THREAD_NS = '/proc/thread-self/ns/net';
+
+/** Milliseconds on a clock all threads share (each thread's performance.now() has its own origin). */
+export const sharedNow = (): number => performance.timeOrigin + performance.now();
 
 /**
  * proc_metrics paths relative to /proc, made to follow this thread: /proc/net and /proc/self are
@@ -74,20 +89,28 @@ function run(): void {
     return;
   }
   let poisoned = false;
-  port.on('message', (request: ReadRequest) => {
-    let reply: ReadReply;
-    if (poisoned) {
-      reply = failure(request.id, 0, 0, true, 'worker', 'worker refused the read: its namespace is in doubt');
-    } else {
-      reply = readNamespace(libc, setup, request, homeFd, homeInode);
+  const { progress } = setup;
+  port.on('message', (batch: BatchRequest) => {
+    const replies = batch.reads.map((request): ReadReply => {
+      if (poisoned) return failure(request.id, 0, 0, true, 'worker', 'worker refused the read: its namespace is in doubt');
+      const started = sharedNow();
+      // The time first: the main thread reads the id, then the time.
+      Atomics.store(progress, 1, BigInt(Math.floor(started)));
+      Atomics.store(progress, 0, BigInt(request.id));
+      const reply = readNamespace(libc, setup, request, batch.procFiles, homeFd, homeInode);
+      const finished = sharedNow();
+      reply.durationMs = finished - started;
+      Atomics.store(progress, 1, BigInt(Math.floor(finished)));
+      Atomics.store(progress, 0, BigInt(-request.id));
       poisoned = reply.poisoned;
-    }
-    port.postMessage(reply satisfies WorkerReply);
+      return reply;
+    });
+    port.postMessage({ kind: 'batch', replies: shareOneBuffer(replies) } satisfies WorkerReply);
   });
   port.postMessage({ kind: 'ready', homeInode } satisfies WorkerReply);
 }
 
-function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, homeFd: number, homeInode: number): ReadReply {
+function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, procFiles: readonly string[], homeFd: number, homeInode: number): ReadReply {
   let fd: number;
   try {
     fd = openSync(request.path, 'r');
@@ -105,29 +128,48 @@ function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, hom
       const errno = error instanceof LibcError ? error.errno : 0;
       return failure(request.id, 0, homeInode, false, errno === 1 ? 'permission' : 'worker', (error as Error).message);
     }
-    let insideInode = 0;
+    // setns(2) succeeded with a descriptor whose inode was just checked: the thread is in that namespace.
+    const insideInode = request.inode;
     let outcome: ReadReply['outcome'];
     try {
-      insideInode = statSync(THREAD_NS).ino;
-      outcome = insideInode === request.inode
-        ? readHere(libc, setup, request)
-        : { ok: false, reason: 'worker', message: `setns left the thread in namespace ${insideInode}, not ${request.inode}` };
+      outcome = readHere(libc, setup, procFiles);
     } catch (error) {
       outcome = { ok: false, reason: error instanceof ParseError ? 'parse' : 'worker', message: (error as Error).message };
     }
     const afterInode = goHome(libc, homeFd);
     const poisoned = afterInode !== homeInode || insideInode !== request.inode;
     if (poisoned && outcome.ok) outcome = { ok: false, reason: 'worker', message: 'thread did not return to its own namespace' };
-    return { kind: 'read', id: request.id, insideInode, afterInode, poisoned, outcome };
+    return { id: request.id, durationMs: 0, insideInode, afterInode, poisoned, outcome };
   } finally {
     closeSync(fd);
   }
 }
 
-function readHere(libc: Libc, setup: WorkerSetup, request: ReadRequest): ReadReply['outcome'] {
-  const [links, addresses] = libc.dumpRoute([RTM_GETLINK, RTM_GETADDR], setup.timeoutMs) as [Uint8Array, Uint8Array];
-  const procValues = request.procFiles.map((file) => readProcValue(threadProcPath(setup.procRoot, file)));
-  return { ok: true, interfaces: parseInterfaceDumps(links, addresses), procValues };
+function readHere(libc: Libc, setup: WorkerSetup, procFiles: readonly string[]): ReadReply['outcome'] {
+  // Addresses first: the kernel sizes a dump's first datagram by the largest recv the socket has seen,
+  // so after the (small) address dump all the links come in one datagram instead of several.
+  const [addresses, links] = libc.dumpRoute([RTM_GETADDR, RTM_GETLINK], setup.timeoutMs) as [Uint8Array, Uint8Array];
+  const procValues = procFiles.map((file) => readProcValue(threadProcPath(setup.procRoot, file)));
+  return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues };
+}
+
+/**
+ * The batch's numbers moved into one buffer, each reply keeping a view of its part: the main thread
+ * then receives one ArrayBuffer per batch instead of one per namespace, each a costly allocation.
+ */
+function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
+  let total = 0;
+  for (const { outcome } of replies) if (outcome.ok) total += outcome.interfaces.numbers.length;
+  const shared = new Float64Array(total);
+  let at = 0;
+  for (const { outcome } of replies) {
+    if (!outcome.ok) continue;
+    const { numbers } = outcome.interfaces;
+    shared.set(numbers, at);
+    outcome.interfaces.numbers = shared.subarray(at, at + numbers.length);
+    at += numbers.length;
+  }
+  return replies;
 }
 
 /** Like the nsenter reader's `read -r v`: the first field of the first line, or null. */
@@ -143,14 +185,20 @@ function readProcValue(file: string): number | null {
 function goHome(libc: Libc, homeFd: number): number {
   try {
     libc.enterNetNamespace(homeFd);
-    return statSync(THREAD_NS).ino;
+    return threadNamespaceInode();
   } catch {
     return 0;
   }
 }
 
+/** The inode of this thread's network namespace: readlink gives `net:[<inode>]`, a little cheaper than a stat. */
+function threadNamespaceInode(): number {
+  const match = /^net:\[(\d+)\]$/.exec(readlinkSync(THREAD_NS));
+  return match === null ? 0 : Number(match[1]);
+}
+
 function failure(id: number, insideInode: number, afterInode: number, poisoned: boolean, reason: ReadFailureReason, message: string): ReadReply {
-  return { kind: 'read', id, insideInode, afterInode, poisoned, outcome: { ok: false, reason, message } };
+  return { id, durationMs: 0, insideInode, afterInode, poisoned, outcome: { ok: false, reason, message } };
 }
 
 // Imported on the main thread (for threadProcPath), the module only defines things.

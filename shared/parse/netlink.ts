@@ -1,4 +1,4 @@
-import { INTERFACE_STATS, type InterfaceStat } from '../stats.js';
+import type { InterfaceStat } from '../stats.js';
 import type { InterfaceAddress, InterfaceSample } from '../types.js';
 import { ParseError } from './ipJson.js';
 
@@ -30,15 +30,6 @@ const IFLA_OPERSTATE = 16;
 const IFLA_STATS64 = 23;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
-
-/** The order of struct rtnl_link_stats64 (and of the older 32-bit rtnl_link_stats). */
-const KERNEL_STATS_ORDER: readonly InterfaceStat[] = [
-  'rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes', 'rx_errors', 'tx_errors', 'rx_dropped', 'tx_dropped',
-  'multicast', 'collisions',
-  'rx_length_errors', 'rx_over_errors', 'rx_crc_errors', 'rx_frame_errors', 'rx_fifo_errors', 'rx_missed_errors',
-  'tx_aborted_errors', 'tx_carrier_errors', 'tx_fifo_errors', 'tx_heartbeat_errors', 'tx_window_errors',
-  'rx_compressed', 'tx_compressed', 'rx_nohandler',
-];
 
 /** iproute2's oper_states[]; an index past the end prints no operstate, which reads as UNKNOWN. */
 const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'];
@@ -91,8 +82,24 @@ export interface NetlinkMessage {
  * NLMSG_DONE was seen; an NLMSG_ERROR with a non-zero errno throws, naming the errno.
  */
 export function splitMessages(bytes: Uint8Array): { messages: NetlinkMessage[]; done: boolean } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const messages: NetlinkMessage[] = [];
+  const done = walkMessages(bytes, (type, seq, offset, length) => {
+    messages.push({ type, seq, payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + length) });
+  });
+  return { messages, done };
+}
+
+/**
+ * Whether received bytes end the dump: NLMSG_DONE, or an NLMSG_ERROR (which throws, as in
+ * splitMessages). The receive loop asks after every datagram, so it builds no messages.
+ */
+export function endsWithDone(bytes: Uint8Array): boolean {
+  return walkMessages(bytes, () => {});
+}
+
+/** Checks every message header up to NLMSG_DONE (true) or the end (false); hands on the data messages. */
+function walkMessages(bytes: Uint8Array, onMessage: (type: number, seq: number, offset: number, length: number) => void): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   while (offset + NLMSG_HDRLEN <= bytes.length) {
     const length = view.getUint32(offset, true);
@@ -100,20 +107,27 @@ export function splitMessages(bytes: Uint8Array): { messages: NetlinkMessage[]; 
     if (length < NLMSG_HDRLEN || offset + length > bytes.length) {
       throw new ParseError(`netlink message at byte ${offset} claims ${length} bytes, ${bytes.length - offset} left`);
     }
-    if (type === NLMSG_DONE) return { messages, done: true };
+    if (type === NLMSG_DONE) return true;
     if (type === NLMSG_ERROR) {
       const errno = length >= NLMSG_HDRLEN + 4 ? -view.getInt32(offset + NLMSG_HDRLEN, true) : -1;
       if (errno !== 0) throw new ParseError(`netlink answered with error ${errno}`);
     } else {
-      messages.push({ type, seq: view.getUint32(offset + 8, true), payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + length) });
+      onMessage(type, view.getUint32(offset + 8, true), offset, length);
     }
     offset += align4(length);
   }
-  return { messages, done: false };
+  return false;
 }
 
-/** Route attributes (rtattr) from `start` on: type → payload. Nested-flag bits are masked off. */
-function readAttributes(payload: Uint8Array, start: number): Map<number, Uint8Array> {
+/** The attributes the parser looks at; a link carries dozens, and slicing each one out is the costly part. */
+const LINK_ATTRIBUTES: ReadonlySet<number> = new Set([IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_STATS, IFLA_OPERSTATE, IFLA_STATS64]);
+const ADDRESS_ATTRIBUTES: ReadonlySet<number> = new Set([IFA_ADDRESS, IFA_LOCAL]);
+
+/**
+ * Route attributes (rtattr) from `start` on: type → payload, the first of each `wanted` type. Every
+ * attribute's length is checked. Nested-flag bits are masked off.
+ */
+function readAttributes(payload: Uint8Array, start: number, wanted: ReadonlySet<number>): Map<number, Uint8Array> {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const attributes = new Map<number, Uint8Array>();
   let offset = start;
@@ -123,7 +137,7 @@ function readAttributes(payload: Uint8Array, start: number): Map<number, Uint8Ar
       throw new ParseError(`route attribute at byte ${offset} claims ${length} bytes, ${payload.length - offset} left`);
     }
     const type = view.getUint16(offset + 2, true) & 0x3fff;
-    if (!attributes.has(type)) attributes.set(type, payload.subarray(offset + 4, offset + length));
+    if (wanted.has(type) && !attributes.has(type)) attributes.set(type, payload.subarray(offset + 4, offset + length));
     offset += align4(length);
   }
   return attributes;
@@ -171,7 +185,7 @@ function toLinkRecord(message: NetlinkMessage): LinkRecord {
   const { payload } = message;
   if (payload.length < 16) throw new ParseError(`RTM_NEWLINK payload of ${payload.length} bytes is shorter than ifinfomsg`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  return { type: view.getUint16(2, true), ifindex: view.getInt32(4, true), attributes: readAttributes(payload, 16) };
+  return { type: view.getUint16(2, true), ifindex: view.getInt32(4, true), attributes: readAttributes(payload, 16, LINK_ATTRIBUTES) };
 }
 
 function toAddressRecord(message: NetlinkMessage): AddressRecord[] {
@@ -180,7 +194,7 @@ function toAddressRecord(message: NetlinkMessage): AddressRecord[] {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const family = payload[0]!;
   if (family !== AF_INET && family !== AF_INET6) return [];
-  const attributes = readAttributes(payload, 8);
+  const attributes = readAttributes(payload, 8, ADDRESS_ATTRIBUTES);
   // Like iproute2: IFA_LOCAL is the own address on point-to-point links, where IFA_ADDRESS is the peer.
   const raw = attributes.get(IFA_LOCAL) ?? attributes.get(IFA_ADDRESS);
   if (raw === undefined) return [];
@@ -223,42 +237,68 @@ function readLinkStats(device: string, attributes: Map<number, Uint8Array>): Rec
   // Older kernels end before rx_nohandler: a missing trailing field is zero, as iproute2 prints it.
   if (raw.length < 23 * width) throw new ParseError(`device ${JSON.stringify(device)}: statistics of ${raw.length} bytes are too short`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const stats = Object.fromEntries(INTERFACE_STATS.map((stat) => [stat, 0])) as Record<InterfaceStat, number>;
-  KERNEL_STATS_ORDER.forEach((stat, index) => {
+  // A u64 as two halves: the sum rounds exactly as Number(bigint) does, without the BigInt.
+  const field = (index: number): number => {
     const at = index * width;
-    if (at + width > raw.length) return;
-    stats[stat] = width === 8 ? Number(view.getBigUint64(at, true)) : view.getUint32(at, true);
-  });
-  return stats;
+    if (at + width > raw.length) return 0;
+    return width === 8 ? view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32 : view.getUint32(at, true);
+  };
+  // A literal in INTERFACE_STATS order, each field read from its index in struct rtnl_link_stats64
+  // (rx/tx packets 0-1, bytes 2-3, errors 4-5, dropped 6-7, multicast 8, collisions 9, the detailed
+  // rx errors 10-15 and tx errors 16-20, rx/tx compressed 21-22, rx_nohandler 23): every device's
+  // statistics get one shape, cheap to build and to read.
+  return {
+    collisions: field(9), multicast: field(8),
+    rx_bytes: field(2), rx_compressed: field(21), rx_crc_errors: field(12),
+    rx_dropped: field(6), rx_errors: field(4), rx_fifo_errors: field(14),
+    rx_frame_errors: field(13), rx_length_errors: field(10),
+    rx_missed_errors: field(15), rx_nohandler: field(23), rx_over_errors: field(11),
+    rx_packets: field(0),
+    tx_aborted_errors: field(16), tx_bytes: field(3), tx_carrier_errors: field(17),
+    tx_compressed: field(22), tx_dropped: field(7), tx_errors: field(5),
+    tx_fifo_errors: field(18), tx_heartbeat_errors: field(19), tx_packets: field(1),
+    tx_window_errors: field(20),
+  };
 }
 
 /** iproute2's ll_addr_n2a: tunnels carry IP addresses, everything else prints as hex pairs. */
 export function formatLinkAddress(bytes: Uint8Array, linkType: number): string {
   if (bytes.length === 4 && (linkType === ARPHRD_TUNNEL || linkType === ARPHRD_SIT || linkType === ARPHRD_IPGRE)) return formatIPv4(bytes);
   if (bytes.length === 16 && (linkType === ARPHRD_TUNNEL6 || linkType === ARPHRD_IP6GRE)) return formatIPv6(bytes);
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 1) text += (i === 0 ? '' : ':') + HEX_PAIRS[bytes[i]!]!;
+  return text;
 }
+
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 export function formatIPv4(bytes: Uint8Array): string {
   if (bytes.length !== 4) throw new ParseError(`an IPv4 address has 4 bytes, got ${bytes.length}`);
-  return [...bytes].join('.');
+  return `${bytes[0]!}.${bytes[1]!}.${bytes[2]!}.${bytes[3]!}`;
 }
 
 /** glibc's inet_ntop: the first longest run of ≥2 zero words becomes `::`; v4-mapped keeps dotted quads. */
 export function formatIPv6(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new ParseError(`an IPv6 address has 16 bytes, got ${bytes.length}`);
-  const words = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
-  let best = { base: -1, len: 0 };
-  let current = { base: -1, len: 0 };
-  words.forEach((word, i) => {
-    if (word === 0) {
-      current = current.base === -1 ? { base: i, len: 1 } : { base: current.base, len: current.len + 1 };
-      if (current.len > best.len) best = current;
-    } else {
-      current = { base: -1, len: 0 };
+  const words: number[] = [];
+  for (let i = 0; i < 8; i += 1) words.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  const best = { base: -1, len: 0 };
+  let runBase = -1;
+  for (let i = 0; i < 8; i += 1) {
+    if (words[i] !== 0) {
+      runBase = -1;
+      continue;
     }
-  });
-  if (best.len < 2) best = { base: -1, len: 0 };
+    if (runBase === -1) runBase = i;
+    if (i - runBase + 1 > best.len) {
+      best.base = runBase;
+      best.len = i - runBase + 1;
+    }
+  }
+  if (best.len < 2) {
+    best.base = -1;
+    best.len = 0;
+  }
   const embedsIPv4 = best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
   let text = '';
   for (let i = 0; i < 8; i += 1) {
@@ -278,7 +318,14 @@ const UTF8 = new TextDecoder();
 
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
-  return UTF8.decode(bytes.subarray(0, end === -1 ? bytes.length : end));
+  const length = end === -1 ? bytes.length : end;
+  // Device names are short and nearly always ASCII; TextDecoder costs more than the name.
+  let text = '';
+  for (let i = 0; i < length; i += 1) {
+    if (bytes[i]! >= 0x80) return UTF8.decode(bytes.subarray(0, length));
+    text += String.fromCharCode(bytes[i]!);
+  }
+  return text;
 }
 
 function u32(bytes: Uint8Array, at: number): number {

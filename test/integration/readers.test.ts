@@ -248,8 +248,9 @@ test('a worker that reports the wrong namespace is replaced and its read is done
   // Claims to have read another namespace than the one asked for (inode + 1) with a made-up device.
   const liar = standInWorker('liar', [
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
-    `parentPort.on('message', (r) => parentPort.postMessage({ kind: 'read', id: r.id, insideInode: r.inode + 1, afterInode: ${home}, poisoned: false,`,
-    `  outcome: { ok: true, interfaces: [{ name: 'wrong0', ifindex: 9, operstate: 'UP', mtu: 1, mac: '', linkType: 'ether', addresses: [], stats: {} }], procValues: [] } }));`,
+    `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
+    `  insideInode: r.inode + 1, afterInode: ${home}, poisoned: false,`,
+    `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'wrong0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
   ].join('\n'));
   const { logger, lines } = silentLogger();
   const setns = setnsReader({ workerUrl: liar, workers: 2, logger, procMetrics: [] });
