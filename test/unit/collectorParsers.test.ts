@@ -1,0 +1,106 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseConntrackStat } from '../../shared/parse/conntrack.js';
+import { ParseError } from '../../shared/parse/ipJson.js';
+import { parseSnmp6, parseSnmpPairs } from '../../shared/parse/netstat.js';
+import { parseSockstat } from '../../shared/parse/sockstat.js';
+import { fixture } from '../helpers/fixtures.js';
+
+const test = suite('/proc collector parsers');
+
+test('snmp: every Protocol_Field of the recorded file, negative MaxConn included', () => {
+  const { values, skipped } = parseSnmpPairs(fixture('proc/busy/net/snmp'));
+  assert.equal(skipped, []);
+  assert.is(values.Tcp_RetransSegs, 3);
+  assert.is(values.Tcp_ActiveOpens, 5);
+  assert.is(values.Tcp_OutRsts, 2);
+  assert.is(values.Tcp_MaxConn, -1);
+  assert.is(values.Ip_Forwarding, 2);
+  assert.is(values.Udp_NoPorts, 1);
+  assert.is(values.IcmpMsg_OutType3, 1);
+  assert.is(Object.keys(values).filter((key) => key.startsWith('Tcp_')).length, 15);
+});
+
+test('netstat: TcpExt and IpExt, with the accept queue overflows the recording provoked', () => {
+  const { values, skipped } = parseSnmpPairs(fixture('proc/busy/net/netstat'));
+  assert.equal(skipped, []);
+  assert.is(values.TcpExt_ListenOverflows, 6);
+  assert.is(values.TcpExt_ListenDrops, 6);
+  assert.is(values.TcpExt_TCPSynRetrans, 3);
+  assert.ok(values.IpExt_InOctets! > 0);
+});
+
+test('snmp6: protocol split at its "6", as node_exporter does', () => {
+  const { values, skipped } = parseSnmp6(fixture('proc/busy/net/snmp6'));
+  assert.equal(skipped, []);
+  for (const key of ['Ip6_InReceives', 'Ip6_InOctets', 'Icmp6_InMsgs', 'Icmp6_OutMLDv2Reports', 'Udp6_InDatagrams', 'UdpLite6_InErrors']) {
+    assert.type(values[key], 'number', key);
+  }
+  assert.not.ok(Object.keys(values).some((key) => key.startsWith('Icmp_')));
+});
+
+test('sockstat and sockstat6: Protocol_key, sockets_used', () => {
+  const v4 = parseSockstat(fixture('proc/busy/net/sockstat'));
+  assert.equal(v4.skipped, []);
+  assert.equal(Object.keys(v4.values), [
+    'sockets_used', 'TCP_inuse', 'TCP_orphan', 'TCP_tw', 'TCP_alloc', 'TCP_mem', 'UDP_inuse', 'UDP_mem',
+    'UDPLITE_inuse', 'RAW_inuse', 'FRAG_inuse', 'FRAG_memory',
+  ]);
+  const v6 = parseSockstat(fixture('proc/busy/net/sockstat6'));
+  assert.equal(Object.keys(v6.values), ['TCP6_inuse', 'UDP6_inuse', 'UDPLITE6_inuse', 'RAW6_inuse', 'FRAG6_inuse', 'FRAG6_memory']);
+});
+
+test('nf_conntrack stat: hexadecimal per-CPU rows summed, entries left out', () => {
+  const recorded = parseConntrackStat(fixture('proc/busy/net/stat/nf_conntrack'));
+  assert.equal(recorded.skipped, []);
+  assert.not.ok('entries' in recorded.values, 'entries repeats the table size on every CPU row');
+  assert.is(recorded.values.search_restart, 0);
+  const text = [
+    'entries  found invalid insert_failed drop early_drop search_restart',
+    '0000000a  0000000f 00000001 00000000 000000ff 00000002 00000010',
+    '0000000a  00000001 00000002 00000003 00000001 00000000 00000001',
+    '',
+  ].join('\n');
+  assert.equal(parseConntrackStat(text), {
+    values: { found: 16, invalid: 3, insert_failed: 3, drop: 256, early_drop: 2, search_restart: 17 },
+    skipped: [],
+  });
+});
+
+test('header/value count mismatch: that protocol is skipped and noted, the others kept', () => {
+  const text = 'Tcp: ActiveOpens PassiveOpens\nTcp: 5\nUdp: InDatagrams NoPorts\nUdp: 7 1\n';
+  const { values, skipped } = parseSnmpPairs(text);
+  assert.equal(values, { Udp_InDatagrams: 7, Udp_NoPorts: 1 });
+  assert.equal(skipped, ['line 2: Tcp has 2 fields but 1 values']);
+});
+
+test('a truncated read: a header without values, a value cut mid-number', () => {
+  const headerOnly = parseSnmpPairs('Tcp: ActiveOpens\nTcp: 5\nUdp: InDatagrams NoPorts\n');
+  assert.equal(headerOnly.values, { Tcp_ActiveOpens: 5 });
+  assert.is(headerOnly.skipped.length, 1);
+  const cut = parseSnmpPairs('Tcp: ActiveOpens PassiveOpens\nTcp: 5 1x\n');
+  assert.equal(cut.values, { Tcp_ActiveOpens: 5 });
+  assert.match(cut.skipped[0]!, /Tcp_PassiveOpens is not a number/);
+  const conntrack = parseConntrackStat('entries found drop\n00000001 00000002 00000003\n00000001 0000');
+  assert.equal(conntrack.values, { found: 2, drop: 3 });
+  assert.match(conntrack.skipped[0]!, /line 3: expected 3 hexadecimal values/);
+  const sockstat = parseSockstat('sockets: used 4\nTCP: inuse 3 orphan\n');
+  assert.equal(sockstat.values, { sockets_used: 4 });
+  assert.is(sockstat.skipped.length, 1);
+  const snmp6 = parseSnmp6('Ip6InReceives 12\nIp6InOctets\nUdp6InErrors 1x\n');
+  assert.equal(snmp6.values, { Ip6_InReceives: 12 });
+  assert.is(snmp6.skipped.length, 2);
+});
+
+test('unusable input is a ParseError, never a crash', () => {
+  assert.throws(() => parseSnmpPairs(''), (error: unknown) => error instanceof ParseError);
+  assert.throws(() => parseConntrackStat(''), (error: unknown) => error instanceof ParseError);
+  assert.throws(() => parseConntrackStat('00000001 00000002\n'), (error: unknown) => error instanceof ParseError);
+  const garbage = parseSnmpPairs('no colon here\nat all\n');
+  assert.equal(garbage.values, {});
+  assert.is(garbage.skipped.length, 1);
+  assert.equal(parseSockstat('\n\n').values, {});
+  assert.equal(parseSnmp6('').values, {});
+});
+
+test.run();
