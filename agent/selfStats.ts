@@ -1,7 +1,9 @@
 import type { SelfStats } from '../shared/metrics/registry.js';
 import type { ReadFailureReason, Snapshot } from '../shared/types.js';
 
-const READ_ERROR_REASONS: (ReadFailureReason | 'proc_file')[] = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal', 'proc_file'];
+const READ_ERROR_REASONS: (ReadFailureReason | 'proc_file' | 'collector_file')[] = [
+  'vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal', 'proc_file', 'collector_file',
+];
 import type { PushOutcome, PushTarget } from './targets/target.js';
 
 /** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */
@@ -16,8 +18,9 @@ export class SelfStatsRecorder {
     this.#cycles += 1;
     for (const result of snapshot.results) {
       if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
-      else if (result.sample.procErrors.length > 0) {
+      else {
         this.#readErrors.proc_file = (this.#readErrors.proc_file ?? 0) + result.sample.procErrors.length;
+        this.#readErrors.collector_file = (this.#readErrors.collector_file ?? 0) + (result.sample.collectors?.errors.length ?? 0);
       }
     }
   }

@@ -32,6 +32,8 @@ export interface NamespaceSample {
   /** proc metric name → value; a file that could not be read is absent (and listed in procErrors). */
   proc: Record<string, number>;
   procErrors: string[];
+  /** The enabled collectors' figures; absent when the reader collected none. */
+  collectors?: CollectorSample;
 }
 
 /** Why a read failed; the `reason` label of netns_exporter_read_errors_total. */
@@ -50,4 +52,26 @@ export interface Snapshot {
   /** Namespaces listed before filtering (for self-metrics). */
   discoveredCount: number;
   discoveryErrors: readonly string[];
+}
+
+/**
+ * One collector file as a reader delivers it: its whole text; `null` when the file does not exist
+ * (nf_conntrack not loaded, IPv6 disabled: no series and no error); `{error}` when it exists but
+ * could not be read (permission, I/O), which is reported.
+ */
+export type CollectorFileRead = string | null | { error: string };
+
+/** The collector files read inside one namespace, keyed by path relative to /proc (`net/snmp`). */
+export type CollectorFilesRaw = Readonly<Record<string, CollectorFileRead>>;
+
+/** What the netstat, sockstat and conntrack collectors found in one namespace. */
+export interface CollectorSample {
+  /** `Tcp_RetransSegs` → value, only the fields `collectors.netstat.fields` matches. */
+  netstat: Record<string, number>;
+  /** `TCP_inuse`, `sockets_used`, `FRAG6_memory` → value (per-namespace figures only). */
+  sockstat: Record<string, number>;
+  /** `entries`, `entries_limit`, `stat_drop`, ... → value; empty when conntrack is not loaded. */
+  conntrack: Record<string, number>;
+  /** One line per file that could not be read or was cut short: `net/snmp: line 4: ...`. */
+  errors: string[];
 }

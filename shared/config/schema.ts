@@ -7,8 +7,9 @@ import {
 } from './fields.js';
 import { readHttpClient } from './http.js';
 import { LABEL_PRESETS } from './presets.js';
+import { DEFAULT_NETSTAT_FIELDS } from '../collectors.js';
 import type {
-  ApiServerConfig, Config, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
+  ApiServerConfig, CollectorsConfig, Config, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
 } from './types.js';
 
@@ -23,7 +24,7 @@ export interface ConfigEnvironment {
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
 const TOP_LEVEL_KEYS = [
-  'interface_metrics', 'proc_metrics', 'namespaces_filter', 'device_filter', 'threads', 'api_server',
+  'interface_metrics', 'proc_metrics', 'collectors', 'namespaces_filter', 'device_filter', 'threads', 'api_server',
   'netns_dirs', 'interval', 'read_timeout', 'reader', 'labels', 'hostname', 'push', 'health', 'splay',
   'jitter', 'self_metrics', 'log_level',
 ] as const;
@@ -56,6 +57,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
   const config: Config = {
     interfaceMetrics: readInterfaceMetrics(root.interface_metrics, issues),
     procMetrics: readProcMetrics(root.proc_metrics, issues),
+    collectors: readCollectors(root.collectors, issues),
     namespacesFilter: readFilter(root.namespaces_filter, 'namespaces_filter', issues),
     deviceFilter: root.device_filter === undefined ? DEFAULT_DEVICE_FILTER : readFilter(root.device_filter, 'device_filter', issues),
     threads: readPositiveInteger(root.threads, 'threads', 4, issues, 1024),
@@ -133,6 +135,29 @@ function readProcMetrics(value: unknown, issues: ConfigIssues): ProcMetricConfig
     if (file !== null) metrics.push({ name, file, type });
   }
   return metrics;
+}
+
+/**
+ * Conntrack is on by default: a full table drops a router's traffic silently, and it adds two
+ * gauges and eight counters per namespace. netstat (~40 series with the default fields) and
+ * sockstat (~14) would double or triple a typical namespace's series, so they are opt-in.
+ */
+export const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
+
+function readCollectors(value: unknown, issues: ConfigIssues): CollectorsConfig {
+  const fields = readObject(value, 'collectors', ['netstat', 'sockstat', 'conntrack'], issues);
+  const netstat = readObject(fields.netstat, 'collectors.netstat', ['enabled', 'fields'], issues);
+  const enabled = (raw: unknown, name: keyof CollectorsConfig): boolean =>
+    readBoolean(raw, `collectors.${name}.enabled`, DEFAULT_COLLECTORS_ENABLED[name], issues);
+  if (netstat.fields === '') issues.add('collectors.netstat.fields', 'must not be empty (".*" writes every field)');
+  return {
+    netstat: {
+      enabled: enabled(netstat.enabled, 'netstat'),
+      fields: readRegex(netstat.fields, 'collectors.netstat.fields', issues) ?? new RegExp(DEFAULT_NETSTAT_FIELDS, 'u'),
+    },
+    sockstat: { enabled: enabled(readObject(fields.sockstat, 'collectors.sockstat', ['enabled'], issues).enabled, 'sockstat') },
+    conntrack: { enabled: enabled(readObject(fields.conntrack, 'collectors.conntrack', ['enabled'], issues).enabled, 'conntrack') },
+  };
 }
 
 /** Proc paths are relative to /proc (as in the original); "/proc/x" is accepted; nothing may escape. */

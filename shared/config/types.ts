@@ -94,9 +94,20 @@ export interface HealthConfig {
   maxAgeMs: number;
 }
 
+/** The per-namespace collectors beyond interfaces (issue 14); each reads a few /proc files. */
+export interface CollectorsConfig {
+  /** /proc/net/snmp, netstat and snmp6; `fields` picks the `Protocol_Field` names written. */
+  netstat: { enabled: boolean; fields: RegExp };
+  /** /proc/net/sockstat and sockstat6. */
+  sockstat: { enabled: boolean };
+  /** nf_conntrack_count, nf_conntrack_max and /proc/net/stat/nf_conntrack. */
+  conntrack: { enabled: boolean };
+}
+
 export interface Config {
   interfaceMetrics: InterfaceStat[];
   procMetrics: ProcMetricConfig[];
+  collectors: CollectorsConfig;
   namespacesFilter: NameFilter;
   deviceFilter: NameFilter;
   threads: number;

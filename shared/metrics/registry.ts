@@ -5,6 +5,7 @@ import {
   BUILD_INFO, NAMESPACE, NETWORK_INFO, NETWORK_MTU, NETWORK_UP, SELF, interfaceStatMetric, procMetric,
   type MetricSpec,
 } from './catalogue.js';
+import { conntrackMetric, netstatMetric, sockstatMetric } from './collectors.js';
 import { configuredLabelNames, deviceLabels, namespaceLabels, sorted, type LabelSet } from './labels.js';
 
 export interface BuildInfo {
@@ -37,6 +38,7 @@ export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | '
 export function buildRegistry(snapshot: Snapshot, config: RegistryConfig, build: BuildInfo, self: SelfStats | null): Registry {
   const registry = new Registry();
   addNamespaceMetrics(registry, snapshot, config);
+  addCollectorMetrics(registry, snapshot, config);
   gauge(registry, BUILD_INFO, BUILD_INFO.labels).set({ ...build }, 1);
   if (self !== null) addSelfMetrics(registry, snapshot, self);
   return registry;
@@ -73,6 +75,37 @@ function addNamespaceMetrics(registry: Registry, snapshot: Snapshot, config: Reg
   }
 }
 
+/** netstat, sockstat and conntrack: one family per figure any namespace reported, in name order. */
+function addCollectorMetrics(registry: Registry, snapshot: Snapshot, config: RegistryConfig): void {
+  const series = new Map<string, { spec: MetricSpec; values: { labels: LabelSet; value: number }[] }>();
+  const add = (spec: MetricSpec, labels: LabelSet, value: number): void => {
+    const entry = series.get(spec.name) ?? { spec, values: [] };
+    entry.values.push({ labels, value });
+    series.set(spec.name, entry);
+  };
+  for (const result of snapshot.results) {
+    const collectors = result.ok ? result.sample.collectors : undefined;
+    if (!result.ok || collectors === undefined) continue;
+    const labels = sorted(namespaceLabels(result.ns.name, config.labels, config.hostname));
+    for (const [key, value] of Object.entries(collectors.netstat)) add(netstatMetric(key), labels, value);
+    for (const [key, value] of Object.entries(collectors.sockstat)) add(sockstatMetric(key), labels, value);
+    for (const [key, value] of Object.entries(collectors.conntrack)) add(conntrackMetric(key), labels, value);
+  }
+  const labelNames = configuredLabelNames(config.labels, false);
+  for (const name of [...series.keys()].sort()) {
+    const { spec, values } = series.get(name)!;
+    fill(spec.type === 'counter' ? counter(registry, spec, labelNames) : gauge(registry, spec, labelNames), values);
+  }
+}
+
+/** Sets each series; a counter is filled with inc(), and skips a negative value it cannot hold. */
+function fill(metric: Counter<string> | Gauge<string>, values: readonly { labels: LabelSet; value: number }[]): void {
+  for (const { labels, value } of values) {
+    if (metric instanceof Gauge) metric.set(labels, value);
+    else if (value >= 0) metric.inc(labels, value);
+  }
+}
+
 function addSelfMetrics(registry: Registry, snapshot: Snapshot, self: SelfStats): void {
   gauge(registry, SELF.collectionDuration, []).set(snapshot.durationMs / 1000);
   const namespaces = gauge(registry, SELF.namespaces, SELF.namespaces.labels);
@@ -96,11 +129,7 @@ function addSelfMetrics(registry: Registry, snapshot: Snapshot, self: SelfStats)
   }
   for (const extra of self.extra) {
     const labelNames = [...new Set(extra.values.flatMap((value) => Object.keys(value.labels)))];
-    const metric = extra.spec.type === 'counter' ? counter(registry, extra.spec, labelNames) : gauge(registry, extra.spec, labelNames);
-    for (const { labels, value } of extra.values) {
-      if (metric instanceof Counter) metric.inc(labels, value);
-      else metric.set(labels, value);
-    }
+    fill(extra.spec.type === 'counter' ? counter(registry, extra.spec, labelNames) : gauge(registry, extra.spec, labelNames), extra.values);
   }
 }
 

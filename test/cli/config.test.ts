@@ -38,6 +38,8 @@ test('bad configs exit 2 with one line naming the key', () => {
   expectConfigError('threads: 0\n', /threads: expected a whole number/);
   expectConfigError('interval: -5s\n', /interval: expected a positive duration/);
   expectConfigError('proc_metrics:\n  x:\n    file: ../../etc/shadow\n', /proc_metrics\.x\.file: .* escapes \/proc/);
+  expectConfigError('collectors:\n  netstat:\n    fields: "(["\n', /collectors\.netstat\.fields: invalid regular expression/);
+  expectConfigError('collectors:\n  sockstat:\n    enable: true\n', /collectors\.sockstat\.enable: unknown key \(known: enabled\)/);
   expectConfigError('threads: [\n', /invalid YAML/);
   expectConfigError('- a list\n', /expected a mapping/);
   expectConfigError('push:\n  pushgateway:\n    url: http://127.0.0.1:9\n    basic_auth: {username: u, password_file: /nonexistent/pw}\n', /push\.pushgateway\.basic_auth\.password_file: cannot read "\/nonexistent\/pw" \(ENOENT\)/);

@@ -8,3 +8,14 @@ export function fixture(relativePath: string): string {
 export function fixturePath(relativePath: string): string {
   return new URL(`../../../test/fixtures/${relativePath}`, import.meta.url).pathname;
 }
+
+/** A /proc fixture tree (test/fixtures/proc/NAME) as a reader delivers it: missing files are null. */
+export function procFixture(name: string, files: readonly string[]): Record<string, string | null> {
+  return Object.fromEntries(files.map((file) => {
+    try {
+      return [file, fixture(`proc/${name}/${file}`)];
+    } catch {
+      return [file, null];
+    }
+  }));
+}

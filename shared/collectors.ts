@@ -1,0 +1,94 @@
+import type { CollectorsConfig } from './config/types.js';
+import { parseConntrackStat } from './parse/conntrack.js';
+import { ParseError } from './parse/ipJson.js';
+import { parseSnmpPairs, parseSnmp6, type ParsedStats } from './parse/netstat.js';
+import { parseProcValue } from './parse/procValue.js';
+import { parseSockstat } from './parse/sockstat.js';
+import type { CollectorFilesRaw, CollectorSample } from './types.js';
+
+/** The files each collector reads inside a namespace, relative to /proc. */
+export const COLLECTOR_FILES = {
+  netstat: ['net/snmp', 'net/netstat', 'net/snmp6'],
+  sockstat: ['net/sockstat', 'net/sockstat6'],
+  conntrack: ['sys/net/netfilter/nf_conntrack_count', 'sys/net/netfilter/nf_conntrack_max', 'net/stat/nf_conntrack'],
+} as const;
+
+/** node_exporter's default `--collector.netstat.fields`. */
+export const DEFAULT_NETSTAT_FIELDS = '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)'
+  + '|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)'
+  + '|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)'
+  + '|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$';
+
+/**
+ * sockstat figures the kernel counts for the whole host, not per namespace (orphans, allocated
+ * sockets, protocol memory): the same value in every namespace, and a trap for sum(). The host's
+ * node_exporter already has them.
+ */
+export const HOST_WIDE_SOCKSTAT = ['TCP_orphan', 'TCP_alloc', 'TCP_mem', 'UDP_mem'] as const;
+
+/** The per-CPU conntrack statistics written, as node_exporter's conntrack collector picks them. */
+export const CONNTRACK_STATS = ['found', 'invalid', 'ignore', 'insert', 'insert_failed', 'drop', 'early_drop', 'search_restart'] as const;
+
+/** Which files a reader must read in each namespace for this configuration (none when all are off). */
+export function collectorFiles(config: CollectorsConfig): string[] {
+  return (Object.keys(COLLECTOR_FILES) as (keyof CollectorsConfig)[])
+    .filter((name) => config[name].enabled)
+    .flatMap((name) => [...COLLECTOR_FILES[name]]);
+}
+
+/** The files' text as read inside one namespace → the collectors' part of its sample. */
+export function collectorSample(raw: CollectorFilesRaw, config: CollectorsConfig): CollectorSample {
+  const sample: CollectorSample = { netstat: {}, sockstat: {}, conntrack: {}, errors: [] };
+  const read = (file: string, parse: (text: string) => ParsedStats): Record<string, number> => parseFile(raw, file, parse, sample.errors);
+  if (config.netstat.enabled) {
+    const all = { ...read('net/netstat', parseSnmpPairs), ...read('net/snmp', parseSnmpPairs), ...read('net/snmp6', parseSnmp6) };
+    for (const [key, value] of Object.entries(all)) if (config.netstat.fields.test(key)) sample.netstat[key] = value;
+  }
+  if (config.sockstat.enabled) {
+    const all = { ...read('net/sockstat', parseSockstat), ...read('net/sockstat6', parseSockstat) };
+    for (const [key, value] of Object.entries(all)) if (!(HOST_WIDE_SOCKSTAT as readonly string[]).includes(key)) sample.sockstat[key] = value;
+  }
+  if (config.conntrack.enabled) sample.conntrack = conntrackValues(raw, sample.errors);
+  return sample;
+}
+
+function conntrackValues(raw: CollectorFilesRaw, errors: string[]): Record<string, number> {
+  const [countFile, maxFile, statFile] = COLLECTOR_FILES.conntrack;
+  const single = (text: string): ParsedStats => {
+    const value = parseProcValue(text);
+    if (value === null) throw new ParseError(`expected a number, got ${JSON.stringify(text.trim().slice(0, 40))}`);
+    return { values: { value }, skipped: [] };
+  };
+  const entries = parseFile(raw, countFile, single, errors).value;
+  // No count means no conntrack in this kernel (module not loaded): nothing else is meaningful.
+  if (entries === undefined) return {};
+  const values: Record<string, number> = { entries };
+  const limit = parseFile(raw, maxFile, single, errors).value;
+  if (limit !== undefined) values.entries_limit = limit;
+  const stats = parseFile(raw, statFile, parseConntrackStat, errors);
+  for (const name of CONNTRACK_STATS) if (stats[name] !== undefined) values[`stat_${name}`] = stats[name];
+  return values;
+}
+
+/** One file's values; a missing file gives none silently, an unreadable or damaged one notes why. */
+function parseFile(raw: CollectorFilesRaw, file: string, parse: (text: string) => ParsedStats, errors: string[]): Record<string, number> {
+  const content = raw[file];
+  if (content === null) return {};
+  if (content === undefined) {
+    errors.push(`${file}: not read`);
+    return {};
+  }
+  if (typeof content !== 'string') {
+    errors.push(`${file}: ${content.error}`);
+    return {};
+  }
+  try {
+    const parsed = parse(content);
+    for (const note of parsed.skipped) errors.push(`${file}: ${note}`);
+    return parsed.values;
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    errors.push(`${file}: ${error.message}`);
+    return {};
+  }
+}

@@ -1,0 +1,65 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
+import { buildRegistry } from '../../shared/metrics/registry.js';
+import type { NamespaceResult } from '../../shared/types.js';
+import { configFrom } from '../helpers/config.js';
+import { procFixture } from '../helpers/fixtures.js';
+import { readOk, snapshotOf } from '../helpers/samples.js';
+
+const test = suite('registry: collector families');
+const build = { version: '0.1.0', revision: 'abc', nodeversion: 'v20.0.0' };
+const RAW = { hostname: 'node-1', labels: { preset: 'openstack' }, collectors: { netstat: { enabled: true }, sockstat: { enabled: true } } };
+const ROUTER = 'qrouter-27e6b9c0-73c4-4624-9481-eb5c90f109bd';
+
+function withCollectors(name: string, fixtureName: string): NamespaceResult {
+  const result = readOk(name, []);
+  if (result.ok) result.sample.collectors = collectorSample(procFixture(fixtureName, Object.values(COLLECTOR_FILES).flat()), configFrom(RAW).collectors);
+  return result;
+}
+
+async function exposition(results: NamespaceResult[]): Promise<string[]> {
+  return (await buildRegistry(snapshotOf(results), configFrom(RAW), build, null).metrics()).split('\n');
+}
+
+test('netstat, sockstat and conntrack series carry netns and the preset\'s labels, typed', async () => {
+  const lines = await exposition([withCollectors(ROUTER, 'busy')]);
+  const labels = `{host="node-1",netns="${ROUTER}",router="27e6b9c0-73c4-4624-9481-eb5c90f109bd"}`;
+  for (const line of [
+    '# HELP netns_netstat_Tcp_RetransSegs Statistic TcpRetransSegs in the network namespace.',
+    '# TYPE netns_netstat_Tcp_RetransSegs counter',
+    `netns_netstat_Tcp_RetransSegs${labels} 3`,
+    '# TYPE netns_netstat_TcpExt_ListenOverflows counter',
+    `netns_netstat_TcpExt_ListenOverflows${labels} 6`,
+    '# TYPE netns_netstat_Tcp_CurrEstab gauge',
+    '# TYPE netns_netstat_Ip_Forwarding gauge',
+    `netns_netstat_Ip_Forwarding${labels} 2`,
+    '# TYPE netns_sockstat_TCP_tw gauge',
+    `netns_sockstat_sockets_used${labels} 0`,
+    '# HELP netns_nf_conntrack_entries Number of currently allocated flow entries for connection tracking in the network namespace.',
+    '# TYPE netns_nf_conntrack_entries gauge',
+    `netns_nf_conntrack_entries${labels} 5`,
+    `netns_nf_conntrack_entries_limit${labels} 262144`,
+    '# TYPE netns_nf_conntrack_stat_drop counter',
+    `netns_nf_conntrack_stat_drop${labels} 0`,
+  ]) assert.ok(lines.includes(line), `missing: ${line}`);
+  const families = lines.filter((line) => /^# TYPE netns_(netstat|sockstat|nf_conntrack)_/.test(line)).length;
+  assert.is(families, 42 + 14 + 10);
+});
+
+test('a namespace without conntrack or without collectors has none of those series', async () => {
+  const lines = await exposition([withCollectors('bare', 'bare'), readOk('old-reader', [])]);
+  assert.not.ok(lines.some((line) => line.startsWith('netns_nf_conntrack_')));
+  assert.not.ok(lines.some((line) => line.includes('netns="old-reader"') && !line.startsWith('netns_network_namespace')));
+  assert.ok(lines.includes('netns_netstat_Tcp_RetransSegs{host="node-1",netns="bare"} 3'));
+});
+
+test('a negative value in a counter family is left out rather than failing the registry', async () => {
+  const odd = readOk('odd', []);
+  if (odd.ok) odd.sample.collectors = { netstat: { Tcp_InSegs: -4, Tcp_MaxConn: -1 }, sockstat: {}, conntrack: {}, errors: [] };
+  const lines = await exposition([odd]);
+  assert.ok(lines.includes('netns_netstat_Tcp_MaxConn{host="node-1",netns="odd"} -1'));
+  assert.not.ok(lines.some((line) => line.startsWith('netns_netstat_Tcp_InSegs{')));
+});
+
+test.run();

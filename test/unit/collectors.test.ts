@@ -1,0 +1,82 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { COLLECTOR_FILES, collectorFiles, collectorSample } from '../../shared/collectors.js';
+import { NETSTAT_DEFAULT_METRICS } from '../../shared/metrics/collectors.js';
+import type { CollectorsConfig } from '../../shared/config/types.js';
+import { configFrom } from '../helpers/config.js';
+import { procFixture } from '../helpers/fixtures.js';
+
+const test = suite('collectors: files to read and raw text → sample');
+const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
+const allOn = (): CollectorsConfig => configFrom({ collectors: { netstat: { enabled: true }, sockstat: { enabled: true }, conntrack: { enabled: true } } }).collectors;
+
+test('defaults: conntrack on, netstat and sockstat off; the files follow the config', () => {
+  const defaults = configFrom({}).collectors;
+  assert.equal(collectorFiles(defaults), ['sys/net/netfilter/nf_conntrack_count', 'sys/net/netfilter/nf_conntrack_max', 'net/stat/nf_conntrack']);
+  assert.equal(collectorFiles(allOn()), ALL_FILES);
+  const off = configFrom({ collectors: { conntrack: { enabled: false } } }).collectors;
+  assert.equal(collectorFiles(off), []);
+  assert.equal(collectorSample({}, off), { netstat: {}, sockstat: {}, conntrack: {}, errors: [] });
+});
+
+test('the recorded namespace: default netstat fields are node_exporter\'s, 42 series on Linux 6.18', () => {
+  const sample = collectorSample(procFixture('busy', ALL_FILES), allOn());
+  assert.equal(sample.errors, []);
+  assert.equal(Object.keys(sample.netstat).sort(), Object.keys(NETSTAT_DEFAULT_METRICS).sort());
+  assert.is(sample.netstat.TcpExt_ListenOverflows, 6);
+  assert.is(sample.netstat.Tcp_RetransSegs, 3);
+  assert.is(sample.netstat.Ip6_InOctets, 0);
+});
+
+test('sockstat keeps per-namespace figures only', () => {
+  const sample = collectorSample(procFixture('busy', ALL_FILES), allOn());
+  assert.is(sample.sockstat.TCP_inuse, 0);
+  assert.is(sample.sockstat.TCP6_inuse, 0);
+  assert.is(sample.sockstat.sockets_used, 0);
+  for (const hostWide of ['TCP_orphan', 'TCP_alloc', 'TCP_mem', 'UDP_mem']) assert.not.ok(hostWide in sample.sockstat, hostWide);
+  assert.is(Object.keys(sample.sockstat).length, 14);
+});
+
+test('conntrack: count, max and the summed statistics of node_exporter', () => {
+  const sample = collectorSample(procFixture('busy', ALL_FILES), allOn());
+  assert.equal(sample.conntrack, {
+    entries: 5, entries_limit: 262144, stat_found: 0, stat_invalid: 0, stat_ignore: 0, stat_insert: 0,
+    stat_insert_failed: 0, stat_drop: 0, stat_early_drop: 0, stat_search_restart: 0,
+  });
+});
+
+test('no conntrack module and no IPv6: those series are absent, and no error', () => {
+  const sample = collectorSample(procFixture('bare', ALL_FILES), allOn());
+  assert.equal(sample.errors, []);
+  assert.equal(sample.conntrack, {});
+  assert.not.ok(Object.keys(sample.netstat).some((key) => key.includes('6_')));
+  assert.not.ok('TCP6_inuse' in sample.sockstat);
+  assert.is(sample.netstat.Tcp_RetransSegs, 3);
+});
+
+test('the fields regex picks the series; ".*" writes every field', () => {
+  const raw = procFixture('busy', ALL_FILES);
+  const tcpOnly = configFrom({ collectors: { netstat: { enabled: true, fields: '^Tcp_' } } }).collectors;
+  assert.equal(Object.keys(collectorSample(raw, tcpOnly).netstat).length, 15);
+  const every = configFrom({ collectors: { netstat: { enabled: true, fields: '.*' } } }).collectors;
+  assert.ok(Object.keys(collectorSample(raw, every).netstat).length > 300);
+});
+
+test('unreadable, unread and damaged files are noted per file; the rest still counts', () => {
+  const raw = { ...procFixture('busy', ALL_FILES), 'net/netstat': { error: 'EACCES: permission denied' }, 'net/sockstat': 'sockets: used 3\nTCP: inuse' };
+  delete (raw as Record<string, unknown>)['net/snmp6'];
+  const sample = collectorSample(raw, allOn());
+  assert.equal(sample.errors, [
+    'net/netstat: EACCES: permission denied',
+    'net/snmp6: not read',
+    'net/sockstat: line 2: expected "PROTOCOL: key value ...", got "TCP: inuse"',
+  ]);
+  assert.is(sample.netstat.Tcp_RetransSegs, 3);
+  assert.not.ok('TcpExt_ListenOverflows' in sample.netstat);
+  assert.is(sample.sockstat.sockets_used, 3);
+  const badCount = collectorSample({ ...procFixture('busy', ALL_FILES), 'sys/net/netfilter/nf_conntrack_count': 'x\n' }, allOn());
+  assert.equal(badCount.conntrack, {});
+  assert.equal(badCount.errors, ['sys/net/netfilter/nf_conntrack_count: expected a number, got "x"']);
+});
+
+test.run();
