@@ -58,12 +58,14 @@ test('is a dashboard with a uid, titled panels and no overlapping tiles', () => 
   }
 });
 
-test('covers traffic, drops, errors, conntrack and the agent\'s health', () => {
+test('covers traffic, drops, errors, conntrack, listen drops, retransmits and the agent\'s health', () => {
   const all = panelExpressions(load()).map(({ expr }) => expr).join('\n');
   for (const name of [
     'netns_network_rx_bytes_total', 'netns_network_tx_bytes_total', 'netns_network_rx_dropped_total',
     'netns_network_rx_errors_total', 'netns_network_nf_conntrack_count', 'netns_exporter_last_push_success_timestamp_seconds',
     'push_time_seconds', 'netns_exporter_collection_duration_seconds', 'netns_exporter_read_errors_total',
+    'netns_nf_conntrack_entries', 'netns_nf_conntrack_entries_limit', 'netns_nf_conntrack_stat_drop',
+    'netns_netstat_TcpExt_ListenOverflows', 'netns_netstat_TcpExt_ListenDrops', 'netns_netstat_Tcp_RetransSegs',
   ]) {
     assert.ok(all.includes(name), `no panel uses ${name}`);
   }
