@@ -1,0 +1,48 @@
+import type { CollectorFileRead, CollectorFilesRaw } from '../types.js';
+
+/**
+ * How a shell reading namespace files frames the collector files in its output: per file a mark,
+ * the path, a tab, a status (`+` read, `-` does not exist, `!` exists but unreadable) and a
+ * newline, then (for `+`) the file's lines. /proc text never holds the mark (ASCII group
+ * separator), nor the proc_metrics record mark (record separator) it differs from.
+ */
+export const COLLECTOR_RECORD_MARK = '\x1d';
+
+/**
+ * A bash fragment writing that framing for the files named in its arguments (paths relative to
+ * `procRoot`), with builtins only (`[`, `mapfile`, `printf`); a path that is not a regular file counts as unreadable: no process per file. `mapfile` reads
+ * whole blocks, so sysctl files (which answer a read at offset > 0 with EOF) come out whole.
+ */
+export function collectorShellLoop(procRoot: string): string {
+  const root = procRoot.replace(/'/g, `'\\''`);
+  return [
+    'for p do',
+    `  if [ ! -e '${root}'/"$p" ]; then printf '${COLLECTOR_RECORD_MARK}%s\\t-\\n' "$p"`,
+    `  elif [ -f '${root}'/"$p" ] && mapfile -t l < '${root}'/"$p" 2>/dev/null; then printf '${COLLECTOR_RECORD_MARK}%s\\t+\\n' "$p"; printf '%s\\n' "\${l[@]}"`,
+    `  else printf '${COLLECTOR_RECORD_MARK}%s\\t!\\n' "$p"; fi`,
+    'done',
+  ].join('\n');
+}
+
+/**
+ * Splits a reader's output at the first collector record: what comes before (ip's JSON, the
+ * proc_metrics records) is returned untouched, the records become the raw collector files.
+ */
+export function splitCollectorRecords(stdout: string): { before: string; files: CollectorFilesRaw } {
+  const first = stdout.indexOf(COLLECTOR_RECORD_MARK);
+  if (first < 0) return { before: stdout, files: {} };
+  const files: Record<string, CollectorFileRead> = {};
+  for (const record of stdout.slice(first + 1).split(COLLECTOR_RECORD_MARK)) {
+    const headerEnd = record.indexOf('\n');
+    const header = headerEnd < 0 ? record : record.slice(0, headerEnd);
+    const tab = header.lastIndexOf('\t');
+    const path = header.slice(0, tab);
+    const status = header.slice(tab + 1);
+    // A record cut short (the output ended mid-header) says nothing: the file counts as not read.
+    if (tab <= 0 || headerEnd < 0) continue;
+    if (status === '+') files[path] = record.slice(headerEnd + 1);
+    else if (status === '-') files[path] = null;
+    else files[path] = { error: 'exists but cannot be read' };
+  }
+  return { before: stdout.slice(0, first), files };
+}

@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
+import { COLLECTOR_RECORD_MARK, collectorShellLoop, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
+import { configFrom } from '../helpers/config.js';
+import { fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
+
+const test = suite('collector records: the shell framing of whole /proc files');
+const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
+
+function runLoop(procRoot: string, files: readonly string[]): string {
+  const run = spawnSync('bash', ['-c', collectorShellLoop(procRoot), 'bash', ...files], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+  return run.stdout;
+}
+
+test('bash reads every fixture file whole; missing files are marked missing', () => {
+  const { before, files } = splitCollectorRecords(`{"ip": "json"}\n${runLoop(fixturePath('proc/busy'), ALL_FILES)}`);
+  assert.is(before, '{"ip": "json"}\n');
+  assert.equal(files, procFixture('busy', ALL_FILES));
+  const bare = splitCollectorRecords(runLoop(fixturePath('proc/bare'), ALL_FILES)).files;
+  assert.equal(bare, procFixture('bare', ALL_FILES));
+  assert.is(bare['net/stat/nf_conntrack'], null);
+});
+
+test('a file that exists but cannot be read is an error, not a missing file', () => {
+  const { files } = splitCollectorRecords(runLoop(fixturePath('proc'), ['busy']));
+  assert.equal(files, { busy: { error: 'exists but cannot be read' } });
+});
+
+test('the live /proc of this process reads and parses without errors', () => {
+  const config = configFrom({ collectors: { netstat: { enabled: true }, sockstat: { enabled: true } } }).collectors;
+  const sample = collectorSample(splitCollectorRecords(runLoop('/proc', ALL_FILES)).files, config);
+  assert.equal(sample.errors, []);
+  assert.type(sample.netstat.Tcp_InSegs, 'number');
+  assert.type(sample.sockstat.sockets_used, 'number');
+});
+
+test('no records, and a record cut short inside its header, give nothing for those files', () => {
+  assert.equal(splitCollectorRecords('{"ip": 1}'), { before: '{"ip": 1}', files: {} });
+  const cut = splitCollectorRecords(`x${COLLECTOR_RECORD_MARK}net/snmp\t+\n${fixture('proc/busy/net/snmp')}${COLLECTOR_RECORD_MARK}net/sock`);
+  assert.equal(Object.keys(cut.files), ['net/snmp']);
+});
+
+test.run();
