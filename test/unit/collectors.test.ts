@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { COLLECTOR_FILES, collectorFiles, collectorSample } from '../../shared/collectors.js';
 import { NETSTAT_DEFAULT_METRICS } from '../../shared/metrics/collectors.js';
 import type { CollectorsConfig } from '../../shared/config/types.js';
-import { configFrom } from '../helpers/config.js';
+import { configErrors, configFrom } from '../helpers/config.js';
 import { procFixture } from '../helpers/fixtures.js';
 
 const test = suite('collectors: files to read and raw text → sample');
@@ -77,6 +77,15 @@ test('unreadable, unread and damaged files are noted per file; the rest still co
   const badCount = collectorSample({ ...procFixture('busy', ALL_FILES), 'sys/net/netfilter/nf_conntrack_count': 'x\n' }, allOn());
   assert.equal(badCount.conntrack, {});
   assert.equal(badCount.errors, ['sys/net/netfilter/nf_conntrack_count: expected a number, got "x"']);
+});
+
+test('config errors name the key: unknown keys, a bad or empty regex, a non-boolean', () => {
+  assert.equal(configErrors({ collectors: { netstat: { enabled: true, fields: '(Tcp' } } }).map((e) => e.split(':')[0]), ['collectors.netstat.fields']);
+  assert.match(configErrors({ collectors: { netstat: { fields: '' } } })[0]!, /^collectors\.netstat\.fields: must not be empty/);
+  assert.match(configErrors({ collectors: { conntrack: { enabled: 'yes' } } })[0]!, /^collectors\.conntrack\.enabled: expected true or false/);
+  assert.match(configErrors({ collectors: { netstat: { field: 'x' } } })[0]!, /^collectors\.netstat\.field: unknown key \(known: enabled, fields\)/);
+  assert.match(configErrors({ collectors: { snmp: {} } })[0]!, /^collectors\.snmp: unknown key \(known: netstat, sockstat, conntrack\)/);
+  assert.match(configErrors({ collectors: [] })[0]!, /^collectors: expected a mapping/);
 });
 
 test.run();
