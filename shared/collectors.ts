@@ -1,7 +1,7 @@
 import type { CollectorsConfig } from './config/types.js';
 import { parseConntrackStat } from './parse/conntrack.js';
 import { ParseError } from './parse/ipJson.js';
-import { parseSnmpPairs, parseSnmp6, type ParsedStats } from './parse/netstat.js';
+import { FieldSelection, parseSnmpPairs, parseSnmp6, type ParsedStats } from './parse/netstat.js';
 import { parseProcValue } from './parse/procValue.js';
 import { parseSockstat } from './parse/sockstat.js';
 import type { CollectorFilesRaw, CollectorSample } from './types.js';
@@ -39,17 +39,30 @@ export function collectorFiles(config: CollectorsConfig): string[] {
 /** The files' text as read inside one namespace → the collectors' part of its sample. */
 export function collectorSample(raw: CollectorFilesRaw, config: CollectorsConfig): CollectorSample {
   const sample: CollectorSample = { netstat: {}, sockstat: {}, conntrack: {}, errors: [] };
-  const read = (file: string, parse: (text: string) => ParsedStats): Record<string, number> => parseFile(raw, file, parse, sample.errors);
+  const read = (file: string, parse: (text: string) => ParsedStats, into: Record<string, number>): void => {
+    Object.assign(into, parseFile(raw, file, parse, sample.errors));
+  };
   if (config.netstat.enabled) {
-    const all = { ...read('net/netstat', parseSnmpPairs), ...read('net/snmp', parseSnmpPairs), ...read('net/snmp6', parseSnmp6) };
-    for (const [key, value] of Object.entries(all)) if (config.netstat.fields.test(key)) sample.netstat[key] = value;
+    const selection = fieldSelection(config.netstat.fields);
+    read('net/snmp', (text) => parseSnmpPairs(text, selection), sample.netstat);
+    read('net/netstat', (text) => parseSnmpPairs(text, selection), sample.netstat);
+    read('net/snmp6', (text) => parseSnmp6(text, selection), sample.netstat);
   }
   if (config.sockstat.enabled) {
-    const all = { ...read('net/sockstat', parseSockstat), ...read('net/sockstat6', parseSockstat) };
-    for (const [key, value] of Object.entries(all)) if (!(HOST_WIDE_SOCKSTAT as readonly string[]).includes(key)) sample.sockstat[key] = value;
+    read('net/sockstat', parseSockstat, sample.sockstat);
+    read('net/sockstat6', parseSockstat, sample.sockstat);
+    for (const key of HOST_WIDE_SOCKSTAT) delete sample.sockstat[key];
   }
   if (config.conntrack.enabled) sample.conntrack = conntrackValues(raw, sample.errors);
   return sample;
+}
+
+/** One FieldSelection per configured regex, so its remembered answers serve every namespace and cycle. */
+const selections = new WeakMap<RegExp, FieldSelection>();
+function fieldSelection(fields: RegExp): FieldSelection {
+  let selection = selections.get(fields);
+  if (selection === undefined) selections.set(fields, (selection = new FieldSelection(fields)));
+  return selection;
 }
 
 function conntrackValues(raw: CollectorFilesRaw, errors: string[]): Record<string, number> {

@@ -1,4 +1,4 @@
-import type { ParsedStats } from './netstat.js';
+import { procInteger, type ParsedStats } from './netstat.js';
 
 /**
  * `/proc/net/sockstat` and `sockstat6`: `TCP: inuse 3 orphan 0 tw 1 alloc 5 mem 2` per line, keyed
@@ -17,7 +17,8 @@ export function parseSockstat(text: string): ParsedStats {
       return;
     }
     for (let k = 0; k < pairs.length; k += 2) {
-      if (/^\d+$/.test(pairs[k + 1]!)) result.values[`${protocol}_${pairs[k]}`] = Number(pairs[k + 1]);
+      const value = procInteger(pairs[k + 1]!);
+      if (!Number.isNaN(value)) result.values[`${protocol}_${pairs[k]}`] = value;
       else result.skipped.push(`line ${index + 1}: ${protocol}_${pairs[k]} is not a number: ${JSON.stringify(pairs[k + 1])}`);
     }
   });

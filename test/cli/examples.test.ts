@@ -96,7 +96,7 @@ test('a broken copy fails --check-config (the check is not a no-op)', () => {
   assert.match(run.stderr, /intervall: unknown key/);
 });
 
-test('openstack example: TLS, basic auth from a file, proxy, openstack labels, conntrack gauges', () => {
+test('openstack example: TLS, basic auth from a file, proxy, openstack labels, conntrack gauges, netstat', () => {
   const config = parsed('openstack-pushgateway.yaml');
   const gateway = config.push.pushgateway;
   assert.ok(gateway !== null);
@@ -111,6 +111,8 @@ test('openstack example: TLS, basic auth from a file, proxy, openstack labels, c
     config.procMetrics.map(({ name, type }) => `${name}:${type}`).sort(),
     ['nf_conntrack_count:gauge', 'nf_conntrack_max:gauge'],
   );
+  assert.equal([config.collectors.netstat.enabled, config.collectors.sockstat.enabled, config.collectors.conntrack.enabled], [true, false, true]);
+  assert.ok(config.collectors.netstat.fields.test('TcpExt_ListenOverflows'));
   assert.ok(config.namespacesFilter.whitelist?.test('qrouter-6f1c'));
   assert.not.ok(config.namespacesFilter.whitelist?.test('docker-1'));
 });

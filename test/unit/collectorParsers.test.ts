@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConntrackStat } from '../../shared/parse/conntrack.js';
 import { ParseError } from '../../shared/parse/ipJson.js';
-import { parseSnmp6, parseSnmpPairs } from '../../shared/parse/netstat.js';
+import { FieldSelection, parseSnmp6, parseSnmpPairs } from '../../shared/parse/netstat.js';
 import { parseSockstat } from '../../shared/parse/sockstat.js';
 import { fixture } from '../helpers/fixtures.js';
 
@@ -65,6 +65,18 @@ test('nf_conntrack stat: hexadecimal per-CPU rows summed, entries left out', () 
     values: { found: 16, invalid: 3, insert_failed: 3, drop: 256, early_drop: 2, search_restart: 17 },
     skipped: [],
   });
+});
+
+test('a field selection keeps only matching names, the same on every reuse of its remembered answers', () => {
+  const selection = new FieldSelection(/^(Tcp_RetransSegs|TcpExt_Listen.*|Ip6_InOctets)$/u);
+  for (let round = 0; round < 3; round++) {
+    assert.equal(parseSnmpPairs(fixture('proc/busy/net/snmp'), selection).values, { Tcp_RetransSegs: 3 });
+    assert.equal(parseSnmpPairs(fixture('proc/busy/net/netstat'), selection).values, { TcpExt_ListenOverflows: 6, TcpExt_ListenDrops: 6 });
+    assert.equal(Object.keys(parseSnmp6(fixture('proc/busy/net/snmp6'), selection).values), ['Ip6_InOctets']);
+  }
+  // The same header with other values in another namespace: the remembered columns still apply.
+  assert.equal(parseSnmpPairs('Tcp: RetransSegs OutSegs\nTcp: 9 1\n', selection).values, { Tcp_RetransSegs: 9 });
+  assert.equal(parseSnmpPairs('Tcp: RetransSegs OutSegs\nTcp: 11 1\n', selection).values, { Tcp_RetransSegs: 11 });
 });
 
 test('header/value count mismatch: that protocol is skipped and noted, the others kept', () => {
