@@ -9,16 +9,20 @@ import type { CollectorFileRead, CollectorFilesRaw } from '../types.js';
 export const COLLECTOR_RECORD_MARK = '\x1d';
 
 /**
- * A bash fragment writing that framing for the files named in its arguments (paths relative to
- * `procRoot`), with builtins only (`[`, `mapfile`, `printf`); a path that is not a regular file counts as unreadable: no process per file. `mapfile` reads
- * whole blocks, so sysctl files (which answer a read at offset > 0 with EOF) come out whole.
+ * A bash fragment writing that framing for `files` (paths relative to `procRoot`), with builtins
+ * only (`[`, `mapfile`, `printf`): no process per file. `mapfile` reads whole blocks, so sysctl
+ * files (which answer a read at offset > 0 with EOF) come out whole. A path that is not a regular
+ * file counts as unreadable. Self-contained (it does not use "$@"), so it can follow the
+ * proc_metrics loop in the same script.
  */
-export function collectorShellLoop(procRoot: string): string {
-  const root = procRoot.replace(/'/g, `'\\''`);
+export function collectorShellLoop(procRoot: string, files: readonly string[]): string {
+  if (files.length === 0) return ':';
+  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+  const root = quote(procRoot);
   return [
-    'for p do',
-    `  if [ ! -e '${root}'/"$p" ]; then printf '${COLLECTOR_RECORD_MARK}%s\\t-\\n' "$p"`,
-    `  elif [ -f '${root}'/"$p" ] && mapfile -t l < '${root}'/"$p" 2>/dev/null; then printf '${COLLECTOR_RECORD_MARK}%s\\t+\\n' "$p"; printf '%s\\n' "\${l[@]}"`,
+    `for p in ${files.map(quote).join(' ')}; do`,
+    `  if [ ! -e ${root}/"$p" ]; then printf '${COLLECTOR_RECORD_MARK}%s\\t-\\n' "$p"`,
+    `  elif [ -f ${root}/"$p" ] && mapfile -t l < ${root}/"$p" 2>/dev/null; then printf '${COLLECTOR_RECORD_MARK}%s\\t+\\n' "$p"; printf '%s\\n' "\${l[@]}"`,
     `  else printf '${COLLECTOR_RECORD_MARK}%s\\t!\\n' "$p"; fi`,
     'done',
   ].join('\n');

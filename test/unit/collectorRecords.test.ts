@@ -10,7 +10,7 @@ const test = suite('collector records: the shell framing of whole /proc files');
 const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
 
 function runLoop(procRoot: string, files: readonly string[]): string {
-  const run = spawnSync('bash', ['-c', collectorShellLoop(procRoot), 'bash', ...files], { encoding: 'utf8' });
+  const run = spawnSync('bash', ['-c', collectorShellLoop(procRoot, files), 'bash', 'unrelated', 'arguments'], { encoding: 'utf8' });
   assert.is(run.status, 0, run.stderr);
   return run.stdout;
 }
@@ -35,6 +35,12 @@ test('the live /proc of this process reads and parses without errors', () => {
   assert.equal(sample.errors, []);
   assert.type(sample.netstat.Tcp_InSegs, 'number');
   assert.type(sample.sockstat.sockets_used, 'number');
+});
+
+test('odd paths are quoted; no files is a no-op', () => {
+  const { files } = splitCollectorRecords(runLoop(fixturePath('proc'), ["it's missing", 'busy/net/snmp']));
+  assert.equal(files, { "it's missing": null, 'busy/net/snmp': fixture('proc/busy/net/snmp') });
+  assert.is(runLoop('/proc', []), '');
 });
 
 test('no records, and a record cut short inside its header, give nothing for those files', () => {
