@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COLLECTOR_FILES, collectorFiles, collectorSample } from '../../shared/collectors.js';
+import { COLLECTOR_FILES, collectorFiles, collectorSample, DEFAULT_NETSTAT_FIELDS } from '../../shared/collectors.js';
 import { NETSTAT_DEFAULT_METRICS } from '../../shared/metrics/collectors.js';
 import type { CollectorsConfig } from '../../shared/config/types.js';
 import { configErrors, configFrom } from '../helpers/config.js';
@@ -52,6 +53,12 @@ test('no conntrack module and no IPv6: those series are absent, and no error', (
   assert.not.ok(Object.keys(sample.netstat).some((key) => key.includes('6_')));
   assert.not.ok('TCP6_inuse' in sample.sockstat);
   assert.is(sample.netstat.Tcp_RetransSegs, 3);
+});
+
+test('docs/configuration.md states the default fields regex as the schema applies it', () => {
+  const reference = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+  assert.ok(reference.includes(`\`${DEFAULT_NETSTAT_FIELDS.replaceAll('|', '\\|')}\``));
+  assert.is(configFrom({}).collectors.netstat.fields.source, DEFAULT_NETSTAT_FIELDS);
 });
 
 test('the fields regex picks the series; ".*" writes every field', () => {
