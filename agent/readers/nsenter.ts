@@ -4,7 +4,7 @@ import { ParseError } from '../../shared/parse/ipJson.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
 import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
 import type { NamespaceReader } from './reader.js';
-import { ShellWorker, type ShellRun } from './shellWorker.js';
+import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';
 
 export interface NsenterReaderOptions {
   timeoutMs: number;
@@ -99,7 +99,7 @@ export class NsenterReader implements NamespaceReader {
       'done',
     ].join('\n');
     const files = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
-    return `${shellQuote(nsenter)} --net="$f" -- bash -c ${shellQuote(inner)} bash ${files}`;
+    return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${files}`;
   }
 }
 
