@@ -64,8 +64,8 @@ interface Slot {
 export class SetnsWorkerPool {
   readonly #options: SetnsWorkerPoolOptions;
   readonly #slots: Slot[] = [];
-  /** Every worker whose thread has not ended yet, in a slot or not. */
-  readonly #live = new Set<Worker>();
+  /** Every worker whose thread has not ended yet, in a slot or not, with its end. */
+  readonly #live = new Map<Worker, Promise<void>>();
   /** Terminated workers whose thread has not ended yet. */
   readonly #abandoned = new Set<Worker>();
   /** Reads not yet posted to a worker. */
@@ -106,9 +106,13 @@ export class SetnsWorkerPool {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#drainQueue();
-    for (const slot of this.#slots.splice(0)) this.#abandon(slot);
-    const workers = [...this.#live];
-    const ended = Promise.all(workers.map((worker) => worker.terminate().catch(() => undefined)));
+    for (const slot of this.#slots.splice(0)) {
+      this.#abandon(slot);
+      this.#terminate(slot.worker);
+    }
+    // Workers still starting are terminated too; each worker is terminated once.
+    for (const worker of this.#live.keys()) this.#terminate(worker);
+    const ended = Promise.all(this.#live.values());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
     const outcome = await Promise.race([ended, late]);
@@ -278,7 +282,7 @@ export class SetnsWorkerPool {
 
   /** Terminates a worker; until its thread really ends it counts as abandoned, and its end may make room for a replacement. */
   #terminate(worker: Worker): void {
-    if (!this.#live.has(worker)) return;
+    if (!this.#live.has(worker) || this.#abandoned.has(worker)) return;
     this.#abandoned.add(worker);
     worker.once('exit', () => {
       this.#abandoned.delete(worker);
@@ -334,8 +338,10 @@ export class SetnsWorkerPool {
     const setup: WorkerSetup = { procRoot: this.#options.procRoot, timeoutMs: this.#options.timeoutMs, progress };
     const url = this.#options.workerUrl ?? new URL('./setnsWorker.js', import.meta.url);
     const worker = new Worker(url, { workerData: setup });
-    this.#live.add(worker);
-    worker.once('exit', () => this.#live.delete(worker));
+    this.#live.set(worker, new Promise((resolve) => worker.once('exit', () => {
+      this.#live.delete(worker);
+      resolve();
+    })));
     // Idle workers must not keep the process alive; a worker with reads has its watchdog running.
     worker.unref();
     return new Promise((resolve, reject) => {

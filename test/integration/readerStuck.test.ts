@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { suite } from 'uvu';
@@ -158,6 +158,30 @@ test('a worker stuck in the kernel: the abandoned threads stay bounded, its name
   }
 });
 
+test('stopping the nsenter reader kills the reads in flight at once, their whole process group', async () => {
+  const dir = tempDir('stuck-ip');
+  const fakeIp = path.join(dir, 'ip');
+  const pidFile = path.join(dir, 'pid');
+  writeFileSync(fakeIp, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 30\n`);
+  chmodSync(fakeIp, 0o755);
+  const reader = new NsenterReader({ timeoutMs: 20_000, procMetrics: [], ip: fakeIp });
+  const reading = reader.read(namespaces[0]!);
+  const deadline = Date.now() + 5_000;
+  while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const stopping = performance.now();
+  await reader.stop();
+  const result = await reading;
+  const ms = performance.now() - stopping;
+  assert.ok(ms < 600, `stop() and the read took ${Math.round(ms)} ms`);
+  assert.is(result.ok ? 'ok' : result.reason, 'timeout', result.ok ? '' : result.message);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.not.ok(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), `the read's process ${pid} is still running`);
+  const late = await reader.read(namespaces[1]!);
+  assert.is(late.ok ? 'ok' : late.reason, 'timeout', 'a read after stop() fails at once');
+});
+
 test('a process whose reader has a thread stuck in the kernel exits on SIGTERM', async () => {
   const script = path.join(tempDir('stuck-process'), 'agent.mjs');
   const dist = (file: string) => new URL(`../../agent/readers/${file}`, import.meta.url).href;
@@ -180,7 +204,7 @@ test('a process whose reader has a thread stuck in the kernel exits on SIGTERM',
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? `signal ${signal}`)));
   try {
     const deadline = Date.now() + 10_000;
     while (!output.includes('read ') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
