@@ -302,7 +302,7 @@ export class SetnsWorkerPool {
       },
       (error: Error) => {
         this.#replacing -= 1;
-        this.#retire(error.message);
+        if (!this.#stopped) this.#retire(error.message);
       },
     );
   }
