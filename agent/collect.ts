@@ -1,4 +1,3 @@
-import pLimit from 'p-limit';
 import type { NameFilter } from '../shared/config/types.js';
 import { passesFilter } from '../shared/filter.js';
 import type { Namespace, NamespaceResult, Snapshot } from '../shared/types.js';
@@ -7,27 +6,22 @@ import type { NamespaceReader } from './readers/reader.js';
 
 export interface CollectOptions {
   discovery: DiscoveryOptions;
+  /** Bounds its own reads (the config's `threads`): it is handed all of a cycle's reads at once. */
   reader: NamespaceReader;
-  /** At most this many reads run at once (the original's `threads`). */
-  threads: number;
   deviceFilter: NameFilter;
   now?: () => number;
 }
 
 /**
- * One cycle's collection: discover, read every namespace with at most `threads` reads in flight
- * (a reader that queues reads itself bounds them on its own),
- * keep the devices that pass the filter. One failing namespace never sinks the others.
+ * One cycle's collection: discover, hand every namespace to the reader, keep the devices that pass
+ * the filter. One failing namespace never sinks the others.
  */
 export async function collectSnapshot(options: CollectOptions): Promise<Snapshot> {
   const now = options.now ?? Date.now;
   const timestampMs = now();
   const started = performance.now();
   const discovery = await discoverNamespaces(options.discovery);
-  const { reader } = options;
-  const limit = pLimit(options.threads);
-  const read = reader.queuesReads === true ? (ns: Namespace) => reader.read(ns) : (ns: Namespace) => limit(() => reader.read(ns));
-  const settled = await Promise.allSettled(discovery.namespaces.map(read));
+  const settled = await Promise.allSettled(discovery.namespaces.map((ns) => options.reader.read(ns)));
   const results = settled.map((outcome, index) => toResult(outcome, discovery.namespaces[index]!, options.deviceFilter));
   return {
     timestampMs,

@@ -85,7 +85,6 @@ export class AgentLoop {
     const snapshot = await collectSnapshot({
       discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot },
       reader,
-      threads: config.threads,
       deviceFilter: config.deviceFilter,
     });
     this.#stats.recordCycle(snapshot);

@@ -9,7 +9,7 @@ import { SetnsReader } from '../agent/readers/setns.js';
 import { fixed, formatTable } from './figures.js';
 import { withNamespaces } from './namespaces.js';
 
-/** The config default: p-limit in collectSnapshot keeps this many reads in flight. */
+/** The config default: the nsenter reader keeps this many reads in flight. */
 const THREADS = 4;
 const REPEAT = 3;
 const TIMEOUT_MS = 10_000;
@@ -36,7 +36,7 @@ export async function benchReaders(counts: number[]): Promise<string[]> {
       const namespaces = await pool.grow(count);
       notes.push(`${count} namespaces created in ${((performance.now() - created) / 1000).toFixed(1)} s`);
       const filter = { whitelist: new RegExp(pool.whitelistPattern), blacklist: null };
-      const nsenter = new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: [] });
+      const nsenter = new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: [], threads: THREADS });
       const setns = new SetnsReader({
         timeoutMs: TIMEOUT_MS, procMetrics: [], fallback: nsenter, logger: pino({ level: 'warn' }),
         workers: Math.min(THREADS, availableParallelism()),
@@ -74,7 +74,7 @@ async function collectWith(reader: NamespaceReader, whitelist: { whitelist: RegE
   const started = performance.now();
   const snapshot = await collectSnapshot({
     discovery: { netnsDirs: ['/run/netns'], filter: whitelist, procRoot: '/proc' },
-    reader, threads: THREADS, deviceFilter: { whitelist: null, blacklist: null },
+    reader, deviceFilter: { whitelist: null, blacklist: null },
   });
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);

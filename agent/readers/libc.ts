@@ -47,7 +47,7 @@ export function loadLibc(): Libc {
   const recv = lib.func('long recv(int fd, void *buf, size_t length, int flags)');
   const close = lib.func('int close(int fd)');
   // A plain Uint8Array, not a Buffer: the parser walks the dumps with subarray(), which a Buffer
-  // overrides with a far slower version of its own (the parse took twice as long).
+  // overrides with a slower version of its own.
   const buffer = new Uint8Array(RECV_BUFFER_BYTES);
   const timeval = Buffer.alloc(16);
   let timevalFor = -1;
@@ -91,6 +91,19 @@ export function loadLibc(): Libc {
         close(fd);
       }
     },
+  };
+}
+
+/**
+ * libc's _exit(2), for a process whose worker thread is stuck in the kernel: Node's own exit waits
+ * for every thread and would never return, while _exit ends them all at once.
+ */
+export function bindExit(): (code: number) => never {
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const exit = koffi.load('libc.so.6').func('void _exit(int status)');
+  return (code) => {
+    exit(code);
+    throw new Error('_exit returned');
   };
 }
 

@@ -1,14 +1,17 @@
 import { stat } from 'node:fs/promises';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { ProcMetricConfig } from '../../shared/config/types.js';
 import { ParseError } from '../../shared/parse/ipJson.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
 import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
 import type { NamespaceReader } from './reader.js';
-import { ShellWorker, type ShellRun } from './shellWorker.js';
+import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';
 
 export interface NsenterReaderOptions {
   timeoutMs: number;
   procMetrics: readonly ProcMetricConfig[];
+  /** Reads at once at most (the config's `threads`); the rest wait their turn here. 4 when not given. */
+  threads?: number;
   /** Commands, injectable so a test can stand a hung or failing program in for one of them. */
   nsenter?: string;
   ip?: string;
@@ -23,30 +26,47 @@ export interface NsenterReaderOptions {
  * copies no mount table, so the cost per namespace stays flat.
  *
  * The chains are started by long-lived shell workers, not by Node: spawn() blocks Node's main thread
- * while it forks a copy of the (large) Node process, ~4-9 ms each, which serialised the reads. A
- * small shell forks in a fraction of that, and several workers fork in parallel.
+ * while it forks a copy of the (large) Node process, which serialised the reads. A small shell forks
+ * far faster, and several workers fork in parallel (the README's benchmark section has the figures).
  */
 export class NsenterReader implements NamespaceReader {
   readonly kind = 'nsenter' as const;
   readonly #options: Required<NsenterReaderOptions>;
   readonly #idle: ShellWorker[] = [];
   readonly #all = new Set<ShellWorker>();
+  readonly #limit: LimitFunction;
+  #stopped = false;
 
   constructor(options: NsenterReaderOptions) {
-    this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', ...options };
+    this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, ...options };
+    this.#limit = pLimit(this.#options.threads);
   }
 
   async start(): Promise<void> {}
 
+  /**
+   * Kills the reads in flight (their whole process groups), ends the idle shells, and returns within
+   * STOP_GRACE_MS even if a process does not go (one stuck in the kernel cannot be reaped).
+   */
   async stop(): Promise<void> {
+    this.#stopped = true;
     const workers = [...this.#all];
     this.#all.clear();
     this.#idle.length = 0;
-    await Promise.all(workers.map((worker) => worker.close()));
+    for (const worker of workers) if (!worker.usable) worker.kill();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
+    await Promise.race([Promise.all(workers.map((worker) => worker.close(STOP_GRACE_MS / 2))), late]);
+    clearTimeout(timer);
   }
 
-  async read(ns: Namespace): Promise<NamespaceResult> {
+  read(ns: Namespace): Promise<NamespaceResult> {
+    return this.#limit(() => this.#readNow(ns));
+  }
+
+  async #readNow(ns: Namespace): Promise<NamespaceResult> {
     const started = performance.now();
+    if (this.#stopped) return { ns, ok: false, reason: 'timeout', message: 'the reader was stopped before the read began', durationMs: 0 };
     const worker = this.#idle.pop() ?? this.#newWorker();
     let run: ShellRun;
     try {
@@ -59,6 +79,7 @@ export class NsenterReader implements NamespaceReader {
     const fail = (reason: ReadFailureReason, message: string): NamespaceResult => ({ ns, ok: false, reason, message, durationMs });
     if (run.kind === 'spawn-error') return fail('spawn', `cannot run the reader shell: ${run.message}`);
     if (run.kind === 'timeout') return fail('timeout', `read did not finish within ${this.#options.timeoutMs} ms; killed`);
+    if (run.kind === 'worker-died' && this.#stopped) return fail('timeout', 'read killed: the reader was stopped');
     if (run.kind === 'worker-died') return fail('spawn', `reader shell died: ${run.message}`);
     if (run.exitCode !== 0) {
       if (await vanished(ns)) return fail('vanished', 'namespace disappeared during the read');
@@ -93,15 +114,21 @@ export class NsenterReader implements NamespaceReader {
       // sysctl files answer any read at offset > 0 with EOF; bash's `read` takes a block at once
       // (dash would see "4" of 4096). Without a newline `read` returns 1 with the value set, so a
       // value counts whenever one was read.
+      // Only a regular file that is not a link (bash cannot open with O_NOFOLLOW): a FIFO would
+      // block the read, and a link could lead out of /proc.
       '  v=',
-      `  if read -r v 2>/dev/null < "${procRoot}/$p" || [ -n "$v" ]; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
+      `  g=${shellQuote(procRoot)}/"$p"`,
+      `  if [ -f "$g" ] && [ ! -L "$g" ] && { read -r v 2>/dev/null < "$g" || [ -n "$v" ]; }; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
       '  i=$((i+1))',
       'done',
     ].join('\n');
     const files = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
-    return `${shellQuote(nsenter)} --net="$f" -- bash -c ${shellQuote(inner)} bash ${files}`;
+    return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${files}`;
   }
 }
+
+/** How long stop() waits for the shells to go. */
+const STOP_GRACE_MS = 2_000;
 
 /** A namespace has vanished when its file is gone or now names another namespace. */
 async function vanished(ns: Namespace): Promise<boolean> {

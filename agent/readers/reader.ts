@@ -6,12 +6,15 @@ import type { Namespace, NamespaceResult } from '../../shared/types.js';
  */
 export interface NamespaceReader {
   readonly kind: 'nsenter' | 'setns';
-  /**
-   * Set when the reader bounds its own concurrency (the setns workers queue reads): collectSnapshot
-   * then hands it all of a cycle's reads at once instead of `threads` at a time, so it can batch them.
-   */
-  readonly queuesReads?: boolean;
   start(): Promise<void>;
+  /**
+   * Any number of reads may be asked for at once: the reader bounds how many run at a time (the
+   * config's `threads`) and queues the rest.
+   */
   read(ns: Namespace): Promise<NamespaceResult>;
+  /**
+   * Ends every read in flight (processes, process groups, worker threads) and returns within a few
+   * seconds whatever they do.
+   */
   stop(): Promise<void>;
 }

@@ -1,11 +1,12 @@
-import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ParseError } from '../../shared/parse/ipJson.js';
 import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { parseProcValue } from '../../shared/parse/procValue.js';
-import { packInterfaces, type PackedInterfaces } from '../../shared/packedInterfaces.js';
+import { packInterfaces } from '../../shared/packedInterfaces.js';
 import type { ReadFailureReason } from '../../shared/types.js';
 import { LibcError, loadLibc, type Libc } from './libc.js';
+import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
 /**
  * The setns reader's worker thread. It enters one namespace at a time with setns(2) on its own
@@ -13,65 +14,13 @@ import { LibcError, loadLibc, type Libc } from './libc.js';
  * would run on libuv's thread pool, in whatever namespace that thread is in.
  */
 
-export interface WorkerSetup {
-  procRoot: string;
-  timeoutMs: number;
-  /**
-   * Where the thread says what it is doing, for the main thread's timeouts: [0] the id of the read it
-   * started (negated once it is finished), [1] when (sharedNow, ms).
-   */
-  progress: BigInt64Array;
-}
-
-export interface ReadRequest {
-  id: number;
-  path: string;
-  inode: number;
-}
-
-/** Reads to do in order, answered with one batch reply. */
-export interface BatchRequest {
-  reads: ReadRequest[];
-  /** proc_metrics files relative to /proc, in config order (names are the main thread's business). */
-  procFiles: string[];
-}
-
-export type WorkerReply =
-  | { kind: 'ready'; homeInode: number }
-  | { kind: 'init-failed'; message: string }
-  | { kind: 'batch'; replies: ReadReply[] };
-
-export interface ReadReply {
-  id: number;
-  /** How long the read took, as this thread measured it. */
-  durationMs: number;
-  /** The namespace inode the thread was in while reading (0 when it never entered). */
-  insideInode: number;
-  /** The thread's namespace inode after going back: the main thread checks it against homeInode. */
-  afterInode: number;
-  /** When set, the thread cannot vouch for its namespace any more: it must be terminated. */
-  poisoned: boolean;
-  outcome:
-    | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[] }
-    | { ok: false; reason: ReadFailureReason; message: string };
-}
-
 const THREAD_NS = '/proc/thread-self/ns/net';
-
-/** Milliseconds on a clock all threads share (each thread's performance.now() has its own origin). */
-export const sharedNow = (): number => performance.timeOrigin + performance.now();
-
 /**
- * proc_metrics paths relative to /proc, made to follow this thread: /proc/net and /proc/self are
- * the process's (its main thread's) view; /proc/thread-self is this thread's. /proc/sys/net already
- * follows the thread that opens it.
+ * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting
+ * (O_NONBLOCK: a FIFO would block the open until a writer came), and read only when it is a regular
+ * file: a FIFO or a device could hold this thread in the kernel, where nothing can end it.
  */
-export function threadProcPath(procRoot: string, file: string): string {
-  const relative = file.replace(/^\/+/, '');
-  if (relative === 'net' || relative.startsWith('net/')) return `${procRoot}/thread-self/${relative}`;
-  if (relative.startsWith('self/')) return `${procRoot}/thread-self/${relative.slice('self/'.length)}`;
-  return `${procRoot}/${relative}`;
-}
+const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 function run(): void {
   const port = parentPort;
@@ -174,10 +123,19 @@ function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
 
 /** Like the nsenter reader's `read -r v`: the first field of the first line, or null. */
 function readProcValue(file: string): number | null {
+  let fd: number;
   try {
-    return parseProcValue(readFileSync(file, 'utf8').split('\n')[0] ?? '');
+    fd = openSync(file, PROC_OPEN_FLAGS);
   } catch {
     return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    return parseProcValue(readFileSync(fd, 'utf8').split('\n')[0] ?? '');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -201,5 +159,4 @@ function failure(id: number, insideInode: number, afterInode: number, poisoned: 
   return { id, durationMs: 0, insideInode, afterInode, poisoned, outcome: { ok: false, reason, message } };
 }
 
-// Imported on the main thread (for threadProcPath), the module only defines things.
-if (!isMainThread) run();
+run();

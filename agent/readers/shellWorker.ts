@@ -12,6 +12,21 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const NUL = 0;
 
 /**
+ * What the shells start with, whatever the agent inherited: a fixed PATH (a directory an operator's
+ * environment put first cannot stand in for ip or nsenter), the C locale, and nothing else (no
+ * BASH_ENV or ENV, whose file a non-interactive bash or sh would source).
+ */
+export const SHELL_ENVIRONMENT: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LC_ALL: 'C',
+};
+/**
+ * No start-up files: Node gives the shell socket stdio, so bash takes itself for a shell started by
+ * rshd and sources /etc/bash.bashrc and ~/.bashrc when SHLVL is unset (under systemd, Docker, cron).
+ */
+export const BASH_WITHOUT_STARTUP_FILES = ['bash', '--norc', '--noprofile'] as const;
+
+/**
  * A long-lived bash that runs `command` once per namespace file written to its stdin (NUL-terminated,
  * since names may hold newlines), with the file in "$f". After each run it writes NUL, the exit code
  * and NUL on stdout, and NUL on stderr, which frames both streams (ip's JSON never holds a NUL).
@@ -34,7 +49,13 @@ export class ShellWorker {
       "  printf '\\0' >&2",
       'done',
     ].join('\n');
-    this.#child = spawn('bash', ['-c', loop, 'bash'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const [bash, ...flags] = BASH_WITHOUT_STARTUP_FILES;
+    this.#child = spawn(bash, [...flags, '-c', loop, 'bash'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: SHELL_ENVIRONMENT,
+      cwd: '/',
+    });
     // An idle worker must not keep the agent (or a test run) alive; a pending read's timer does.
     this.#child.unref();
     for (const stream of [this.#child.stdin, this.#child.stdout, this.#child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();

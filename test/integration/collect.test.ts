@@ -114,7 +114,7 @@ test('proc_metrics are read inside each namespace', async () => {
 
 test('a namespace deleted during the cycle is skipped and counted, the rest is read', async () => {
   const doomed = addNamespace('doomed');
-  const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: [] });
+  const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: [], threads: 2 });
   const reader: NamespaceReader = {
     kind: 'nsenter',
     start: async () => {},
@@ -124,7 +124,7 @@ test('a namespace deleted during the cycle is skipped and counted, the rest is r
       return nsenter.read(ns);
     },
   };
-  const snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, threads: 2, deviceFilter: noFilter });
+  const snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, deviceFilter: noFilter });
   const result = snapshot.results.find((r) => r.ns.name === doomed);
   assert.ok(result !== undefined && !result.ok);
   if (!result.ok) assert.is(result.reason, 'vanished');
@@ -140,7 +140,7 @@ test('a hung read is killed at the timeout and does not hold up the others', asy
   chmodSync(fakeIp, 0o755);
   const reader = new NsenterReader({ timeoutMs: 800, procMetrics: [], ip: fakeIp });
   const started = Date.now();
-  const snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, threads: 4, deviceFilter: noFilter });
+  const snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, deviceFilter: noFilter });
   const elapsed = Date.now() - started;
   const hung = snapshot.results.find((r) => r.ns.name === down);
   assert.ok(hung !== undefined && !hung.ok, 'the hung read failed');

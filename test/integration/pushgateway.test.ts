@@ -622,8 +622,7 @@ async function pushRealCollection(a: string, b: string): Promise<void> {
   const config = fullConfig({ url: collectedGateway().url, grouping: { instance: 'real-node' } }, { namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}pg[ab]$` } });
   const snapshot = await collectSnapshot({
     discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: '/proc' },
-    reader: new NsenterReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics }),
-    threads: config.threads,
+    reader: new NsenterReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics, threads: config.threads }),
     deviceFilter: config.deviceFilter,
   });
   assert.equal(snapshot.results.map((result) => result.ns.name).sort(), [a, b].sort(), 'only this process\'s namespaces');

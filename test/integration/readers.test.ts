@@ -7,7 +7,7 @@ import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
 import type { NamespaceReader } from '../../agent/readers/reader.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
-import { threadProcPath } from '../../agent/readers/setnsWorker.js';
+import { threadProcPath } from '../../agent/readers/setnsProtocol.js';
 import type { ProcMetricConfig } from '../../shared/config/types.js';
 import { INTERFACE_STATS } from '../../shared/stats.js';
 import type { Namespace, NamespaceResult, Snapshot } from '../../shared/types.js';
@@ -55,7 +55,7 @@ function setnsReader(options: Partial<ConstructorParameters<typeof SetnsReader>[
 }
 
 function collect(reader: NamespaceReader, filter = only): Promise<Snapshot> {
-  return collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, reader, threads: 4, deviceFilter: noFilter });
+  return collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, reader, deviceFilter: noFilter });
 }
 
 const comparable = (results: readonly NamespaceResult[]) => results.map((result) => ({ ...result, durationMs: 0 }));

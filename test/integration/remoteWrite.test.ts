@@ -82,8 +82,7 @@ test('real namespaces with odd names: values queryable, label escaping intact', 
   const config = configFrom({ namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}rwodd ` }, hostname: 'rw-host' });
   const snapshot = await collectSnapshot({
     discovery: { netnsDirs: ['/run/netns'], filter: config.namespacesFilter, procRoot: '/proc' },
-    reader: new NsenterReader({ timeoutMs: 5_000, procMetrics: [] }),
-    threads: 2,
+    reader: new NsenterReader({ timeoutMs: 5_000, procMetrics: [], threads: 2 }),
     deviceFilter: config.deviceFilter,
   });
   assert.is(snapshot.results.filter((result) => result.ok).length, 3);

@@ -1,0 +1,382 @@
+import { Worker } from 'node:worker_threads';
+import type { ProcMetricConfig } from '../../shared/config/types.js';
+import { unpackInterfaces } from '../../shared/packedInterfaces.js';
+import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/types.js';
+import type { Logger } from '../log.js';
+import { bindExit } from './libc.js';
+import { sharedNow, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
+
+export interface SetnsWorkerPoolOptions {
+  /** Worker threads; each reads one namespace at a time, with a batch or two queued behind it. */
+  workers: number;
+  timeoutMs: number;
+  procMetrics: readonly ProcMetricConfig[];
+  procRoot: string;
+  logger: Logger;
+  /** The worker script, injectable so a test can stand a hung or failing worker in for it. */
+  workerUrl?: URL;
+  /** How long a new worker may take to load koffi and report ready. */
+  startTimeoutMs?: number;
+  /** A worker was in doubt and terminated; `timedOut` is the namespace whose read it did not finish. */
+  onFault: (timedOut: Namespace | null) => void;
+}
+
+/**
+ * Terminated workers whose thread has not ended (it is stuck in the kernel, where terminate() cannot
+ * reach it) at most: past this the pool stops replacing workers until one of them ends.
+ */
+export const MAX_ABANDONED_WORKERS = 4;
+/** How long stop() waits for the threads to end before it gives up on them. */
+const STOP_GRACE_MS = 1_000;
+/** Reads per message at most: a message has a fixed cost on both threads, whatever it holds. */
+const MAX_BATCH = 32;
+/** Batches queued on one worker: it reads the next while the main thread handles the last one's reply. */
+const BATCHES_PER_WORKER = 2;
+
+interface Job {
+  id: number;
+  ns: Namespace;
+  /** When it was posted to a worker, on the clock the threads share (sharedNow). */
+  postedAt: number;
+  settle: (result: NamespaceResult | 'doubt') => void;
+}
+
+interface Slot {
+  worker: Worker;
+  homeInode: number;
+  /** Reads posted to the worker, oldest first; it answers them strictly in this order. */
+  jobs: Job[];
+  /** How many of `jobs` each posted batch holds, oldest first: one reply per batch. */
+  batchSizes: number[];
+  /** Written by the worker (setnsWorker.ts): the id of the read it started (negative: finished) and when. */
+  progress: BigInt64Array;
+  /** Watches the read the worker is on; runs only while the worker has reads. */
+  watchdog: NodeJS.Timeout | null;
+}
+
+/**
+ * The setns reader's worker threads: starts them, posts reads to them in batches (one message per
+ * batch each way), watches every read's timeout, and checks every reply's namespace bookkeeping. A
+ * worker in doubt (a wrong inode, a reply that does not match the request, a crash, a read past its
+ * timeout) is terminated and replaced; its reads and every queued read settle as 'doubt', for the
+ * reader to read elsewhere.
+ */
+export class SetnsWorkerPool {
+  readonly #options: SetnsWorkerPoolOptions;
+  readonly #slots: Slot[] = [];
+  /** Every worker whose thread has not ended yet, in a slot or not, with its end. */
+  readonly #live = new Map<Worker, Promise<void>>();
+  /** Terminated workers whose thread has not ended yet. */
+  readonly #abandoned = new Set<Worker>();
+  /** Reads not yet posted to a worker. */
+  #queue: Job[] = [];
+  #pumpScheduled = false;
+  #replacing = 0;
+  #retired = false;
+  #stopped = false;
+  #capLogged = false;
+  /** Set once start() has its workers: from then on a worker that ends makes room for a replacement. */
+  #running = false;
+  #nextId = 1;
+
+  constructor(options: SetnsWorkerPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Whether reads can go to the workers: they started, and some are running or on their way. */
+  get hasWorkers(): boolean {
+    return !this.#retired && !this.#stopped && this.#slots.length + this.#replacing > 0;
+  }
+
+  /** Starts the workers; when one cannot start, the pool retires (hasWorkers is false) and says why. */
+  async start(): Promise<void> {
+    const count = Math.max(1, this.#options.workers);
+    const started = await Promise.allSettled(Array.from({ length: count }, () => this.#spawn()));
+    for (const outcome of started) if (outcome.status === 'fulfilled') this.#addSlot(outcome.value);
+    const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure !== undefined) this.#retire(String((failure.reason as Error)?.message ?? failure.reason));
+    this.#running = true;
+  }
+
+  /**
+   * Terminates every worker and returns within STOP_GRACE_MS whatever the threads do. A thread stuck
+   * in the kernel would hold the process at exit (Node waits for every thread), so then the process
+   * ends with _exit(2) when it exits.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#drainQueue();
+    for (const slot of this.#slots.splice(0)) {
+      this.#abandon(slot);
+      this.#terminate(slot.worker);
+    }
+    // Workers still starting are terminated too; each worker is terminated once.
+    for (const worker of this.#live.keys()) this.#terminate(worker);
+    const ended = Promise.all(this.#live.values());
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
+    const outcome = await Promise.race([ended, late]);
+    clearTimeout(timer);
+    if (outcome === 'late' && this.#live.size > 0) this.#exitHardAtExit();
+  }
+
+  read(ns: Namespace): Promise<NamespaceResult | 'doubt'> {
+    if (!this.hasWorkers) return Promise.resolve('doubt');
+    return new Promise((settle) => {
+      this.#queue.push({ id: this.#nextId++, ns, postedAt: 0, settle });
+      // Posted once every read handed over in this turn is queued, so that they share messages.
+      if (!this.#pumpScheduled) {
+        this.#pumpScheduled = true;
+        setImmediate(() => {
+          this.#pumpScheduled = false;
+          this.#pump();
+        });
+      }
+    });
+  }
+
+  /** Queued reads settle as 'doubt': the reader reads them elsewhere. */
+  drain(): void {
+    this.#drainQueue();
+  }
+
+  #exitHardAtExit(): void {
+    let exit: (code: number) => never;
+    try {
+      exit = bindExit();
+    } catch {
+      return;
+    }
+    this.#options.logger.warn({ threads: this.#live.size }, 'setns reader: worker threads are stuck in the kernel; the process ends without waiting for them');
+    process.once('exit', (code) => exit(code));
+  }
+
+  /** Posts queued reads to every worker with room, in batches that shrink with the queue so the workers finish together. */
+  #pump(): void {
+    if (!this.hasWorkers) return this.#drainQueue();
+    while (this.#queue.length > 0) {
+      let slot: Slot | undefined;
+      for (const candidate of this.#slots) {
+        if (candidate.batchSizes.length < BATCHES_PER_WORKER && (slot === undefined || candidate.jobs.length < slot.jobs.length)) slot = candidate;
+      }
+      if (slot === undefined) return;
+      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / (BATCHES_PER_WORKER * this.#slots.length)));
+      this.#post(slot, this.#queue.splice(0, size));
+    }
+  }
+
+  #post(slot: Slot, jobs: Job[]): void {
+    const postedAt = sharedNow();
+    for (const job of jobs) job.postedAt = postedAt;
+    slot.jobs.push(...jobs);
+    slot.batchSizes.push(jobs.length);
+    const request: BatchRequest = {
+      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: job.ns.path, inode: job.ns.inode })),
+      procFiles: this.#options.procMetrics.map((metric) => metric.file),
+    };
+    slot.worker.postMessage(request);
+    if (slot.watchdog === null) this.#watch(slot, this.#options.timeoutMs);
+  }
+
+  #drainQueue(): void {
+    for (const job of this.#queue.splice(0)) job.settle('doubt');
+  }
+
+  #watch(slot: Slot, delayMs: number): void {
+    slot.watchdog = setTimeout(() => this.#checkProgress(slot), Math.max(1, Math.ceil(delayMs)));
+  }
+
+  /**
+   * Each read has timeoutMs from the moment the worker could start it: from when it did start it (the
+   * worker says so), or, until it does, from the later of its posting and the worker's last finished
+   * read. The read past that is reported as timed out, and the worker is terminated.
+   */
+  #checkProgress(slot: Slot): void {
+    slot.watchdog = null;
+    if (slot.jobs.length === 0) return;
+    const { timeoutMs } = this.#options;
+    const current = Number(Atomics.load(slot.progress, 0));
+    const at = Number(Atomics.load(slot.progress, 1));
+    const startedIndex = current > 0 ? slot.jobs.findIndex((job) => job.id === current) : -1;
+    let culprit: Job;
+    let since: number;
+    if (startedIndex !== -1) {
+      culprit = slot.jobs[startedIndex]!;
+      since = at;
+    } else {
+      // Between reads: the one after the last finished (a negative id), or the oldest.
+      const finishedIndex = current < 0 ? slot.jobs.findIndex((job) => job.id === -current) : -1;
+      culprit = slot.jobs[finishedIndex + 1] ?? slot.jobs[0]!;
+      since = Math.max(culprit.postedAt, current < 0 ? at : 0);
+    }
+    const left = since + timeoutMs - sharedNow();
+    if (left > 0) return this.#watch(slot, left);
+    slot.jobs.splice(slot.jobs.indexOf(culprit), 1);
+    this.#fault(slot, `read of ${JSON.stringify(culprit.ns.name)} timed out`, culprit.ns);
+    culprit.settle({ ns: culprit.ns, ok: false, reason: 'timeout', message: `read did not finish within ${timeoutMs} ms; worker terminated`, durationMs: sharedNow() - since });
+  }
+
+  #onReply(slot: Slot, reply: WorkerReply): void {
+    const size = slot.batchSizes[0];
+    // Late (after a timeout), out of order or unasked-for: the worker and this side disagree about what it did.
+    if (reply.kind !== 'batch' || size === undefined || reply.replies.length !== size || reply.replies.some((r, i) => r.id !== slot.jobs[i]!.id)) {
+      this.#fault(slot, `unexpected ${reply.kind} message from worker`);
+      return;
+    }
+    slot.batchSizes.shift();
+    const jobs = slot.jobs.splice(0, size);
+    if (slot.jobs.length === 0) {
+      clearTimeout(slot.watchdog ?? undefined);
+      slot.watchdog = null;
+    }
+    for (const [index, job] of jobs.entries()) {
+      const read = reply.replies[index]!;
+      const doubt = doubtAbout(slot, job.ns, read);
+      if (doubt !== null) {
+        // The reads before this one checked out on their own; this one and the later ones are read elsewhere.
+        for (const later of jobs.slice(index + 1)) later.settle('doubt');
+        this.#fault(slot, `reading ${JSON.stringify(job.ns.name)}: ${doubt}`);
+        job.settle('doubt');
+        return;
+      }
+      job.settle(this.#toResult(job.ns, read));
+    }
+    this.#pump();
+  }
+
+  #toResult(ns: Namespace, reply: ReadReply): NamespaceResult {
+    const { outcome, durationMs } = reply;
+    if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
+    const sample: NamespaceSample = { interfaces: unpackInterfaces(outcome.interfaces), proc: {}, procErrors: [] };
+    this.#options.procMetrics.forEach((metric, index) => {
+      const value = outcome.procValues[index];
+      if (typeof value === 'number') sample.proc[metric.name] = value;
+      else sample.procErrors.push(metric.name);
+    });
+    return { ns, ok: true, sample, durationMs };
+  }
+
+  /**
+   * Terminates a worker in doubt, settles its reads and the queued ones as 'doubt', tells the reader,
+   * and starts a replacement unless too many terminated threads have not ended yet.
+   */
+  #fault(slot: Slot, why: string, timedOut: Namespace | null = null): void {
+    const index = this.#slots.indexOf(slot);
+    if (index === -1) return;
+    this.#slots.splice(index, 1);
+    this.#abandon(slot);
+    this.#drainQueue();
+    this.#terminate(slot.worker);
+    const replace = this.#abandoned.size < MAX_ABANDONED_WORKERS;
+    this.#options.logger.warn({ reason: why }, `setns reader: worker terminated${replace ? ' and replaced' : ''}; the rest of this cycle reads with nsenter`);
+    this.#options.onFault(timedOut);
+    if (replace) this.#replace();
+    else if (!this.#capLogged) {
+      this.#capLogged = true;
+      this.#options.logger.warn(
+        { threads: this.#abandoned.size },
+        'setns reader: terminated worker threads are stuck in the kernel; no more replacements until one ends, reading with nsenter',
+      );
+    }
+  }
+
+  /** Terminates a worker; until its thread really ends it counts as abandoned, and its end may make room for a replacement. */
+  #terminate(worker: Worker): void {
+    if (!this.#live.has(worker) || this.#abandoned.has(worker)) return;
+    this.#abandoned.add(worker);
+    worker.once('exit', () => {
+      this.#abandoned.delete(worker);
+      if (this.#running && this.#slots.length + this.#replacing < this.#options.workers) this.#replace();
+    });
+    void worker.terminate();
+  }
+
+  #replace(): void {
+    if (this.#stopped || this.#retired) return;
+    this.#replacing += 1;
+    this.#spawn().then(
+      (replacement) => {
+        this.#replacing -= 1;
+        if (this.#stopped || this.#retired) this.#terminate(replacement.worker);
+        else this.#addSlot(replacement);
+      },
+      (error: Error) => {
+        this.#replacing -= 1;
+        if (!this.#stopped) this.#retire(error.message);
+      },
+    );
+  }
+
+  /** The workers cannot be had: every read settles as 'doubt' from now on. */
+  #retire(message: string): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.#drainQueue();
+    for (const slot of this.#slots.splice(0)) {
+      this.#abandon(slot);
+      this.#terminate(slot.worker);
+    }
+    this.#options.logger.warn({ error: message }, 'setns reader unavailable; reading with nsenter');
+  }
+
+  /** The reads queued on a worker that is going away settle as 'doubt'. */
+  #abandon(slot: Slot): void {
+    clearTimeout(slot.watchdog ?? undefined);
+    slot.watchdog = null;
+    slot.batchSizes.length = 0;
+    for (const job of slot.jobs.splice(0)) job.settle('doubt');
+  }
+
+  #addSlot(slot: Slot): void {
+    this.#slots.push(slot);
+    this.#pump();
+  }
+
+  /** A worker that has loaded koffi and knows its own namespace, or a rejection saying why not. */
+  #spawn(): Promise<Slot> {
+    const progress = new BigInt64Array(new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT));
+    const setup: WorkerSetup = { procRoot: this.#options.procRoot, timeoutMs: this.#options.timeoutMs, progress };
+    const url = this.#options.workerUrl ?? new URL('./setnsWorker.js', import.meta.url);
+    const worker = new Worker(url, { workerData: setup });
+    this.#live.set(worker, new Promise((resolve) => worker.once('exit', () => {
+      this.#live.delete(worker);
+      resolve();
+    })));
+    // Idle workers must not keep the process alive; a worker with reads has its watchdog running.
+    worker.unref();
+    return new Promise((resolve, reject) => {
+      const startTimeoutMs = this.#options.startTimeoutMs ?? 10_000;
+      const onError = (error: Error) => fail(error.message);
+      const onExit = (code: number) => fail(`exited with ${code}`);
+      const settle = () => {
+        clearTimeout(timer);
+        // Only our own listeners: Worker keeps internal ones that route its messages.
+        worker.off('error', onError).off('exit', onExit);
+      };
+      const fail = (message: string) => {
+        settle();
+        this.#terminate(worker);
+        reject(new Error(`setns worker did not start: ${message}`));
+      };
+      const timer = setTimeout(() => fail(`no answer within ${startTimeoutMs} ms`), startTimeoutMs);
+      worker.on('error', onError).on('exit', onExit);
+      worker.once('message', (reply: WorkerReply) => {
+        if (reply.kind !== 'ready') return fail(reply.kind === 'init-failed' ? reply.message : `sent ${reply.kind} first`);
+        settle();
+        const slot: Slot = { worker, homeInode: reply.homeInode, jobs: [], batchSizes: [], progress, watchdog: null };
+        worker.on('message', (message: WorkerReply) => this.#onReply(slot, message));
+        worker.on('error', (error) => this.#fault(slot, `worker crashed: ${error.message}`));
+        worker.on('exit', (code) => this.#fault(slot, `worker exited with ${code}`));
+        resolve(slot);
+      });
+    });
+  }
+}
+
+/** What is wrong with a reply's namespace bookkeeping, or null when the worker can be trusted. */
+function doubtAbout(slot: Slot, ns: Namespace, reply: ReadReply): string | null {
+  if (reply.poisoned) return 'worker reports its namespace in doubt';
+  if (reply.afterInode !== slot.homeInode) return `worker is in namespace ${reply.afterInode}, not its own ${slot.homeInode}`;
+  if (reply.outcome.ok && reply.insideInode !== ns.inode) return `worker read namespace ${reply.insideInode}, not ${ns.inode}`;
+  return null;
+}

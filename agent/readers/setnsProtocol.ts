@@ -1,0 +1,65 @@
+import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
+import type { ReadFailureReason } from '../../shared/types.js';
+
+/**
+ * The messages between the setns reader's pool (main thread) and its worker threads, and the clock
+ * they share. Both sides import this file; it only defines things.
+ */
+
+export interface WorkerSetup {
+  procRoot: string;
+  timeoutMs: number;
+  /**
+   * Where the thread says what it is doing, for the main thread's timeouts: [0] the id of the read it
+   * started (negated once it is finished), [1] when (sharedNow, ms).
+   */
+  progress: BigInt64Array;
+}
+
+export interface ReadRequest {
+  id: number;
+  path: string;
+  inode: number;
+}
+
+/** Reads to do in order, answered with one batch reply. */
+export interface BatchRequest {
+  reads: ReadRequest[];
+  /** proc_metrics files relative to /proc, in config order (names are the main thread's business). */
+  procFiles: string[];
+}
+
+export type WorkerReply =
+  | { kind: 'ready'; homeInode: number }
+  | { kind: 'init-failed'; message: string }
+  | { kind: 'batch'; replies: ReadReply[] };
+
+export interface ReadReply {
+  id: number;
+  /** How long the read took, as this thread measured it. */
+  durationMs: number;
+  /** The namespace inode the thread was in while reading (0 when it never entered). */
+  insideInode: number;
+  /** The thread's namespace inode after going back: the main thread checks it against homeInode. */
+  afterInode: number;
+  /** When set, the thread cannot vouch for its namespace any more: it must be terminated. */
+  poisoned: boolean;
+  outcome:
+    | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[] }
+    | { ok: false; reason: ReadFailureReason; message: string };
+}
+
+/** Milliseconds on a clock all threads share (each thread's performance.now() has its own origin). */
+export const sharedNow = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * proc_metrics paths relative to /proc, made to follow the worker thread: /proc/net and /proc/self
+ * are the process's (its main thread's) view; /proc/thread-self is the thread's. /proc/sys/net
+ * already follows the thread that opens it.
+ */
+export function threadProcPath(procRoot: string, file: string): string {
+  const relative = file.replace(/^\/+/, '');
+  if (relative === 'net' || relative.startsWith('net/')) return `${procRoot}/thread-self/${relative}`;
+  if (relative.startsWith('self/')) return `${procRoot}/thread-self/${relative.slice('self/'.length)}`;
+  return `${procRoot}/${relative}`;
+}
