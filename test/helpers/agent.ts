@@ -54,7 +54,7 @@ export async function waitFor<T>(
   while (Date.now() < deadline) {
     const value = await probe().catch(() => null);
     if (value !== null && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what}\n${options.context?.().slice(-3000) ?? ''}`);
 }
