@@ -4,8 +4,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { tempDir } from './servers.js';
 
-/** The built agent, run as users run it. */
-export const AGENT = new URL('../../agent/main.js', import.meta.url).pathname;
+/** The built agent, run as users run it: the `netns-exporter` command's entry. */
+export const AGENT = new URL('../../agent/bin.js', import.meta.url).pathname;
 
 export function writeConfig(config: unknown, label = 'config'): string {
   const file = path.join(tempDir(label), 'config.yaml');
