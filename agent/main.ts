@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/types.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { loadConfig } from './config.js';
@@ -17,7 +18,7 @@ const EXIT_USAGE = 2;
 /** How long SIGTERM waits for the cycle in flight and the targets' shutdown work. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
   let cli: CliOptions;
   try {
     cli = parseCli(argv);
@@ -167,14 +168,30 @@ function write(stream: NodeJS.WriteStream, text: string, code: number): number {
   return code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Keep-alive sockets and worker threads must not hold a finished one-shot run open.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (error: Error) => {
-    process.stderr.write(`netns-exporter: unexpected error: ${error.message}\n`);
-    process.exit(EXIT_FAILURE);
-  },
-);
+/** Runs main as the process: its code becomes the exit code. The `netns-exporter` command (bin.ts). */
+export function runAsProgram(argv: readonly string[]): void {
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+      // Keep-alive sockets and worker threads must not hold a finished one-shot run open.
+      setTimeout(() => process.exit(code), 100).unref();
+    },
+    (error: Error) => {
+      process.stderr.write(`netns-exporter: unexpected error: ${error.message}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}
+
+/** True when this file is the script node was started with, not a module imported by another. */
+function startedAsScript(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+// 0.1.0 documented `node dist/agent/main.js` (README, Dockerfile): run that way it still starts the
+// agent; imported, it does nothing.
+if (startedAsScript()) runAsProgram(process.argv.slice(2));

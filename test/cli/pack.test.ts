@@ -38,7 +38,7 @@ test('the tarball holds the agent, packaging and docs, and no tests', () => {
   assert.equal(readdirSync(scratch).filter((name) => name.endsWith('.tgz')), [path.basename(tarball)]);
   const files = info!.files.map((file) => file.path);
   for (const needed of [
-    'package.json', 'dist/agent/main.js', 'dist/shared/config/schema.js', 'packaging/systemd/netns-exporter.service',
+    'package.json', 'dist/agent/bin.js', 'dist/agent/main.js', 'dist/shared/config/schema.js', 'packaging/systemd/netns-exporter.service',
     'packaging/examples/openstack-pushgateway.yaml', 'packaging/prometheus/alerts.yml', 'packaging/grafana/netns-exporter.json',
     'docs/configuration.md', 'docs/metrics.md', 'docs/troubleshooting.md', 'CHANGELOG.md',
   ]) {

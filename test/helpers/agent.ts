@@ -4,8 +4,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { tempDir } from './servers.js';
 
-/** The built agent, run as users run it. */
-export const AGENT = new URL('../../agent/main.js', import.meta.url).pathname;
+/** The built agent, run as users run it: the `netns-exporter` command's entry. */
+export const AGENT = new URL('../../agent/bin.js', import.meta.url).pathname;
 
 export function writeConfig(config: unknown, label = 'config'): string {
   const file = path.join(tempDir(label), 'config.yaml');
@@ -54,7 +54,7 @@ export async function waitFor<T>(
   while (Date.now() < deadline) {
     const value = await probe().catch(() => null);
     if (value !== null && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what}\n${options.context?.().slice(-3000) ?? ''}`);
 }

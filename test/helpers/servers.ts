@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** A free loopback port, chosen by the kernel. */
+/**
+ * A loopback port free now, chosen by the kernel. Only for a port that must be known before anything
+ * listens on it (a server started later, as after an outage; the agent's own listeners; a port where
+ * nothing listens): another process may take it in between. Servers started now bind port 0.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -35,23 +39,24 @@ process.on('exit', () => {
 });
 
 /**
- * Starts a real server (prometheus, prometheus-pushgateway) on loopback and waits until `readyPath`
- * answers. `args` receives the port and a fresh temporary folder; both go away on stop().
+ * Starts a real server (prometheus, prometheus-pushgateway, victoria-metrics) on loopback and waits
+ * until it listens. Without `options.port` it binds port 0 and the port the kernel gave it is read
+ * back, so no other process can take the port between choosing and binding it. `args` receives the
+ * port (0 then) and a fresh temporary folder; the folder goes away on stop().
  */
 export async function startServer(
   command: string,
   args: (port: number, dir: string) => string[],
   options: { readyPath: string; label: string; scheme?: 'http' | 'https'; port?: number; dir?: string },
 ): Promise<RunningServer> {
-  const port = options.port ?? (await freePort());
   const dir = options.dir ?? tempDir(options.label);
-  const child = spawn(command, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args(options.port ?? 0, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let log = '';
   child.stdout?.on('data', (chunk) => (log += chunk));
   child.stderr?.on('data', (chunk) => (log += chunk));
+  const port = await waitUntilListening(child, options.port ?? null, () => log);
   const url = `${options.scheme ?? 'http'}://127.0.0.1:${port}`;
-  await waitForPort(port, child, () => log);
   const stop = async () => {
     running.delete(child);
     if (child.exitCode === null) {
@@ -65,27 +70,60 @@ export async function startServer(
   return { port, url, dir, process: child, output: () => log, stop };
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+/**
+ * Waits until the server listens: on `port` when it was given, else on whichever port it bound. The
+ * bound port is read from /proc (the server's socket inodes in its listening TCP sockets): Prometheus
+ * and the Pushgateway log it, but VictoriaMetrics only logs the ":0" it was given.
+ */
+async function waitUntilListening(child: ChildProcess, port: number | null, log: () => string): Promise<number> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${log().slice(-2000)}`);
-    if (await canConnect(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const listening = port === null ? listeningPort(child.pid!) : (await canConnect(port)) ? port : null;
+    if (listening !== null) return listening;
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
   child.kill('SIGKILL');
-  throw new Error(`server did not listen on ${port} within 20 s: ${log().slice(-2000)}`);
+  throw new Error(`server did not listen${port === null ? '' : ` on ${port}`} within 20 s: ${log().slice(-2000)}`);
+}
+
+/** The TCP port process `pid` listens on, or null while it listens on none. */
+function listeningPort(pid: number): number | null {
+  const sockets = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkOrEmpty(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode !== undefined) sockets.add(inode);
+    }
+    for (const table of ['tcp', 'tcp6']) {
+      // sl local_address rem_address st ... inode: the local port in hex, st 0A is LISTEN.
+      for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields[3] === '0A' && sockets.has(fields[9] ?? '')) return parseInt(fields[1]!.split(':')[1]!, 16);
+      }
+    }
+  } catch {
+    // the process is starting or gone: not listening (yet)
+  }
+  return null;
+}
+
+function readlinkOrEmpty(file: string): string {
+  try {
+    return readlinkSync(file);
+  } catch {
+    return '';
+  }
 }
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    import('node:net').then(({ connect }) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
     });
+    socket.once('error', () => resolve(false));
   });
 }
 

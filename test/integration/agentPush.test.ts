@@ -37,7 +37,12 @@ async function gatewayMetrics(): Promise<string> {
 }
 
 
-const startGateway = () => startPushgateway([`--web.config.file=${webConfig}`], { port: gatewayPort });
+/** The first start binds port 0; a restart comes back on the port the agent pushes to. */
+const startGateway = async () => {
+  const started = await startPushgateway([`--web.config.file=${webConfig}`], gatewayPort === 0 ? {} : { port: gatewayPort });
+  gatewayPort = started.port;
+  return started;
+};
 
 test.before(async () => {
   const ns = addNamespace('push');
@@ -46,7 +51,6 @@ test.before(async () => {
   webConfig = writeWebConfig(path.join(dir, 'web.yml'), { users: { netns: PASSWORD } });
   const passwordFile = path.join(dir, 'password');
   writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-  gatewayPort = await freePort();
   healthPort = await freePort();
   gateway = await startGateway();
   const config = writeConfig({

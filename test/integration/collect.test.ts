@@ -148,14 +148,18 @@ test('a hung read is killed at the timeout and does not hold up the others', asy
   assert.ok(elapsed < 5_000, `cycle took ${elapsed} ms`);
   assert.is(snapshot.results.filter((r) => r.ok).length, 3);
   await reader.stop();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const survivors = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+  const chain = () => readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(fakeIp);
     } catch {
       return false;
     }
   });
+  // A killed process is gone once its parent reaps it: wait for that (bounded) instead of a fixed sleep.
+  let survivors = chain();
+  for (const deadline = Date.now() + 2_000; survivors.length > 0 && Date.now() < deadline; survivors = chain()) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
   assert.equal(survivors, [], 'no process of the hung chain is left');
 });
 

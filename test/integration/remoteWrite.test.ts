@@ -42,8 +42,8 @@ function metricName(): string {
 /** A Prometheus we can stop and start again over the same data folder, as in an outage. */
 async function restartablePrometheus(): Promise<{ current: () => RunningServer; port: number; stop: () => Promise<void>; start: () => Promise<void> }> {
   const dir = tempDir('prometheus-outage');
-  const port = await freePort();
-  let server: RunningServer | null = await startPrometheus({ port, dir });
+  let server: RunningServer | null = await startPrometheus({ dir });
+  const { port } = server;
   cleanup.push(async () => {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });

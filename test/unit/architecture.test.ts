@@ -3,7 +3,11 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-/** The design's fences, checked on the sources: a test in place of a lint rule. */
+/**
+ * The design's fences, checked on the sources' import lines. The lint rules of eslint.config.js
+ * (`npm run lint`, test/unit/lintFence.test.ts) enforce them too, and also see what this regex
+ * cannot: `require('koffi')`, `createRequire(...)('koffi')`, `process.dlopen`, double quotes.
+ */
 const test = suite('architecture');
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
