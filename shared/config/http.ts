@@ -98,7 +98,13 @@ function readSecret(
     return new Secret(fromEnv);
   }
   try {
-    return new Secret(environment.readFile(text).replace(/\r?\n$/, ''));
+    const content = environment.readFile(text).replace(/\r?\n$/, '');
+    // A secret is one line: more is the wrong file (say /etc/shadow), never to be sent or shown.
+    if (/[\r\n]/.test(content)) {
+      issues.add(join(at, key), `${JSON.stringify(text)} holds more than one line; a secret file holds the secret alone`);
+      return null;
+    }
+    return new Secret(content);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     issues.add(join(at, key), `cannot read ${JSON.stringify(text)} (${code})`);
