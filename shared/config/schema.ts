@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
 import {
   ConfigIssues, describe, isObject, join, readBoolean, readDuration, readEnum, readObject,
-  readOptionalString, readPositiveInteger, readRegex, readString, readStringList, readStringMap,
+  readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
 import { readHttpClient } from './http.js';
@@ -49,7 +49,7 @@ export const ENV_OVERRIDES: Record<string, string[]> = {
 export function parseConfig(raw: unknown, environment: ConfigEnvironment): ConfigResult {
   const issues = new ConfigIssues();
   const root = readObject(applyEnvOverrides(raw, environment.env), '', TOP_LEVEL_KEYS, issues);
-  const hostname = readString(root.hostname, 'hostname', environment.hostname, issues);
+  const hostname = readLabelValue(root.hostname, 'hostname', environment.hostname, issues);
   const intervalMs = readDuration(root.interval, 'interval', DEFAULT_INTERVAL_MS, issues);
   const push = readPush(root.push, hostname, environment, issues);
   const pushConfigured = push.pushgateway !== null || push.remoteWrite !== null;
@@ -256,7 +256,7 @@ function readPushgateway(value: unknown, hostname: string, environment: ConfigEn
   const fields = readObject(value, at, [...HTTP_CLIENT_KEYS, 'job', 'grouping', 'method', 'delete_on_shutdown', 'gzip'], issues);
   const job = readString(fields.job, join(at, 'job'), 'netns_exporter', issues);
   if (job === '') issues.add(join(at, 'job'), 'must not be empty');
-  const grouping = { instance: hostname, ...readStringMap(fields.grouping, join(at, 'grouping'), issues) };
+  const grouping = { instance: hostname, ...readLabelValueMap(fields.grouping, join(at, 'grouping'), issues) };
   for (const name of Object.keys(grouping)) {
     if (!LABEL_NAME.test(name) || name === 'job' || name.startsWith('__')) {
       issues.add(join(at, `grouping.${name}`), 'invalid grouping label name (job is set by push.pushgateway.job)');
@@ -279,7 +279,7 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
   ], issues);
   const externalLabels = fields.external_labels === undefined
     ? { instance: hostname }
-    : readStringMap(fields.external_labels, join(at, 'external_labels'), issues);
+    : readLabelValueMap(fields.external_labels, join(at, 'external_labels'), issues);
   for (const name of Object.keys(externalLabels)) {
     if (!LABEL_NAME.test(name) || name.startsWith('__')) issues.add(join(at, `external_labels.${name}`), 'invalid label name');
   }
