@@ -56,9 +56,12 @@ function readHttpUrl(value: unknown, at: string, required: boolean, issues: Conf
   return url;
 }
 
-/** Removes a password embedded in a URL before it is shown anywhere. */
+/**
+ * Removes a password embedded in a URL before it is shown anywhere. Up to the last "@": a password
+ * in a URL that failed to parse may hold "@" or ":" itself, and hiding too much is harmless.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:<secret>@');
+  return text.replace(/\/\/([^/@:]*):.*@/s, '//$1:<secret>@');
 }
 
 function readBasicAuth(value: unknown, at: string, environment: ConfigEnvironment, issues: ConfigIssues): BasicAuth | null {
