@@ -135,21 +135,31 @@ function readProcMetrics(value: unknown, issues: ConfigIssues): ProcMetricConfig
   return metrics;
 }
 
-/** Proc paths are relative to /proc (as in the original); "/proc/x" is accepted; nothing may escape. */
+/**
+ * Proc paths are relative to /proc (as in the original); "/proc/x" is accepted. Only files under
+ * /proc/sys/ and /proc/net/ are what the feature is for: elsewhere /proc holds links out of it
+ * (self/root, <pid>/cwd, <pid>/fd) and root-only files (kcore, environ) no metric should export.
+ */
 function readProcPath(value: unknown, at: string, issues: ConfigIssues): string | null {
   const raw = readOptionalString(value, at, issues);
   if (raw === null || raw.trim() === '') {
-    issues.add(at, 'required: a path under /proc such as sys/net/netfilter/nf_conntrack_count');
+    issues.add(at, `required: ${PROC_PATH_RULE}`);
     return null;
   }
   const relative = raw.startsWith('/proc/') ? raw.slice('/proc/'.length) : raw;
-  const normalised = path.posix.normalize(relative);
-  if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || normalised === '.') {
+  if (path.posix.isAbsolute(relative) || relative.split('/').includes('..')) {
     issues.add(at, `path ${JSON.stringify(raw)} escapes /proc`);
+    return null;
+  }
+  const normalised = path.posix.normalize(relative);
+  if (!/^(?:sys|net)\/[^/]/.test(normalised) || /[\u0000-\u001f]/.test(normalised)) {
+    issues.add(at, `${PROC_PATH_RULE}, got ${JSON.stringify(raw)}`);
     return null;
   }
   return normalised;
 }
+
+const PROC_PATH_RULE = 'must be a file under /proc/sys/ or /proc/net/ (such as sys/net/netfilter/nf_conntrack_count)';
 
 function readFilter(value: unknown, at: string, issues: ConfigIssues): NameFilter {
   const fields = readObject(value, at, ['whitelist_pattern', 'blacklist_pattern'], issues);
