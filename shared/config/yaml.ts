@@ -39,23 +39,31 @@ function findStructuralProblem(document: Document): { offset: number | undefined
   const anchors = new Set<string>();
   let problem: { offset: number | undefined; reason: string } | null = null;
   visit(document, {
-    Node(_key, node: Node) {
+    Node(_key, node: Node, ancestors) {
       if (isAlias(node)) {
         if (!anchors.has(node.source)) problem = { offset: node.range?.[0], reason: `alias *${node.source} names no anchor defined before it` };
+        // The anchor's node still open around the alias: the value would contain itself.
+        else if (ancestors.some((outer) => (outer as Node).anchor === node.source)) problem = { offset: node.range?.[0], reason: `alias *${node.source} is inside its own anchor` };
       } else if (node.anchor !== undefined) {
         anchors.add(node.anchor);
       }
-      if (problem === null && isMap(node)) problem = keyProblem(node.items);
+      if (problem === null && isMap(node)) problem = duplicateKey(node.items);
       return problem === null ? undefined : visit.BREAK;
+    },
+    // Pairs appear in maps and, as "[a: b]", in lists: a collection as key would be stringified.
+    Pair(_key, pair) {
+      if (pair.key === null || isScalar(pair.key)) return undefined;
+      problem = { offset: (pair.key as Node).range?.[0], reason: 'a mapping key must be a plain value, not a list, mapping or alias' };
+      return visit.BREAK;
     },
   });
   return problem;
 }
 
-function keyProblem(items: readonly { key: unknown }[]): { offset: number | undefined; reason: string } | null {
+function duplicateKey(items: readonly { key: unknown }[]): { offset: number | undefined; reason: string } | null {
   const seen = new Set<string>();
   for (const { key } of items) {
-    if (!isScalar(key)) return { offset: (key as Node | null)?.range?.[0], reason: 'a mapping key must be a plain value, not a list, mapping or alias' };
+    if (!isScalar(key)) continue;
     const name = String(key.value);
     if (seen.has(name)) return { offset: key.range?.[0], reason: `duplicate key ${JSON.stringify(name)}` };
     seen.add(name);
