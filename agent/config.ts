@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseConfig, type ConfigEnvironment } from '../shared/config/schema.js';
 import type { Config } from '../shared/config/types.js';
@@ -71,7 +71,8 @@ function firstErrors(errors: string[], file: string): string[] {
  * make the agent read without end.
  */
 export function readBoundedFile(file: string, maxBytes: number, what: string): string {
-  const fd = openSync(file, 'r');
+  // Non-blocking: opening a FIFO would otherwise wait for a writer before fstat could refuse it.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stat = fstatSync(fd);
     const refuse = (reason: string) => Object.assign(new Error(reason), { code: undefined });

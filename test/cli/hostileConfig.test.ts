@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, openSync, closeSync, ftruncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -33,6 +34,9 @@ test('a 50 MB config is refused at once, naming the 1 MiB limit', () => {
   assert.match(configError(file), /config\.yaml: cannot read config file \(refused: the config file is larger than 1 MiB\)/);
   assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
   assert.match(configError('/dev/zero'), /\/dev\/zero: cannot read config file \(not a regular file\)/);
+  const fifo = path.join(tempDir('fifo'), 'config.yaml');
+  execFileSync('mkfifo', [fifo]);
+  assert.match(configError(fifo), /config\.yaml: cannot read config file \(not a regular file\)/);
 });
 
 test('a config or secret file writable by every user is refused', () => {
