@@ -245,7 +245,7 @@ function readNamespaceRules(value: unknown, issues: ConfigIssues): NamespaceLabe
     const regex = readRegex(fields.regex, join(at, 'regex'), issues);
     if (label === null) issues.add(join(at, 'label'), 'required');
     if (regex === null) issues.add(join(at, 'regex'), 'required');
-    const replacement = readString(fields.replacement, join(at, 'replacement'), '$1', issues);
+    const replacement = readLabelValue(fields.replacement, join(at, 'replacement'), '$1', issues);
     if (label !== null && regex !== null) rules.push({ label, regex, replacement });
   });
   return rules;
@@ -264,7 +264,7 @@ const HTTP_CLIENT_KEYS = ['url', 'timeout', 'basic_auth', 'bearer_token', 'beare
 function readPushgateway(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues): PushgatewayConfig {
   const at = 'push.pushgateway';
   const fields = readObject(value, at, [...HTTP_CLIENT_KEYS, 'job', 'grouping', 'method', 'delete_on_shutdown', 'gzip'], issues);
-  const job = readString(fields.job, join(at, 'job'), 'netns_exporter', issues);
+  const job = readLabelValue(fields.job, join(at, 'job'), 'netns_exporter', issues);
   if (job === '') issues.add(join(at, 'job'), 'must not be empty');
   const grouping = { instance: hostname, ...readLabelValueMap(fields.grouping, join(at, 'grouping'), issues) };
   for (const name of Object.keys(grouping)) {

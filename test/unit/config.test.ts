@@ -86,6 +86,8 @@ test('label values from the config are bounded', () => {
   assert.match(configErrors({ hostname: 'h'.repeat(1025) })[0]!, /^hostname: longer than 1024 characters/);
   assert.equal(configErrors({ hostname: 'h'.repeat(1024) }), []);
   assert.match(configErrors({ push: { remote_write: { url: 'http://rw', external_labels: { dc: 'x'.repeat(2000) } } } })[0]!, /^push\.remote_write\.external_labels\.dc: longer than 1024/);
+  assert.match(configErrors({ push: { pushgateway: { url: 'http://gw', job: 'j'.repeat(1025) } } })[0]!, /^push\.pushgateway\.job: longer than 1024/);
+  assert.match(configErrors({ labels: { from_namespace: [{ label: 'l', regex: '(.*)', replacement: '$1'.repeat(600) }] } })[0]!, /^labels\.from_namespace\[0\]\.replacement: longer than 1024/);
 });
 
 test('secrets come from files or env and never print', () => {
