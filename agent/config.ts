@@ -1,33 +1,47 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseDocument } from 'yaml';
-import { parseConfig } from '../shared/config/schema.js';
+import { parseConfig, type ConfigEnvironment } from '../shared/config/schema.js';
 import type { Config } from '../shared/config/types.js';
+import { parseConfigYaml } from '../shared/config/yaml.js';
 
 export type LoadedConfig = { ok: true; config: Config; source: string; pushFingerprint: string } | { ok: false; errors: string[] };
+export type ConfigOverrides = { threads: number | null; logLevel: string | null };
+
+/** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** A password or token is short; anything longer is the wrong file. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+/** Enough to fix a config; a file of 40,000 typos does not need 40,000 lines of reply. */
+const MAX_ERRORS_SHOWN = 20;
 
 /**
  * Reads and validates the config file. A file named on the command line must exist; the default
  * path may be absent, and then the built-in defaults apply. Errors come back as `key: reason` lines.
  */
-export function loadConfig(file: string, explicit: boolean, overrides: { threads: number | null; logLevel: string | null }): LoadedConfig {
+export function loadConfig(file: string, explicit: boolean, overrides: ConfigOverrides): LoadedConfig {
   let text: string | null;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedFile(file, MAX_CONFIG_BYTES, 'config file');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) text = null;
     else return { ok: false, errors: [`${file}: cannot read config file (${code ?? (error as Error).message})`] };
   }
+  const environment: ConfigEnvironment = {
+    hostname: hostname(),
+    env: process.env,
+    readFile: (path) => readBoundedFile(path, MAX_SECRET_BYTES, 'secret file'),
+  };
+  return configFromText(text, file, overrides, environment);
+}
+
+/** Everything after the read: parsing, overrides and validation; pure but for `environment`. */
+export function configFromText(text: string | null, file: string, overrides: ConfigOverrides, environment: ConfigEnvironment): LoadedConfig {
   let raw: unknown = {};
   if (text !== null) {
-    const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-    const problem = document.errors[0];
-    if (problem !== undefined) {
-      const line = problem.linePos?.[0]?.line;
-      return { ok: false, errors: [`${file}${line ? `:${line}` : ''}: invalid YAML: ${problem.message.split('\n')[0]}`] };
-    }
-    raw = document.toJS() ?? {};
+    const parsed = parseConfigYaml(text, file);
+    if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+    raw = parsed.value ?? {};
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, errors: [`${file}: expected a mapping of config keys at the top level`] };
@@ -35,16 +49,49 @@ export function loadConfig(file: string, explicit: boolean, overrides: { threads
   const withOverrides: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
   if (overrides.threads !== null) withOverrides.threads = overrides.threads;
   if (overrides.logLevel !== null) withOverrides.log_level = overrides.logLevel;
-  const result = parseConfig(withOverrides, {
-    hostname: hostname(),
-    env: process.env,
-    readFile: (path) => readFileSync(path, 'utf8'),
-  });
-  if (!result.ok) return result;
+  const result = parseConfig(withOverrides, environment);
+  if (!result.ok) return { ok: false, errors: firstErrors(result.errors, file) };
   return {
     ok: true,
     config: result.config,
     source: text === null ? 'built-in defaults' : file,
     pushFingerprint: JSON.stringify(withOverrides.push ?? null),
   };
+}
+
+function firstErrors(errors: string[], file: string): string[] {
+  if (errors.length <= MAX_ERRORS_SHOWN) return errors;
+  return [...errors.slice(0, MAX_ERRORS_SHOWN), `${file}: ${errors.length - MAX_ERRORS_SHOWN} more errors not shown`];
+}
+
+/**
+ * Reads a regular file of at most `maxBytes`, refusing one that every user may write (as sshd does
+ * with StrictModes): whoever can edit it could point the agent, which runs as root, at any file.
+ * The size is checked while reading too, so a file that grows or lies about its size cannot
+ * make the agent read without end.
+ */
+export function readBoundedFile(file: string, maxBytes: number, what: string): string {
+  // Non-blocking: opening a FIFO would otherwise wait for a writer before fstat could refuse it.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    const refuse = (reason: string) => Object.assign(new Error(reason), { code: undefined });
+    if (!stat.isFile()) throw refuse(`not a regular file`);
+    if ((stat.mode & 0o002) !== 0) {
+      throw refuse(`refused: the ${what} is writable by every user (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); run chmod o-w`);
+    }
+    const tooLarge = () => refuse(`refused: the ${what} is larger than ${formatBytes(maxBytes)}`);
+    if (stat.size > maxBytes) throw tooLarge();
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length <= maxBytes; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > maxBytes) throw tooLarge();
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { HealthReport } from './health.js';
 import type { Logger } from './log.js';
 
@@ -23,12 +23,23 @@ export interface HttpServerOptions {
 }
 
 /**
+ * Connections held open at once per listener. The clients are a scraper, a load balancer's health
+ * check and the odd curl; a cap keeps a flood of sockets from taking the descriptors that discovery
+ * and the readers need (with a low open-file limit, 190 idle clients once made both fail).
+ */
+export const MAX_CONNECTIONS = 32;
+
+/**
  * The agent's small HTTP listener: GET/HEAD only, no request body is ever read, and Node's own
  * header and request timeouts shed slow or oversized clients so a flood cannot wedge the agent.
+ * At the connection cap, the oldest connection with no request in progress (idle or still sending
+ * its headers) makes room for the new one: a slow client cannot lock the health check out.
  */
 export class AgentHttpServer {
   readonly #options: HttpServerOptions;
   #server: Server | null = null;
+  /** Open connections, oldest first, each with whether a request is being answered on it. */
+  readonly #connections = new Map<Socket, { busy: boolean }>();
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -36,8 +47,19 @@ export class AgentHttpServer {
 
   async start(): Promise<AddressInfo> {
     const server = createServer(
-      { requestTimeout: this.#options.requestTimeoutMs, headersTimeout: Math.min(this.#options.requestTimeoutMs, 10_000), maxHeaderSize: 16 * 1024 },
+      {
+        requestTimeout: this.#options.requestTimeoutMs,
+        headersTimeout: Math.min(this.#options.requestTimeoutMs, 10_000),
+        maxHeaderSize: 16 * 1024,
+        // Node checks the two timeouts above only this often (30 s by default).
+        connectionsCheckingInterval: 1_000,
+      },
       (request, response) => {
+        const state = this.#connections.get(request.socket);
+        if (state !== undefined) state.busy = true;
+        response.once('close', () => {
+          if (state !== undefined) state.busy = false;
+        });
         this.#handle(request, response).catch((error: Error) => {
           this.#options.logger.error({ err: error.message }, 'http handler failed');
           if (!response.headersSent) send(response, request, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -47,9 +69,11 @@ export class AgentHttpServer {
     );
     server.keepAliveTimeout = 5_000;
     server.maxRequestsPerSocket = 100;
+    server.on('connection', (socket: Socket) => this.#admit(socket));
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      // Answered, then closed from this side: a client that never closes must not keep the socket.
       const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => {
@@ -63,6 +87,21 @@ export class AgentHttpServer {
     return server.address() as AddressInfo;
   }
 
+  #admit(socket: Socket): void {
+    this.#connections.set(socket, { busy: false });
+    socket.once('close', () => this.#connections.delete(socket));
+    if (this.#connections.size <= MAX_CONNECTIONS) return;
+    for (const [open, state] of this.#connections) {
+      if (open !== socket && !state.busy) {
+        open.destroy();
+        this.#connections.delete(open);
+        return;
+      }
+    }
+    socket.destroy();
+    this.#connections.delete(socket);
+  }
+
   async stop(): Promise<void> {
     const server = this.#server;
     this.#server = null;
@@ -74,7 +113,8 @@ export class AgentHttpServer {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://agent').pathname;
+    const path = requestPath(request.url ?? '');
+    if (path === null) return send(response, request, 400, 'text/plain; charset=utf-8', 'malformed request target\n');
     const { metrics, health } = this.#options.routes;
     const known = path === '/healthz' || path === '/' || (metrics !== null && path === metrics.path);
     if (!known) return send(response, request, 404, 'text/plain; charset=utf-8', 'not found\n');
@@ -90,6 +130,21 @@ export class AgentHttpServer {
     const rendered = await metrics!.render();
     if (rendered === null) return send(response, request, 503, 'text/plain; charset=utf-8', 'no collection finished yet\n');
     return send(response, request, 200, rendered.contentType, rendered.body);
+  }
+}
+
+/**
+ * The path of an origin-form target ("/healthz?x") or of an absolute-form one, as a proxy sends it
+ * ("http://host/healthz"); null when the target is neither. Paths are compared as they are, so
+ * "//healthz" is not "/healthz": a URL parser would read it as host "healthz" and path "/".
+ */
+export function requestPath(target: string): string | null {
+  if (target.startsWith('/')) return target.split('?', 1)[0]!;
+  if (!/^https?:\/\//i.test(target)) return null;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return null;
   }
 }
 

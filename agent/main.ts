@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/types.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
-import { loadConfig } from './config.js';
+import { loadConfig, type LoadedConfig } from './config.js';
 import { evaluateHealth } from './health.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import { createLogger, type Logger } from './log.js';
@@ -81,7 +81,7 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   loop.start();
 
   process.on('SIGHUP', () => {
-    const reloaded = loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
+    const reloaded = reloadConfig(cli);
     if (!reloaded.ok) {
       logger.error({ errors: reloaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
       return;
@@ -109,6 +109,15 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   await Promise.all(servers.map((server) => server.stop()));
   logger.info('stopped');
   return 0;
+}
+
+/** A reload never stops the agent: whatever goes wrong in loading is a refused config. */
+function reloadConfig(cli: CliOptions): LoadedConfig {
+  try {
+    return loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
+  } catch (error) {
+    return { ok: false, errors: [`${cli.configPath}: ${(error as Error).message}`] };
+  }
 }
 
 /** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */

@@ -47,6 +47,23 @@ export function readString(value: unknown, path: string, fallback: string, issue
   return fallback;
 }
 
+/** Label values come from the config (hostname, grouping, external_labels): a sane length, checked. */
+export const MAX_LABEL_VALUE_LENGTH = 1024;
+
+export function readLabelValue(value: unknown, path: string, fallback: string, issues: ConfigIssues): string {
+  const text = readString(value, path, fallback, issues);
+  if (text.length <= MAX_LABEL_VALUE_LENGTH) return text;
+  issues.add(path, `longer than ${MAX_LABEL_VALUE_LENGTH} characters (${text.length}); label values are limited to ${MAX_LABEL_VALUE_LENGTH}`);
+  return fallback;
+}
+
+/** A mapping of label names to label values, each value bounded as readLabelValue does. */
+export function readLabelValueMap(value: unknown, path: string, issues: ConfigIssues): Record<string, string> {
+  const map = readStringMap(value, path, issues);
+  for (const [name, text] of Object.entries(map)) map[name] = readLabelValue(text, join(path, name), '', issues);
+  return map;
+}
+
 export function readOptionalString(value: unknown, path: string, issues: ConfigIssues): string | null {
   if (value === undefined || value === null) return null;
   return readString(value, path, '', issues);

@@ -56,9 +56,12 @@ function readHttpUrl(value: unknown, at: string, required: boolean, issues: Conf
   return url;
 }
 
-/** Removes a password embedded in a URL before it is shown anywhere. */
+/**
+ * Removes a password embedded in a URL before it is shown anywhere. Up to the last "@": a password
+ * in a URL that failed to parse may hold "@" or ":" itself, and hiding too much is harmless.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:<secret>@');
+  return text.replace(/\/\/([^/@:]*):.*@/s, '//$1:<secret>@');
 }
 
 function readBasicAuth(value: unknown, at: string, environment: ConfigEnvironment, issues: ConfigIssues): BasicAuth | null {
@@ -98,7 +101,13 @@ function readSecret(
     return new Secret(fromEnv);
   }
   try {
-    return new Secret(environment.readFile(text).replace(/\r?\n$/, ''));
+    const content = environment.readFile(text).replace(/\r?\n$/, '');
+    // A secret is one line: more is the wrong file (say /etc/shadow), never to be sent or shown.
+    if (/[\r\n]/.test(content)) {
+      issues.add(join(at, key), `${JSON.stringify(text)} holds more than one line; a secret file holds the secret alone`);
+      return null;
+    }
+    return new Secret(content);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     issues.add(join(at, key), `cannot read ${JSON.stringify(text)} (${code})`);

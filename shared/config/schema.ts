@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
 import {
   ConfigIssues, describe, isObject, join, readBoolean, readDuration, readEnum, readObject,
-  readOptionalString, readPositiveInteger, readRegex, readString, readStringList, readStringMap,
+  readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
 import { readHttpClient } from './http.js';
@@ -50,7 +50,7 @@ export const ENV_OVERRIDES: Record<string, string[]> = {
 export function parseConfig(raw: unknown, environment: ConfigEnvironment): ConfigResult {
   const issues = new ConfigIssues();
   const root = readObject(applyEnvOverrides(raw, environment.env), '', TOP_LEVEL_KEYS, issues);
-  const hostname = readString(root.hostname, 'hostname', environment.hostname, issues);
+  const hostname = readLabelValue(root.hostname, 'hostname', environment.hostname, issues);
   const intervalMs = readDuration(root.interval, 'interval', DEFAULT_INTERVAL_MS, issues);
   const push = readPush(root.push, hostname, environment, issues);
   const pushConfigured = push.pushgateway !== null || push.remoteWrite !== null;
@@ -160,21 +160,31 @@ function readCollectors(value: unknown, issues: ConfigIssues): CollectorsConfig 
   };
 }
 
-/** Proc paths are relative to /proc (as in the original); "/proc/x" is accepted; nothing may escape. */
+/**
+ * Proc paths are relative to /proc (as in the original); "/proc/x" is accepted. Only files under
+ * /proc/sys/ and /proc/net/ are what the feature is for: elsewhere /proc holds links out of it
+ * (self/root, <pid>/cwd, <pid>/fd) and root-only files (kcore, environ) no metric should export.
+ */
 function readProcPath(value: unknown, at: string, issues: ConfigIssues): string | null {
   const raw = readOptionalString(value, at, issues);
   if (raw === null || raw.trim() === '') {
-    issues.add(at, 'required: a path under /proc such as sys/net/netfilter/nf_conntrack_count');
+    issues.add(at, `required: ${PROC_PATH_RULE}`);
     return null;
   }
   const relative = raw.startsWith('/proc/') ? raw.slice('/proc/'.length) : raw;
-  const normalised = path.posix.normalize(relative);
-  if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || normalised === '.') {
+  if (path.posix.isAbsolute(relative) || relative.split('/').includes('..')) {
     issues.add(at, `path ${JSON.stringify(raw)} escapes /proc`);
+    return null;
+  }
+  const normalised = path.posix.normalize(relative);
+  if (!/^(?:sys|net)\/[^/]/.test(normalised) || /[\u0000-\u001f]/.test(normalised)) {
+    issues.add(at, `${PROC_PATH_RULE}, got ${JSON.stringify(raw)}`);
     return null;
   }
   return normalised;
 }
+
+const PROC_PATH_RULE = 'must be a file under /proc/sys/ or /proc/net/ (such as sys/net/netfilter/nf_conntrack_count)';
 
 function readFilter(value: unknown, at: string, issues: ConfigIssues): NameFilter {
   const fields = readObject(value, at, ['whitelist_pattern', 'blacklist_pattern'], issues);
@@ -260,7 +270,7 @@ function readNamespaceRules(value: unknown, issues: ConfigIssues): NamespaceLabe
     const regex = readRegex(fields.regex, join(at, 'regex'), issues);
     if (label === null) issues.add(join(at, 'label'), 'required');
     if (regex === null) issues.add(join(at, 'regex'), 'required');
-    const replacement = readString(fields.replacement, join(at, 'replacement'), '$1', issues);
+    const replacement = readLabelValue(fields.replacement, join(at, 'replacement'), '$1', issues);
     if (label !== null && regex !== null) rules.push({ label, regex, replacement });
   });
   return rules;
@@ -279,9 +289,9 @@ const HTTP_CLIENT_KEYS = ['url', 'timeout', 'basic_auth', 'bearer_token', 'beare
 function readPushgateway(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues): PushgatewayConfig {
   const at = 'push.pushgateway';
   const fields = readObject(value, at, [...HTTP_CLIENT_KEYS, 'job', 'grouping', 'method', 'delete_on_shutdown', 'gzip'], issues);
-  const job = readString(fields.job, join(at, 'job'), 'netns_exporter', issues);
+  const job = readLabelValue(fields.job, join(at, 'job'), 'netns_exporter', issues);
   if (job === '') issues.add(join(at, 'job'), 'must not be empty');
-  const grouping = { instance: hostname, ...readStringMap(fields.grouping, join(at, 'grouping'), issues) };
+  const grouping = { instance: hostname, ...readLabelValueMap(fields.grouping, join(at, 'grouping'), issues) };
   for (const name of Object.keys(grouping)) {
     if (!LABEL_NAME.test(name) || name === 'job' || name.startsWith('__')) {
       issues.add(join(at, `grouping.${name}`), 'invalid grouping label name (job is set by push.pushgateway.job)');
@@ -304,7 +314,7 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
   ], issues);
   const externalLabels = fields.external_labels === undefined
     ? { instance: hostname }
-    : readStringMap(fields.external_labels, join(at, 'external_labels'), issues);
+    : readLabelValueMap(fields.external_labels, join(at, 'external_labels'), issues);
   for (const name of Object.keys(externalLabels)) {
     if (!LABEL_NAME.test(name) || name.startsWith('__')) issues.add(join(at, `external_labels.${name}`), 'invalid label name');
   }

@@ -70,6 +70,26 @@ test('each bad value is reported as "key: reason"', () => {
   }
 });
 
+test('proc_metrics read only files under /proc/sys/ and /proc/net/, never through /proc\'s links', () => {
+  const allowed = ['sys/net/netfilter/nf_conntrack_count', '/proc/sys/net/ipv4/ip_forward', 'net/sockstat', 'sys/./net/core/somaxconn'];
+  for (const file of allowed) assert.equal(configErrors({ proc_metrics: { x: { file } } }), [], file);
+  const refused = ['self/root/etc/shadow', '1/fd/3', '1/cwd/etc/passwd', 'thread-self/root/x', 'kcore', 'sys', 'net/', '/proc/self/environ', 'sys/net/../../self/root/etc/shadow', 'net/..', 'sys/x\u0000y'];
+  for (const file of refused) {
+    const errors = configErrors({ proc_metrics: { x: { file } } });
+    assert.is(errors.length, 1, `${file} → ${JSON.stringify(errors)}`);
+    assert.match(errors[0]!, /^proc_metrics\.x\.file: (must be a file under \/proc\/sys\/ or \/proc\/net\/|path .* escapes \/proc)/);
+  }
+  assert.match(configErrors({ proc_metrics: { x: { file: 'self/root/etc/shadow' } } })[0]!, /must be a file under \/proc\/sys\/ or \/proc\/net\/ \(such as sys\/net\/netfilter\/nf_conntrack_count\), got "self\/root\/etc\/shadow"/);
+});
+
+test('label values from the config are bounded', () => {
+  assert.match(configErrors({ hostname: 'h'.repeat(1025) })[0]!, /^hostname: longer than 1024 characters/);
+  assert.equal(configErrors({ hostname: 'h'.repeat(1024) }), []);
+  assert.match(configErrors({ push: { remote_write: { url: 'http://rw', external_labels: { dc: 'x'.repeat(2000) } } } })[0]!, /^push\.remote_write\.external_labels\.dc: longer than 1024/);
+  assert.match(configErrors({ push: { pushgateway: { url: 'http://gw', job: 'j'.repeat(1025) } } })[0]!, /^push\.pushgateway\.job: longer than 1024/);
+  assert.match(configErrors({ labels: { from_namespace: [{ label: 'l', regex: '(.*)', replacement: '$1'.repeat(600) }] } })[0]!, /^labels\.from_namespace\[0\]\.replacement: longer than 1024/);
+});
+
 test('secrets come from files or env and never print', () => {
   const config = configFrom({
     push: {
