@@ -1,4 +1,4 @@
-import { Secret } from './secret.js';
+import { Secret, secretFromFileText } from './secret.js';
 import {
   ConfigIssues, join, readBoolean, readDuration, readObject, readOptionalString, readString, readStringMap,
   type RawObject,
@@ -98,7 +98,7 @@ function readSecret(
     return new Secret(fromEnv);
   }
   try {
-    return new Secret(environment.readFile(text).replace(/\r?\n$/, ''));
+    return new Secret(secretFromFileText(environment.readFile(text)), text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     issues.add(join(at, key), `cannot read ${JSON.stringify(text)} (${code})`);
