@@ -148,4 +148,65 @@ test('Pushgateway: a password rotated on the gateway and then in password_file w
   assert.match(page, /nxt_pg_rotate\{[^}]*series="a"[^}]*\} 3/);
 });
 
+/** A small tmpfs, its own filesystem, so filling it touches nothing else; unmounted on cleanup. */
+function smallFilesystem(sizeKb: number): string {
+  const mountPoint = tempDir('rw-full');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k,mode=0700`, 'netns-exporter-test', mountPoint]);
+  cleanup.push(() => {
+    execFileSync('umount', [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+  return mountPoint;
+}
+
+/** Writes `file` until the filesystem says ENOSPC. */
+function fill(file: string): void {
+  const page = Buffer.alloc(4096, 1);
+  try {
+    for (;;) writeFileSync(file, page, { flag: 'a' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  }
+}
+
+test('a full buffer disk: pushes go on, the oldest files give way (counted), nothing leaks, and every sample kept arrives — also after a restart', async () => {
+  const mountPoint = smallFilesystem(256);
+  const dir = path.join(mountPoint, 'buffer');
+  const port = await freePort();
+  const promDir = tempDir('prom-full');
+  cleanup.push(() => rmSync(promDir, { recursive: true, force: true }));
+  const metric = metricName();
+  const times = cycleTimes(8);
+  const section = { url: `http://127.0.0.1:${port}/api/v1/write`, timeout: '200ms', buffer: { dir } };
+
+  const first = remoteWrite(section);
+  await first.start();
+  for (const index of [0, 1]) assert.not.ok((await first.push(syntheticCycle(times[index]!, metric, { a: index }), soon(300))).ok);
+  assert.is(first.bufferStats().samples, 2);
+  fill(path.join(mountPoint, 'filler'));
+
+  for (const index of [2, 3, 4, 5]) {
+    const outcome = await first.push(syntheticCycle(times[index]!, metric, { a: index }), soon(300));
+    assert.not.ok(outcome.ok);
+    assert.match(outcome.error ?? '', /samples stay buffered/, 'the receiver is what failed, not the disk');
+  }
+  assert.equal(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'no temp file left behind');
+  const lost = dropped(first.selfMetrics()).disk_full ?? 0;
+  assert.ok(lost > 0, 'the oldest gave way to the newest');
+  assert.is(first.bufferStats().samples + lost, 6, 'every sample is either buffered or counted as dropped');
+  await first.stop(soon(300));
+
+  // The receiver comes back; the agent restarts with the disk still full.
+  const prometheus = await startPrometheus({ port, dir: promDir });
+  cleanup.push(() => prometheus.stop());
+  const second = remoteWrite(section);
+  await second.start();
+  const outcome = await second.push(syntheticCycle(times[6]!, metric, { a: 6 }), soon(5_000));
+  assert.ok(outcome.ok, outcome.error ?? '');
+  const stored = (await rawSamples(prometheus.url, metric, Date.now())).get('a') ?? [];
+  const kept = stored.map(([, value]) => value);
+  assert.equal(kept, Array.from({ length: 7 - lost }, (_, index) => index + lost), 'the newest samples, all of them, in order');
+  assert.equal(readdirSync(dir).filter((name) => name.endsWith('.rwb') || name.endsWith('.tmp')), [], 'delivered files removed');
+});
+
 runWhen(test, ['root', 'prometheus', 'pushgateway'], 'remote_write loss tests');
