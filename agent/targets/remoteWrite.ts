@@ -19,7 +19,10 @@ import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
 export const METADATA_INTERVAL_MS = 60_000;
 
-export type RemoteWriteDeps = HttpTargetDeps<RemoteWriteConfig>;
+export interface RemoteWriteDeps extends HttpTargetDeps<RemoteWriteConfig> {
+  /** The target this one replaces (SIGHUP): start() takes over its buffer instead of opening the folder anew. */
+  predecessor?: RemoteWriteTarget;
+}
 
 interface DrainResult {
   attempts: number;
@@ -77,7 +80,9 @@ export class RemoteWriteTarget implements PushTarget {
 
   async start(): Promise<void> {
     this.#ensureClient();
-    await this.#open();
+    const predecessor = this.#deps.predecessor;
+    if (predecessor !== undefined && predecessor !== this) await predecessor.handOver(this);
+    else await this.#open();
   }
 
   push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
@@ -109,7 +114,8 @@ export class RemoteWriteTarget implements PushTarget {
    */
   handOver(successor: RemoteWriteTarget): Promise<void> {
     return this.#exclusive(async () => {
-      if (this.#successor !== null) throw new Error('remote_write: this buffer was handed over already');
+      // Reloaded twice before the loop switched: the newest holder hands over.
+      if (this.#successor !== null) return this.#successor.handOver(successor);
       const sameFolder = this.#config.buffer.dir !== null && this.#config.buffer.dir === successor.#config.buffer.dir;
       const { entries, files } = await this.#buffer.handOut(!sameFolder);
       await this.#buffer.close();
