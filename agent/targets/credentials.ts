@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { secretFromFileText } from '../../shared/config/secret.js';
@@ -141,6 +142,8 @@ export class CredentialFiles {
     const files = { ca: read(tls.caFile, 'ca_file'), cert: read(tls.certFile, 'cert_file'), key: read(tls.keyFile, 'key_file') };
     try {
       // Parses the PEM now so a bad file or a key that does not match its certificate fails here, not per connection.
+      // createSecureContext takes any bytes as a CA without complaint: a half-written one must not.
+      if (files.ca !== undefined) new X509Certificate(files.ca);
       createSecureContext(files);
     } catch (error) {
       const names = [tls.caFile, tls.certFile, tls.keyFile].filter((file) => file !== null).map((file) => JSON.stringify(file));

@@ -59,6 +59,8 @@ export interface HttpClientOptions {
   env?: Record<string, string | undefined>;
   /** Reads the TLS files; injectable for tests. */
   readFile?: (file: string) => Buffer;
+  /** Told when a changed secret or TLS file cannot be used (the previous credentials stay in use). */
+  logger?: Logger;
 }
 
 /** What an HTTP push target (Pushgateway, remote_write) is built with; all but logger and version injectable for tests. */
@@ -121,7 +123,11 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
     async request(request) {
       // Re-read when a secret or TLS file changed; the https agent keys its sockets by these
       // files, so a rotated certificate is used on the next new connection.
+      const before = credentials.rotationError;
       const { authHeader, tls, secrets } = credentials.current();
+      const after = credentials.rotationError;
+      if (after !== null && after !== before) options.logger?.warn({ error: after }, `${options.at}: a changed secret or TLS file is not usable; the previous one stays in use`);
+      else if (after === null && before !== null) options.logger?.info(`${options.at}: changed secret or TLS files are in use`);
       for (const secret of secrets) known.add(secret);
       try {
         const response = await instance(request.url ?? config.url, {

@@ -122,7 +122,7 @@ export class PushgatewayTarget implements PushTarget {
   #ensureClient(): HttpClient {
     if (this.#client === null) {
       this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', ...(this.#deps.env ? { env: this.#deps.env } : {}) });
+        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
     }
     return this.#client;
   }

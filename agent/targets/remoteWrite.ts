@@ -211,7 +211,7 @@ export class RemoteWriteTarget implements PushTarget {
   #ensureClient(): HttpClient {
     if (this.#client === null) {
       this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.remote_write', ...(this.#deps.env ? { env: this.#deps.env } : {}) });
+        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.remote_write', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
     }
     return this.#client;
   }
