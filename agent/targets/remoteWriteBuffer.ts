@@ -167,7 +167,8 @@ export class RemoteWriteBuffer {
    */
   async persist(): Promise<void> {
     const dir = this.#options.dir;
-    if (dir === null) return;
+    // Never write into a folder this buffer does not hold (open() failed, or it was handed over).
+    if (dir === null || !this.#locked) return;
     for (const entry of [...this.#entries]) {
       const body = this.#bodies.get(entry.id);
       if (body === undefined) continue;
