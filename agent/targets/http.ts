@@ -27,8 +27,6 @@ export interface HttpClient {
   request(request: HttpRequest): Promise<HttpResponse>;
   /** Removes every secret this client knows from `text` (for error bodies that echo a request). */
   scrub(text: string): string;
-  /** Why the last change of a secret or TLS file could not be used (the previous credentials stay), or null. */
-  readonly rotationError?: string | null;
   /** Closes the keep-alive sockets. */
   close(): void;
 }
@@ -148,9 +146,6 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
       } catch (error) {
         throw toTransportError(error, request.timeoutMs, proxy, scrub);
       }
-    },
-    get rotationError() {
-      return credentials.rotationError;
     },
     close() {
       agents.http.destroy();
