@@ -88,7 +88,7 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
     }
     void (async () => {
       const keepTargets = reloaded.pushFingerprint === fingerprint;
-      const newTargets = keepTargets ? [...loop.targets] : await createTargets(reloaded.config, logger);
+      const newTargets = keepTargets ? [...loop.targets] : await createTargets(reloaded.config, logger, loop.targets);
       if (!keepTargets && !(await startTargets(newTargets))) {
         logger.error('SIGHUP: new push targets cannot start; the running configuration stays');
         return;

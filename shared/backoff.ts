@@ -17,9 +17,10 @@ export interface BackoffPolicy {
 
 /** How one attempt failed. */
 export type AttemptFailure =
-  | { kind: 'network' }
+  /** `code` is Node's (ECONNREFUSED, ETIMEDOUT…), for telling failures apart without their text. */
+  | { kind: 'network'; code?: string }
   /** TLS refused a certificate (either side's): the next attempt would meet the same certificate. */
-  | { kind: 'tls' }
+  | { kind: 'tls'; code?: string }
   | { kind: 'status'; status: number; retryAfter?: string | null };
 
 export type RetryDecision =
@@ -76,4 +77,30 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   const at = Date.parse(text);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - nowMs);
+}
+
+/**
+ * A failure's class, for "warn once per distinct error": the status or error code, never the text,
+ * which may carry a figure that changes every cycle ("no response within 287 ms").
+ */
+export function failureClass(failure: AttemptFailure): string {
+  if (failure.kind === 'status') return `HTTP ${failure.status}`;
+  return `${failure.kind} ${failure.code ?? 'unknown'}`;
+}
+
+/**
+ * What remote_write does with a batch a receiver refused: drop it only when the receiver says the
+ * data itself is malformed (400, 409, 415: it will refuse these samples however often they come),
+ * split it when it is too large (413), and keep it for everything else: an expired credential
+ * (401, 403), a receiver being moved (404), a proxy (407), overload (429, 5xx), no answer at all.
+ */
+export type RejectionVerdict = 'drop' | 'split' | 'keep';
+
+const MALFORMED_STATUSES = new Set([400, 409, 415]);
+
+export function rejectionVerdict(failure: AttemptFailure): RejectionVerdict {
+  if (failure.kind !== 'status') return 'keep';
+  if (MALFORMED_STATUSES.has(failure.status)) return 'drop';
+  if (failure.status === 413) return 'split';
+  return 'keep';
 }

@@ -18,7 +18,7 @@ export async function attemptRequest(client: HttpClient, request: HttpRequest): 
     };
   } catch (cause) {
     if (!(cause instanceof HttpTransportError)) throw cause;
-    return { ok: false, failure: cause.tls ? { kind: 'tls' } : { kind: 'network' }, error: cause.message };
+    return { ok: false, failure: { kind: cause.tls ? 'tls' : 'network', code: cause.code }, error: cause.message };
   }
 }
 

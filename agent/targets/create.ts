@@ -6,9 +6,9 @@ import type { PushTarget } from './target.js';
 /**
  * One target per configured push destination; each pushes and fails on its own. Each target's
  * module (got, hpagent, protobufjs, snappy) is loaded only when configured: a pull-only agent or a
- * --dry-run starts about 0.3 s sooner.
+ * --dry-run starts about 0.3 s sooner. `previous` are the running targets when a reload rebuilds them.
  */
-export async function createTargets(config: Config, logger: Logger): Promise<PushTarget[]> {
+export async function createTargets(config: Config, logger: Logger, previous: readonly PushTarget[] = []): Promise<PushTarget[]> {
   const targets: PushTarget[] = [];
   const version = buildInfo().version;
   if (config.push.pushgateway !== null) {
@@ -17,7 +17,9 @@ export async function createTargets(config: Config, logger: Logger): Promise<Pus
   }
   if (config.push.remoteWrite !== null) {
     const { RemoteWriteTarget } = await import('./remoteWrite.js');
-    targets.push(new RemoteWriteTarget(config.push.remoteWrite, { logger, version }));
+    // On SIGHUP the running target hands its buffer (and its folder's lock) to the new one.
+    const predecessor = previous.find((target): target is InstanceType<typeof RemoteWriteTarget> => target instanceof RemoteWriteTarget);
+    targets.push(new RemoteWriteTarget(config.push.remoteWrite, { logger, version, ...(predecessor ? { predecessor } : {}) }));
   }
   return targets;
 }

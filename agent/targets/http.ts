@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createSecureContext } from 'node:tls';
 import got, { RequestError, type Got } from 'got';
 import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/http.js';
 import type { HttpClientConfig } from '../../shared/config/types.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
 import type { Logger } from '../log.js';
+import { CredentialFiles, HttpClientConfigError, REAL_FILES, type FileAccess } from './credentials.js';
 
 /**
  * The HTTP client every push target shares (Pushgateway, remote_write): Prometheus' http_config
@@ -58,6 +57,8 @@ export interface HttpClientOptions {
   env?: Record<string, string | undefined>;
   /** Reads the TLS files; injectable for tests. */
   readFile?: (file: string) => Buffer;
+  /** Told when a changed secret or TLS file cannot be used (the previous credentials stay in use). */
+  logger?: Logger;
 }
 
 /** What an HTTP push target (Pushgateway, remote_write) is built with; all but logger and version injectable for tests. */
@@ -84,18 +85,14 @@ export class HttpTransportError extends Error {
   }
 }
 
-/** The configuration cannot become a client (a TLS file missing or not PEM). */
-export class HttpClientConfigError extends Error {
-  override readonly name = 'HttpClientConfigError';
-  readonly code = 'EHTTPCONFIG';
-}
+export { HttpClientConfigError };
 
 /** How much of a server's error body goes into a message: enough to act on, never a whole page. */
 export const MAX_ERROR_BODY_CHARS = 512;
 
 export function createHttpClient(config: HttpClientConfig, options: HttpClientOptions): HttpClient {
-  const readFile = options.readFile ?? ((file: string) => readFileSync(file));
-  const tls = readTlsFiles(config, options.at, readFile);
+  const files: FileAccess = options.readFile ? { ...REAL_FILES, readFile: options.readFile } : REAL_FILES;
+  const credentials = new CredentialFiles(config, options.at, files);
   const proxy = config.proxyUrl ?? proxyFromEnvironment(config.url, options.env ?? process.env);
   const agentOptions = { keepAlive: true, maxSockets: 4, maxFreeSockets: 1, timeout: 60_000 };
   const agents = proxy === null
@@ -105,22 +102,16 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
         http: new HttpProxyAgent({ ...agentOptions, proxy }),
         https: new HttpsProxyAgent({ ...agentOptions, proxy }),
       };
-  const secrets = secretTexts(config);
-  const scrub = (text: string) => scrubSecrets(text, secrets);
+  // The secrets of every credential used so far: an error text may echo an older one.
+  const known = new Set<string>();
+  const scrub = (text: string) => scrubSecrets(text, [...known].sort((a, b) => b.length - a.length));
   const instance: Got = got.extend({
-    headers: { ...config.headers, 'user-agent': `netns-exporter/${options.version}`, ...authHeader(config) },
+    headers: { ...config.headers, 'user-agent': `netns-exporter/${options.version}` },
     retry: { limit: 0 },
     throwHttpErrors: false,
     followRedirect: false,
     responseType: 'buffer',
     agent: agents,
-    https: {
-      certificateAuthority: tls.ca,
-      certificate: tls.cert,
-      key: tls.key,
-      rejectUnauthorized: !config.tls.insecureSkipVerify,
-      ...(config.tls.serverName !== null ? { serverName: config.tls.serverName } : {}),
-    },
   });
 
   return {
@@ -128,13 +119,28 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
     proxy,
     scrub,
     async request(request) {
+      // Re-read when a secret or TLS file changed; the https agent keys its sockets by these
+      // files, so a rotated certificate is used on the next new connection.
+      const before = credentials.rotationError;
+      const { authHeader, tls, secrets } = credentials.current();
+      const after = credentials.rotationError;
+      if (after !== null && after !== before) options.logger?.warn({ error: after }, `${options.at}: a changed secret or TLS file is not usable; the previous one stays in use`);
+      else if (after === null && before !== null) options.logger?.info(`${options.at}: changed secret or TLS files are in use`);
+      for (const secret of secrets) known.add(secret);
       try {
         const response = await instance(request.url ?? config.url, {
           method: request.method,
           body: request.body,
-          headers: request.headers ?? {},
+          headers: { ...(request.headers ?? {}), ...authHeader },
           timeout: { request: Math.max(1, Math.floor(request.timeoutMs)) },
           signal: request.signal,
+          https: {
+            certificateAuthority: tls.ca,
+            certificate: tls.cert,
+            key: tls.key,
+            rejectUnauthorized: !config.tls.insecureSkipVerify,
+            ...(config.tls.serverName !== null ? { serverName: config.tls.serverName } : {}),
+          },
         });
         return { statusCode: response.statusCode, headers: response.headers, body: response.rawBody };
       } catch (error) {
@@ -146,57 +152,6 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
       agents.https.destroy();
     },
   };
-}
-
-interface TlsFiles {
-  ca: Buffer | undefined;
-  cert: Buffer | undefined;
-  key: Buffer | undefined;
-}
-
-/** Read once at construction: a wrong path is a start-up error naming the file, not a failing push per cycle. */
-function readTlsFiles(config: HttpClientConfig, at: string, readFile: (file: string) => Buffer): TlsFiles {
-  const read = (file: string | null, key: string): Buffer | undefined => {
-    if (file === null) return undefined;
-    try {
-      return readFile(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new HttpClientConfigError(`${at}.tls_config.${key}: cannot read ${JSON.stringify(file)} (${code})`);
-    }
-  };
-  const files = { ca: read(config.tls.caFile, 'ca_file'), cert: read(config.tls.certFile, 'cert_file'), key: read(config.tls.keyFile, 'key_file') };
-  try {
-    // Parses the PEM now so a bad file or a key that does not match its certificate fails at start.
-    createSecureContext({ ca: files.ca, cert: files.cert, key: files.key });
-  } catch (error) {
-    const names = [config.tls.caFile, config.tls.certFile, config.tls.keyFile].filter((file) => file !== null).map((file) => JSON.stringify(file));
-    throw new HttpClientConfigError(`${at}.tls_config: ${names.join(', ')} not usable: ${(error as Error).message}`);
-  }
-  return files;
-}
-
-function authHeader(config: HttpClientConfig): Record<string, string> {
-  if (config.basicAuth !== null) {
-    const pair = `${config.basicAuth.username}:${config.basicAuth.password.reveal()}`;
-    return { authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
-  }
-  if (config.bearerToken !== null) return { authorization: `Bearer ${config.bearerToken.reveal()}` };
-  return {};
-}
-
-/** Every form in which a secret of this config could come back in a server's error text. */
-function secretTexts(config: HttpClientConfig): string[] {
-  const texts: string[] = [];
-  if (config.basicAuth !== null) {
-    const password = config.basicAuth.password.reveal();
-    texts.push(Buffer.from(`${config.basicAuth.username}:${password}`).toString('base64'), password);
-  }
-  if (config.bearerToken !== null) texts.push(config.bearerToken.reveal());
-  const proxyPassword = config.proxyUrl?.password;
-  if (proxyPassword) texts.push(proxyPassword, decodeURIComponent(proxyPassword));
-  // Longest first, so a secret holding another is removed whole; very short ones would scrub noise.
-  return [...new Set(texts.filter((text) => text.length >= 4))].sort((a, b) => b.length - a.length);
 }
 
 export function scrubSecrets(text: string, secrets: readonly string[]): string {

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { nextRetry, type BackoffPolicy } from '../../shared/backoff.js';
+import { failureClass, nextRetry, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/registry.js';
@@ -59,6 +59,7 @@ export class PushgatewayTarget implements PushTarget {
     this.#status.attempted();
     let attempts = 0;
     let error: string | null = null;
+    let errorClass: string | undefined;
     try {
       const client = this.#ensureClient();
       const { body, headers } = await this.#encode(cycle);
@@ -66,6 +67,7 @@ export class PushgatewayTarget implements PushTarget {
       const result = await this.#send(client, { method: this.#config.method === 'put' ? 'PUT' : 'POST', url, body, headers }, deadlineMs, controller.signal);
       attempts = result.attempts;
       error = result.error;
+      errorClass = result.errorClass ?? undefined;
     } catch (cause) {
       error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
     } finally {
@@ -77,7 +79,7 @@ export class PushgatewayTarget implements PushTarget {
     } else if (error === null) {
       this.#status.succeeded();
     } else {
-      this.#status.failed(error);
+      this.#status.failed(error, errorClass);
     }
     return { ok: error === null, durationMs: performance.now() - started, attempts, error };
   }
@@ -120,7 +122,7 @@ export class PushgatewayTarget implements PushTarget {
   #ensureClient(): HttpClient {
     if (this.#client === null) {
       this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', ...(this.#deps.env ? { env: this.#deps.env } : {}) });
+        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
     }
     return this.#client;
   }
@@ -139,26 +141,31 @@ export class PushgatewayTarget implements PushTarget {
     request: { method: 'PUT' | 'POST' | 'DELETE'; url: URL; body?: Buffer; headers: Record<string, string> },
     deadlineMs: number,
     signal: AbortSignal | undefined,
-  ): Promise<{ attempts: number; error: string | null }> {
+  ): Promise<{ attempts: number; error: string | null; errorClass: string | null }> {
     this.#lastBodyBytes = request.body?.length ?? 0;
     const random = this.#deps.random ?? Math.random;
     let lastError = 'deadline reached before the first attempt';
+    let lastClass = 'deadline';
     for (let attempt = 1; ; attempt++) {
       const remaining = deadlineMs - this.#now();
       // A timer that fired late can leave no time for the attempt nextRetry made room for.
-      if (remaining <= 0) return { attempts: attempt - 1, error: attempt === 1 ? lastError : `${lastError} (gave up after ${attempt - 1} attempts: deadline)` };
+      if (remaining <= 0) {
+        return { attempts: attempt - 1, error: attempt === 1 ? lastError : `${lastError} (gave up after ${attempt - 1} attempts: deadline)`, errorClass: lastClass };
+      }
       const result = await attemptRequest(client, { ...request, timeoutMs: Math.min(this.#config.timeoutMs, remaining), ...(signal ? { signal } : {}) });
-      if (result.ok) return { attempts: attempt, error: null };
+      if (result.ok) return { attempts: attempt, error: null, errorClass: null };
       const { failure, error } = result;
-      if (signal?.aborted) return { attempts: attempt, error };
+      const errorClass = failureClass(failure);
+      if (signal?.aborted) return { attempts: attempt, error, errorClass };
       const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: PUSHGATEWAY_BACKOFF, random });
       if (!decision.retry) {
         const suffix = decision.reason === 'deadline' && attempt > 1 ? ` (gave up after ${attempt} attempts: deadline)` : '';
-        return { attempts: attempt, error: `${error}${suffix}` };
+        return { attempts: attempt, error: `${error}${suffix}`, errorClass };
       }
       lastError = error;
+      lastClass = errorClass;
       this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'push attempt failed, retrying');
-      if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error };
+      if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error, errorClass };
     }
   }
 }

@@ -1,34 +1,44 @@
-import { isRetryable, nextRetry, parseRetryAfter, type BackoffPolicy } from '../../shared/backoff.js';
+import { rm } from 'node:fs/promises';
+import { failureClass, nextRetry, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { RemoteWriteConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/registry.js';
-import { compress, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress } from '../../shared/remoteWrite/encode.js';
+import {
+  compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress,
+} from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import {
-  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type MetricFamilyJson,
+  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type MetricFamilyJson, type TimeSeries,
 } from '../../shared/remoteWrite/series.js';
 import { attemptRequest } from './attempt.js';
 import { createHttpClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
-import { RemoteWriteBuffer, type BufferBatch } from './remoteWriteBuffer.js';
+import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
 import { TargetStatus } from './status.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
 export const METADATA_INTERVAL_MS = 60_000;
 
-export type RemoteWriteDeps = HttpTargetDeps<RemoteWriteConfig>;
+export interface RemoteWriteDeps extends HttpTargetDeps<RemoteWriteConfig> {
+  /** The target this one replaces (SIGHUP): start() takes over its buffer instead of opening the folder anew. */
+  predecessor?: RemoteWriteTarget;
+}
 
 interface DrainResult {
   attempts: number;
   error: string | null;
+  /** The error's class (status or error code), for "warn once per distinct error". */
+  errorClass: string | null;
 }
 
 /**
  * Sends each cycle's samples to a remote_write receiver (protocol 1.0). Every cycle is first put
- * in the buffer, then the buffer is sent oldest first until it is empty or the deadline comes, so
- * an outage only delays samples (within the buffer's bounds) and each series stays in time order.
- * 5xx, 429 and network errors are retried with backoff; any other 4xx means the receiver will never
- * take those samples (out of order, too old, invalid), so they are dropped, counted and logged.
+ * in the buffer (in memory), then the buffer is sent oldest first until it is empty or the deadline
+ * comes, and only what is left is written to buffer.dir: sending first frees the disk before the
+ * write, and a receiver that is up never costs a write. An outage only delays samples (within the
+ * buffer's bounds) and each series stays in time order. 5xx, 429 and network errors are retried
+ * with backoff; only 400, 409 and 415 (the receiver calls the data malformed) drop a batch, a 413
+ * splits it; every other answer (401, 403, 404, 407…) keeps it for the next cycle.
  */
 export class RemoteWriteTarget implements PushTarget {
   readonly name = 'remote_write';
@@ -47,7 +57,9 @@ export class RemoteWriteTarget implements PushTarget {
   /** A Retry-After that outlived a push: no request before this time. */
   #notBeforeMs = 0;
   #sentSamples = 0;
-  #rejectedSamples = 0;
+  readonly #dropped = { rejected: 0, too_large: 0 };
+  /** Set once this target handed its buffer to the one that replaced it (SIGHUP): it pushes there. */
+  #successor: RemoteWriteTarget | null = null;
   readonly #status: TargetStatus;
 
   constructor(config: RemoteWriteConfig, deps: RemoteWriteDeps) {
@@ -68,11 +80,14 @@ export class RemoteWriteTarget implements PushTarget {
 
   async start(): Promise<void> {
     this.#ensureClient();
-    await this.#open();
+    const predecessor = this.#deps.predecessor;
+    if (predecessor !== undefined && predecessor !== this) await predecessor.handOver(this);
+    else await this.#open();
   }
 
   push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
     return this.#exclusive(async () => {
+      if (this.#successor !== null) return this.#successor.push(cycle, deadlineMs);
       const started = performance.now();
       this.#status.attempted();
       let result: DrainResult;
@@ -81,11 +96,40 @@ export class RemoteWriteTarget implements PushTarget {
         await this.#enqueue(cycle);
         result = await this.#drain(this.#ensureClient(), deadlineMs);
       } catch (cause) {
-        result = { attempts: 0, error: describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text)) };
+        result = { attempts: 0, error: describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text)), errorClass: null };
       }
+      // What the send left goes to disk now; a write that fails keeps it in memory (never throws).
+      await this.#buffer.persist();
       if (result.error === null) this.#status.succeeded();
-      else this.#status.failed(result.error);
+      else this.#status.failed(result.error, result.errorClass ?? undefined);
       return { ok: result.error === null, durationMs: performance.now() - started, attempts: result.attempts, error: result.error };
+    });
+  }
+
+  /**
+   * Hands this target's buffer to `successor` (a target built from a reloaded config): what is on
+   * disk stays for it (same folder) and the entries held in memory move over; the folder's lock is
+   * released for it to take. Afterwards this target forwards any push to the successor and its
+   * stop() only closes its connections. Waits for a push in flight.
+   */
+  handOver(successor: RemoteWriteTarget): Promise<void> {
+    return this.#exclusive(async () => {
+      // Reloaded twice before the loop switched: the newest holder hands over.
+      if (this.#successor !== null) return this.#successor.handOver(successor);
+      const sameFolder = this.#config.buffer.dir !== null && this.#config.buffer.dir === successor.#config.buffer.dir;
+      const { entries, files } = await this.#buffer.handOut(!sameFolder);
+      await this.#buffer.close();
+      try {
+        await successor.#adopt(entries, this.#previous, this.#lastMetadataMs);
+      } catch (error) {
+        // The successor cannot take them (its folder is unusable): this target keeps its buffer and runs on.
+        await this.#buffer.relock();
+        await this.#buffer.adopt(entries);
+        throw error;
+      }
+      this.#successor = successor;
+      for (const file of files) await rm(file, { force: true });
+      if (entries.length > 0) this.#deps.logger.info({ target: this.name, entries: entries.length }, 'remote_write: buffered samples handed to the reloaded target');
     });
   }
 
@@ -100,7 +144,13 @@ export class RemoteWriteTarget implements PushTarget {
       { spec: M.samplesSent, values: [{ labels: {}, value: this.#sentSamples }] },
       {
         spec: M.samplesDropped,
-        values: [{ labels: { reason: 'buffer_full' }, value: stats.droppedSamples }, { labels: { reason: 'rejected' }, value: this.#rejectedSamples }],
+        values: [
+          { labels: { reason: 'buffer_full' }, value: stats.droppedSamples },
+          { labels: { reason: 'rejected' }, value: this.#dropped.rejected },
+          { labels: { reason: 'too_large' }, value: this.#dropped.too_large },
+          { labels: { reason: 'disk_full' }, value: stats.diskFullSamples },
+          { labels: { reason: 'corrupt' }, value: stats.corruptSamples },
+        ],
       },
       { spec: M.bufferedSamples, values: [{ labels: {}, value: stats.samples }] },
       { spec: M.bufferedBytes, values: [{ labels: {}, value: stats.bytes }] },
@@ -112,16 +162,19 @@ export class RemoteWriteTarget implements PushTarget {
   stop(deadlineMs: number): Promise<void> {
     return this.#exclusive(async () => {
       const client = this.#client;
-      if (client === null) return;
       try {
+        if (client === null || this.#successor !== null) return;
         if (this.#buffer.stats().samples > 0) await this.#drain(client, deadlineMs);
-        const left = this.#buffer.stats().samples;
-        if (left > 0) {
-          const where = this.#config.buffer.dir === null ? 'lost (no buffer.dir configured)' : `kept in ${this.#config.buffer.dir} for the next start`;
-          this.#deps.logger.warn({ target: this.name, samples: left }, `remote_write: undelivered samples at shutdown are ${where}`);
+        await this.#buffer.persist();
+        const { samples, memoryEntries } = this.#buffer.stats();
+        if (samples > 0) {
+          const where = this.#config.buffer.dir === null ? 'lost (no buffer.dir configured)'
+            : memoryEntries > 0 ? `partly lost: ${memoryEntries} entries could not be written to ${this.#config.buffer.dir}` : `kept in ${this.#config.buffer.dir} for the next start`;
+          this.#deps.logger.warn({ target: this.name, samples }, `remote_write: undelivered samples at shutdown are ${where}`);
         }
       } finally {
-        client.close();
+        await this.#buffer.close();
+        client?.close();
         this.#client = null;
       }
     });
@@ -129,7 +182,16 @@ export class RemoteWriteTarget implements PushTarget {
 
   /** Figures of the buffer, for tests and benchmarks. */
   bufferStats() {
-    return { ...this.#buffer.stats(), sentSamples: this.#sentSamples, rejectedSamples: this.#rejectedSamples };
+    return { ...this.#buffer.stats(), sentSamples: this.#sentSamples, rejectedSamples: this.#dropped.rejected, tooLargeSamples: this.#dropped.too_large };
+  }
+
+  /** Takes over a predecessor's memory entries and its view of the series (for stale markers). */
+  async #adopt(entries: HandedEntry[], previous: Map<string, Label[]>, lastMetadataMs: number | null): Promise<void> {
+    await this.#open();
+    await this.#buffer.adopt(entries);
+    this.#previous = previous;
+    this.#lastMetadataMs = lastMetadataMs;
+    await this.#buffer.persist();
   }
 
   #exclusive<T>(task: () => Promise<T>): Promise<T> {
@@ -149,7 +211,7 @@ export class RemoteWriteTarget implements PushTarget {
   #ensureClient(): HttpClient {
     if (this.#client === null) {
       this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.remote_write', ...(this.#deps.env ? { env: this.#deps.env } : {}) });
+        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.remote_write', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
     }
     return this.#client;
   }
@@ -172,58 +234,130 @@ export class RemoteWriteTarget implements PushTarget {
     }
   }
 
-  /** Sends the buffer oldest first until it is empty, a retry would pass the deadline, or the receiver asks to wait. */
+  /**
+   * Sends the buffer oldest first until it is empty, a retry would pass the deadline, or the
+   * receiver refuses in a way that is not about the data (401, 403, 404, 407, a TLS refusal): then
+   * nothing is dropped, draining stops, and the next cycle tries again.
+   */
   async #drain(client: HttpClient, deadlineMs: number): Promise<DrainResult> {
     let attempts = 0;
     let rejection: string | null = null;
     let lastError: string | null = null;
+    let lastClass: string | null = null;
     let attempt = 0;
     for (;;) {
       const batch = await this.#buffer.peek(this.#config.maxSamplesPerSend);
-      if (batch === null) return { attempts, error: rejection };
+      if (batch === null) return { attempts, error: rejection, errorClass: rejection === null ? null : 'rejected' };
       const now = this.#now();
       if (this.#notBeforeMs > now) {
         if (this.#notBeforeMs + this.#policy.minAttemptMs > deadlineMs) {
-          return { attempts, error: `receiver asked to wait (Retry-After) until ${new Date(this.#notBeforeMs).toISOString()}; samples stay buffered` };
+          return { attempts, error: `receiver asked to wait (Retry-After) until ${new Date(this.#notBeforeMs).toISOString()}; samples stay buffered`, errorClass: 'retry-after' };
         }
         await delay(this.#notBeforeMs - now);
         continue;
       }
       const remaining = deadlineMs - now;
-      if (remaining <= 0) return { attempts, error: rejection ?? lastError ?? 'deadline reached before the first attempt; samples stay buffered' };
+      if (remaining <= 0) {
+        return { attempts, error: rejection ?? lastError ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? (lastClass ?? 'deadline') : 'rejected' };
+      }
       attempts += 1;
       attempt += 1;
       const result = await attemptRequest(client, {
         method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS }, timeoutMs: Math.min(this.#config.timeoutMs, remaining),
       });
       if (result.ok) {
-        await this.#buffer.remove(batch.entries);
-        this.#sentSamples += batch.samples;
+        await this.#delivered(batch.entries, batch.samples);
         attempt = 0;
         continue;
       }
       const { failure, error } = result;
-      if (failure.kind === 'status' && !isRetryable(failure)) {
-        // The receiver will refuse these samples however often they come (an out-of-order 400 included).
-        await this.#buffer.remove(batch.entries);
-        this.#rejectedSamples += batch.samples;
+      const verdict = rejectionVerdict(failure);
+      if (verdict === 'drop') {
+        await this.#reject(batch.entries, batch.samples, 'rejected', error);
         rejection = `${batch.samples} samples rejected: ${error}`;
-        this.#deps.logger.warn({ target: this.name, samples: batch.samples, error }, 'remote_write: receiver rejected samples; dropped, not retried');
         attempt = 0;
         continue;
+      }
+      if (verdict === 'split') {
+        const split = await this.#sendSplit(client, batch, deadlineMs);
+        attempts += split.attempts;
+        if (split.error === null) {
+          attempt = 0;
+          continue;
+        }
+        return { attempts, error: `${split.error}; samples stay buffered`, errorClass: split.errorClass };
       }
       const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: this.#policy, random: this.#deps.random ?? Math.random });
       if (!decision.retry) {
         const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#now()) : null;
         if (asked !== null) this.#notBeforeMs = this.#now() + asked;
-        // A TLS refusal lands here too: not worth retrying now, but the samples stay for when it is fixed.
-        // No counts in the text: an outage then reads the same every cycle and is logged once.
-        return { attempts, error: `${error}; samples stay buffered` };
+        // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
+        // for when it is fixed (a rotated password file is read again on the next attempt).
+        return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };
       }
       lastError = `${error}; samples stay buffered`;
+      lastClass = failureClass(failure);
       this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'remote_write: attempt failed, retrying');
       await delay(decision.delayMs);
     }
+  }
+
+  /**
+   * A 413: the batch is split in halves (by entries, then by series) and each half sent on its own,
+   * down to one series; only a single series the receiver still finds too large is dropped. A half
+   * that fails otherwise stops the split and the whole batch stays buffered (halves already
+   * delivered are sent again later: a receiver takes an identical sample twice without complaint).
+   */
+  async #sendSplit(client: HttpClient, batch: BufferBatch, deadlineMs: number): Promise<DrainResult> {
+    const series = batch.bodies.flatMap((body) => decodeWriteRequest(uncompress(body)).timeseries);
+    let attempts = 0;
+    let delivered = 0;
+    const send = async (part: TimeSeries[]): Promise<{ error: string | null; errorClass: string | null }> => {
+      const remaining = deadlineMs - this.#now();
+      if (remaining <= 0) return { error: 'deadline reached while splitting a batch the receiver found too large (413)', errorClass: 'deadline' };
+      attempts += 1;
+      const result = await attemptRequest(client, {
+        method: 'POST', body: toBuffer(compress(encodeWriteRequest({ timeseries: part, metadata: [] }))), headers: { ...REMOTE_WRITE_HEADERS },
+        timeoutMs: Math.min(this.#config.timeoutMs, remaining),
+      });
+      if (result.ok) {
+        delivered += sampleCount(part);
+        return { error: null, errorClass: null };
+      }
+      const verdict = rejectionVerdict(result.failure);
+      if (verdict === 'split' && part.length > 1) {
+        const half = Math.ceil(part.length / 2);
+        const first = await send(part.slice(0, half));
+        return first.error !== null ? first : send(part.slice(half));
+      }
+      if (verdict !== 'keep') {
+        const samples = sampleCount(part);
+        const reason = verdict === 'split' ? 'too_large' : 'rejected';
+        this.#dropped[reason] += samples;
+        this.#deps.logger.warn({ target: this.name, samples, reason, error: result.error }, 'remote_write: receiver rejected samples; dropped, not retried');
+        return { error: null, errorClass: null };
+      }
+      return { error: result.error, errorClass: failureClass(result.failure) };
+    };
+    const outcome = await send(series);
+    if (outcome.error === null) {
+      // What was dropped along the way is counted already.
+      this.#sentSamples += delivered;
+      await this.#buffer.remove(batch.entries);
+    }
+    return { attempts, ...outcome };
+  }
+
+  async #delivered(entries: BufferEntry[], samples: number): Promise<void> {
+    await this.#buffer.remove(entries);
+    this.#sentSamples += samples;
+  }
+
+  async #reject(entries: BufferEntry[], samples: number, reason: 'rejected', error: string): Promise<void> {
+    // The receiver will refuse these samples however often they come (an out-of-order 400 included).
+    await this.#buffer.remove(entries);
+    this.#dropped[reason] += samples;
+    this.#deps.logger.warn({ target: this.name, samples, error }, 'remote_write: receiver rejected samples as malformed; dropped, not retried');
   }
 }
 

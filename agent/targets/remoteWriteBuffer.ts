@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 
@@ -33,8 +33,14 @@ export interface BufferStats {
   bytes: number;
   /** Samples removed unsent because the buffer was full. */
   droppedSamples: number;
-  /** Files found unreadable at start-up and moved aside. */
+  /** Samples of the oldest files removed to make room on a full disk. */
+  diskFullSamples: number;
+  /** Samples of files whose body did not check out (a header that does not check out says nothing about its samples). */
+  corruptSamples: number;
+  /** Files found unreadable and moved aside. */
   corruptFiles: number;
+  /** Entries held in memory only: not written yet, or not writable (disk full). */
+  memoryEntries: number;
 }
 
 /** A batch taken from the head: one or more consecutive entries with their bodies. */
@@ -44,36 +50,64 @@ export interface BufferBatch {
   samples: number;
 }
 
+/** Entries a buffer hands to its successor (a new target after SIGHUP): the ones it holds in memory only. */
+export interface HandedEntry {
+  body: Uint8Array;
+  samples: number;
+  timestampMs: number;
+}
+
 const FILE_SUFFIX = '.rwb';
-const MAGIC = Buffer.from('NXRW1\n', 'latin1');
-/** magic, samples (u32), timestamp (f64), body length (u32), sha256(body). */
-const HEADER_BYTES = MAGIC.length + 4 + 8 + 4 + 32;
+const CORRUPT_SUFFIX = '.corrupt';
+/** Only the newest few set-aside files are kept for a post-mortem: a disk going bad must not fill the folder. */
+export const MAX_CORRUPT_FILES = 5;
+export const LOCK_FILE = '.lock';
 
 export class BufferFileError extends Error {
   override readonly name = 'BufferFileError';
   readonly code = 'EBUFFERFILE';
+  /** Samples the file held, when its header checked out (so the count can be trusted). */
+  constructor(message: string, readonly samples: number | null = null) {
+    super(message);
+  }
+}
+
+/** Another live process holds the folder. */
+export class BufferLockedError extends Error {
+  override readonly name = 'BufferLockedError';
+  readonly code = 'EBUFFERLOCKED';
 }
 
 export class RemoteWriteBuffer {
   readonly #options: BufferOptions;
   readonly #entries: BufferEntry[] = [];
-  /** Bodies of entries held in memory (all of them without a folder). */
+  /** Bodies of entries held in memory: all of them without a folder, else those not written (yet). */
   readonly #bodies = new Map<number, Uint8Array>();
   #nextId = 1;
   #samples = 0;
   #bytes = 0;
   #droppedSamples = 0;
+  #diskFullSamples = 0;
+  #corruptSamples = 0;
   #corruptFiles = 0;
+  #locked = false;
+  /** The error code of the last failed write, so a full disk warns once, not every cycle. */
+  #writeError: string | null = null;
 
   constructor(options: BufferOptions) {
     this.#options = options;
   }
 
-  /** Loads what a previous run left in the folder; a file that does not check out is moved aside. */
+  /**
+   * Locks the folder (one writer only: ids would collide and renames overwrite) and loads what a
+   * previous run left there; a file that does not check out is moved aside, alone.
+   */
   async open(): Promise<void> {
     const dir = this.#options.dir;
     if (dir === null) return;
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    await acquireLock(dir);
+    this.#locked = true;
     const names = (await readdir(dir)).sort();
     for (const name of names) {
       const file = path.join(dir, name);
@@ -84,10 +118,11 @@ export class RemoteWriteBuffer {
       }
       const id = entryId(name);
       if (id === null) continue;
+      // Ids go on from the highest name seen, broken files included, so no new file reuses a name.
+      this.#nextId = Math.max(this.#nextId, id + 1);
       try {
         const { header } = parseFile(await readFile(file), name);
         this.#push({ id, samples: header.samples, bytes: header.bodyLength, timestampMs: header.timestampMs });
-        this.#nextId = Math.max(this.#nextId, id + 1);
       } catch (error) {
         await this.#setAside(file, error);
       }
@@ -99,9 +134,17 @@ export class RemoteWriteBuffer {
     }
   }
 
+  /** Lets the folder go (stop, or a hand-over to the next target on SIGHUP). */
+  async close(): Promise<void> {
+    if (!this.#locked || this.#options.dir === null) return;
+    this.#locked = false;
+    await releaseLock(this.#options.dir);
+  }
+
   /**
-   * Adds a chunk (its compressed WriteRequest) at the tail, first dropping the oldest entries until
-   * it fits; returns how many samples were dropped (the new chunk's own when it can never fit).
+   * Adds a chunk (its compressed WriteRequest) at the tail, in memory, first dropping the oldest
+   * entries until it fits; returns how many samples were dropped (the new chunk's own when it can
+   * never fit). It goes to disk with `persist()`, after the send that may make that unnecessary.
    */
   async append(body: Uint8Array, samples: number, timestampMs: number): Promise<number> {
     if (samples > this.#options.maxSamples || body.length > this.#options.maxBytes) {
@@ -111,11 +154,44 @@ export class RemoteWriteBuffer {
     }
     const dropped = await this.#trim(samples, body.length);
     const entry: BufferEntry = { id: this.#nextId++, samples, bytes: body.length, timestampMs };
-    if (this.#options.dir !== null) await writeEntryFile(this.#options.dir, entry, body);
-    else this.#bodies.set(entry.id, body);
+    this.#bodies.set(entry.id, body);
     this.#push(entry);
     this.#droppedSamples += dropped;
     return dropped;
+  }
+
+  /**
+   * Writes the entries held only in memory to the folder, oldest first. A full disk (ENOSPC,
+   * EDQUOT) removes the oldest file to make room for the newer one (counted as disk_full); an entry
+   * that still cannot be written stays in memory and is sent from there. Never throws.
+   */
+  async persist(): Promise<void> {
+    const dir = this.#options.dir;
+    // Never write into a folder this buffer does not hold (open() failed, or it was handed over).
+    if (dir === null || !this.#locked) return;
+    for (const entry of [...this.#entries]) {
+      const body = this.#bodies.get(entry.id);
+      if (body === undefined) continue;
+      let error = await writeEntryFile(dir, entry, body).then(() => null, (cause: NodeJS.ErrnoException) => cause);
+      if (error !== null && isDiskFull(error)) {
+        const oldest = this.#entries.find((candidate) => !this.#bodies.has(candidate.id));
+        if (oldest !== undefined) {
+          this.#diskFullSamples += oldest.samples;
+          this.#options.logger.warn({ dir, samples: oldest.samples, error: error.code }, 'remote_write: buffer disk full; dropped the oldest buffered file to keep the newest');
+          await this.remove([oldest]);
+          error = await writeEntryFile(dir, entry, body).then(() => null, (cause: NodeJS.ErrnoException) => cause);
+        }
+      }
+      if (error !== null) {
+        if (this.#writeError !== (error.code ?? error.message)) {
+          this.#options.logger.warn({ dir, error: error.message }, 'remote_write: cannot write the buffer folder; undelivered samples are kept in memory');
+        }
+        this.#writeError = error.code ?? error.message;
+        return;
+      }
+      this.#writeError = null;
+      this.#bodies.delete(entry.id);
+    }
   }
 
   /**
@@ -146,9 +222,43 @@ export class RemoteWriteBuffer {
     for (const entry of entries) {
       const index = this.#entries.findIndex((candidate) => candidate.id === entry.id);
       if (index === -1) continue;
+      const onDisk = !this.#bodies.has(entry.id);
       this.#remove(index);
-      if (this.#options.dir !== null) await rm(path.join(this.#options.dir, fileName(entry.id)), { force: true });
+      if (this.#options.dir !== null && onDisk) await rm(path.join(this.#options.dir, fileName(entry.id)), { force: true });
     }
+  }
+
+  /**
+   * Takes entries out of this buffer for its successor (a target rebuilt on SIGHUP), oldest first:
+   * those held in memory, and with `withFiles` those on disk too (read back; their files are listed
+   * for the caller to delete once the successor holds them). The lock stays until close().
+   */
+  async handOut(withFiles: boolean): Promise<{ entries: HandedEntry[]; files: string[] }> {
+    const entries: HandedEntry[] = [];
+    const files: string[] = [];
+    for (const entry of [...this.#entries]) {
+      const inMemory = this.#bodies.has(entry.id);
+      if (!inMemory && !withFiles) continue;
+      const body = await this.#body(entry);
+      const index = this.#entries.indexOf(entry);
+      if (index !== -1) this.#remove(index);
+      if (body === null) continue;
+      entries.push({ body, samples: entry.samples, timestampMs: entry.timestampMs });
+      if (!inMemory && this.#options.dir !== null) files.push(path.join(this.#options.dir, fileName(entry.id)));
+    }
+    return { entries, files };
+  }
+
+  /** Takes handed entries at the tail, in memory (persist() writes them), within the bounds. */
+  async adopt(entries: readonly HandedEntry[]): Promise<void> {
+    for (const entry of entries) await this.append(entry.body, entry.samples, entry.timestampMs);
+  }
+
+  /** Locks the folder again after a hand-over that did not go through. */
+  async relock(): Promise<void> {
+    if (this.#options.dir === null || this.#locked) return;
+    await acquireLock(this.#options.dir);
+    this.#locked = true;
   }
 
   stats(): BufferStats {
@@ -157,7 +267,10 @@ export class RemoteWriteBuffer {
       samples: this.#samples,
       bytes: this.#bytes,
       droppedSamples: this.#droppedSamples,
+      diskFullSamples: this.#diskFullSamples,
+      corruptSamples: this.#corruptSamples,
       corruptFiles: this.#corruptFiles,
+      memoryEntries: this.#options.dir === null ? this.#entries.length : this.#bodies.size,
     };
   }
 
@@ -190,29 +303,94 @@ export class RemoteWriteBuffer {
   }
 
   async #body(entry: BufferEntry): Promise<Uint8Array | null> {
+    const inMemory = this.#bodies.get(entry.id);
     const dir = this.#options.dir;
-    if (dir === null) return this.#bodies.get(entry.id) ?? null;
+    if (inMemory !== undefined || dir === null) return inMemory ?? null;
     const file = path.join(dir, fileName(entry.id));
     try {
       return parseFile(await readFile(file), fileName(entry.id)).body;
     } catch (error) {
-      // Gone: another holder of the folder (an old target after a reload) delivered it already.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#options.logger.warn({ file }, 'remote_write: a buffer file vanished before it was sent');
+        return null;
+      }
       await this.#setAside(file, error);
       return null;
     }
   }
 
+  /** Moves one bad file aside (only that one), counts what it held when that is known, keeps the newest few. */
   async #setAside(file: string, error: unknown): Promise<void> {
     this.#corruptFiles += 1;
-    const aside = `${file}.corrupt`;
-    this.#options.logger.warn({ file, movedTo: aside, error: (error as Error).message }, 'remote_write: unreadable buffer file moved aside');
+    const samples = error instanceof BufferFileError ? error.samples : null;
+    if (samples !== null) this.#corruptSamples += samples;
+    const aside = `${file}${CORRUPT_SUFFIX}`;
+    this.#options.logger.warn({ file, movedTo: aside, samples, error: (error as Error).message }, 'remote_write: unreadable buffer file moved aside');
     try {
       await rename(file, aside);
+      await pruneCorruptFiles(path.dirname(file));
     } catch (renameError) {
       this.#options.logger.warn({ file, error: (renameError as Error).message }, 'remote_write: could not move a corrupt buffer file aside; deleting it');
       await rm(file, { force: true });
     }
+  }
+}
+
+function isDiskFull(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'ENOSPC' || error.code === 'EDQUOT';
+}
+
+async function pruneCorruptFiles(dir: string): Promise<void> {
+  const corrupt = (await readdir(dir)).filter((name) => name.endsWith(`${FILE_SUFFIX}${CORRUPT_SUFFIX}`)).sort();
+  for (const name of corrupt.slice(0, Math.max(0, corrupt.length - MAX_CORRUPT_FILES))) await rm(path.join(dir, name), { force: true });
+}
+
+/**
+ * One writer per folder: a lock file holding the owner's pid, created exclusively. A lock whose
+ * process is gone (a crash, a kill -9) is taken over; a live owner, this process included (an old
+ * target that was not handed over), is refused.
+ */
+async function acquireLock(dir: string): Promise<void> {
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      await syncDir(dir);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      throw new BufferLockedError(`in use by process ${owner}${owner === process.pid ? ' (this one)' : ''}: one agent per buffer folder (lock file ${file})`);
+    }
+    await rm(file, { force: true });
+  }
+  throw new BufferLockedError(`lock file ${file} keeps coming back: another agent is starting on this folder`);
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  const file = path.join(dir, LOCK_FILE);
+  const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+  if (owner === process.pid) await rm(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Makes a rename or a new file in `dir` durable: without it a power cut can forget the name. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -225,38 +403,65 @@ function entryId(name: string): number | null {
   return match === null ? null : Number(match[1]);
 }
 
-/** Written to a temporary name, flushed, then renamed: a crash leaves either the whole file or none. */
+/**
+ * Version 2: magic, samples (u32), timestamp (f64), body length (u32), sha256(body), then the
+ * first 8 bytes of sha256 of everything before: a flipped bit in the header (a sample count of
+ * 16.7 million) is caught and costs that one file, not the whole buffer. Version 1 files (no header
+ * checksum) are still read.
+ */
+const MAGIC_V1 = Buffer.from('NXRW1\n', 'latin1');
+const MAGIC = Buffer.from('NXRW2\n', 'latin1');
+const FIELDS_BYTES = MAGIC.length + 4 + 8 + 4 + 32;
+const HEADER_CHECKSUM_BYTES = 8;
+
+function headerChecksum(fields: Buffer): Buffer {
+  return createHash('sha256').update(fields).digest().subarray(0, HEADER_CHECKSUM_BYTES);
+}
+
+/** Written to a temporary name, flushed, renamed, folder flushed: a crash leaves the whole file or none; a failed write leaves nothing. */
 async function writeEntryFile(dir: string, entry: BufferEntry, body: Uint8Array): Promise<void> {
-  const header = Buffer.alloc(HEADER_BYTES);
-  MAGIC.copy(header, 0);
+  const fields = Buffer.alloc(FIELDS_BYTES);
+  MAGIC.copy(fields, 0);
   let offset = MAGIC.length;
-  offset = header.writeUInt32LE(entry.samples, offset);
-  offset = header.writeDoubleLE(entry.timestampMs, offset);
-  offset = header.writeUInt32LE(body.length, offset);
-  createHash('sha256').update(body).digest().copy(header, offset);
+  offset = fields.writeUInt32LE(entry.samples, offset);
+  offset = fields.writeDoubleLE(entry.timestampMs, offset);
+  offset = fields.writeUInt32LE(body.length, offset);
+  createHash('sha256').update(body).digest().copy(fields, offset);
   const file = path.join(dir, fileName(entry.id));
   const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
   try {
-    await handle.writev([header, body]);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writev([fields, headerChecksum(fields), body]);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
-  await rename(temp, file);
+  await syncDir(dir);
 }
 
 function parseFile(data: Buffer, name: string): { header: { samples: number; timestampMs: number; bodyLength: number }; body: Buffer } {
-  if (data.length < HEADER_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new BufferFileError(`${name}: not a remote_write buffer file (bad header)`);
+  const magic = data.subarray(0, MAGIC.length);
+  const version = magic.equals(MAGIC) ? 2 : magic.equals(MAGIC_V1) ? 1 : 0;
+  const headerBytes = FIELDS_BYTES + (version === 2 ? HEADER_CHECKSUM_BYTES : 0);
+  if (version === 0 || data.length < headerBytes) throw new BufferFileError(`${name}: not a remote_write buffer file (bad header)`);
+  if (version === 2 && !headerChecksum(data.subarray(0, FIELDS_BYTES)).equals(data.subarray(FIELDS_BYTES, headerBytes))) {
+    throw new BufferFileError(`${name}: header checksum mismatch`);
   }
   let offset = MAGIC.length;
   const samples = data.readUInt32LE(offset);
   const timestampMs = data.readDoubleLE((offset += 4));
   const bodyLength = data.readUInt32LE((offset += 8));
   const digest = data.subarray((offset += 4), offset + 32);
-  const body = data.subarray(HEADER_BYTES);
-  if (body.length !== bodyLength) throw new BufferFileError(`${name}: truncated (${body.length} of ${bodyLength} body bytes)`);
-  if (!createHash('sha256').update(body).digest().equals(digest)) throw new BufferFileError(`${name}: checksum mismatch`);
+  const body = data.subarray(headerBytes);
+  // A version 1 header is unchecked: its sample count is only believed with a body that checks out.
+  const known = version === 2 ? samples : null;
+  if (body.length !== bodyLength) throw new BufferFileError(`${name}: truncated (${body.length} of ${bodyLength} body bytes)`, known);
+  if (!createHash('sha256').update(body).digest().equals(digest)) throw new BufferFileError(`${name}: checksum mismatch`, known);
   return { header: { samples, timestampMs, bodyLength }, body };
 }

@@ -5,7 +5,9 @@ import type { TargetState } from './target.js';
  * A push target's health as /healthz shows it, and its log lines about failing: a target whose
  * every cycle fails the same way (a gateway rejecting the body, a wrong password) warns once per
  * distinct error, then again only when the error changes or after it recovered, not every cycle.
- * Errors handed in must already be free of secrets.
+ * "Distinct" is the error's class (HTTP status, error code), not its text: a text may carry a
+ * figure that changes every cycle ("no response within 287 ms"). Without a class, the text with
+ * its numbers blanked out stands in. Errors handed in must already be free of secrets.
  */
 export class TargetStatus {
   #lastSuccessMs: number | null = null;
@@ -34,12 +36,12 @@ export class TargetStatus {
     this.#loggedError = null;
   }
 
-  failed(error: string): void {
+  failed(error: string, errorClass: string = error.replace(/\d+(?:\.\d+)?/g, '#')): void {
     this.#lastError = error;
     this.#consecutiveFailures += 1;
-    if (error === this.#loggedError) return;
+    if (errorClass === this.#loggedError) return;
     this.logger.warn({ target: this.name, ...this.context, error }, `${this.name} push failed`);
-    this.#loggedError = error;
+    this.#loggedError = errorClass;
   }
 
   state(): TargetState {

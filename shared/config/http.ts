@@ -1,4 +1,4 @@
-import { Secret } from './secret.js';
+import { Secret, SecretFileError, secretFromFileText } from './secret.js';
 import {
   ConfigIssues, join, readBoolean, readDuration, readObject, readOptionalString, readString, readStringMap,
   type RawObject,
@@ -101,14 +101,12 @@ function readSecret(
     return new Secret(fromEnv);
   }
   try {
-    const content = environment.readFile(text).replace(/\r?\n$/, '');
-    // A secret is one line: more is the wrong file (say /etc/shadow), never to be sent or shown.
-    if (/[\r\n]/.test(content)) {
-      issues.add(join(at, key), `${JSON.stringify(text)} holds more than one line; a secret file holds the secret alone`);
+    return new Secret(secretFromFileText(environment.readFile(text)), text);
+  } catch (error) {
+    if (error instanceof SecretFileError) {
+      issues.add(join(at, key), `${JSON.stringify(text)} ${error.message}`);
       return null;
     }
-    return new Secret(content);
-  } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     issues.add(join(at, key), `cannot read ${JSON.stringify(text)} (${code})`);
     return null;

@@ -7,7 +7,7 @@ export const REMOTE_WRITE_METRICS = {
   },
   samplesDropped: {
     name: 'netns_exporter_remote_write_samples_dropped_total',
-    help: 'Samples never delivered, by reason: buffer_full (oldest dropped to make room), rejected (a 4xx other than 429).',
+    help: 'Samples never delivered, by reason: buffer_full (oldest dropped to make room), rejected (the receiver called them malformed: 400, 409, 415), too_large (a single series still refused with 413), disk_full (oldest buffer file removed on a full disk), corrupt (a buffer file whose body did not check out).',
     type: 'counter',
     labels: ['reason'],
   },
@@ -19,7 +19,7 @@ export const REMOTE_WRITE_METRICS = {
   },
   corruptFiles: {
     name: 'netns_exporter_remote_write_buffer_corrupt_files_total',
-    help: 'Buffer files found unreadable and moved aside (renamed *.corrupt).',
+    help: 'Buffer files found unreadable and moved aside (renamed *.corrupt; the newest 5 are kept).',
     type: 'counter',
     labels: [],
   },

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { isMap, isScalar, parse, parseDocument, visit } from 'yaml';
 import { parseConfig } from '../../shared/config/schema.js';
 import type { Config } from '../../shared/config/types.js';
+import { makeCertificates } from '../helpers/webConfig.js';
 
 /** Every shipped example must pass the real CLI's --check-config, as an operator would run it. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -17,9 +18,12 @@ const FILE_KEYS = /_file$/;
 
 const test = suite('packaging/examples');
 let scratch = '';
+/** A real CA certificate for `ca_file` keys: the agent refuses a CA file that holds no certificate. */
+let caPem = '';
 
 test.before(() => {
   scratch = mkdtempSync(path.join(tmpdir(), 'netns-exporter-examples-'));
+  caPem = readFileSync(makeCertificates(scratch).caCert, 'utf8');
 });
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -46,7 +50,7 @@ function withLocalFiles(name: string): { file: string; replaced: string[] } {
       if (!isScalar(pair.key) || !FILE_KEYS.test(String(pair.key.value)) || !isScalar(pair.value)) return;
       const original = String(pair.value.value);
       const local = path.join(scratch, `${name}-${path.basename(original)}`);
-      writeFileSync(local, 'example-secret\n', { mode: 0o600 });
+      writeFileSync(local, String(pair.key.value).endsWith('ca_file') ? caPem : 'example-secret\n', { mode: 0o600 });
       replaced.push(original);
       pair.value.value = local;
     },

@@ -80,18 +80,18 @@ interface PromResult {
 }
 
 /** An instant query against a real Prometheus; throws on an API error. */
-export async function promQuery(baseUrl: string, query: string, timeMs?: number): Promise<PromResult[]> {
+export async function promQuery(baseUrl: string, query: string, timeMs?: number, headers: Record<string, string> = {}): Promise<PromResult[]> {
   const params = new URLSearchParams({ query });
   if (timeMs !== undefined) params.set('time', String(timeMs / 1000));
-  const response = await fetch(`${baseUrl}/api/v1/query?${params}`);
+  const response = await fetch(`${baseUrl}/api/v1/query?${params}`, { headers });
   const json = (await response.json()) as { status: string; error?: string; data: { result: PromResult[] } };
   if (json.status !== 'success') throw new Error(`query ${query} failed: ${json.error}`);
   return json.data.result;
 }
 
 /** Every raw sample of the series `selector` in the last 10 minutes before `timeMs`: [timestampMs, value]. */
-export async function rawSamples(baseUrl: string, selector: string, timeMs: number): Promise<Map<string, [number, number][]>> {
-  const result = await promQuery(baseUrl, `${selector}[10m]`, timeMs);
+export async function rawSamples(baseUrl: string, selector: string, timeMs: number, headers: Record<string, string> = {}): Promise<Map<string, [number, number][]>> {
+  const result = await promQuery(baseUrl, `${selector}[10m]`, timeMs, headers);
   return new Map(result.map((series) => [
     series.metric.series ?? JSON.stringify(series.metric),
     (series.values ?? []).map(([at, value]) => [Math.round(at * 1000), Number(value)] as [number, number]),

@@ -143,7 +143,8 @@ export function startPushgateway(extraArgs: string[] = [], options: { scheme?: '
 }
 
 /** The real Prometheus from Debian, as a remote_write receiver, storage in a temporary folder. */
-export function startPrometheus(options: { port?: number; dir?: string } = {}): Promise<RunningServer> {
+export function startPrometheus(options: { port?: number; dir?: string; extraArgs?: string[] } = {}): Promise<RunningServer> {
+  const { extraArgs = [], ...serverOptions } = options;
   return startServer(
     'prometheus',
     (port, dir) => {
@@ -154,8 +155,9 @@ export function startPrometheus(options: { port?: number; dir?: string } = {}): 
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--config.file=${path.join(dir, 'prometheus.yml')}`,
       '--web.enable-remote-write-receiver',
+      ...extraArgs,
       ];
     },
-    { readyPath: '/-/ready', label: 'prometheus', ...options },
+    { readyPath: '/-/ready', label: 'prometheus', ...serverOptions },
   );
 }

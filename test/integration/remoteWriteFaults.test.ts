@@ -143,4 +143,53 @@ test('metadata is sent with the first cycle, then not again within a minute', as
   assert.equal(metadata[1], []);
 });
 
+test('413: the batch is split until the receiver takes it; only a single series still too large is dropped, as too_large', async () => {
+  const limit = 80;
+  const receiver = await server((index, res) => {
+    const body = receiver.requests[index - 1]!.body;
+    const series = decodeBody(body);
+    const tooLarge = body.length > limit || series.some((entry) => entry.labels.series === 'huge');
+    res.writeHead(tooLarge ? 413 : 204).end(tooLarge ? 'request entity too large' : '');
+  });
+  const rw = target(receiver.url);
+  await rw.start();
+  const values = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'huge'].map((name, index) => [name, index]));
+  const outcome = await rw.push(syntheticCycle(T0, 'm', values), Date.now() + 3_000);
+  assert.ok(outcome.ok, outcome.error ?? '');
+  const delivered = receiver.requests.filter((_, index) => index > 0).map((request) => request.body)
+    .filter((body) => body.length <= limit).flatMap((body) => decodeBody(body)).filter((entry) => entry.labels.series !== 'huge');
+  assert.equal(delivered.map((entry) => entry.labels.series).sort(), ['a', 'b', 'c', 'd', 'e', 'f']);
+  const stats = rw.bufferStats();
+  assert.is(stats.samples, 0);
+  assert.is(stats.tooLargeSamples, 1);
+  assert.is(stats.sentSamples, 6);
+  const dropped = rw.selfMetrics().find((metric) => metric.spec.name === 'netns_exporter_remote_write_samples_dropped_total')!;
+  assert.equal(dropped.values.filter((value) => value.value > 0), [{ labels: { reason: 'too_large' }, value: 1 }]);
+});
+
+for (const status of [401, 403, 404, 407]) {
+  test(`${status}: nothing dropped, draining stops at once, the batch waits for the next cycle`, async () => {
+    const receiver = await server((_, res) => res.writeHead(status).end('no'));
+    const rw = target(receiver.url, { max_samples_per_send: 1 });
+    await rw.start();
+    const outcome = await rw.push(syntheticCycle(T0, 'm', { a: 1, b: 2, c: 3 }), Date.now() + 2_000);
+    assert.not.ok(outcome.ok);
+    assert.match(outcome.error ?? '', new RegExp(`HTTP ${status}.*samples stay buffered`));
+    assert.is(receiver.requests.length, 1, 'stopped at the first such answer');
+    assert.is(rw.bufferStats().samples, 3);
+    assert.is(rw.bufferStats().rejectedSamples, 0);
+  });
+}
+
+for (const status of [409, 415]) {
+  test(`${status}: the receiver calls the data malformed: dropped and counted as rejected`, async () => {
+    const receiver = await server((_, res) => res.writeHead(status).end('bad'));
+    const rw = target(receiver.url);
+    await rw.start();
+    await rw.push(syntheticCycle(T0, 'm', { a: 1 }), Date.now() + 2_000);
+    assert.is(rw.bufferStats().samples, 0);
+    assert.is(rw.bufferStats().rejectedSamples, 1);
+  });
+}
+
 test.run();

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backoffDelay, isRetryable, nextRetry, parseRetryAfter, type BackoffPolicy } from '../../shared/backoff.js';
+import { backoffDelay, failureClass, isRetryable, nextRetry, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 
 const POLICY: BackoffPolicy = { minDelayMs: 100, maxDelayMs: 1_000, jitter: 0.5, minAttemptMs: 50 };
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -62,6 +62,20 @@ test('unreadable Retry-After falls back to the computed delay', () => {
 
 test('attempt must be a whole number from 1', () => {
   assert.throws(() => nextRetry({ attempt: 0, failure: { kind: 'network' }, nowMs: NOW, deadlineMs: NOW + 5_000, policy: POLICY, random: low }), /attempt must be/);
+});
+
+test('remote_write drops only what the receiver calls malformed, splits a 413, keeps everything else', () => {
+  for (const status of [400, 409, 415]) assert.is(rejectionVerdict({ kind: 'status', status }), 'drop', String(status));
+  assert.is(rejectionVerdict({ kind: 'status', status: 413 }), 'split');
+  for (const status of [401, 403, 404, 405, 407, 429, 500, 503]) assert.is(rejectionVerdict({ kind: 'status', status }), 'keep', String(status));
+  assert.is(rejectionVerdict({ kind: 'network', code: 'ECONNREFUSED' }), 'keep');
+  assert.is(rejectionVerdict({ kind: 'tls', code: 'CERT_HAS_EXPIRED' }), 'keep');
+});
+
+test('a failure\'s class is its status or code, never its text', () => {
+  assert.is(failureClass({ kind: 'status', status: 503, retryAfter: '7' }), 'HTTP 503');
+  assert.is(failureClass({ kind: 'network', code: 'ETIMEDOUT' }), 'network ETIMEDOUT');
+  assert.is(failureClass({ kind: 'tls' }), 'tls unknown');
 });
 
 test.run();

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RemoteWriteBuffer } from '../../agent/targets/remoteWriteBuffer.js';
+import { MAX_CORRUPT_FILES, RemoteWriteBuffer } from '../../agent/targets/remoteWriteBuffer.js';
 import { memoryLogger } from '../helpers/remoteWrite.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -11,6 +12,11 @@ const body = (tag: number, size = 10) => Buffer.alloc(size, tag);
 async function bodiesOf(buffer: RemoteWriteBuffer, maxSamples = 1_000_000): Promise<number[]> {
   const batch = await buffer.peek(maxSamples);
   return batch === null ? [] : batch.bodies.map((entry) => entry[0]!);
+}
+
+/** The buffer's own files in `folder`, sorted (the lock file left out). */
+function bufferFiles(folder: string): string[] {
+  return readdirSync(folder).filter((name) => name.endsWith('.rwb')).sort();
 }
 
 const test = suite('remote_write buffer');
@@ -32,7 +38,7 @@ test('in memory: entries come back oldest first, batched up to max samples', asy
   assert.is(batch.samples, 20);
   await buffer.remove(batch.entries);
   assert.equal(await bodiesOf(buffer), [3, 4]);
-  assert.equal(buffer.stats(), { entries: 2, samples: 20, bytes: 20, droppedSamples: 0, corruptFiles: 0 });
+  assert.equal(buffer.stats(), { entries: 2, samples: 20, bytes: 20, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, memoryEntries: 2 });
 });
 
 test('a single entry larger than the batch size is still taken (alone)', async () => {
@@ -49,7 +55,7 @@ test('full by samples: the OLDEST entries are dropped and counted, with a warnin
   assert.is(await buffer.append(body(4), 10, 4), 10);
   assert.is(await buffer.append(body(5), 20, 5), 20);
   assert.equal(await bodiesOf(buffer), [4, 5]);
-  assert.equal(buffer.stats(), { entries: 2, samples: 30, bytes: 20, droppedSamples: 30, corruptFiles: 0 });
+  assert.equal(buffer.stats(), { entries: 2, samples: 30, bytes: 20, droppedSamples: 30, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, memoryEntries: 2 });
   assert.ok(lines().some((line) => /buffer full/.test(String(line.msg))));
 });
 
@@ -69,19 +75,22 @@ test('on disk: a new buffer over the same folder resends what was not removed, i
   const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
   await first.open();
   for (let tag = 1; tag <= 3; tag++) await first.append(body(tag, 100 + tag), 10, 1_000 + tag);
+  await first.persist();
   await first.remove((await first.peek(10))!.entries);
-  assert.is(readdirSync(folder).length, 2);
+  assert.is(bufferFiles(folder).length, 2);
+  await first.close();
 
   const { logger, lines } = memoryLogger();
   const second = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger });
   await second.open();
-  assert.equal(second.stats(), { entries: 2, samples: 20, bytes: 205, droppedSamples: 0, corruptFiles: 0 });
+  assert.equal(second.stats(), { entries: 2, samples: 20, bytes: 205, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, memoryEntries: 0 });
   const batch = (await second.peek(100))!;
   assert.equal(batch.entries.map((entry) => entry.timestampMs), [1_002, 1_003]);
   assert.equal(batch.bodies.map((entry) => [entry[0], entry.length]), [[2, 102], [3, 103]]);
   assert.ok(lines().some((line) => /resending/.test(String(line.msg))));
   await second.append(body(4), 1, 1_004);
-  assert.equal(readdirSync(folder).sort(), ['0000000000000002.rwb', '0000000000000003.rwb', '0000000000000004.rwb']);
+  await second.persist();
+  assert.equal(bufferFiles(folder), ['0000000000000002.rwb', '0000000000000003.rwb', '0000000000000004.rwb']);
 });
 
 test('on disk: a restart under a smaller limit drops the oldest files to fit', async () => {
@@ -89,11 +98,13 @@ test('on disk: a restart under a smaller limit drops the oldest files to fit', a
   const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
   await first.open();
   for (let tag = 1; tag <= 5; tag++) await first.append(body(tag), 10, tag);
+  await first.persist();
+  await first.close();
   const second = new RemoteWriteBuffer({ maxSamples: 20, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
   await second.open();
   assert.equal(await bodiesOf(second), [4, 5]);
   assert.is(second.stats().droppedSamples, 30);
-  assert.is(readdirSync(folder).length, 2);
+  assert.is(bufferFiles(folder).length, 2);
 });
 
 test('on disk: corrupt, truncated and foreign files are moved aside with a warning, never a crash', async () => {
@@ -101,11 +112,13 @@ test('on disk: corrupt, truncated and foreign files are moved aside with a warni
   const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
   await first.open();
   for (let tag = 1; tag <= 4; tag++) await first.append(body(tag, 50), 10, tag);
+  await first.persist();
+  await first.close();
   const file = (id: number) => path.join(folder, `${String(id).padStart(16, '0')}.rwb`);
   const flipped = readFileSync(file(1));
   flipped.writeUInt8(flipped.readUInt8(flipped.length - 1) ^ 0xff, flipped.length - 1);
   writeFileSync(file(1), flipped);
-  writeFileSync(file(2), readFileSync(file(2)).subarray(0, 60));
+  writeFileSync(file(2), readFileSync(file(2)).subarray(0, 68));
   writeFileSync(file(3), 'garbage');
   writeFileSync(path.join(folder, '0000000000000009.rwb.tmp'), 'half-written');
   writeFileSync(path.join(folder, 'README'), 'not ours to touch');
@@ -121,7 +134,7 @@ test('on disk: corrupt, truncated and foreign files are moved aside with a warni
     '0000000000000002.rwb: truncated (6 of 50 body bytes)',
     '0000000000000003.rwb: not a remote_write buffer file (bad header)',
   ]);
-  assert.equal(readdirSync(folder).sort(), [
+  assert.equal(readdirSync(folder).filter((name) => name !== '.lock').sort(), [
     '0000000000000001.rwb.corrupt', '0000000000000002.rwb.corrupt', '0000000000000003.rwb.corrupt', '0000000000000004.rwb', 'README',
   ]);
 });
@@ -132,6 +145,7 @@ test('on disk: a file that breaks after start-up is set aside when read, and the
   await buffer.open();
   await buffer.append(body(1), 10, 1);
   await buffer.append(body(2), 10, 2);
+  await buffer.persist();
   writeFileSync(path.join(folder, '0000000000000001.rwb'), 'garbage');
   assert.equal(await bodiesOf(buffer), [2]);
   assert.is(buffer.stats().corruptFiles, 1);
@@ -146,6 +160,76 @@ test('on disk: an unusable folder is an error naming it', async () => {
   const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: path.join(file, 'sub'), logger: memoryLogger().logger });
   const error = await buffer.open().then(() => null, (cause: Error) => cause);
   assert.match(String(error?.message), /ENOTDIR/);
+});
+
+test('on disk: one flipped byte in a header (a sample count of 16.7 million) sets aside that file alone; the valid ones are kept', async () => {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples: 1_000, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  for (let tag = 1; tag <= 4; tag++) await first.append(body(tag, 50), 10, tag);
+  await first.persist();
+  await first.close();
+  const second = path.join(folder, '0000000000000002.rwb');
+  const data = readFileSync(second);
+  // The sample count's third byte, right after the 6-byte magic: 10 becomes 16,711,690.
+  data.writeUInt8(data.readUInt8(8) ^ 0xff, 8);
+  writeFileSync(second, data);
+
+  const { logger, lines } = memoryLogger();
+  const reopened = new RemoteWriteBuffer({ maxSamples: 1_000, maxBytes: 10_000, dir: folder, logger });
+  await reopened.open();
+  assert.equal(await bodiesOf(reopened), [1, 3, 4]);
+  assert.equal(reopened.stats(), {
+    entries: 3, samples: 30, bytes: 150, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 1, memoryEntries: 0,
+  });
+  assert.ok(lines().some((line) => /header checksum mismatch/.test(String(line.error))));
+  assert.ok(existsSync(`${second}.corrupt`));
+});
+
+test('on disk: a body that does not check out counts its samples (the header vouches for them) as corrupt', async () => {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples: 1_000, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  await first.append(body(1, 50), 7, 1);
+  await first.persist();
+  await first.close();
+  const file = path.join(folder, '0000000000000001.rwb');
+  const data = readFileSync(file);
+  data.writeUInt8(data.readUInt8(data.length - 1) ^ 0x01, data.length - 1);
+  writeFileSync(file, data);
+  const reopened = new RemoteWriteBuffer({ maxSamples: 1_000, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await reopened.open();
+  assert.is(reopened.stats().corruptSamples, 7);
+  assert.is(reopened.stats().corruptFiles, 1);
+});
+
+test('on disk: only the newest few .corrupt files are kept', async () => {
+  const folder = dir();
+  for (let id = 1; id <= MAX_CORRUPT_FILES + 3; id++) writeFileSync(path.join(folder, `${String(id).padStart(16, '0')}.rwb`), 'garbage');
+  const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await buffer.open();
+  assert.is(buffer.stats().corruptFiles, MAX_CORRUPT_FILES + 3);
+  const kept = readdirSync(folder).filter((name) => name.endsWith('.corrupt')).sort();
+  assert.equal(kept, Array.from({ length: MAX_CORRUPT_FILES }, (_, index) => `${String(index + 4).padStart(16, '0')}.rwb.corrupt`));
+  // New files never reuse the name of a file set aside.
+  await buffer.append(body(1), 1, 1);
+  await buffer.persist();
+  assert.equal(bufferFiles(folder), [`${String(MAX_CORRUPT_FILES + 4).padStart(16, '0')}.rwb`]);
+});
+
+test('on disk: a folder held by a live process is refused; a lock left by a dead one is taken over', async () => {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  const second = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  const refused = await second.open().then(() => null, (error: Error) => error);
+  assert.match(String(refused?.message), new RegExp(`in use by process ${process.pid}`));
+  await first.close();
+  writeFileSync(path.join(folder, '.lock'), `${spawnSync('true').pid}\n`);
+  await second.open();
+  assert.is(readFileSync(path.join(folder, '.lock'), 'utf8'), `${process.pid}\n`);
+  await second.close();
+  assert.not.ok(existsSync(path.join(folder, '.lock')), 'released on close');
 });
 
 test.run();

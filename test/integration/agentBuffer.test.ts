@@ -1,0 +1,98 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { stringify } from 'yaml';
+import { runAgent, startAgent, waitFor, writeConfig } from '../helpers/agent.js';
+import { TEST_PREFIX } from '../helpers/netns.js';
+import { rawSamples } from '../helpers/remoteWrite.js';
+import { runWhen } from '../helpers/requirements.js';
+import { freePort, startPrometheus, tempDir, type RunningServer } from '../helpers/servers.js';
+
+/**
+ * The remote_write buffer has one owner: a second agent on the same folder is refused, and a
+ * SIGHUP that rebuilds the push targets hands the buffer (in memory too) to the new target, so an
+ * outage spanning a reload loses no cycle.
+ */
+const test = suite('agent: one owner per remote_write buffer, handed over on SIGHUP');
+const cleanup: (() => Promise<void> | void)[] = [];
+const agents: ReturnType<typeof startAgent>[] = [];
+test.after(async () => {
+  for (const agent of agents) agent.child.kill('SIGKILL');
+  for (const task of cleanup.reverse()) await task();
+});
+
+function agentConfig(promPort: number, remoteWrite: Record<string, unknown>): Record<string, unknown> {
+  return {
+    interval: '1s',
+    read_timeout: '900ms',
+    // No namespace matches: the agent's own series (cycles_total) are what is pushed.
+    namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}buffer-none$` },
+    push: { remote_write: { url: `http://127.0.0.1:${promPort}/api/v1/write`, timeout: '300ms', ...remoteWrite } },
+  };
+}
+
+function start(configFile: string) {
+  const agent = startAgent(['--config', configFile]);
+  agents.push(agent);
+  return agent;
+}
+
+/** Every cycle since the start shows up as one more netns_exporter_cycles_total: a gap is a lost cycle. */
+async function assertNoCycleLost(prometheus: RunningServer, agent: ReturnType<typeof startAgent>, atLeast: number): Promise<void> {
+  const values = await waitFor('every cycle delivered', async () => {
+    const series = [...(await rawSamples(prometheus.url, 'netns_exporter_cycles_total', Date.now())).values()];
+    const got = series[0]?.map(([, value]) => value) ?? [];
+    return got.length >= atLeast ? got : null;
+  }, { timeoutMs: 30_000, context: agent.output });
+  const expected = Array.from({ length: values.length }, (_, index) => values[0]! + index);
+  assert.equal(values, expected, 'consecutive: no cycle lost across the reload');
+  assert.ok(values[0]! <= 2, `the first cycles arrived too (first value ${values[0]})`);
+}
+
+test('in-memory buffer: a SIGHUP that changes the push settings during an outage loses no cycle', async () => {
+  const promPort = await freePort();
+  const configFile = writeConfig(agentConfig(promPort, {}), 'rw-handover');
+  const agent = start(configFile);
+  await waitFor('a few cycles buffered', async () => /"consecutiveFailures"|push failed/.test(agent.output()) && agent.output().split('\n').length > 3, { context: agent.output });
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  writeFileSync(configFile, stringify(agentConfig(promPort, { timeout: '400ms' })));
+  agent.child.kill('SIGHUP');
+  await waitFor('the reload', async () => agent.output().includes('configuration reloaded'), { context: agent.output });
+  // Longer than the 5 s a replaced target gets to deliver on its way out: the new one must have them.
+  await new Promise((resolve) => setTimeout(resolve, 6_500));
+  const prometheus = await startPrometheus({ port: promPort });
+  cleanup.push(() => prometheus.stop());
+  await assertNoCycleLost(prometheus, agent, 10);
+  assert.not.match(agent.output(), /undelivered samples at shutdown are lost/);
+  agent.child.kill('SIGTERM');
+  assert.is(await agent.exited, 0);
+});
+
+test('buffer.dir: a second agent on the same folder exits 2 naming the key; SIGHUP hands the folder to the new target', async () => {
+  const promPort = await freePort();
+  const bufferDir = tempDir('rw-owner');
+  cleanup.push(() => rmSync(bufferDir, { recursive: true, force: true }));
+  const configFile = writeConfig(agentConfig(promPort, { buffer: { dir: bufferDir } }), 'rw-owner');
+  const agent = start(configFile);
+  await waitFor('the agent running', async () => agent.output().includes('netns-exporter running'), { context: agent.output });
+
+  const second = runAgent(['--config', configFile], { timeoutMs: 20_000 });
+  assert.is(second.status, 2, second.stderr);
+  const lines = second.stderr.trim().split('\n');
+  assert.is(lines.length, 1, second.stderr);
+  assert.match(lines[0]!, /^netns-exporter: config error: push\.remote_write\.buffer\.dir: .*in use by process \d+/);
+
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  writeFileSync(configFile, stringify(agentConfig(promPort, { buffer: { dir: bufferDir }, timeout: '400ms' })));
+  agent.child.kill('SIGHUP');
+  await waitFor('the reload', async () => agent.output().includes('configuration reloaded') || agent.output().includes('cannot start'), { context: agent.output });
+  assert.not.match(agent.output(), /cannot start/);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const prometheus = await startPrometheus({ port: promPort });
+  cleanup.push(() => prometheus.stop());
+  await assertNoCycleLost(prometheus, agent, 5);
+  agent.child.kill('SIGTERM');
+  assert.is(await agent.exited, 0);
+});
+
+runWhen(test, ['root', 'prometheus'], 'agent buffer ownership tests');
