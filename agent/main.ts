@@ -62,10 +62,23 @@ async function once(config: Config, logger: Logger): Promise<number> {
   const { pushes } = await loop.runCycle(true);
   for (const { target, outcome } of pushes) {
     if (outcome.ok) logger.info({ target, attempts: outcome.attempts, duration_ms: Math.round(outcome.durationMs) }, 'pushed');
-    else process.stderr.write(`netns-exporter: push to ${target} failed: ${outcome.error}\n`);
+    else process.stderr.write(`netns-exporter: push to ${target} failed: ${onceFailureText(target, outcome.error ?? '', config)}\n`);
   }
   // One-shot pushes never delete their group: stopping the targets is the long-running agent's job.
   return pushes.every(({ outcome }) => outcome.ok) ? 0 : EXIT_FAILURE;
+}
+
+/**
+ * A target's error speaks for the long-running agent ("samples stay buffered" until the next cycle);
+ * a one-shot run ends here, so say where the samples of this run really end up.
+ */
+function onceFailureText(target: string, error: string, config: Config): string {
+  const dir = config.push.remoteWrite?.buffer.dir ?? null;
+  if (target !== 'remote_write') return error;
+  const fate = dir === null
+    ? 'the samples of this run are lost: set push.remote_write.buffer.dir to keep them for the next run'
+    : `the samples of this run stay in ${dir}; the next run sends them`;
+  return `${error.replace(/; samples stay buffered$/, '')}; ${fate}`;
 }
 
 async function run(config: Config, pushFingerprint: string, cli: CliOptions, logger: Logger): Promise<number> {

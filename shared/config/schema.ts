@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
 import {
-  ConfigIssues, describe, isObject, join, readBoolean, readDuration, readEnum, readObject,
+  ConfigIssues, describe, isObject, join, MAX_TIMER_MS, readBoolean, readDuration, readEnum, readObject,
   readOptionalString, readPositiveInteger, readRegex, readString, readStringList, readStringMap,
   type RawObject,
 } from './fields.js';
@@ -62,7 +62,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
     apiServer: readApiServer(root.api_server, pushConfigured, issues),
     netnsDirs: readNetnsDirs(root.netns_dirs, issues),
     intervalMs,
-    readTimeoutMs: readDuration(root.read_timeout, 'read_timeout', 5_000, issues),
+    readTimeoutMs: readDuration(root.read_timeout, 'read_timeout', defaultReadTimeoutMs(intervalMs), issues),
     reader: readEnum(root.reader, 'reader', ['nsenter', 'setns'] as const, 'nsenter', issues),
     labels: readLabels(root.labels, issues),
     hostname,
@@ -76,7 +76,18 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
   if (config.readTimeoutMs > config.intervalMs) {
     issues.add('read_timeout', `must not exceed interval (${config.intervalMs} ms)`);
   }
+  if (config.intervalMs + config.jitterMs > MAX_TIMER_MS) {
+    issues.add('jitter', `interval plus jitter must be at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait)`);
+  }
   return issues.list.length > 0 ? { ok: false, errors: issues.list } : { ok: true, config };
+}
+
+/**
+ * 5 s, or half a short interval: the default must never be what makes a valid interval invalid,
+ * and a hung read then still leaves the push half the interval.
+ */
+export function defaultReadTimeoutMs(intervalMs: number): number {
+  return Math.min(5_000, intervalMs / 2);
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
