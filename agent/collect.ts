@@ -12,6 +12,8 @@ export interface CollectOptions {
   threads: number;
   deviceFilter: NameFilter;
   now?: () => number;
+  /** Aborted on shutdown: reads not yet started are not started (the reader's stop ends those in flight). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -26,7 +28,10 @@ export async function collectSnapshot(options: CollectOptions): Promise<Snapshot
   const discovery = await discoverNamespaces(options.discovery);
   const { reader } = options;
   const limit = pLimit(options.threads);
-  const read = reader.queuesReads === true ? (ns: Namespace) => reader.read(ns) : (ns: Namespace) => limit(() => reader.read(ns));
+  const readOne = (ns: Namespace): Promise<NamespaceResult> => (options.signal?.aborted === true
+    ? Promise.resolve({ ns, ok: false, reason: 'internal', message: 'not read: shutting down', durationMs: 0 })
+    : reader.read(ns));
+  const read = reader.queuesReads === true ? readOne : (ns: Namespace) => limit(() => readOne(ns));
   const settled = await Promise.allSettled(discovery.namespaces.map(read));
   const results = settled.map((outcome, index) => toResult(outcome, discovery.namespaces[index]!, options.deviceFilter));
   return {

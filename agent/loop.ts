@@ -15,6 +15,26 @@ export interface AgentParts {
   targets: PushTarget[];
 }
 
+/** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
+export const MIN_PUSH_MS = 5_000;
+
+/**
+ * When a push must be done, retries included: when the next cycle is due, counted from the start of
+ * the collection, but never sooner than MIN_PUSH_MS (or one interval, if shorter) after the push
+ * starts, so a collection that took most of the interval, or overran it, still pushes.
+ */
+export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number; nowMs: number }): number {
+  const nextCycleDue = input.cycleStartMs + input.intervalMs;
+  return Math.max(nextCycleDue, input.nowMs + Math.min(MIN_PUSH_MS, input.intervalMs));
+}
+
+/** Thrown out of runCycle when stop() abandoned the collection in flight. */
+export class CycleAbandoned extends Error {
+  constructor() {
+    super('cycle abandoned: shutting down');
+  }
+}
+
 export interface CycleResult {
   snapshot: Snapshot;
   registry: Registry;
@@ -35,6 +55,8 @@ export class AgentLoop {
   readonly #processRegistry = new Registry();
   #timer: NodeJS.Timeout | null = null;
   #inFlight: Promise<CycleResult> | null = null;
+  /** Aborts the collection in flight: on shutdown its reads are killed and nothing half-read is pushed. */
+  #collecting: AbortController | null = null;
   #stopping = false;
   #lastRegistry: Registry | null = null;
   #lastCycle: CycleSummary | null = null;
@@ -82,12 +104,22 @@ export class AgentLoop {
    */
   async runCycle(push: boolean, processMetrics = true): Promise<CycleResult> {
     const { config, reader, targets } = this.#parts;
-    const snapshot = await collectSnapshot({
-      discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot },
-      reader,
-      threads: config.threads,
-      deviceFilter: config.deviceFilter,
-    });
+    if (this.#stopping) throw new CycleAbandoned();
+    const collecting = new AbortController();
+    this.#collecting = collecting;
+    let snapshot: Snapshot;
+    try {
+      snapshot = await collectSnapshot({
+        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot },
+        reader,
+        threads: config.threads,
+        deviceFilter: config.deviceFilter,
+        signal: collecting.signal,
+      });
+    } finally {
+      if (this.#collecting === collecting) this.#collecting = null;
+    }
+    if (collecting.signal.aborted) throw new CycleAbandoned();
     this.#stats.recordCycle(snapshot);
     this.#logSnapshot(snapshot);
     const cycleRegistry = buildRegistry(snapshot, config, this.#build, this.#stats.snapshot(targets));
@@ -99,23 +131,28 @@ export class AgentLoop {
     return { snapshot, registry, pushes };
   }
 
-  /** Stops scheduling, lets the cycle in flight finish (bounded), then stops the targets. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Shuts down by one deadline for everything: scheduling stops, a collection in flight is
+   * abandoned (the reader's stop kills its reads; a half-read cycle is never pushed, it would blank
+   * the namespaces not read yet), a push in flight gets at most half the time left, the targets
+   * (delete_on_shutdown, a buffer flush) the rest. Returns true when every part finished in time.
+   */
+  async stop(deadlineMs: number): Promise<boolean> {
     this.#stopping = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    const inFlight = this.#inFlight;
-    if (inFlight !== null) {
-      await Promise.race([inFlight.catch(() => undefined), delay(graceMs)]);
-    }
-    const deadline = Date.now() + graceMs;
-    await Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadline)));
-    await this.#parts.reader.stop();
+    this.#collecting?.abort();
+    const inFlight = this.#inFlight?.catch(() => undefined) ?? Promise.resolve();
+    const readerStopped = this.#parts.reader.stop().catch(() => undefined);
+    const half = Date.now() + (deadlineMs - Date.now()) / 2;
+    await until(inFlight, half);
+    const targetsStopped = Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadlineMs)));
+    return until(Promise.all([inFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
   async #pushAll(snapshot: Snapshot, registry: Registry): Promise<CycleResult['pushes']> {
     const { config, targets } = this.#parts;
     // A push must finish before the next cycle is due, retries included.
-    const deadline = snapshot.timestampMs + Math.max(config.intervalMs - snapshot.durationMs, 1_000);
+    const deadline = pushDeadlineMs({ cycleStartMs: snapshot.timestampMs, intervalMs: config.intervalMs, nowMs: Date.now() });
     const outcomes = await Promise.all(targets.map(async (target) => {
       const outcome = await target.push({ snapshot, registry }, deadline).catch((error: Error): PushOutcome => (
         { ok: false, durationMs: 0, attempts: 0, error: `push threw: ${error.message}` }));
@@ -142,7 +179,7 @@ export class AgentLoop {
     try {
       await this.#inFlight;
     } catch (error) {
-      this.#logger.error({ err: (error as Error).message }, 'cycle failed');
+      if (!(error instanceof CycleAbandoned)) this.#logger.error({ err: (error as Error).message }, 'cycle failed');
     } finally {
       this.#inFlight = null;
     }
@@ -177,6 +214,13 @@ export class AgentLoop {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves true when `work` settles before `deadlineMs`, false when the deadline comes first. */
+async function until(work: Promise<unknown>, deadlineMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - Date.now()));
+  });
+  const done = await Promise.race([work.then(() => true, () => true), timeout]);
+  clearTimeout(timer);
+  return done;
 }

@@ -14,8 +14,13 @@ import { buildInfo } from './version.js';
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-/** How long SIGTERM waits for the cycle in flight and the targets' shutdown work. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * The whole shutdown after SIGTERM/SIGINT, from the signal to the exit: under Docker's default
+ * 10 s stop timeout, so the agent leaves by itself rather than by the runtime's SIGKILL.
+ */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Of that, kept back for closing the listeners and writing the last log line. */
+const SHUTDOWN_RESERVE_MS = 500;
 
 async function main(argv: readonly string[]): Promise<number> {
   let cli: CliOptions;
@@ -48,7 +53,7 @@ async function dryRun(config: Config, logger: Logger): Promise<number> {
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets: [] }, { logger, build: buildInfo() });
   const { registry } = await loop.runCycle(false, false);
   process.stdout.write(await registry.metrics());
-  await loop.stop(0);
+  await loop.stop(Date.now() + SHUTDOWN_DEADLINE_MS);
   return 0;
 }
 
@@ -117,10 +122,26 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   logger.info({ signal }, 'shutting down');
-  await loop.stop(SHUTDOWN_GRACE_MS);
-  await Promise.all(servers.map((server) => server.stop()));
+  const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+  const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
+  const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
+  await Promise.race([Promise.all(servers.map((server) => server.stop())), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  clearTimeout(overdue);
+  // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which
+  // waits for every thread: leave without it.
+  if (!finished) exitNow(logger, 'a part did not stop within the shutdown deadline');
   logger.info('stopped');
   return 0;
+}
+
+/**
+ * Leaves at once, whatever a thread does: SIGKILL to ourselves (exit status 137), since exit()
+ * would wait for a worker thread blocked in a read. The log says why.
+ */
+function exitNow(logger: Logger, why: string): never {
+  logger.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, `${why}; exiting now`);
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: SIGKILL did not end the process');
 }
 
 /** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */
