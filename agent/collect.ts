@@ -40,6 +40,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<Snapshot
     results,
     discoveredCount: discovery.listedCount,
     discoveryErrors: discovery.problems,
+    unlistedDirs: discovery.unlisted,
   };
 }
 

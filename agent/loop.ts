@@ -3,8 +3,10 @@ import type { Config } from '../shared/config/types.js';
 import { buildRegistry, type BuildInfo } from '../shared/metrics/registry.js';
 import type { Snapshot } from '../shared/types.js';
 import { collectSnapshot } from './collect.js';
-import type { CycleSummary } from './health.js';
+import { NamespaceTypes } from './discover.js';
+import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
+import { ProblemLog } from './problemLog.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { PushOutcome, PushTarget } from './targets/target.js';
@@ -39,6 +41,7 @@ export interface CycleResult {
   snapshot: Snapshot;
   registry: Registry;
   pushes: { target: string; outcome: PushOutcome }[];
+  summary: CycleSummary;
 }
 
 /**
@@ -61,12 +64,18 @@ export class AgentLoop {
   #lastRegistry: Registry | null = null;
   #lastCycle: CycleSummary | null = null;
   #pending: AgentParts | null = null;
+  readonly #types: NamespaceTypes;
+  readonly #discoveryProblems: ProblemLog;
+  readonly #collectionProblems: ProblemLog;
 
   constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
     this.#parts = parts;
     this.#logger = deps.logger;
     this.#build = deps.build;
     this.#procRoot = deps.procRoot ?? '/proc';
+    this.#types = new NamespaceTypes(this.#procRoot);
+    this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
+    this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_' });
   }
 
@@ -101,6 +110,9 @@ export class AgentLoop {
   /**
    * One collection, then the registry is built and kept for /metrics, then (when `push`) every
    * target pushes. `processMetrics` adds prom-client's process figures when the config allows.
+   * A netns_dirs folder that could not be listed makes the cycle's view unknown, not empty: it is
+   * neither pushed (a PUT would replace the node's group with the rest, remote_write would mark
+   * the missing series stale) nor served on /metrics; the last good push stays where it landed.
    */
   async runCycle(push: boolean, processMetrics = true): Promise<CycleResult> {
     const { config, reader, targets } = this.#parts;
@@ -110,7 +122,7 @@ export class AgentLoop {
     let snapshot: Snapshot;
     try {
       snapshot = await collectSnapshot({
-        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot },
+        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types },
         reader,
         threads: config.threads,
         deviceFilter: config.deviceFilter,
@@ -120,15 +132,16 @@ export class AgentLoop {
       if (this.#collecting === collecting) this.#collecting = null;
     }
     if (collecting.signal.aborted) throw new CycleAbandoned();
-    this.#stats.recordCycle(snapshot);
-    this.#logSnapshot(snapshot);
+    this.#stats.recordCycle(snapshot, config.netnsDirs);
+    const summary = summariseCycle(snapshot);
+    this.#logSnapshot(snapshot, summary);
     const cycleRegistry = buildRegistry(snapshot, config, this.#build, this.#stats.snapshot(targets));
     const registry = processMetrics && config.selfMetrics.process ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
-    this.#lastRegistry = registry;
-    const failed = snapshot.results.filter((result) => !result.ok).length;
-    this.#lastCycle = { startedMs: snapshot.timestampMs, durationMs: snapshot.durationMs, namespacesFound: snapshot.results.length, namespacesFailed: failed };
-    const pushes = push ? await this.#pushAll(snapshot, registry) : [];
-    return { snapshot, registry, pushes };
+    const viewKnown = snapshot.unlistedDirs.length === 0;
+    this.#lastRegistry = viewKnown ? registry : null;
+    this.#lastCycle = summary;
+    const pushes = push && viewKnown ? await this.#pushAll(snapshot, registry) : [];
+    return { snapshot, registry, pushes, summary };
   }
 
   /**
@@ -183,6 +196,10 @@ export class AgentLoop {
     } finally {
       this.#inFlight = null;
     }
+    const cycle = this.#lastCycle;
+    if (cycle !== null && !this.#stopping) {
+      this.#collectionProblems.update(collectionProblems(cycle, this.#parts.config.health.maxFailedRatio).map((message) => ({ key: problemKey(message), message })));
+    }
     const elapsed = Date.now() - started;
     if (elapsed > intervalMs) {
       this.#stats.recordOverrun();
@@ -203,15 +220,22 @@ export class AgentLoop {
     this.#logger.info('new configuration in effect');
   }
 
-  #logSnapshot(snapshot: Snapshot): void {
-    for (const problem of snapshot.discoveryErrors) this.#logger.warn({ problem }, 'discovery');
+  #logSnapshot(snapshot: Snapshot, summary: CycleSummary): void {
+    this.#discoveryProblems.update(snapshot.discoveryErrors);
+    // When no read succeeded they all failed alike: the health summary says it once, not 1,000 times.
+    const noneRead = summary.namespacesFound > 0 && summary.namespacesFailed === summary.namespacesFound;
     for (const result of snapshot.results) {
-      if (!result.ok) this.#logger.warn({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
+      if (!result.ok) this.#logger[noneRead ? 'debug' : 'warn']({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
       else if (result.sample.procErrors.length > 0) this.#logger.debug({ netns: result.ns.name, files: result.sample.procErrors }, 'proc files unreadable');
     }
     const failed = snapshot.results.filter((result) => !result.ok).length;
     this.#logger.debug({ namespaces: snapshot.results.length, failed, duration_ms: Math.round(snapshot.durationMs) }, 'cycle collected');
   }
+}
+
+/** The same key while a problem lasts: its text with the counts taken out. */
+function problemKey(message: string): string {
+  return message.replace(/[\d,.]+/g, '#');
 }
 
 /** Resolves true when `work` settles before `deadlineMs`, false when the deadline comes first. */

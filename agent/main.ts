@@ -2,7 +2,7 @@
 import type { Config } from '../shared/config/types.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { loadConfig } from './config.js';
-import { evaluateHealth } from './health.js';
+import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import { createLogger, type Logger } from './log.js';
 import { AgentLoop } from './loop.js';
@@ -51,10 +51,20 @@ async function main(argv: readonly string[]): Promise<number> {
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets: [] }, { logger, build: buildInfo() });
-  const { registry } = await loop.runCycle(false, false);
+  const { registry, summary } = await loop.runCycle(false, false);
   process.stdout.write(await registry.metrics());
   await loop.stop(Date.now() + SHUTDOWN_DEADLINE_MS);
-  return 0;
+  return reportProblems(summary, config) ? EXIT_FAILURE : 0;
+}
+
+/**
+ * A one-shot run that collected what would make /healthz fail (no namespace read, a folder that
+ * could not be listed) fails too: one line per problem, cause and fix in it. True when there were any.
+ */
+function reportProblems(summary: CycleSummary, config: Config): boolean {
+  const problems = collectionProblems(summary, config.health.maxFailedRatio);
+  for (const problem of problems) process.stderr.write(`netns-exporter: ${problem}\n`);
+  return problems.length > 0;
 }
 
 async function once(config: Config, logger: Logger): Promise<number> {
@@ -64,13 +74,14 @@ async function once(config: Config, logger: Logger): Promise<number> {
   }
   if (!(await startTargets(targets))) return EXIT_USAGE;
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build: buildInfo() });
-  const { pushes } = await loop.runCycle(true);
+  const { pushes, summary } = await loop.runCycle(true);
+  const failed = reportProblems(summary, config);
   for (const { target, outcome } of pushes) {
     if (outcome.ok) logger.info({ target, attempts: outcome.attempts, duration_ms: Math.round(outcome.durationMs) }, 'pushed');
     else process.stderr.write(`netns-exporter: push to ${target} failed: ${onceFailureText(target, outcome.error ?? '', config)}\n`);
   }
   // One-shot pushes never delete their group: stopping the targets is the long-running agent's job.
-  return pushes.every(({ outcome }) => outcome.ok) ? 0 : EXIT_FAILURE;
+  return pushes.every(({ outcome }) => outcome.ok) && !failed ? 0 : EXIT_FAILURE;
 }
 
 /**
@@ -149,6 +160,7 @@ async function startServers(config: Config, loop: AgentLoop, logger: Logger): Pr
   const health = () => evaluateHealth({
     nowMs: Date.now(),
     maxAgeMs: loop.config.health.maxAgeMs,
+    maxFailedRatio: loop.config.health.maxFailedRatio,
     targets: loop.targets.map((target) => target.state()),
     lastCycle: loop.lastCycle,
   });

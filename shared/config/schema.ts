@@ -316,12 +316,30 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
 }
 
 function readHealth(value: unknown, intervalMs: number, issues: ConfigIssues): HealthConfig {
-  const fields = readObject(value, 'health', ['listen', 'max_age'], issues);
+  const fields = readObject(value, 'health', ['listen', 'max_age', 'max_failed_ratio'], issues);
   const listen = readOptionalString(fields.listen, 'health.listen', issues);
   return {
     listen: listen === null ? null : readListenAddress(listen, 'health.listen', issues),
     maxAgeMs: readDuration(fields.max_age, 'health.max_age', 3 * intervalMs, issues),
+    maxFailedRatio: readRatio(fields.max_failed_ratio, 'health.max_failed_ratio', DEFAULT_MAX_FAILED_RATIO, issues),
   };
+}
+
+/**
+ * More than half the namespaces failing makes the node unhealthy: below that the data is partial
+ * and netns_exporter_read_errors_total is the better alert; above it, the node mostly collects
+ * nothing, which a restart or an operator must see. Namespaces deleted during their read never count.
+ */
+const DEFAULT_MAX_FAILED_RATIO = 0.5;
+
+function readRatio(value: unknown, at: string, fallback: number, issues: ConfigIssues): number {
+  if (value === undefined || value === null) return fallback;
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number' || !(number >= 0 && number <= 1)) {
+    issues.add(at, `expected a share from 0 to 1 such as 0.5, got ${describe(value)}`);
+    return fallback;
+  }
+  return number;
 }
 
 /** "host:port", "[::1]:port" or ":port" (all addresses). */

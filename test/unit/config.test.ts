@@ -135,6 +135,14 @@ test('a short interval brings the default read_timeout down with it; only an exp
   assert.equal(configErrors({}, { env: { NETNS_EXPORTER_INTERVAL: '1s' } }), [], 'the same through the environment');
 });
 
+test('health.max_failed_ratio: a share from 0 to 1, 0.5 by default', () => {
+  assert.is(configFrom({}).health.maxFailedRatio, 0.5);
+  assert.is(configFrom({ health: { max_failed_ratio: 0.9 } }).health.maxFailedRatio, 0.9);
+  assert.is(configFrom({ health: { max_failed_ratio: 1 } }).health.maxFailedRatio, 1);
+  assert.match(configErrors({ health: { max_failed_ratio: 1.5 } })[0]!, /^health\.max_failed_ratio: expected a share from 0 to 1/);
+  assert.match(configErrors({ health: { max_failed_ratio: 'most' } })[0]!, /^health\.max_failed_ratio: /);
+});
+
 test('durations a timer cannot hold are refused, naming the key', () => {
   // Node clamps a timer above 2^31-1 ms (24.8 days) to 1 ms: cycles would run back to back.
   assert.match(configErrors({ interval: '25d' })[0]!, /^interval: at most 24d/);
