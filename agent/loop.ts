@@ -153,13 +153,16 @@ export class AgentLoop {
   async stop(deadlineMs: number): Promise<boolean> {
     this.#stopping = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#collecting?.abort();
-    const inFlight = this.#inFlight?.catch(() => undefined) ?? Promise.resolve();
+    const collecting = this.#collecting;
+    collecting?.abort();
+    // An abandoned collection is not waited for (a reader may take its time to give up its reads):
+    // it pushes nothing. A push in flight is.
+    const pushInFlight = collecting === null ? this.#inFlight?.catch(() => undefined) ?? Promise.resolve() : Promise.resolve();
     const readerStopped = this.#parts.reader.stop().catch(() => undefined);
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
-    await until(inFlight, half);
+    await until(pushInFlight, half);
     const targetsStopped = Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadlineMs)));
-    return until(Promise.all([inFlight, readerStopped, targetsStopped]), deadlineMs);
+    return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
   async #pushAll(snapshot: Snapshot, registry: Registry): Promise<CycleResult['pushes']> {
