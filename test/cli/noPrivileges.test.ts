@@ -61,7 +61,7 @@ test('--once without CAP_SYS_ADMIN (setns reader) exits 1 with the same one line
 
 test('the long-running agent answers 503 on /healthz with the reason, and warns once, not every cycle', async () => {
   const port = await freePort();
-  const config = readableConfig({ interval: '500ms', health: { listen: `127.0.0.1:${port}` }, push: { pushgateway: { url: gateway.url, grouping: { instance: `noprivs-run-${process.pid}` } } } });
+  const config = readableConfig({ interval: '500ms', read_timeout: '500ms', health: { listen: `127.0.0.1:${port}`, max_age: '60s' }, push: { pushgateway: { url: gateway.url, grouping: { instance: `noprivs-run-${process.pid}` } } } });
   const agent = startAgent(['--config', config], {}, NOBODY);
   try {
     const body = await waitFor('503 with a reason', async () => {
@@ -70,7 +70,7 @@ test('the long-running agent answers 503 on /healthz with the reason, and warns 
       return response.status === 503 && json.problems.length > 0 ? json : null;
     }, { context: agent.output });
     assert.is(body.status, 'failing');
-    assert.equal(body.problems, ['0 of 3 namespaces read: operation not permitted — run as root or with CAP_SYS_ADMIN']);
+    assert.equal(body.problems, ['0 of 3 namespaces read: operation not permitted — run as root or with CAP_SYS_ADMIN'], `${JSON.stringify(body)}\n${agent.output().slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // four more cycles
     const warnings = agent.output().split('\n').filter((line) => line.includes('"level":40'));
     assert.is(warnings.length, 1, warnings.join('\n'));
