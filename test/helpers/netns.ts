@@ -59,16 +59,19 @@ export function kernelStat(ns: string, device: string, stat: string): number {
 }
 
 export function cleanupNamespaces(): void {
-  // One batch, not a process per namespace: a test may have made a thousand. -force goes on past
-  // one that is already gone.
-  if (created.size > 0) {
+  // One batch for plain names, not a process per namespace: a test may have made a thousand. ip's
+  // batch syntax would split odd names (spaces, quotes), so those go one by one. -force goes on
+  // past one that is already gone.
+  const plain = [...created].filter((name) => /^[\w.-]+$/.test(name));
+  if (plain.length > 0) {
     try {
-      execFileSync('ip', ['-force', '-batch', '-'], { input: [...created].map((name) => `netns delete ${name}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
+      execFileSync('ip', ['-force', '-batch', '-'], { input: plain.map((name) => `netns delete ${name}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
     } catch {
       // some were already gone; the rest were deleted
     }
-    created.clear();
   }
+  for (const name of [...created].filter((name) => !plain.includes(name))) deleteNamespace(name);
+  created.clear();
   for (const link of createdLinks) {
     try {
       sh('ip', ['link', 'delete', link]);

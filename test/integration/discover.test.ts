@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { discoverNamespaces, NamespaceTypes } from '../../agent/discover.js';
-import { addNamespace, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
+import { addBareNamespaces, addNamespace, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -66,6 +66,13 @@ test('netns_dirs: [/proc] is one problem for the folder, not one per entry', asy
   assert.is(found.problems.length, 1, found.problems.map((problem) => problem.message).join('\n'));
   assert.match(found.problems[0]!.message, /^\/proc: \d+ entries are not network namespaces \(not on nsfs\), e\.g\. /);
   assert.is(found.problems[0]!.key, 'not-nsfs:/proc');
+});
+
+test('the test helper removes what it made, odd names and a thousand plain ones alike', () => {
+  addNamespace('we"ird \\ näme');
+  addBareNamespaces('bulk', 1_000);
+  cleanupNamespaces();
+  assert.equal(readdirSync('/run/netns').filter((name) => name.startsWith(TEST_PREFIX)), []);
 });
 
 runWhen(test, ['root', 'ip'], 'discovery tests');
