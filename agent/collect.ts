@@ -10,6 +10,8 @@ export interface CollectOptions {
   reader: NamespaceReader;
   deviceFilter: NameFilter;
   now?: () => number;
+  /** Aborted on shutdown: reads not yet started are not started (the reader's stop ends those in flight). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -21,7 +23,10 @@ export async function collectSnapshot(options: CollectOptions): Promise<Snapshot
   const timestampMs = now();
   const started = performance.now();
   const discovery = await discoverNamespaces(options.discovery);
-  const settled = await Promise.allSettled(discovery.namespaces.map((ns) => options.reader.read(ns)));
+  const read = (ns: Namespace): Promise<NamespaceResult> => (options.signal?.aborted === true
+    ? Promise.resolve({ ns, ok: false, reason: 'internal', message: 'not read: shutting down', durationMs: 0 })
+    : options.reader.read(ns));
+  const settled = await Promise.allSettled(discovery.namespaces.map(read));
   const results = settled.map((outcome, index) => toResult(outcome, discovery.namespaces[index]!, options.deviceFilter));
   return {
     timestampMs,
@@ -29,6 +34,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<Snapshot
     results,
     discoveredCount: discovery.listedCount,
     discoveryErrors: discovery.problems,
+    unlistedDirs: discovery.unlisted,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Snapshot } from '../shared/types.js';
 import type { TargetState } from './targets/target.js';
 
 export interface CycleSummary {
@@ -5,11 +6,19 @@ export interface CycleSummary {
   durationMs: number;
   namespacesFound: number;
   namespacesFailed: number;
+  /** Failed because the namespace was deleted during its read: churn on the node, not a fault. */
+  namespacesVanished: number;
+  /** Failures by reason, the most common first, each with one error text as an example. */
+  failures: { reason: string; count: number; example: string }[];
+  /** netns_dirs folders that could not be listed: that cycle was not pushed. */
+  unlistedDirs: readonly { dir: string; code: string }[];
 }
 
 export interface HealthReport {
   status: 'ok' | 'failing' | 'starting';
   max_age_seconds: number;
+  /** Why the status is not ok, in words an operator can act on; empty when ok. */
+  problems: string[];
   targets: {
     name: string;
     healthy: boolean;
@@ -22,12 +31,14 @@ export interface HealthReport {
 }
 
 /**
- * Healthy while every target's last successful push is younger than `maxAgeMs`; with no push target
- * (pull mode), while the last collection is. Pure: the HTTP server renders what this returns.
+ * Healthy while every target's last successful push is younger than `maxAgeMs` (with no push
+ * target, pull mode, while the last collection is) and the last collection read what it found.
+ * Pure: the HTTP server renders what this returns.
  */
 export function evaluateHealth(input: {
   nowMs: number;
   maxAgeMs: number;
+  maxFailedRatio: number;
   targets: readonly TargetState[];
   lastCycle: CycleSummary | null;
 }): HealthReport {
@@ -42,16 +53,22 @@ export function evaluateHealth(input: {
   }));
   const cycle = input.lastCycle;
   const lastCycleDone = cycle === null ? null : cycle.startedMs + cycle.durationMs;
+  const problems = cycle === null ? [] : collectionProblems(cycle, input.maxFailedRatio);
   let status: HealthReport['status'];
   if (targets.length > 0) {
     const neverTried = input.targets.every((state) => state.lastAttemptMs === null);
-    status = targets.every((target) => target.healthy) ? 'ok' : neverTried ? 'starting' : 'failing';
+    for (const target of targets.filter((t) => !t.healthy && !neverTried)) {
+      problems.push(`no successful push to ${target.name} within max_age (${input.maxAgeMs / 1000} s)${target.last_error === null ? '' : `: ${target.last_error}`}`);
+    }
+    status = problems.length > 0 ? 'failing' : targets.every((target) => target.healthy) ? 'ok' : 'starting';
   } else {
-    status = fresh(lastCycleDone) ? 'ok' : cycle === null ? 'starting' : 'failing';
+    if (cycle !== null && !fresh(lastCycleDone)) problems.push(`no collection finished within max_age (${input.maxAgeMs / 1000} s)`);
+    status = cycle === null ? 'starting' : problems.length === 0 ? 'ok' : 'failing';
   }
   return {
     status,
     max_age_seconds: input.maxAgeMs / 1000,
+    problems,
     targets,
     last_cycle: cycle === null ? null : {
       started: new Date(cycle.startedMs).toISOString(),
@@ -60,6 +77,68 @@ export function evaluateHealth(input: {
       namespaces_failed: cycle.namespacesFailed,
     },
   };
+}
+
+/** What health needs to know of a cycle, without holding its samples. */
+export function summariseCycle(snapshot: Snapshot): CycleSummary {
+  const failures = new Map<string, { reason: string; count: number; example: string }>();
+  for (const result of snapshot.results) {
+    if (result.ok) continue;
+    const entry = failures.get(result.reason) ?? { reason: result.reason, count: 0, example: result.message };
+    entry.count += 1;
+    failures.set(result.reason, entry);
+  }
+  const sorted = [...failures.values()].sort((a, b) => b.count - a.count);
+  return {
+    startedMs: snapshot.timestampMs,
+    durationMs: snapshot.durationMs,
+    namespacesFound: snapshot.results.length,
+    namespacesFailed: sorted.reduce((sum, failure) => sum + failure.count, 0),
+    namespacesVanished: failures.get('vanished')?.count ?? 0,
+    failures: sorted,
+    unlistedDirs: snapshot.unlistedDirs,
+  };
+}
+
+/**
+ * The collection's own problems: a folder that could not be listed, no namespace read of those
+ * found, or more than `maxFailedRatio` of them failed. Namespaces deleted during their read are
+ * churn and count neither way. Each text names the cause and, where there is one, the fix.
+ */
+export function collectionProblems(cycle: CycleSummary, maxFailedRatio: number): string[] {
+  const problems = cycle.unlistedDirs.map(({ dir, code }) => `cannot list netns_dirs folder ${dir}: ${code}${LIST_HINTS[code] ?? ''}; the cycle was not pushed, the last good one stays`);
+  const readable = cycle.namespacesFound - cycle.namespacesVanished;
+  const failed = cycle.namespacesFailed - cycle.namespacesVanished;
+  const main = cycle.failures.find((failure) => failure.reason !== 'vanished');
+  if (failed <= 0 || main === undefined) return problems;
+  if (failed === readable) {
+    problems.push(`0 of ${count(cycle.namespacesFound)} namespaces read: ${cause(main)}`);
+  } else if (failed / readable > maxFailedRatio) {
+    problems.push(`${count(failed)} of ${count(readable)} namespaces failed, more than health.max_failed_ratio (${maxFailedRatio}): ${cause(main)}`);
+  }
+  return problems;
+}
+
+const LIST_HINTS: Record<string, string> = {
+  ELOOP: ' (a symbolic link loop)',
+  EACCES: ' (permission denied: run as root)',
+  EMFILE: ' (too many open files: raise LimitNOFILE)',
+  ENFILE: ' (the system is out of file handles)',
+  EIO: ' (I/O error)',
+  ENOTDIR: ' (not a folder: fix netns_dirs)',
+};
+
+function cause(failure: { reason: string; example: string }): string {
+  switch (failure.reason) {
+    case 'permission': return 'operation not permitted — run as root or with CAP_SYS_ADMIN';
+    case 'timeout': return 'reads timed out — raise read_timeout or lower threads';
+    case 'spawn': return `${failure.example} — install nsenter (util-linux) and ip (iproute2)`;
+    default: return `${failure.reason}: ${failure.example}`;
+  }
+}
+
+function count(value: number): string {
+  return value.toLocaleString('en-US');
 }
 
 function iso(ms: number | null): string | null {

@@ -3,8 +3,10 @@ import type { Config } from '../shared/config/types.js';
 import { buildRegistry, type BuildInfo } from '../shared/metrics/registry.js';
 import type { Snapshot } from '../shared/types.js';
 import { collectSnapshot } from './collect.js';
-import type { CycleSummary } from './health.js';
+import { NamespaceTypes } from './discover.js';
+import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
+import { ProblemLog } from './problemLog.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { PushOutcome, PushTarget } from './targets/target.js';
@@ -15,10 +17,31 @@ export interface AgentParts {
   targets: PushTarget[];
 }
 
+/** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
+export const MIN_PUSH_MS = 5_000;
+
+/**
+ * When a push must be done, retries included: when the next cycle is due, counted from the start of
+ * the collection, but never sooner than MIN_PUSH_MS (or one interval, if shorter) after the push
+ * starts, so a collection that took most of the interval, or overran it, still pushes.
+ */
+export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number; nowMs: number }): number {
+  const nextCycleDue = input.cycleStartMs + input.intervalMs;
+  return Math.max(nextCycleDue, input.nowMs + Math.min(MIN_PUSH_MS, input.intervalMs));
+}
+
+/** Thrown out of runCycle when stop() abandoned the collection in flight. */
+export class CycleAbandoned extends Error {
+  constructor() {
+    super('cycle abandoned: shutting down');
+  }
+}
+
 export interface CycleResult {
   snapshot: Snapshot;
   registry: Registry;
   pushes: { target: string; outcome: PushOutcome }[];
+  summary: CycleSummary;
 }
 
 /**
@@ -35,16 +58,24 @@ export class AgentLoop {
   readonly #processRegistry = new Registry();
   #timer: NodeJS.Timeout | null = null;
   #inFlight: Promise<CycleResult> | null = null;
+  /** Aborts the collection in flight: on shutdown its reads are killed and nothing half-read is pushed. */
+  #collecting: AbortController | null = null;
   #stopping = false;
   #lastRegistry: Registry | null = null;
   #lastCycle: CycleSummary | null = null;
   #pending: AgentParts | null = null;
+  readonly #types: NamespaceTypes;
+  readonly #discoveryProblems: ProblemLog;
+  readonly #collectionProblems: ProblemLog;
 
   constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
     this.#parts = parts;
     this.#logger = deps.logger;
     this.#build = deps.build;
     this.#procRoot = deps.procRoot ?? '/proc';
+    this.#types = new NamespaceTypes(this.#procRoot);
+    this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
+    this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_' });
   }
 
@@ -79,42 +110,64 @@ export class AgentLoop {
   /**
    * One collection, then the registry is built and kept for /metrics, then (when `push`) every
    * target pushes. `processMetrics` adds prom-client's process figures when the config allows.
+   * A netns_dirs folder that could not be listed makes the cycle's view unknown, not empty: it is
+   * neither pushed (a PUT would replace the node's group with the rest, remote_write would mark
+   * the missing series stale) nor served on /metrics; the last good push stays where it landed.
    */
   async runCycle(push: boolean, processMetrics = true): Promise<CycleResult> {
     const { config, reader, targets } = this.#parts;
-    const snapshot = await collectSnapshot({
-      discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot },
-      reader,
-      deviceFilter: config.deviceFilter,
-    });
-    this.#stats.recordCycle(snapshot);
-    this.#logSnapshot(snapshot);
+    if (this.#stopping) throw new CycleAbandoned();
+    const collecting = new AbortController();
+    this.#collecting = collecting;
+    let snapshot: Snapshot;
+    try {
+      snapshot = await collectSnapshot({
+        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types },
+        reader,
+        deviceFilter: config.deviceFilter,
+        signal: collecting.signal,
+      });
+    } finally {
+      if (this.#collecting === collecting) this.#collecting = null;
+    }
+    if (collecting.signal.aborted) throw new CycleAbandoned();
+    this.#stats.recordCycle(snapshot, config.netnsDirs);
+    const summary = summariseCycle(snapshot);
+    this.#logSnapshot(snapshot, summary);
     const cycleRegistry = buildRegistry(snapshot, config, this.#build, this.#stats.snapshot(targets));
     const registry = processMetrics && config.selfMetrics.process ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
-    this.#lastRegistry = registry;
-    const failed = snapshot.results.filter((result) => !result.ok).length;
-    this.#lastCycle = { startedMs: snapshot.timestampMs, durationMs: snapshot.durationMs, namespacesFound: snapshot.results.length, namespacesFailed: failed };
-    const pushes = push ? await this.#pushAll(snapshot, registry) : [];
-    return { snapshot, registry, pushes };
+    const viewKnown = snapshot.unlistedDirs.length === 0;
+    this.#lastRegistry = viewKnown ? registry : null;
+    this.#lastCycle = summary;
+    const pushes = push && viewKnown ? await this.#pushAll(snapshot, registry) : [];
+    return { snapshot, registry, pushes, summary };
   }
 
-  /** Stops scheduling, lets the cycle in flight finish (bounded), then stops the targets. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Shuts down by one deadline for everything: scheduling stops, a collection in flight is
+   * abandoned (the reader's stop kills its reads; a half-read cycle is never pushed, it would blank
+   * the namespaces not read yet), a push in flight gets at most half the time left, the targets
+   * (delete_on_shutdown, a buffer flush) the rest. Returns true when every part finished in time.
+   */
+  async stop(deadlineMs: number): Promise<boolean> {
     this.#stopping = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    const inFlight = this.#inFlight;
-    if (inFlight !== null) {
-      await Promise.race([inFlight.catch(() => undefined), delay(graceMs)]);
-    }
-    const deadline = Date.now() + graceMs;
-    await Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadline)));
-    await this.#parts.reader.stop();
+    const collecting = this.#collecting;
+    collecting?.abort();
+    // An abandoned collection is not waited for (a reader may take its time to give up its reads):
+    // it pushes nothing. A push in flight is.
+    const pushInFlight = collecting === null ? this.#inFlight?.catch(() => undefined) ?? Promise.resolve() : Promise.resolve();
+    const readerStopped = this.#parts.reader.stop().catch(() => undefined);
+    const half = Date.now() + (deadlineMs - Date.now()) / 2;
+    await until(pushInFlight, half);
+    const targetsStopped = Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadlineMs)));
+    return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
   async #pushAll(snapshot: Snapshot, registry: Registry): Promise<CycleResult['pushes']> {
     const { config, targets } = this.#parts;
     // A push must finish before the next cycle is due, retries included.
-    const deadline = snapshot.timestampMs + Math.max(config.intervalMs - snapshot.durationMs, 1_000);
+    const deadline = pushDeadlineMs({ cycleStartMs: snapshot.timestampMs, intervalMs: config.intervalMs, nowMs: Date.now() });
     const outcomes = await Promise.all(targets.map(async (target) => {
       const outcome = await target.push({ snapshot, registry }, deadline).catch((error: Error): PushOutcome => (
         { ok: false, durationMs: 0, attempts: 0, error: `push threw: ${error.message}` }));
@@ -141,9 +194,13 @@ export class AgentLoop {
     try {
       await this.#inFlight;
     } catch (error) {
-      this.#logger.error({ err: (error as Error).message }, 'cycle failed');
+      if (!(error instanceof CycleAbandoned)) this.#logger.error({ err: (error as Error).message }, 'cycle failed');
     } finally {
       this.#inFlight = null;
+    }
+    const cycle = this.#lastCycle;
+    if (cycle !== null && !this.#stopping) {
+      this.#collectionProblems.update(collectionProblems(cycle, this.#parts.config.health.maxFailedRatio).map((message) => ({ key: problemKey(message), message })));
     }
     const elapsed = Date.now() - started;
     if (elapsed > intervalMs) {
@@ -165,10 +222,12 @@ export class AgentLoop {
     this.#logger.info('new configuration in effect');
   }
 
-  #logSnapshot(snapshot: Snapshot): void {
-    for (const problem of snapshot.discoveryErrors) this.#logger.warn({ problem }, 'discovery');
+  #logSnapshot(snapshot: Snapshot, summary: CycleSummary): void {
+    this.#discoveryProblems.update(snapshot.discoveryErrors);
+    // When no read succeeded they all failed alike: the health summary says it once, not 1,000 times.
+    const noneRead = summary.namespacesFound > 0 && summary.namespacesFailed === summary.namespacesFound;
     for (const result of snapshot.results) {
-      if (!result.ok) this.#logger.warn({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
+      if (!result.ok) this.#logger[noneRead ? 'debug' : 'warn']({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
       else if (result.sample.procErrors.length > 0) this.#logger.debug({ netns: result.ns.name, files: result.sample.procErrors }, 'proc files unreadable');
       if (result.ok && (result.sample.collectors?.errors.length ?? 0) > 0) {
         this.#logger.debug({ netns: result.ns.name, problems: result.sample.collectors?.errors }, 'collector files unreadable');
@@ -179,6 +238,18 @@ export class AgentLoop {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** The same key while a problem lasts: its text with the counts taken out. */
+function problemKey(message: string): string {
+  return message.replace(/[\d,.]+/g, '#');
+}
+
+/** Resolves true when `work` settles before `deadlineMs`, false when the deadline comes first. */
+async function until(work: Promise<unknown>, deadlineMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - Date.now()));
+  });
+  const done = await Promise.race([work.then(() => true, () => true), timeout]);
+  clearTimeout(timer);
+  return done;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/types.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { loadConfig, type LoadedConfig } from './config.js';
-import { evaluateHealth } from './health.js';
+import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import { createLogger, type Logger } from './log.js';
 import { AgentLoop } from './loop.js';
@@ -15,8 +15,13 @@ import { buildInfo } from './version.js';
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-/** How long SIGTERM waits for the cycle in flight and the targets' shutdown work. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * The whole shutdown after SIGTERM/SIGINT, from the signal to the exit: under Docker's default
+ * 10 s stop timeout, so the agent leaves by itself rather than by the runtime's SIGKILL.
+ */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Of that, kept back for closing the listeners and writing the last log line. */
+const SHUTDOWN_RESERVE_MS = 500;
 
 export async function main(argv: readonly string[]): Promise<number> {
   let cli: CliOptions;
@@ -47,10 +52,20 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets: [] }, { logger, build: buildInfo() });
-  const { registry } = await loop.runCycle(false, false);
+  const { registry, summary } = await loop.runCycle(false, false);
   process.stdout.write(await registry.metrics());
-  await loop.stop(0);
-  return 0;
+  await loop.stop(Date.now() + SHUTDOWN_DEADLINE_MS);
+  return reportProblems(summary, config) ? EXIT_FAILURE : 0;
+}
+
+/**
+ * A one-shot run that collected what would make /healthz fail (no namespace read, a folder that
+ * could not be listed) fails too: one line per problem, cause and fix in it. True when there were any.
+ */
+function reportProblems(summary: CycleSummary, config: Config): boolean {
+  const problems = collectionProblems(summary, config.health.maxFailedRatio);
+  for (const problem of problems) process.stderr.write(`netns-exporter: ${problem}\n`);
+  return problems.length > 0;
 }
 
 async function once(config: Config, logger: Logger): Promise<number> {
@@ -60,13 +75,27 @@ async function once(config: Config, logger: Logger): Promise<number> {
   }
   if (!(await startTargets(targets))) return EXIT_USAGE;
   const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build: buildInfo() });
-  const { pushes } = await loop.runCycle(true);
+  const { pushes, summary } = await loop.runCycle(true);
+  const failed = reportProblems(summary, config);
   for (const { target, outcome } of pushes) {
     if (outcome.ok) logger.info({ target, attempts: outcome.attempts, duration_ms: Math.round(outcome.durationMs) }, 'pushed');
-    else process.stderr.write(`netns-exporter: push to ${target} failed: ${outcome.error}\n`);
+    else process.stderr.write(`netns-exporter: push to ${target} failed: ${onceFailureText(target, outcome.error ?? '', config)}\n`);
   }
   // One-shot pushes never delete their group: stopping the targets is the long-running agent's job.
-  return pushes.every(({ outcome }) => outcome.ok) ? 0 : EXIT_FAILURE;
+  return pushes.every(({ outcome }) => outcome.ok) && !failed ? 0 : EXIT_FAILURE;
+}
+
+/**
+ * A target's error speaks for the long-running agent ("samples stay buffered" until the next cycle);
+ * a one-shot run ends here, so say where the samples of this run really end up.
+ */
+function onceFailureText(target: string, error: string, config: Config): string {
+  const dir = config.push.remoteWrite?.buffer.dir ?? null;
+  if (target !== 'remote_write') return error;
+  const fate = dir === null
+    ? 'the samples of this run are lost: set push.remote_write.buffer.dir to keep them for the next run'
+    : `the samples of this run stay in ${dir}; the next run sends them`;
+  return `${error.replace(/; samples stay buffered$/, '')}; ${fate}`;
 }
 
 async function run(config: Config, pushFingerprint: string, cli: CliOptions, logger: Logger): Promise<number> {
@@ -105,8 +134,14 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   logger.info({ signal }, 'shutting down');
-  await loop.stop(SHUTDOWN_GRACE_MS);
-  await Promise.all(servers.map((server) => server.stop()));
+  const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+  const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
+  const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
+  await Promise.race([Promise.all(servers.map((server) => server.stop())), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  clearTimeout(overdue);
+  // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which
+  // waits for every thread: leave without it.
+  if (!finished) exitNow(logger, 'a part did not stop within the shutdown deadline');
   logger.info('stopped');
   return 0;
 }
@@ -120,11 +155,22 @@ function reloadConfig(cli: CliOptions): LoadedConfig {
   }
 }
 
+/**
+ * Leaves at once, whatever a thread does: SIGKILL to ourselves (exit status 137), since exit()
+ * would wait for a worker thread blocked in a read. The log says why.
+ */
+function exitNow(logger: Logger, why: string): never {
+  logger.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, `${why}; exiting now`);
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: SIGKILL did not end the process');
+}
+
 /** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */
 async function startServers(config: Config, loop: AgentLoop, logger: Logger): Promise<AgentHttpServer[] | null> {
   const health = () => evaluateHealth({
     nowMs: Date.now(),
     maxAgeMs: loop.config.health.maxAgeMs,
+    maxFailedRatio: loop.config.health.maxFailedRatio,
     targets: loop.targets.map((target) => target.state()),
     lastCycle: loop.lastCycle,
   });

@@ -12,10 +12,14 @@ export class SelfStatsRecorder {
   #cyclesOverrun = 0;
   /** Every reason starts at 0, so rate() and alerts see a series before the first failure. */
   readonly #readErrors: Record<string, number> = Object.fromEntries(READ_ERROR_REASONS.map((reason) => [reason, 0]));
+  readonly #dirListErrors: Record<string, number> = {};
   readonly #pushes: SelfStats['pushes'] = {};
 
-  recordCycle(snapshot: Snapshot): void {
+  /** `netnsDirs`: the configured folders, each with its series from the first cycle on. */
+  recordCycle(snapshot: Snapshot, netnsDirs: readonly string[]): void {
     this.#cycles += 1;
+    for (const dir of netnsDirs) this.#dirListErrors[dir] ??= 0;
+    for (const { dir } of snapshot.unlistedDirs) this.#dirListErrors[dir] = (this.#dirListErrors[dir] ?? 0) + 1;
     for (const result of snapshot.results) {
       if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
       else {
@@ -44,6 +48,7 @@ export class SelfStatsRecorder {
       cycles: this.#cycles,
       cyclesOverrun: this.#cyclesOverrun,
       readErrors: { ...this.#readErrors },
+      dirListErrors: { ...this.#dirListErrors },
       pushes: structuredClone(this.#pushes),
       extra: targets.flatMap((target) => target.selfMetrics()),
     };

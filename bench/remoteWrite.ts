@@ -76,7 +76,7 @@ function syntheticSnapshot(timestampMs: number, statCount: number): Snapshot {
     const name = `qrouter-${index.toString(16).padStart(8, '0')}-5f6e-4c1a-9d2b-${(index * 7919).toString(16).padStart(12, '0')}`;
     return { ns: { name, path: `/run/netns/${name}`, inode: index }, ok: true, sample: { interfaces: [device('qg-1', index), device('qr-2', index)], proc: {}, procErrors: [] }, durationMs: 1 };
   });
-  return { timestampMs, durationMs: 0, results, discoveredCount: count, discoveryErrors: [] };
+  return { timestampMs, durationMs: 0, results, discoveredCount: count, discoveryErrors: [], unlistedDirs: [] };
 }
 
 function device(name: string, seed: number): InterfaceSample {

@@ -43,6 +43,12 @@ export type NamespaceResult =
   | { ns: Namespace; ok: true; sample: NamespaceSample; durationMs: number }
   | { ns: Namespace; ok: false; reason: ReadFailureReason; message: string; durationMs: number };
 
+/** A discovery problem worth one warning; `key` stays the same from cycle to cycle while it lasts. */
+export interface DiscoveryProblem {
+  key: string;
+  message: string;
+}
+
 /** One cycle's collection, immutable once built. */
 export interface Snapshot {
   /** Wall-clock start of the cycle, ms since the epoch: the timestamp of every sample. */
@@ -51,7 +57,9 @@ export interface Snapshot {
   results: readonly NamespaceResult[];
   /** Namespaces listed before filtering (for self-metrics). */
   discoveredCount: number;
-  discoveryErrors: readonly string[];
+  discoveryErrors: readonly DiscoveryProblem[];
+  /** netns_dirs folders that could not be listed this cycle: what they hold is unknown, not empty. */
+  unlistedDirs: readonly { dir: string; code: string }[];
 }
 
 /**

@@ -92,6 +92,12 @@ export function readPositiveInteger(
   return number;
 }
 
+/**
+ * The longest delay a Node timer holds (2^31-1 ms, 24.8 days): above it setTimeout fires after 1 ms,
+ * so an interval or a timeout past it would run back to back instead of waiting.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A duration ("15s", "1m", "500ms" or seconds); `allowZero` for delays such as splay. */
 export function readDuration(
   value: unknown,
@@ -105,6 +111,10 @@ export function readDuration(
   if (ms === null || ms < 0 || (!allowZero && ms === 0)) {
     const expected = allowZero ? 'a duration of 0 or more' : 'a positive duration';
     issues.add(path, `expected ${expected} such as "15s", "500ms" or "1m", got ${describe(value)}`);
+    return fallbackMs;
+  }
+  if (ms > MAX_TIMER_MS) {
+    issues.add(path, `at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait), got ${describe(value)}`);
     return fallbackMs;
   }
   return ms;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
 import {
-  ConfigIssues, describe, isObject, join, readBoolean, readDuration, readEnum, readObject,
+  ConfigIssues, describe, isObject, join, MAX_TIMER_MS, readBoolean, readDuration, readEnum, readObject,
   readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
@@ -64,7 +64,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
     apiServer: readApiServer(root.api_server, pushConfigured, issues),
     netnsDirs: readNetnsDirs(root.netns_dirs, issues),
     intervalMs,
-    readTimeoutMs: readDuration(root.read_timeout, 'read_timeout', 5_000, issues),
+    readTimeoutMs: readDuration(root.read_timeout, 'read_timeout', defaultReadTimeoutMs(intervalMs), issues),
     reader: readEnum(root.reader, 'reader', ['nsenter', 'setns'] as const, 'nsenter', issues),
     labels: readLabels(root.labels, issues),
     hostname,
@@ -78,7 +78,18 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
   if (config.readTimeoutMs > config.intervalMs) {
     issues.add('read_timeout', `must not exceed interval (${config.intervalMs} ms)`);
   }
+  if (config.intervalMs + config.jitterMs > MAX_TIMER_MS) {
+    issues.add('jitter', `interval plus jitter must be at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait)`);
+  }
   return issues.list.length > 0 ? { ok: false, errors: issues.list } : { ok: true, config };
+}
+
+/**
+ * 5 s, or half a short interval: the default must never be what makes a valid interval invalid,
+ * and a hung read then still leaves the push half the interval.
+ */
+export function defaultReadTimeoutMs(intervalMs: number): number {
+  return Math.min(5_000, intervalMs / 2);
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -340,12 +351,30 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
 }
 
 function readHealth(value: unknown, intervalMs: number, issues: ConfigIssues): HealthConfig {
-  const fields = readObject(value, 'health', ['listen', 'max_age'], issues);
+  const fields = readObject(value, 'health', ['listen', 'max_age', 'max_failed_ratio'], issues);
   const listen = readOptionalString(fields.listen, 'health.listen', issues);
   return {
     listen: listen === null ? null : readListenAddress(listen, 'health.listen', issues),
     maxAgeMs: readDuration(fields.max_age, 'health.max_age', 3 * intervalMs, issues),
+    maxFailedRatio: readRatio(fields.max_failed_ratio, 'health.max_failed_ratio', DEFAULT_MAX_FAILED_RATIO, issues),
   };
+}
+
+/**
+ * More than half the namespaces failing makes the node unhealthy: below that the data is partial
+ * and netns_exporter_read_errors_total is the better alert; above it, the node mostly collects
+ * nothing, which a restart or an operator must see. Namespaces deleted during their read never count.
+ */
+const DEFAULT_MAX_FAILED_RATIO = 0.5;
+
+function readRatio(value: unknown, at: string, fallback: number, issues: ConfigIssues): number {
+  if (value === undefined || value === null) return fallback;
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number' || !(number >= 0 && number <= 1)) {
+    issues.add(at, `expected a share from 0 to 1 such as 0.5, got ${describe(value)}`);
+    return fallback;
+  }
+  return number;
 }
 
 /** "host:port", "[::1]:port" or ":port" (all addresses). */

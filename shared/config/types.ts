@@ -92,6 +92,8 @@ export interface HealthConfig {
   /** Own listener for /healthz; null serves /healthz on the api_server only (when that runs). */
   listen: { host: string; port: number } | null;
   maxAgeMs: number;
+  /** Unhealthy when more than this share of the namespaces found failed (vanished ones aside). */
+  maxFailedRatio: number;
 }
 
 /** The per-namespace collectors beyond interfaces (issue 14); each reads a few /proc files. */

@@ -25,6 +25,8 @@ export interface SelfStats {
   cycles: number;
   cyclesOverrun: number;
   readErrors: Record<string, number>;
+  /** netns_dirs folder → failed listings. */
+  dirListErrors: Record<string, number>;
   pushes: Record<string, { attempts: number; failures: number; lastDurationMs: number | null; lastSuccessMs: number | null }>;
   extra: ExtraMetric[];
 }
@@ -115,6 +117,8 @@ function addSelfMetrics(registry: Registry, snapshot: Snapshot, self: SelfStats)
   namespaces.set({ state: 'failed' }, failed);
   const readErrors = counter(registry, SELF.readErrors, SELF.readErrors.labels);
   for (const [reason, count] of Object.entries(self.readErrors)) readErrors.inc({ reason }, count);
+  const dirListErrors = counter(registry, SELF.dirListErrors, SELF.dirListErrors.labels);
+  for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors.inc({ dir }, count);
   counter(registry, SELF.cycles, []).inc(self.cycles);
   counter(registry, SELF.cyclesOverrun, []).inc(self.cyclesOverrun);
   const pushDuration = gauge(registry, SELF.pushDuration, SELF.pushDuration.labels);

@@ -1,10 +1,11 @@
+import { readdirSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runAgent, writeConfig } from '../helpers/agent.js';
 import { addNamespace, addVeth, deleteNamespace, inNs, TEST_PREFIX } from '../helpers/netns.js';
 import { promQuery, promString } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
-import { freePort, startPrometheus, type RunningServer } from '../helpers/servers.js';
+import { freePort, startPrometheus, tempDir, type RunningServer } from '../helpers/servers.js';
 
 const test = suite('CLI: --once with push.remote_write');
 let prometheus: RunningServer;
@@ -50,6 +51,26 @@ test('the agent as users run it: a namespace\'s MTU queryable in Prometheus; a d
   assert.not.match(both.stderr, /push to remote_write failed/);
   const after = await promQuery(prometheus.url, selector);
   assert.is(Number(after[0]!.value![1]), 1322, 'remote_write delivered although the Pushgateway was down');
+});
+
+test('--once with the receiver down says what becomes of the samples: lost without buffer.dir, kept on disk with it', async () => {
+  const deadPort = await freePort();
+  const config = (buffer: Record<string, unknown>) => writeConfig({
+    namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}none$` },
+    log_level: 'warn',
+    push: { remote_write: { url: `http://127.0.0.1:${deadPort}/api/v1/write`, timeout: '300ms', buffer } },
+  }, 'rw-once');
+  const inMemory = runAgent(['--once', '--config', config({})]);
+  assert.is(inMemory.status, 1, inMemory.stderr);
+  const summary = (stderr: string) => stderr.split('\n').filter((line) => line.startsWith('netns-exporter: ')).join('\n');
+  assert.not.match(summary(inMemory.stderr), /stay buffered/, 'nothing stays anywhere once the process exits');
+  assert.match(summary(inMemory.stderr), /push to remote_write failed: .*the samples of this run are lost: set push\.remote_write\.buffer\.dir to keep them for the next run/);
+
+  const dir = tempDir('rw-once-buffer');
+  const onDisk = runAgent(['--once', '--config', config({ dir })]);
+  assert.is(onDisk.status, 1, onDisk.stderr);
+  assert.match(summary(onDisk.stderr), new RegExp(`the samples of this run stay in ${dir}; the next run sends them`));
+  assert.ok(readdirSync(dir).length > 0, 'and they are there');
 });
 
 runWhen(test, ['root', 'ip', 'nsenter', 'prometheus'], 'remote_write CLI');

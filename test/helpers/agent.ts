@@ -20,9 +20,11 @@ export interface AgentRun {
   ms: number;
 }
 
-export function runAgent(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): AgentRun {
+/** `wrap`: a command that runs the agent, such as setpriv dropping privileges. */
+export function runAgent(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; wrap?: string[] } = {}): AgentRun {
   const started = Date.now();
-  const result = spawnSync(process.execPath, [AGENT, ...args], {
+  const [command, ...rest] = [...(options.wrap ?? []), process.execPath, AGENT, ...args];
+  const result = spawnSync(command!, rest, {
     encoding: 'utf8',
     env: { ...process.env, ...options.env },
     timeout: options.timeoutMs ?? 60_000,
@@ -31,8 +33,9 @@ export function runAgent(args: string[], options: { env?: Record<string, string>
 }
 
 /** Starts a long-running agent; `output()` holds its log so far. */
-export function startAgent(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [AGENT, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startAgent(args: string[], env: Record<string, string> = {}, wrap: string[] = []): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const [command, ...rest] = [...wrap, process.execPath, AGENT, ...args];
+  const child = spawn(command!, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (chunk) => (log += chunk));
   child.stderr!.on('data', (chunk) => (log += chunk));

@@ -31,6 +31,17 @@ export function deleteNamespace(name: string): void {
   created.delete(name);
 }
 
+/**
+ * Many bare namespaces at once (`ip -batch`: 1,000 in well under a second), for collections that
+ * must take real time. No sysctl tuning: nothing is sent in them. Returns their names.
+ */
+export function addBareNamespaces(tag: string, count: number): string[] {
+  const names = Array.from({ length: count }, (_, index) => `${TEST_PREFIX}${tag}-${String(index).padStart(5, '0')}`);
+  execFileSync('ip', ['-batch', '-'], { input: names.map((name) => `netns add ${name}\n`).join(''), stdio: ['pipe', 'ignore', 'pipe'] });
+  for (const name of names) created.add(name);
+  return names;
+}
+
 /** A veth pair with one end in each namespace (either may be null: the host). Names ≤ 15 chars. */
 export function addVeth(a: { ns: string | null; dev: string }, b: { ns: string | null; dev: string }): void {
   sh('ip', ['link', 'add', a.dev, 'type', 'veth', 'peer', 'name', b.dev]);
@@ -48,7 +59,19 @@ export function kernelStat(ns: string, device: string, stat: string): number {
 }
 
 export function cleanupNamespaces(): void {
-  for (const name of [...created]) deleteNamespace(name);
+  // One batch for plain names, not a process per namespace: a test may have made a thousand. ip's
+  // batch syntax would split odd names (spaces, quotes), so those go one by one. -force goes on
+  // past one that is already gone.
+  const plain = [...created].filter((name) => /^[\w.-]+$/.test(name));
+  if (plain.length > 0) {
+    try {
+      execFileSync('ip', ['-force', '-batch', '-'], { input: plain.map((name) => `netns delete ${name}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
+    } catch {
+      // some were already gone; the rest were deleted
+    }
+  }
+  for (const name of [...created].filter((name) => !plain.includes(name))) deleteNamespace(name);
+  created.clear();
   for (const link of createdLinks) {
     try {
       sh('ip', ['link', 'delete', link]);

@@ -12,5 +12,5 @@ export function readOk(name: string, interfaces: InterfaceSample[], proc: Record
 }
 
 export function snapshotOf(results: NamespaceResult[], timestampMs = 1_700_000_000_000): Snapshot {
-  return { timestampMs, durationMs: 12, results, discoveredCount: results.length, discoveryErrors: [] };
+  return { timestampMs, durationMs: 12, results, discoveredCount: results.length, discoveryErrors: [], unlistedDirs: [] };
 }

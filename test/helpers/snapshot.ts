@@ -16,7 +16,7 @@ export function syntheticSnapshot(options: { names: readonly string[]; devices: 
       procErrors: [],
     },
   }));
-  return { timestampMs: options.timestampMs ?? Date.now(), durationMs: 5, results, discoveredCount: results.length, discoveryErrors: [] };
+  return { timestampMs: options.timestampMs ?? Date.now(), durationMs: 5, results, discoveredCount: results.length, discoveryErrors: [], unlistedDirs: [] };
 }
 
 function device(nsIndex: number, devIndex: number, offset: number): InterfaceSample {

@@ -57,7 +57,7 @@ test.before(async () => {
     host: '127.0.0.1', port: 0, requestTimeoutMs: 1_000, logger,
     routes: {
       metrics: { path: '/metrics', render: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'up 1\n' }) },
-      health: () => ({ status: 'ok', max_age_seconds: 45, targets: [], last_cycle: null }),
+      health: () => ({ status: 'ok', max_age_seconds: 45, targets: [], last_cycle: null, problems: [] }),
     },
   });
   port = (await server.start()).port;

@@ -144,4 +144,32 @@ test('durations', () => {
   assert.is(parseDuration('10x'), null);
 });
 
+test('a short interval brings the default read_timeout down with it; only an explicit one is refused', () => {
+  assert.equal(configErrors({ interval: '1s' }), []);
+  assert.is(configFrom({ interval: '1s' }).readTimeoutMs, 500, 'half the interval, so the push keeps the other half');
+  assert.is(configFrom({ interval: '4s' }).readTimeoutMs, 2_000);
+  assert.is(configFrom({}).readTimeoutMs, 5_000, 'the default at the default interval is unchanged');
+  assert.is(configFrom({ interval: '1h' }).readTimeoutMs, 5_000);
+  assert.is(configFrom({ interval: '1s', read_timeout: '800ms' }).readTimeoutMs, 800);
+  assert.match(configErrors({ interval: '1s', read_timeout: '2s' })[0]!, /^read_timeout: must not exceed interval/);
+  assert.equal(configErrors({}, { env: { NETNS_EXPORTER_INTERVAL: '1s' } }), [], 'the same through the environment');
+});
+
+test('health.max_failed_ratio: a share from 0 to 1, 0.5 by default', () => {
+  assert.is(configFrom({}).health.maxFailedRatio, 0.5);
+  assert.is(configFrom({ health: { max_failed_ratio: 0.9 } }).health.maxFailedRatio, 0.9);
+  assert.is(configFrom({ health: { max_failed_ratio: 1 } }).health.maxFailedRatio, 1);
+  assert.match(configErrors({ health: { max_failed_ratio: 1.5 } })[0]!, /^health\.max_failed_ratio: expected a share from 0 to 1/);
+  assert.match(configErrors({ health: { max_failed_ratio: 'most' } })[0]!, /^health\.max_failed_ratio: /);
+});
+
+test('durations a timer cannot hold are refused, naming the key', () => {
+  // Node clamps a timer above 2^31-1 ms (24.8 days) to 1 ms: cycles would run back to back.
+  assert.match(configErrors({ interval: '25d' })[0]!, /^interval: at most 24d/);
+  assert.equal(configErrors({ interval: '24d' }), []);
+  assert.match(configErrors({ splay: '30d' })[0]!, /^splay: at most 24d/);
+  assert.match(configErrors({ interval: '20d', jitter: '5d' })[0]!, /^jitter: interval plus jitter must be at most 24d/);
+  assert.match(configErrors({ push: { pushgateway: { url: 'http://127.0.0.1:9091', timeout: '9999h' } } })[0]!, /^push\.pushgateway\.timeout: at most 24d/);
+});
+
 test.run();

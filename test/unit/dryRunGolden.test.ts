@@ -62,7 +62,7 @@ function goldenSnapshot(config: Config): Snapshot {
     failed('qrouter-9f8e7d6c-5b4a-4392-8a1b-0c9d8e7f6a5b', 4026532806, 'timeout'),
     read(`snat-${router}`, 4026532807, nsenterRead('ip/odd-device.json', ['0\t3'], config), config),
   ];
-  return { timestampMs: 1_700_000_000_000, durationMs: 1234.5, results, discoveredCount: results.length, discoveryErrors: [] };
+  return { timestampMs: 1_700_000_000_000, durationMs: 1234.5, results, discoveredCount: results.length, discoveryErrors: [], unlistedDirs: [] };
 }
 
 /** The exposition --dry-run prints for the golden snapshot: the registry of one cycle, its self-stats. */
@@ -70,7 +70,7 @@ async function goldenExposition(): Promise<string> {
   const config = configFrom(parse(fixture('golden/config.yaml')), { hostname: 'unused-host' });
   const snapshot = goldenSnapshot(config);
   const stats = new SelfStatsRecorder();
-  stats.recordCycle(snapshot);
+  stats.recordCycle(snapshot, config.netnsDirs);
   return buildRegistry(snapshot, config, BUILD, stats.snapshot([])).metrics();
 }
 
