@@ -99,15 +99,20 @@ export class AgentLoop {
     return { snapshot, registry, pushes };
   }
 
-  /** Stops scheduling, lets the cycle in flight finish (bounded), then stops the targets. */
+  /**
+   * Stops scheduling, lets the cycle in flight finish, then stops the targets (which abort a push
+   * still retrying and send delete_on_shutdown), all within `graceMs` in total: `docker stop`
+   * kills after 10 s. The cycle in flight gets at most half of it, so the targets' own work
+   * always has the other half.
+   */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    const deadline = Date.now() + graceMs;
     const inFlight = this.#inFlight;
     if (inFlight !== null) {
-      await Promise.race([inFlight.catch(() => undefined), delay(graceMs)]);
+      await Promise.race([inFlight.catch(() => undefined), delay(graceMs / 2)]);
     }
-    const deadline = Date.now() + graceMs;
     await Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadline)));
     await this.#parts.reader.stop();
   }

@@ -14,8 +14,11 @@ import { buildInfo } from './version.js';
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-/** How long SIGTERM waits for the cycle in flight and the targets' shutdown work. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long SIGTERM waits for the cycle in flight and the targets' shutdown work, in total: below the
+ * 10 s after which `docker stop` and `podman stop` send SIGKILL.
+ */
+const SHUTDOWN_GRACE_MS = 8_000;
 
 async function main(argv: readonly string[]): Promise<number> {
   let cli: CliOptions;
