@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Builds the repository's Dockerfile, unchanged, and runs the image the way the README's Docker path
+# says, then checks what an operator would: /metrics against the kernel for a namespace created here,
+# /healthz, a Pushgateway push, `stop` (SIGTERM) ending with exit 0 within the 10 s stop timeout,
+# also while the gateway is unreachable, and the image size. Prints one PASS or FAIL line last.
+#
+# No Docker engine runs on the CI machines and registry images cannot be pulled there, so Debian's
+# buildah and podman do the work, and the `node:20-bookworm-slim` base is stood in for by a Debian
+# bookworm root filesystem (debootstrap, cached) with this machine's Node.js 20, passed as the
+# Dockerfile's NODE_IMAGE build argument. Everything goes into a private container storage under a
+# temporary folder that is removed at the end, with the test namespaces, even on failure.
+#
+# Usage (root): packaging/container/test-image.sh
+# Needs: buildah podman runc debootstrap prometheus-pushgateway curl iproute2, and network access to
+# the Debian mirror of /etc/apt/sources.list.d/debian.sources and the npm registry (npm ci in the build).
+# NETNS_EXPORTER_CI_CACHE (default /var/cache/netns-exporter-ci) keeps the debootstrap tarball;
+# an empty or missing folder just means one more debootstrap (about a minute).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+STOP_TIMEOUT_S=10
+CACHE_DIR="${NETNS_EXPORTER_CI_CACHE:-/var/cache/netns-exporter-ci}"
+BASE_TAR="$CACHE_DIR/bookworm-minbase.tar"
+BASE_IMAGE=localhost/netns-exporter-ci-node20:local
+IMAGE=localhost/netns-exporter:ci
+# The unique prefix of the test suites (test/helpers/netns.ts), which .ci/run also sweeps.
+NS_A="nxt$$-ctra"
+NS_B="nxt$$-ctrb"
+WORK="$(mktemp -d /tmp/netns-exporter-image-XXXXXX)"
+CONTAINERS=()
+GATEWAY_PID=""
+started_at=$(date +%s)
+
+log() { printf '[test-image %3ss] %s\n' "$(( $(date +%s) - started_at ))" "$*"; }
+fail() {
+  log "ERROR: $*"
+  echo "container image: FAIL ($*)"
+  exit 1
+}
+
+cleanup() {
+  set +e
+  for name in "${CONTAINERS[@]}"; do podman rm -f -t 0 "$name" >/dev/null 2>&1; done
+  [ -n "$GATEWAY_PID" ] && kill "$GATEWAY_PID" 2>/dev/null
+  ip netns delete "$NS_A" 2>/dev/null
+  ip netns delete "$NS_B" 2>/dev/null
+  if [ -f "$WORK/storage.conf" ]; then
+    buildah rm --all >/dev/null 2>&1
+    podman rmi -a -f >/dev/null 2>&1
+    podman system reset -f >/dev/null 2>&1
+  fi
+  # Overlay layers stay mounted until unmounted; never leave a mount behind under /tmp.
+  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || fail "needs root (namespaces, rootful podman)"
+for tool in buildah podman runc debootstrap prometheus-pushgateway curl ip; do
+  command -v "$tool" >/dev/null || fail "$tool is missing: apt-get install buildah podman runc debootstrap prometheus-pushgateway curl iproute2"
+done
+
+# Private storage and runtime folders: nothing of this run lands in /var/lib/containers.
+cat >"$WORK/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$WORK/storage"
+runroot = "$WORK/run"
+EOF
+export CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
+# crun 1.8 refuses every container on hybrid-cgroup kernels ("cgroups in hybrid mode not supported").
+PODMAN=(podman --runtime runc)
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# --- the stand-in for node:20-bookworm-slim -------------------------------------------------------
+debian_mirror() {
+  local sources=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$sources" ]; then awk '/^URIs:/ {print $2; exit}' "$sources"; return; fi
+  awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null
+}
+
+assemble_base() {
+  local root="$WORK/rootfs"
+  mkdir -p "$root"
+  if [ -s "$BASE_TAR" ]; then
+    log "stand-in base: debootstrap tarball from the cache ($BASE_TAR)"
+  else
+    local mirror
+    mirror="$(debian_mirror)"
+    [ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
+    log "stand-in base: debootstrap --variant=minbase bookworm (not cached yet)"
+    debootstrap --variant=minbase bookworm "$WORK/debootstrap" "$mirror" >"$WORK/debootstrap.log" 2>&1 \
+      || { tail -20 "$WORK/debootstrap.log"; fail "debootstrap failed"; }
+    mkdir -p "$CACHE_DIR"
+    tar -C "$WORK/debootstrap" -cf "$BASE_TAR.tmp" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
+    rm -rf "$WORK/debootstrap"
+  fi
+  tar -C "$root" -xf "$BASE_TAR"
+
+  # What the official slim images do: no apt cache, no documentation, man pages or locales, in the
+  # base and in everything a later `apt-get install` adds (else the image grows by ~130 MB).
+  rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
+    "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/log/*.log
+  cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+EOF
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+  # bookworm, bookworm-updates and bookworm-security, as the host has them.
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    rm -f "$root/etc/apt/sources.list"
+    cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
+  fi
+
+  # This machine's Node.js 20 and npm where the official image has them.
+  local node_bin npm_dir
+  node_bin="$(readlink -f "$(command -v node)")"
+  npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+  install -D -m 0755 "$node_bin" "$root/usr/local/bin/node"
+  mkdir -p "$root/usr/local/lib/node_modules"
+  cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+
+  local changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["node"]')
+  # Where HTTPS leaves through a TLS-intercepting proxy, npm ci inside the build needs its CA.
+  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+    install -D -m 0644 "$NODE_EXTRA_CA_CERTS" "$root/usr/local/share/netns-exporter-ci/extra-ca.pem"
+    changes+=(--change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/netns-exporter-ci/extra-ca.pem')
+  fi
+  tar -C "$root" -c . | podman import -q "${changes[@]}" - "$BASE_IMAGE" >/dev/null
+  rm -rf "$root"
+  log "stand-in base: $BASE_IMAGE ($(podman image inspect --format '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+# --- checks on a running container ----------------------------------------------------------------
+kernel_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+# The value of netns_network_<stat>_total for one namespace and device in an exposition text.
+metric_value() {
+  awk -v ns="netns=\"$2\"" -v dev="device=\"$3\"" -v name="netns_network_$4_total{" \
+    'index($0, name) == 1 && index($0, ns) && index($0, dev) {print $NF; exit}' "$1"
+}
+
+wait_http() { # url, expected status, seconds
+  local deadline=$(( $(date +%s) + $3 )) status
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    status="$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)"
+    [ "$status" = "$2" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# `podman stop` sends SIGTERM and SIGKILL after the timeout; the container must end on its own.
+stop_within_timeout() { # container name
+  local t0 t1 code
+  t0=$(date +%s%N)
+  "${PODMAN[@]}" stop -t "$STOP_TIMEOUT_S" "$1" >/dev/null
+  t1=$(date +%s%N)
+  code="$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$1")"
+  STOP_MS=$(( (t1 - t0) / 1000000 ))
+  log "$1: stopped in ${STOP_MS} ms, exit code $code"
+  [ "$code" = 0 ] || { "${PODMAN[@]}" logs "$1" 2>&1 | tail -20; fail "$1 ended with exit code $code on stop (137 = SIGKILL after ${STOP_TIMEOUT_S} s)"; }
+  [ "$STOP_MS" -lt $(( STOP_TIMEOUT_S * 1000 )) ] || fail "$1 took ${STOP_MS} ms to stop"
+}
+
+# The README's Docker command (docker → podman), with the config mounted from the host.
+run_container() { # name, config file, pushgateway url
+  CONTAINERS+=("$1")
+  "${PODMAN[@]}" run -d --name "$1" --restart unless-stopped --network host \
+    --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
+    --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768 \
+    --mount type=bind,source=/run/netns,target=/run/netns,bind-propagation=slave \
+    --mount "type=bind,source=$2,target=/etc/netns-exporter/config.yaml,readonly" \
+    -e "NETNS_EXPORTER_PUSHGATEWAY_URL=$3" \
+    "$IMAGE" >/dev/null
+}
+
+# --- 1. build --------------------------------------------------------------------------------------
+t_base=$(date +%s)
+assemble_base
+base_s=$(( $(date +%s) - t_base ))
+t_build=$(date +%s)
+log "buildah bud (Dockerfile unchanged, NODE_IMAGE=$BASE_IMAGE)"
+buildah bud --isolation chroot --pull=never --layers=false \
+  --build-arg "NODE_IMAGE=$BASE_IMAGE" --build-arg "REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; fail "buildah bud failed"; }
+build_s=$(( $(date +%s) - t_build ))
+image_bytes="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
+base_bytes="$(podman image inspect --format '{{.Size}}' "$BASE_IMAGE")"
+image_mb=$(( image_bytes / 1000000 ))
+log "image $IMAGE built in ${build_s} s: ${image_mb} MB (base $(( base_bytes / 1000000 )) MB + app $(( (image_bytes - base_bytes) / 1000000 )) MB)"
+[ "$image_mb" -lt 400 ] || fail "image is ${image_mb} MB, expected under 400 MB"
+
+# --- 2. a namespace to measure: a veth pair between two test namespaces, some pings ----------------
+for ns in "$NS_A" "$NS_B"; do
+  ip netns add "$ns"
+  # No IPv6 autoconfiguration chatter: the counters move only with the pings below.
+  ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+ip -n "$NS_A" link add vca type veth peer name vcb netns "$NS_B"
+ip -n "$NS_A" addr add 10.213.0.1/30 dev vca
+ip -n "$NS_B" addr add 10.213.0.2/30 dev vcb
+ip -n "$NS_A" link set vca up
+ip -n "$NS_B" link set vcb up
+ip netns exec "$NS_A" ping -c 5 -i 0.2 -q 10.213.0.2 >/dev/null || fail "no ping between the test namespaces"
+
+# --- 3. run it with a real Pushgateway on loopback ------------------------------------------------
+gateway_port="$(free_port)"
+prometheus-pushgateway --web.listen-address="127.0.0.1:$gateway_port" >"$WORK/pushgateway.log" 2>&1 &
+GATEWAY_PID=$!
+wait_http "http://127.0.0.1:$gateway_port/-/ready" 200 20 || fail "the Pushgateway did not start"
+
+# docker-host.yaml is the image's default config; only the listening port is changed, so a busy
+# 9465 on the CI machine cannot fail the run.
+api_port="$(free_port)"
+sed "s/server_port: 9465/server_port: $api_port/" packaging/examples/docker-host.yaml >"$WORK/config.yaml"
+grep -q "server_port: $api_port" "$WORK/config.yaml" || fail "docker-host.yaml has no server_port: 9465 to replace"
+
+t_run=$(date +%s)
+run_container "nx-ci-$$-push" "$WORK/config.yaml" "http://127.0.0.1:$gateway_port"
+wait_http "http://127.0.0.1:$api_port/metrics" 200 60 || { "${PODMAN[@]}" logs "nx-ci-$$-push" 2>&1 | tail -20; fail "/metrics did not answer 200 within 60 s"; }
+log "/metrics answered 200 $(( $(date +%s) - t_run )) s after podman run"
+curl -sf "http://127.0.0.1:$api_port/metrics" >"$WORK/metrics.txt"
+for stat in rx_packets tx_packets rx_bytes tx_bytes; do
+  for pair in "$NS_A vca" "$NS_B vcb"; do
+    set -- $pair
+    want="$(kernel_stat "$1" "$2" "$stat")"
+    got="$(metric_value "$WORK/metrics.txt" "$1" "$2" "$stat")"
+    [ "$got" = "$want" ] || fail "/metrics says netns_network_${stat}_total{netns=$1,device=$2} = '${got}', the kernel $want"
+  done
+done
+[ "$(kernel_stat "$NS_A" vca tx_packets)" -ge 5 ] || fail "the pings did not count"
+log "/metrics matches the kernel for $NS_A/vca and $NS_B/vcb (rx/tx packets and bytes)"
+
+wait_http "http://127.0.0.1:$api_port/healthz" 200 30 || fail "/healthz did not turn 200 after a push: $(curl -s "http://127.0.0.1:$api_port/healthz")"
+curl -s "http://127.0.0.1:$gateway_port/metrics" | grep -q "netns_network_rx_packets_total{.*netns=\"$NS_A\"" \
+  || fail "the Pushgateway has no series of $NS_A"
+log "/healthz 200; the Pushgateway holds this host's group"
+
+stop_within_timeout "nx-ci-$$-push"
+stop_push_ms=$STOP_MS
+if curl -s "http://127.0.0.1:$gateway_port/metrics" | grep -q "netns=\"$NS_A\""; then
+  fail "delete_on_shutdown: the group is still on the Pushgateway after stop"
+fi
+log "delete_on_shutdown removed the group"
+
+# --- 4. the default config's worst case: the gateway unreachable while stopping -------------------
+closed_port="$(free_port)"
+run_container "nx-ci-$$-down" "$WORK/config.yaml" "http://127.0.0.1:$closed_port"
+wait_http "http://127.0.0.1:$api_port/metrics" 200 60 || fail "/metrics did not answer 200 within 60 s"
+sleep 2 # inside the first push's retries (refused connections, backoff) when SIGTERM comes
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/healthz")" = 503 ] || fail "/healthz is not 503 with the gateway down"
+stop_within_timeout "nx-ci-$$-down"
+stop_down_ms=$STOP_MS
+
+total_s=$(( $(date +%s) - started_at ))
+echo "container image: PASS (image ${image_mb} MB, base ${base_s} s, build ${build_s} s, stop ${stop_push_ms} ms / ${stop_down_ms} ms with the gateway down, total ${total_s} s)"
