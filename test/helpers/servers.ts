@@ -41,7 +41,7 @@ process.on('exit', () => {
 export async function startServer(
   command: string,
   args: (port: number, dir: string) => string[],
-  options: { readyPath: string; label: string; scheme?: 'http' | 'https'; port?: number; dir?: string },
+  options: { readyPath: string; label: string; scheme?: 'http' | 'https'; port?: number; dir?: string; host?: string },
 ): Promise<RunningServer> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? tempDir(options.label);
@@ -50,8 +50,9 @@ export async function startServer(
   let log = '';
   child.stdout?.on('data', (chunk) => (log += chunk));
   child.stderr?.on('data', (chunk) => (log += chunk));
-  const url = `${options.scheme ?? 'http'}://127.0.0.1:${port}`;
-  await waitForPort(port, child, () => log);
+  const host = options.host ?? '127.0.0.1';
+  const url = `${options.scheme ?? 'http'}://${host}:${port}`;
+  await waitForPort(host, port, child, () => log);
   const stop = async () => {
     running.delete(child);
     if (child.exitCode === null) {
@@ -65,21 +66,21 @@ export async function startServer(
   return { port, url, dir, process: child, output: () => log, stop };
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+async function waitForPort(host: string, port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${log().slice(-2000)}`);
-    if (await canConnect(port)) return;
+    if (await canConnect(host, port)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
   throw new Error(`server did not listen on ${port} within 20 s: ${log().slice(-2000)}`);
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     import('node:net').then(({ connect }) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(port, host);
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -90,13 +91,13 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 /** The real Pushgateway from Debian's prometheus-pushgateway, with its data in a temporary folder. */
-export function startPushgateway(extraArgs: string[] = [], options: { scheme?: 'http' | 'https'; port?: number } = {}): Promise<RunningServer> {
+export function startPushgateway(extraArgs: string[] = [], options: { scheme?: 'http' | 'https'; port?: number; host?: string } = {}): Promise<RunningServer> {
   return startServer(
     'prometheus-pushgateway',
     // An empty persistence file: Debian's default (/var/lib/prometheus/pushgateway.data) would be
     // shared by every test gateway and leak groups between tests.
     (port) => [
-      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.listen-address=${options.host ?? '127.0.0.1'}:${port}`,
       ...(extraArgs.some((arg) => arg.startsWith('--persistence.file')) ? [] : ['--persistence.file=']),
       ...extraArgs,
     ],
@@ -105,17 +106,18 @@ export function startPushgateway(extraArgs: string[] = [], options: { scheme?: '
 }
 
 /** The real Prometheus from Debian, as a remote_write receiver, storage in a temporary folder. */
-export function startPrometheus(options: { port?: number; dir?: string } = {}): Promise<RunningServer> {
+export function startPrometheus(options: { port?: number; dir?: string; host?: string; extraArgs?: string[]; scheme?: 'http' | 'https' } = {}): Promise<RunningServer> {
   return startServer(
     'prometheus',
     (port, dir) => {
       // An empty scrape config: this Prometheus only receives remote_write.
       writeFileSync(path.join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1m\n');
       return [
-      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.listen-address=${options.host ?? '127.0.0.1'}:${port}`,
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--config.file=${path.join(dir, 'prometheus.yml')}`,
       '--web.enable-remote-write-receiver',
+      ...(options.extraArgs ?? []),
       ];
     },
     { readyPath: '/-/ready', label: 'prometheus', ...options },
