@@ -4,7 +4,7 @@ import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { loadConfig } from './config.js';
 import { evaluateHealth } from './health.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
 import { createReader } from './readers/create.js';
 import { createTargets } from './targets/create.js';
@@ -35,7 +35,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const loaded = loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
   if (!loaded.ok) return write(process.stderr, loaded.errors.map((line) => `netns-exporter: config error: ${line}\n`).join(''), EXIT_USAGE);
   const { config } = loaded;
-  const logger = createLogger(config.logLevel, cli.logFile);
+  const output = createLogger(config.logLevel, cli.logFile, cli.logFormat);
+  const { logger } = output;
   if (cli.mode === 'check-config') {
     // Building the targets reads their TLS files, which --check-config must vouch for too.
     if (!(await startTargets(await createTargets(config, logger), 'validate'))) return EXIT_USAGE;
@@ -44,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
-  return run(config, loaded.pushFingerprint, cli, logger);
+  return run(config, loaded.pushFingerprint, cli, output);
 }
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
@@ -71,7 +72,8 @@ async function once(config: Config, logger: Logger): Promise<number> {
   return pushes.every(({ outcome }) => outcome.ok) ? 0 : EXIT_FAILURE;
 }
 
-async function run(config: Config, pushFingerprint: string, cli: CliOptions, logger: Logger): Promise<number> {
+async function run(config: Config, pushFingerprint: string, cli: CliOptions, output: LogOutput): Promise<number> {
+  const { logger } = output;
   const build = buildInfo();
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
@@ -82,7 +84,15 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   logger.info({ version: build.version, reader: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
+  // logrotate's postrotate sends SIGUSR1 (or SIGHUP): the next lines go to a new file of the old name.
+  // A listener also keeps SIGUSR1 from opening Node's inspector in a process that runs as root.
+  const reopenLog = (signal: NodeJS.Signals) => {
+    output.reopen();
+    if (cli.logFile !== null) logger.info({ signal, file: cli.logFile }, 'log file reopened');
+  };
+  process.on('SIGUSR1', () => reopenLog('SIGUSR1'));
   process.on('SIGHUP', () => {
+    reopenLog('SIGHUP');
     const reloaded = loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
     if (!reloaded.ok) {
       logger.error({ errors: reloaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
