@@ -175,14 +175,27 @@ stop_within_timeout() { # container name
   [ "$STOP_MS" -lt $(( STOP_TIMEOUT_S * 1000 )) ] || fail "$1 took ${STOP_MS} ms to stop"
 }
 
-# The README's Docker command (docker → podman), with the config mounted from the host.
+# The README's own `docker run` command, word for word, run with podman: only the container name, the
+# config file's source and the image name are this run's, plus the ulimits this machine needs and
+# the gateway's URL.
+readme_run_words() {
+  awk '/^docker run /{on=1} on{print; if ($0 !~ /\\$/) exit}' README.md | sed 's/\\$//' | tr '\n' ' '
+}
+
 run_container() { # name, config file, pushgateway url
+  local words args=() i word
+  read -ra words <<<"$(readme_run_words)"
+  [ "${words[0]:-} ${words[1]:-}" = "docker run" ] || fail "no 'docker run' command in README.md"
+  [ "${words[-1]}" = netns-exporter ] || fail "the README's docker run does not end with the image name netns-exporter"
+  for (( i = 2; i < ${#words[@]} - 1; i++ )); do
+    word="${words[i]}"
+    if [ "$word" = --name ]; then args+=(--name "$1"); i=$(( i + 1 )); continue; fi
+    args+=("${word//source=\/etc\/netns-exporter\/config.yaml,/source=$2,}")
+  done
+  printf '%s\n' "${args[@]}" | grep -q "^type=bind,source=$2," || fail "the README's docker run mounts no /etc/netns-exporter/config.yaml"
   CONTAINERS+=("$1")
-  "${PODMAN[@]}" run -d --name "$1" --restart unless-stopped --network host \
-    --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
+  "${PODMAN[@]}" run "${args[@]}" \
     --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768 \
-    --mount type=bind,source=/run/netns,target=/run/netns,bind-propagation=slave \
-    --mount "type=bind,source=$2,target=/etc/netns-exporter/config.yaml,readonly" \
     -e "NETNS_EXPORTER_PUSHGATEWAY_URL=$3" \
     "$IMAGE" >/dev/null
 }
