@@ -1,12 +1,13 @@
 // `npm start`: builds only when a source file is newer than the last build, then runs the agent in
 // this process (so signals reach it directly, as with `node dist/agent/main.js`).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const built = path.join(root, 'dist', 'agent', 'main.js');
+// The installed command's own entry point, as package.json names it.
+const built = path.join(root, JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).bin['netns-exporter']);
 
 function newestSource() {
   let newest = statSync(path.join(root, 'tsconfig.json')).mtimeMs;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, type RunningServer } from './servers.js';
+import { freePort, startServer, type RunningServer } from './servers.js';
 
 /** Debian's squid.conf: its ACLs are what an operator's proxy has before anyone tunes it. */
 const DEBIAN_CONFIG = '/etc/squid/squid.conf';
@@ -22,6 +22,7 @@ export interface Squid extends RunningServer {
  * package's basic_ncsa_auth with an htpasswd file of MD5-crypt hashes made by openssl).
  */
 export async function startSquid(options: { hosts: Record<string, string>; users?: Record<string, string> }): Promise<Squid> {
+  // A port of our choosing: squid's http_port cannot take 0 and report what it got.
   const server = await startServer('squid', (port, dir) => {
     writeFileSync(path.join(dir, 'hosts'), Object.entries(options.hosts).map(([name, address]) => `${address} ${name}\n`).join(''));
     const auth: string[] = [];
@@ -40,7 +41,7 @@ export async function startSquid(options: { hosts: Record<string, string>; users
     const [uid, gid] = ['-u', '-g'].map((flag) => Number(execFileSync('id', [flag, 'proxy'], { encoding: 'utf8' })));
     chownSync(dir, uid!, gid!);
     return ['-N', '-f', path.join(dir, 'squid.conf')];
-  }, { readyPath: '/', label: 'squid' });
+  }, { readyPath: '/', label: 'squid', port: await freePort() });
   return {
     ...server,
     proxyUrl: (credentials) => credentials
