@@ -225,8 +225,14 @@ done
 ip -n "$NS_A" link add vca type veth peer name vcb netns "$NS_B"
 ip -n "$NS_A" addr add 10.213.0.1/30 dev vca
 ip -n "$NS_B" addr add 10.213.0.2/30 dev vcb
-ip -n "$NS_A" link set vca up
-ip -n "$NS_B" link set vcb up
+# Static neighbours and no ARP: a neighbour probe seconds after the pings would move the counters
+# between the agent's read and the kernel's.
+mac_a="$(ip -n "$NS_A" -br link show vca | awk '{print $3}')"
+mac_b="$(ip -n "$NS_B" -br link show vcb | awk '{print $3}')"
+ip -n "$NS_A" link set vca arp off up
+ip -n "$NS_B" link set vcb arp off up
+ip -n "$NS_A" neigh replace 10.213.0.2 lladdr "$mac_b" dev vca nud permanent
+ip -n "$NS_B" neigh replace 10.213.0.1 lladdr "$mac_a" dev vcb nud permanent
 ip netns exec "$NS_A" ping -c 5 -i 0.2 -q 10.213.0.2 >/dev/null || fail "no ping between the test namespaces"
 
 # --- 3. run it with a real Pushgateway on loopback ------------------------------------------------
