@@ -120,8 +120,10 @@ export class AgentLoop {
 
   async #pushAll(snapshot: Snapshot, registry: Registry): Promise<CycleResult['pushes']> {
     const { config, targets } = this.#parts;
-    // A push must finish before the next cycle is due, retries included.
-    const deadline = snapshot.timestampMs + Math.max(config.intervalMs - snapshot.durationMs, 1_000);
+    // A push must finish before the next cycle is due, retries included. When the collection itself
+    // overran the interval (thousands of namespaces on a busy host), the next cycle is already due:
+    // the push still gets at least 1 s from now, not a deadline in the past and no attempt at all.
+    const deadline = Math.max(snapshot.timestampMs + config.intervalMs, Date.now() + 1_000);
     const outcomes = await Promise.all(targets.map(async (target) => {
       const outcome = await target.push({ snapshot, registry }, deadline).catch((error: Error): PushOutcome => (
         { ok: false, durationMs: 0, attempts: 0, error: `push threw: ${error.message}` }));
