@@ -241,11 +241,15 @@ prometheus-pushgateway --web.listen-address="127.0.0.1:$gateway_port" >"$WORK/pu
 GATEWAY_PID=$!
 wait_http "http://127.0.0.1:$gateway_port/-/ready" 200 20 || fail "the Pushgateway did not start"
 
-# docker-host.yaml is the image's default config; only the listening port is changed, so a busy
-# 9465 on the CI machine cannot fail the run.
+# docker-host.yaml is the image's default config. Two changes: the listening port, so a busy 9465
+# on the CI machine cannot fail the run, and a filter for this run's namespaces, as every test reads
+# only its own (other work on the machine may have thousands in /run/netns).
 api_port="$(free_port)"
-sed "s/server_port: 9465/server_port: $api_port/" packaging/examples/docker-host.yaml >"$WORK/config.yaml"
+sed -e "s/server_port: 9465/server_port: $api_port/" \
+  -e "s/^  blacklist_pattern: '\^default\$'$/  whitelist_pattern: '^nxt$$-ctr'/" \
+  packaging/examples/docker-host.yaml >"$WORK/config.yaml"
 grep -q "server_port: $api_port" "$WORK/config.yaml" || fail "docker-host.yaml has no server_port: 9465 to replace"
+grep -q "whitelist_pattern: '^nxt$$-ctr'" "$WORK/config.yaml" || fail "docker-host.yaml has no namespaces_filter blacklist '^default$' to replace"
 
 t_run=$(date +%s)
 run_container "nx-ci-$$-push" "$WORK/config.yaml" "http://127.0.0.1:$gateway_port"
