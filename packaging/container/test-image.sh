@@ -152,6 +152,14 @@ metric_value() {
     'index($0, name) == 1 && index($0, ns) && index($0, dev) {print $NF; exit}' "$1"
 }
 
+# Whether the gateway holds a series of NS_A. Not `curl | grep -q`: grep stops at the first match,
+# curl then fails writing (SIGPIPE), and pipefail turns a match into a failure.
+gateway_has_ns() {
+  local text
+  text="$(curl -s "http://127.0.0.1:$gateway_port/metrics")"
+  grep -q "netns_network_rx_packets_total{.*netns=\"$NS_A\"" <<<"$text"
+}
+
 wait_http() { # url, expected status, seconds
   local deadline=$(( $(date +%s) + $3 )) status
   while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -192,7 +200,7 @@ run_container() { # name, config file, pushgateway url
     if [ "$word" = --name ]; then args+=(--name "$1"); i=$(( i + 1 )); continue; fi
     args+=("${word//source=\/etc\/netns-exporter\/config.yaml,/source=$2,}")
   done
-  printf '%s\n' "${args[@]}" | grep -q "^type=bind,source=$2," || fail "the README's docker run mounts no /etc/netns-exporter/config.yaml"
+  grep -q "^type=bind,source=$2," <<<"$(printf '%s\n' "${args[@]}")" || fail "the README's docker run mounts no /etc/netns-exporter/config.yaml"
   CONTAINERS+=("$1")
   "${PODMAN[@]}" run "${args[@]}" \
     --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768 \
@@ -268,13 +276,13 @@ done
 log "/metrics matches the kernel for $NS_A/vca and $NS_B/vcb (rx/tx packets and bytes)"
 
 wait_http "http://127.0.0.1:$api_port/healthz" 200 30 || fail "/healthz did not turn 200 after a push: $(curl -s "http://127.0.0.1:$api_port/healthz")"
-curl -s "http://127.0.0.1:$gateway_port/metrics" | grep -q "netns_network_rx_packets_total{.*netns=\"$NS_A\"" \
+gateway_has_ns \
   || fail "the Pushgateway has no series of $NS_A"
 log "/healthz 200; the Pushgateway holds this host's group"
 
 stop_within_timeout "nx-ci-$$-push"
 stop_push_ms=$STOP_MS
-if curl -s "http://127.0.0.1:$gateway_port/metrics" | grep -q "netns=\"$NS_A\""; then
+if gateway_has_ns; then
   fail "delete_on_shutdown: the group is still on the Pushgateway after stop"
 fi
 log "delete_on_shutdown removed the group"
@@ -288,5 +296,87 @@ sleep 2 # inside the first push's retries (refused connections, backoff) when SI
 stop_within_timeout "nx-ci-$$-down"
 stop_down_ms=$STOP_MS
 
+# --- 5. the README's systemd install under a real systemd ----------------------------------------
+# systemd is not PID 1 on the CI machines, but it is in a container (podman --systemd=always): the
+# README's systemd block runs there line by line, as an operator would type it, from a folder holding
+# the repository's packaging/ and this build's npm tarball; the unit then runs with its whole sandbox
+# (one capability, ProtectSystem=strict, RestrictNamespaces…) on the host's network and /run/netns.
+readme_systemd_lines() {
+  awk '/^\*\*systemd\*\*/ {found = 1} found && /^```sh$/ {on = 1; next} on && /^```$/ {exit} on {print}' README.md \
+    | sed 's/[[:space:]][[:space:]]*#.*$//'
+}
+in_systemd() { "${PODMAN[@]}" exec "nx-ci-$$-systemd" sh -c "$1" </dev/null; }
+
+t_systemd=$(date +%s)
+[ -f dist/agent/main.js ] || fail "dist/ is not built (npm run build): the npm tarball is made from it"
+mkdir -p "$WORK/src" "$WORK/empty"
+cp -r packaging "$WORK/src/"
+npm pack --ignore-scripts --pack-destination "$WORK/src" >/dev/null 2>&1 || fail "npm pack failed"
+# The CA of the gateway's certificate that the README installs (the config needs valid PEM there).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/ca.key" \
+  -out "$WORK/src/gateway-ca.pem" -days 1 -subj "/CN=netns-exporter CI CA" >/dev/null 2>&1 || fail "openssl could not make a CA"
+health_port="$(free_port)"
+# The operator's edit of the example: this run's gateway, no proxy, this run's namespaces, a free port.
+printf '%s\n' \
+  "s|url: https://[^ ]*|url: http://127.0.0.1:$gateway_port|" \
+  '/^ *proxy_url:/d' \
+  "s|whitelist_pattern: .*|whitelist_pattern: '^nxt$$-ctr'|" \
+  "s|listen: 127.0.0.1:9465|listen: 127.0.0.1:$health_port|" \
+  's|^splay: .*|splay: 0s|' >"$WORK/src/edit.sed"
+printf '%s\n' \
+  "FROM $BASE_IMAGE" \
+  'RUN apt-get update && apt-get install -y --no-install-recommends systemd systemd-sysv iproute2 util-linux && rm -rf /var/lib/apt/lists/*' \
+  'CMD ["/lib/systemd/systemd"]' >"$WORK/systemd.Containerfile"
+buildah bud --isolation chroot --pull=never -f "$WORK/systemd.Containerfile" -t localhost/netns-exporter-ci-systemd:local "$WORK/empty" \
+  >"$WORK/systemd-build.log" 2>&1 || { tail -20 "$WORK/systemd-build.log"; fail "the systemd image did not build"; }
+CONTAINERS+=("nx-ci-$$-systemd")
+"${PODMAN[@]}" run -d --name "nx-ci-$$-systemd" --systemd=always --network host \
+  --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
+  --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768 \
+  --mount type=bind,source=/run/netns,target=/run/netns,bind-propagation=slave \
+  -v "$WORK/src:/src:ro" localhost/netns-exporter-ci-systemd:local >/dev/null
+state=""
+for _ in $(seq 60); do
+  state="$(in_systemd 'systemctl is-system-running' 2>/dev/null || true)"
+  case "$state" in running|degraded) break ;; esac
+  sleep 0.5
+done
+case "$state" in running|degraded) ;; *) fail "systemd in the container did not come up: '$state'" ;; esac
+log "systemd is PID 1 in a container ($state); the README's systemd block, line by line:"
+
+steps=0
+while IFS= read -r line; do
+  [ -n "$line" ] || continue
+  if [ "$line" = "npm ci && npm pack" ]; then
+    log "  (on the host) $line → $(basename "$(ls "$WORK"/src/*.tgz)")"
+    continue
+  fi
+  log "  $line"
+  in_systemd "cd /src && $line" >"$WORK/step.log" 2>&1 || { cat "$WORK/step.log"; fail "README systemd step failed: $line"; }
+  steps=$(( steps + 1 ))
+  case "$line" in
+    install*openstack-pushgateway.yaml*) in_systemd 'sed -i -f /src/edit.sed /etc/netns-exporter/config.yaml' || fail "cannot edit the config" ;;
+    install*pushgateway.password*) in_systemd 'echo this-gateway-checks-no-password >/etc/netns-exporter/pushgateway.password' ;;
+  esac
+done < <(readme_systemd_lines)
+[ "$steps" -ge 6 ] || fail "found only $steps steps in the README's systemd block"
+journal() { in_systemd 'journalctl -u netns-exporter --no-pager' 2>&1 | tail -20; }
+[ "$(in_systemd 'systemctl is-active netns-exporter')" = active ] || { journal; fail "the unit is not active"; }
+for _ in $(seq 60); do gateway_has_ns && break; sleep 0.5; done
+gateway_has_ns || { journal; fail "the unit's push of $NS_A did not arrive"; }
+wait_http "http://127.0.0.1:$health_port/healthz" 200 30 || { journal; fail "the unit's /healthz is not 200"; }
+log "the unit runs in its sandbox; its push arrived; /healthz 200"
+in_systemd 'systemctl reload netns-exporter' || { journal; fail "systemctl reload failed"; }
+for _ in $(seq 20); do grep -q 'configuration reloaded' <<<"$(journal)" && break; sleep 0.5; done
+grep -q 'configuration reloaded' <<<"$(journal)" || fail "systemctl reload: no 'configuration reloaded' in the journal"
+exposure="$(in_systemd 'systemd-analyze security netns-exporter --no-pager' | sed -n 's/.*Overall exposure level for netns-exporter.service: \([0-9.]*\).*/\1/p')"
+t0=$(date +%s%N)
+in_systemd 'systemctl stop netns-exporter' || fail "systemctl stop failed"
+unit_stop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+result="$(in_systemd 'systemctl show -p Result -p ExecMainStatus --value netns-exporter' | tr '\n' ' ')"
+[ "$result" = "success 0 " ] || fail "systemctl stop: Result and ExecMainStatus are '$result', expected 'success 0'"
+systemd_s=$(( $(date +%s) - t_systemd ))
+log "systemctl reload; systemctl stop in ${unit_stop_ms} ms, exit 0; systemd-analyze security: exposure ${exposure:-?} (0 safest, 10 least)"
+
 total_s=$(( $(date +%s) - started_at ))
-echo "container image: PASS (image ${image_mb} MB, base ${base_s} s, build ${build_s} s, stop ${stop_push_ms} ms / ${stop_down_ms} ms with the gateway down, total ${total_s} s)"
+echo "container image: PASS (image ${image_mb} MB, base ${base_s} s, build ${build_s} s, stop ${stop_push_ms} ms / ${stop_down_ms} ms with the gateway down; systemd unit ${systemd_s} s, exposure ${exposure:-?}; total ${total_s} s)"
