@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../shared/config/schema.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/netns-exporter/config.yaml';
 
@@ -10,6 +11,8 @@ export interface CliOptions {
   mode: 'run' | 'dry-run' | 'once' | 'check-config' | 'help' | 'version';
   logLevel: string | null;
   logFile: string | null;
+  /** null: text when stderr is a terminal, JSON otherwise. */
+  logFormat: LogFormat | null;
   threads: number | null;
 }
 
@@ -23,16 +26,40 @@ Measures every network namespace on this host and pushes the figures to a Promet
 Pushgateway or remote_write endpoint; without a push target it serves /metrics and /healthz.
 
 Options:
-  --config FILE          config file (default ${DEFAULT_CONFIG_PATH}; built-in defaults when absent)
+  --config FILE          config file (default ${DEFAULT_CONFIG_PATH}; built-in defaults
+                         when that file is absent)
   --dry-run              collect once, print the metrics (text format) on stdout, exit
-  --once                 collect and push once; exit 0 only when every push succeeded
-  --check-config         validate the config and exit (0 valid, 2 invalid)
-  --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
-  --log-file FILE        append logs to FILE instead of stderr
-  --threads N            at most N namespace reads at once (alias --concurrency)
-  --help                 this text
-  --version              print the version
+                         (default off: run until SIGTERM)
+  --once                 collect and push once; exit 0 only when every push succeeded (default off)
+  --check-config         validate the config and exit, 0 valid, 2 invalid (default off)
+  --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default: log_level of the config, else info)
+  --log-format FORMAT    ${LOG_FORMATS.join(' or ')}: one JSON object or one readable line per event
+                         (default text when stderr is a terminal, else json)
+  --log-file FILE        append logs to FILE, reopened on SIGHUP and SIGUSR1 for logrotate
+                         (default: stderr)
+  --threads N            at most N namespace reads at once, alias --concurrency
+                         (default: threads of the config, else 4)
+  -h, --help             this text
+  -v, --version          print the version
+
+Signals: SIGTERM/SIGINT stop (within 8 s), SIGHUP reloads the config and reopens the log file,
+SIGUSR1 reopens the log file.
 `;
+
+/** Every flag the command line accepts; --help lists each (test/cli/help.test.ts checks it). */
+export const CLI_OPTIONS = {
+  config: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  once: { type: 'boolean' },
+  'check-config': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-file': { type: 'string' },
+  threads: { type: 'string' },
+  concurrency: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
 
 export function parseCli(argv: readonly string[]): CliOptions {
   let parsed;
@@ -41,18 +68,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        once: { type: 'boolean' },
-        'check-config': { type: 'boolean' },
-        'log-level': { type: 'string' },
-        'log-file': { type: 'string' },
-        threads: { type: 'string' },
-        concurrency: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
+      options: CLI_OPTIONS,
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -63,6 +79,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const logLevel = values['log-level'] ?? null;
   if (logLevel !== null && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  }
+  const logFormat = values['log-format'] ?? null;
+  if (logFormat !== null && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(`--log-format: expected ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(logFormat)}`);
   }
   const threadsText = values.threads ?? values.concurrency ?? null;
   const threads = threadsText === null ? null : Number(threadsText);
@@ -75,6 +95,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     mode: values.help ? 'help' : values.version ? 'version' : modes[0] ?? 'run',
     logLevel,
     logFile: values['log-file'] ?? null,
+    logFormat: logFormat as LogFormat | null,
     threads,
   };
 }

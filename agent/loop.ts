@@ -67,6 +67,7 @@ export class AgentLoop {
   readonly #types: NamespaceTypes;
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
+  #cyclesStarted = 0;
 
   constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
     this.#parts = parts;
@@ -190,9 +191,14 @@ export class AgentLoop {
     await this.#applyPending();
     const started = Date.now();
     const { intervalMs, jitterMs } = this.#parts.config;
+    // Until the first collection ends /metrics and /healthz answer 503; on a busy host with
+    // thousands of namespaces that takes tens of seconds, so say when it starts and ends.
+    const first = this.#cyclesStarted++ === 0;
+    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, 'first collection started; /metrics and /healthz answer 503 until it ends');
     this.#inFlight = this.runCycle(this.#parts.targets.length > 0);
     try {
-      await this.#inFlight;
+      const result = await this.#inFlight;
+      if (first) this.#logFirstCycle(result, Date.now() - started);
     } catch (error) {
       if (!(error instanceof CycleAbandoned)) this.#logger.error({ err: (error as Error).message }, 'cycle failed');
     } finally {
@@ -220,6 +226,17 @@ export class AgentLoop {
     const dropped = old.targets.filter((target) => !pending.targets.includes(target));
     await Promise.allSettled(dropped.map((target) => target.stop(Date.now() + 5_000)));
     this.#logger.info('new configuration in effect');
+  }
+
+  #logFirstCycle({ snapshot, pushes }: CycleResult, elapsedMs: number): void {
+    this.#logger.info({
+      namespaces: snapshot.results.length,
+      failed: snapshot.results.filter((result) => !result.ok).length,
+      collection_ms: Math.round(snapshot.durationMs),
+      duration_ms: elapsedMs,
+      pushes_ok: pushes.filter(({ outcome }) => outcome.ok).length,
+      pushes_failed: pushes.filter(({ outcome }) => !outcome.ok).length,
+    }, 'first collection done');
   }
 
   #logSnapshot(snapshot: Snapshot, summary: CycleSummary): void {

@@ -5,7 +5,7 @@ import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
 import { createReader } from './readers/create.js';
 import { createTargets } from './targets/create.js';
@@ -16,10 +16,10 @@ import { buildInfo } from './version.js';
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 /**
- * The whole shutdown after SIGTERM/SIGINT, from the signal to the exit: under Docker's default
- * 10 s stop timeout, so the agent leaves by itself rather than by the runtime's SIGKILL.
+ * The whole shutdown after SIGTERM/SIGINT, from the signal to the exit: below the 10 s after which
+ * `docker stop` and `podman stop` send SIGKILL, so the agent leaves by itself.
  */
-const SHUTDOWN_DEADLINE_MS = 10_000;
+const SHUTDOWN_DEADLINE_MS = 8_000;
 /** Of that, kept back for closing the listeners and writing the last log line. */
 const SHUTDOWN_RESERVE_MS = 500;
 
@@ -38,7 +38,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const loaded = loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
   if (!loaded.ok) return write(process.stderr, loaded.errors.map((line) => `netns-exporter: config error: ${line}\n`).join(''), EXIT_USAGE);
   const { config } = loaded;
-  const logger = createLogger(config.logLevel, cli.logFile);
+  const output = createLogger(config.logLevel, cli.logFile, cli.logFormat);
+  const { logger } = output;
   if (cli.mode === 'check-config') {
     // Building the targets reads their TLS files, which --check-config must vouch for too.
     if (!(await startTargets(await createTargets(config, logger), 'validate'))) return EXIT_USAGE;
@@ -47,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
-  return run(config, loaded.pushFingerprint, cli, logger);
+  return run(config, loaded.pushFingerprint, cli, output);
 }
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
@@ -98,7 +99,8 @@ function onceFailureText(target: string, error: string, config: Config): string 
   return `${error.replace(/; samples stay buffered$/, '')}; ${fate}`;
 }
 
-async function run(config: Config, pushFingerprint: string, cli: CliOptions, logger: Logger): Promise<number> {
+async function run(config: Config, pushFingerprint: string, cli: CliOptions, output: LogOutput): Promise<number> {
+  const { logger } = output;
   const build = buildInfo();
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
@@ -109,7 +111,15 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   logger.info({ version: build.version, reader: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
+  // logrotate's postrotate sends SIGUSR1 (or SIGHUP): the next lines go to a new file of the old name.
+  // A listener also keeps SIGUSR1 from opening Node's inspector in a process that runs as root.
+  const reopenLog = (signal: NodeJS.Signals) => {
+    output.reopen();
+    if (cli.logFile !== null) logger.info({ signal, file: cli.logFile }, 'log file reopened');
+  };
+  process.on('SIGUSR1', () => reopenLog('SIGUSR1'));
   process.on('SIGHUP', () => {
+    reopenLog('SIGHUP');
     const reloaded = reloadConfig(cli);
     if (!reloaded.ok) {
       logger.error({ errors: reloaded.errors }, 'SIGHUP: new configuration refused; the running one stays');

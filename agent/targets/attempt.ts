@@ -18,7 +18,11 @@ export async function attemptRequest(client: HttpClient, request: HttpRequest): 
     };
   } catch (cause) {
     if (!(cause instanceof HttpTransportError)) throw cause;
-    return { ok: false, failure: { kind: cause.tls ? 'tls' : 'network', code: cause.code }, error: cause.message };
+    // A proxy refusing the tunnel answered: its 403 or 407 will not change by retrying, its 502 may.
+    const failure: AttemptFailure = cause.proxyStatus !== null
+      ? { kind: 'status', status: cause.proxyStatus, retryAfter: null }
+      : { kind: cause.tls ? 'tls' : 'network', code: cause.code };
+    return { ok: false, failure, error: cause.message };
   }
 }
 

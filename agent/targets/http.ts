@@ -1,12 +1,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { RequestError, type Got } from 'got';
-import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
+import { HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/http.js';
 import type { HttpClientConfig } from '../../shared/config/types.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
 import type { Logger } from '../log.js';
 import { CredentialFiles, HttpClientConfigError, REAL_FILES, type FileAccess } from './credentials.js';
+import { ForwardProxyAgent } from './forwardProxy.js';
 
 /**
  * The HTTP client every push target shares (Pushgateway, remote_write): Prometheus' http_config
@@ -79,8 +80,10 @@ export class HttpTransportError extends Error {
   /**
    * @param tls true when TLS itself refused (an untrusted or misnamed certificate on either side):
    *   the same on every attempt until someone changes a certificate or the config, so not retried.
+   * @param proxyStatus the proxy's answer when it refused the CONNECT tunnel (403, 407, 502…): the
+   *   retry policy judges it as it judges the receiver's own statuses.
    */
-  constructor(message: string, readonly code: string, readonly tls = false) {
+  constructor(message: string, readonly code: string, readonly tls = false, readonly proxyStatus: number | null = null) {
     super(message);
   }
 }
@@ -98,8 +101,8 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
   const agents = proxy === null
     ? { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) }
     : {
-        // hpagent tunnels both with CONNECT, so the proxy never sees a plain-http body or header.
-        http: new HttpProxyAgent({ ...agentOptions, proxy }),
+        // Plain http as absolute-URI requests (what proxies allow by default), https in a CONNECT tunnel.
+        http: new ForwardProxyAgent(proxy, agentOptions),
         https: new HttpsProxyAgent({ ...agentOptions, proxy }),
       };
   // The secrets of every credential used so far: an error text may echo an older one.
@@ -164,13 +167,16 @@ function toTransportError(error: unknown, timeoutMs: number, proxy: URL | null, 
   const cause = error as RequestError & { code?: string };
   const code = typeof cause?.code === 'string' ? cause.code : 'EUNKNOWN';
   const via = proxy === null ? '' : ` via proxy ${redactUrl(proxy.origin)}`;
+  // hpagent's words for a CONNECT the proxy answered with anything but 200.
+  const tunnel = /^Bad response: (\d+)$/.exec(cause?.message ?? '');
+  const tunnelStatus = tunnel ? Number(tunnel[1]) : null;
   let text: string;
   if (code === 'ETIMEDOUT') text = `no response within ${Math.round(timeoutMs)} ms`;
   else if (code === 'ERR_ABORTED' || cause?.name === 'AbortError') text = 'aborted';
-  else if (/^Bad response: (\d+)$/.test(cause?.message ?? '')) text = `proxy refused the tunnel (${cause.message.slice('Bad response: '.length)})`;
+  else if (tunnelStatus !== null) text = `proxy refused the tunnel (${tunnelStatus}${TUNNEL_HINTS[tunnelStatus] ?? ''})`;
   else text = cause instanceof Error ? opensslReason(cause.message) : String(error);
   const hint = TLS_HINTS[code];
-  return new HttpTransportError(scrub(`${text}${via}${hint ? ` (${hint})` : ''}`), code, isTlsRefusal(code));
+  return new HttpTransportError(scrub(`${text}${via}${hint ? ` (${hint})` : ''}`), code, isTlsRefusal(code), tunnelStatus);
 }
 
 /** OpenSSL's "8070…:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:file:line:…" → its reason. */
@@ -182,6 +188,12 @@ function opensslReason(message: string): string {
 function isTlsRefusal(code: string): boolean {
   return code in TLS_HINTS || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_CERT') || /^(?:CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code);
 }
+
+/** Why a proxy usually refuses a tunnel, for the operator who reads the log. */
+const TUNNEL_HINTS: Record<number, string> = {
+  403: ': its rules forbid this tunnel; squid\'s default allows CONNECT only to port 443',
+  407: ': it wants credentials: user:password@ in proxy_url or HTTPS_PROXY',
+};
 
 /** What an operator should check for the usual TLS failures; Node's own texts are terse. */
 const TLS_HINTS: Record<string, string> = {
@@ -202,9 +214,24 @@ const TLS_HINTS: Record<string, string> = {
  */
 export function describeResponse(response: HttpResponse, scrub: (text: string) => string): string {
   const reason = http.STATUS_CODES[response.statusCode] ?? 'unknown status';
-  const text = response.body.toString('utf8').replace(/\s+/g, ' ').trim();
+  const text = errorText(response);
   const shown = text.length > MAX_ERROR_BODY_CHARS ? `${text.slice(0, MAX_ERROR_BODY_CHARS)}…` : text;
-  return scrub(`HTTP ${response.statusCode} ${reason}${shown === '' ? '' : `: ${shown}`}`);
+  const hint = response.statusCode === 407 ? ' (from the proxy, which wants credentials: user:password@ in proxy_url or HTTP_PROXY)' : '';
+  return scrub(`HTTP ${response.statusCode} ${reason}${hint}${shown === '' ? '' : `: ${shown}`}`);
+}
+
+/**
+ * The part of an error body worth a log line. An HTML page (a proxy's or a load balancer's error
+ * page) is reduced to its title and squid's error code, not pasted as markup.
+ */
+function errorText(response: HttpResponse): string {
+  const body = response.body.toString('utf8');
+  const squidError = response.headers['x-squid-error'];
+  if (!/html/i.test(String(response.headers['content-type'] ?? '')) && !/^\s*<(?:!doctype|html)/i.test(body)) {
+    return body.replace(/\s+/g, ' ').trim();
+  }
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.replace(/\s+/g, ' ').trim() ?? '';
+  return [title, squidError === undefined ? '' : `(proxy error ${String(squidError)})`].filter(Boolean).join(' ');
 }
 
 /** Any failure (transport error, unexpected throw) as a secret-free line. */

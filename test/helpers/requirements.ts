@@ -4,12 +4,12 @@ import type { Test } from 'uvu';
 /** CI sets CI=true: there a missing requirement is a failure, never a silent skip. */
 export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
-export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables';
+export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables' | 'squid' | 'logrotate';
 
 const COMMANDS: Record<Exclude<Requirement, 'root'>, string> = {
   ip: 'ip', nsenter: 'nsenter', ping: 'ping', prometheus: 'prometheus', pushgateway: 'prometheus-pushgateway',
   promtool: 'promtool', openssl: 'openssl', 'victoria-metrics': 'victoria-metrics',
-  'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables',
+  'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables', squid: 'squid', logrotate: 'logrotate',
 };
 
 export function missingRequirements(requirements: readonly Requirement[]): string[] {

@@ -47,7 +47,7 @@ process.on('exit', () => {
 export async function startServer(
   command: string,
   args: (port: number, dir: string) => string[],
-  options: { readyPath: string; label: string; scheme?: 'http' | 'https'; port?: number; dir?: string },
+  options: { readyPath: string; label: string; scheme?: 'http' | 'https'; port?: number; dir?: string; host?: string },
 ): Promise<RunningServer> {
   const dir = options.dir ?? tempDir(options.label);
   const child = spawn(command, args(options.port ?? 0, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,8 +55,9 @@ export async function startServer(
   let log = '';
   child.stdout?.on('data', (chunk) => (log += chunk));
   child.stderr?.on('data', (chunk) => (log += chunk));
-  const port = await waitUntilListening(child, options.port ?? null, () => log);
-  const url = `${options.scheme ?? 'http'}://127.0.0.1:${port}`;
+  const host = options.host ?? '127.0.0.1';
+  const port = await waitUntilListening(child, host, options.port ?? null, () => log);
+  const url = `${options.scheme ?? 'http'}://${host}:${port}`;
   const stop = async () => {
     running.delete(child);
     if (child.exitCode === null) {
@@ -75,11 +76,11 @@ export async function startServer(
  * bound port is read from /proc (the server's socket inodes in its listening TCP sockets): Prometheus
  * and the Pushgateway log it, but VictoriaMetrics only logs the ":0" it was given.
  */
-async function waitUntilListening(child: ChildProcess, port: number | null, log: () => string): Promise<number> {
+async function waitUntilListening(child: ChildProcess, host: string, port: number | null, log: () => string): Promise<number> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${log().slice(-2000)}`);
-    const listening = port === null ? listeningPort(child.pid!) : (await canConnect(port)) ? port : null;
+    const listening = port === null ? listeningPort(child.pid!) : (await canConnect(host, port)) ? port : null;
     if (listening !== null) return listening;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -116,9 +117,9 @@ function readlinkOrEmpty(file: string): string {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, host);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -128,13 +129,13 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 /** The real Pushgateway from Debian's prometheus-pushgateway, with its data in a temporary folder. */
-export function startPushgateway(extraArgs: string[] = [], options: { scheme?: 'http' | 'https'; port?: number } = {}): Promise<RunningServer> {
+export function startPushgateway(extraArgs: string[] = [], options: { scheme?: 'http' | 'https'; port?: number; host?: string } = {}): Promise<RunningServer> {
   return startServer(
     'prometheus-pushgateway',
     // An empty persistence file: Debian's default (/var/lib/prometheus/pushgateway.data) would be
     // shared by every test gateway and leak groups between tests.
     (port) => [
-      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.listen-address=${options.host ?? '127.0.0.1'}:${port}`,
       ...(extraArgs.some((arg) => arg.startsWith('--persistence.file')) ? [] : ['--persistence.file=']),
       ...extraArgs,
     ],
@@ -143,7 +144,7 @@ export function startPushgateway(extraArgs: string[] = [], options: { scheme?: '
 }
 
 /** The real Prometheus from Debian, as a remote_write receiver, storage in a temporary folder. */
-export function startPrometheus(options: { port?: number; dir?: string; extraArgs?: string[] } = {}): Promise<RunningServer> {
+export function startPrometheus(options: { port?: number; dir?: string; host?: string; extraArgs?: string[]; scheme?: 'http' | 'https' } = {}): Promise<RunningServer> {
   const { extraArgs = [], ...serverOptions } = options;
   return startServer(
     'prometheus',
@@ -151,7 +152,7 @@ export function startPrometheus(options: { port?: number; dir?: string; extraArg
       // An empty scrape config: this Prometheus only receives remote_write.
       writeFileSync(path.join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1m\n');
       return [
-      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.listen-address=${options.host ?? '127.0.0.1'}:${port}`,
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--config.file=${path.join(dir, 'prometheus.yml')}`,
       '--web.enable-remote-write-receiver',
