@@ -7,7 +7,7 @@ export interface CliOptions {
   configPath: string;
   /** A path named on the command line must exist; the default path may be absent (built-in defaults). */
   configExplicit: boolean;
-  mode: 'run' | 'dry-run' | 'once' | 'check-config' | 'help' | 'version';
+  mode: 'run' | 'dry-run' | 'once' | 'delete' | 'check-config' | 'help' | 'version';
   logLevel: string | null;
   logFile: string | null;
   threads: number | null;
@@ -26,6 +26,8 @@ Options:
   --config FILE          config file (default ${DEFAULT_CONFIG_PATH}; built-in defaults when absent)
   --dry-run              collect once, print the metrics (text format) on stdout, exit
   --once                 collect and push once; exit 0 only when every push succeeded
+  --delete               delete this node's group from the Pushgateway (retiring a node);
+                         exit 0 when deleted or already absent, 1 when the gateway failed
   --check-config         validate the config and exit (0 valid, 2 invalid)
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
   --log-file FILE        append logs to FILE instead of stderr
@@ -45,6 +47,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         config: { type: 'string' },
         'dry-run': { type: 'boolean' },
         once: { type: 'boolean' },
+        delete: { type: 'boolean' },
         'check-config': { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
@@ -58,7 +61,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     throw new UsageError((error as Error).message);
   }
   const values = parsed.values;
-  const modes = (['dry-run', 'once', 'check-config'] as const).filter((mode) => values[mode] === true);
+  const modes = (['dry-run', 'once', 'delete', 'check-config'] as const).filter((mode) => values[mode] === true);
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
   const logLevel = values['log-level'] ?? null;
   if (logLevel !== null && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
