@@ -14,7 +14,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { averageCores, parseDurationArg, peakPerSecond, quantile, type PushRecord } from './fleetFigures.js';
-import { ProcessSampler, RECEIVER_KINDS, scrapeOnce, startReceiver, type Receiver, type ReceiverKind, type ScrapeResult } from './fleetReceivers.js';
+import { DEFAULT_RECEIVERS, ProcessSampler, RECEIVER_KINDS, scrapeOnce, startReceiver, type Receiver, type ReceiverKind, type ScrapeResult } from './fleetReceivers.js';
 import { samplesPerNode, type ShardPlan, type ShardReport } from './fleetShard.js';
 import { fixed, formatTable } from './figures.js';
 
@@ -27,8 +27,11 @@ export interface FleetOptions {
   jitterMs: number;
   namespaces: number;
   devices: number;
-  /** Nodes of the herd comparison (on the first receiver); 0 leaves it out. */
+  /** Nodes of the herd comparison; 0 leaves it out. */
   herdNodes: number;
+  herdReceiver: ReceiverKind;
+  /** A run where more than this share of pushes failed is the knee: larger fleets are not tried. */
+  maxFailedShare: number;
   shardSize: number;
   maxRssMiB: number;
   scrapeTimeoutMs: number;
@@ -36,7 +39,7 @@ export interface FleetOptions {
 
 export const FLEET_DEFAULTS: FleetOptions = {
   nodes: [100, 300, 1000],
-  receivers: [...RECEIVER_KINDS],
+  receivers: [...DEFAULT_RECEIVERS],
   durationMs: 120_000,
   // The shipped packaging/examples/openstack-pushgateway.yaml: 30 s, splay 15 s, jitter 2 s.
   intervalMs: 30_000,
@@ -45,6 +48,8 @@ export const FLEET_DEFAULTS: FleetOptions = {
   namespaces: 200,
   devices: 3,
   herdNodes: 300,
+  herdReceiver: 'pushgateway',
+  maxFailedShare: 0.1,
   shardSize: 250,
   maxRssMiB: 8_192,
   scrapeTimeoutMs: 120_000,
@@ -257,6 +262,11 @@ export async function benchFleet(options: FleetOptions, progress: (line: string)
       progress(`  ${formatTable(PUSH_HEADER, [pushRows[pushRows.length - 1]!]).slice(-1)[0]}`);
       progress(`  ${formatTable(RECEIVER_HEADER, [receiverRows[receiverRows.length - 1]!]).slice(-1)[0]}`);
       // Past the knee a bigger fleet only repeats the verdict (and risks the machine's memory).
+      const failed = result.pushes.filter((push) => !push.ok).length;
+      if (result.stopped === null && failed > options.maxFailedShare * result.pushes.length) {
+        result.stopped = `knee: ${Math.round((100 * failed) / Math.max(1, result.pushes.length))} % of pushes failed`;
+        pushRows[pushRows.length - 1]![pushRows[pushRows.length - 1]!.length - 1] = result.stopped;
+      }
       if (result.stopped !== null) break;
     }
   }
@@ -276,8 +286,8 @@ export async function benchFleet(options: FleetOptions, progress: (line: string)
   for (const result of results) for (const [text, count] of Object.entries(result.errors)) errors.set(`${result.spec.kind} ${result.spec.nodes}: ${text}`, count);
   for (const [text, count] of errors) lines.push(`  failures ${count}× ${text}`);
 
-  if (options.herdNodes > 0 && options.receivers.length > 0) {
-    const kind = options.receivers[0]!;
+  if (options.herdNodes > 0) {
+    const kind = options.herdReceiver;
     const herdRows: string[][] = [];
     for (const spread of [false, true]) {
       const spec = { kind, nodes: options.herdNodes, splayMs: spread ? options.splayMs : 0, jitterMs: spread ? options.jitterMs : 0 };
@@ -305,6 +315,12 @@ function list(text: string, what: string): number[] {
   });
 }
 
+function receiverKind(name: string, what: string): ReceiverKind {
+  const kind = name.trim() as ReceiverKind;
+  if (!RECEIVER_KINDS.includes(kind)) throw new Error(`${what}: expected some of ${RECEIVER_KINDS.join(', ')}, got ${JSON.stringify(name)}`);
+  return kind;
+}
+
 /** `npm run bench -- fleet [options]`: the options, defaults from FLEET_DEFAULTS. */
 export function fleetOptions(argv: readonly string[]): FleetOptions {
   const { values } = parseArgs({
@@ -312,18 +328,13 @@ export function fleetOptions(argv: readonly string[]): FleetOptions {
     options: {
       nodes: { type: 'string' }, receivers: { type: 'string' }, duration: { type: 'string' }, interval: { type: 'string' },
       splay: { type: 'string' }, jitter: { type: 'string' }, namespaces: { type: 'string' }, devices: { type: 'string' },
-      herd: { type: 'string' }, 'shard-size': { type: 'string' }, 'max-rss': { type: 'string' }, 'scrape-timeout': { type: 'string' },
+      herd: { type: 'string' }, 'herd-receiver': { type: 'string' }, 'shard-size': { type: 'string' }, 'max-rss': { type: 'string' }, 'scrape-timeout': { type: 'string' },
     },
   });
   const options = { ...FLEET_DEFAULTS };
   if (values.nodes !== undefined) options.nodes = list(values.nodes, '--nodes');
-  if (values.receivers !== undefined) {
-    options.receivers = values.receivers.split(',').map((name) => {
-      const kind = name.trim() as ReceiverKind;
-      if (!RECEIVER_KINDS.includes(kind)) throw new Error(`--receivers: expected some of ${RECEIVER_KINDS.join(', ')}, got ${JSON.stringify(name)}`);
-      return kind;
-    });
-  }
+  if (values.receivers !== undefined) options.receivers = values.receivers.split(',').map((name) => receiverKind(name, '--receivers'));
+  if (values['herd-receiver'] !== undefined) options.herdReceiver = receiverKind(values['herd-receiver'], '--herd-receiver');
   if (values.duration !== undefined) options.durationMs = parseDurationArg(values.duration, '--duration');
   if (values.interval !== undefined) options.intervalMs = parseDurationArg(values.interval, '--interval');
   if (values.splay !== undefined) options.splayMs = parseDurationArg(values.splay, '--splay');

@@ -13,8 +13,14 @@ import { startPrometheus, startPushgateway, type RunningServer } from '../test/h
 import { parseProcStatTicks, parseStatusRssKb, UsageTracker } from './fleetFigures.js';
 import type { Protocol } from './fleetShard.js';
 
-export type ReceiverKind = 'pushgateway' | 'prometheus' | 'victoria-metrics';
-export const RECEIVER_KINDS: readonly ReceiverKind[] = ['pushgateway', 'prometheus', 'victoria-metrics'];
+export type ReceiverKind = 'pushgateway' | 'pushgateway-unchecked' | 'prometheus' | 'victoria-metrics';
+/**
+ * `pushgateway-unchecked` is the gateway with --push.disable-consistency-check: by default every
+ * push is checked against every group the gateway holds, which is what makes it slow down as
+ * the fleet grows; without the check one inconsistent push breaks the scrape for every group.
+ */
+export const RECEIVER_KINDS: readonly ReceiverKind[] = ['pushgateway', 'pushgateway-unchecked', 'prometheus', 'victoria-metrics'];
+export const DEFAULT_RECEIVERS: readonly ReceiverKind[] = ['pushgateway', 'prometheus', 'victoria-metrics'];
 
 export interface Receiver {
   kind: ReceiverKind;
@@ -26,8 +32,9 @@ export interface Receiver {
 
 export async function startReceiver(kind: ReceiverKind): Promise<Receiver> {
   switch (kind) {
-    case 'pushgateway': {
-      const server = await startPushgateway(['--persistence.file=']);
+    case 'pushgateway':
+    case 'pushgateway-unchecked': {
+      const server = await startPushgateway(['--persistence.file=', ...(kind === 'pushgateway-unchecked' ? ['--push.disable-consistency-check'] : [])]);
       return { kind, protocol: 'pushgateway', pushUrl: server.url, server };
     }
     case 'prometheus': {

@@ -50,7 +50,7 @@ test('a tiny fleet prints both tables and leaves no receiver, data folder or sha
 test('a bad option is refused with the option named', () => {
   const run = spawnSync(process.execPath, [RUN, 'fleet', '--receivers', 'graphite'], { encoding: 'utf8', timeout: 30_000 });
   assert.is(run.status, 1);
-  assert.match(run.stderr, /--receivers: expected some of pushgateway, prometheus, victoria-metrics/);
+  assert.match(run.stderr, /--receivers: expected some of pushgateway, pushgateway-unchecked, prometheus, victoria-metrics/);
 });
 
 runWhen(test, ['pushgateway'], 'fleet benchmark smoke test');
