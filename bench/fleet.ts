@@ -34,11 +34,14 @@ export interface FleetOptions {
   maxFailedShare: number;
   shardSize: number;
   maxRssMiB: number;
+  /** All shards together: the simulated fleet must not take the machine's memory either. */
+  maxClientRssMiB: number;
   scrapeTimeoutMs: number;
 }
 
 export const FLEET_DEFAULTS: FleetOptions = {
-  nodes: [100, 300, 1000],
+  // From below the default Pushgateway's knee up; each receiver stops at its own knee.
+  nodes: [10, 30, 100, 300, 1000],
   receivers: [...DEFAULT_RECEIVERS],
   durationMs: 120_000,
   // The shipped packaging/examples/openstack-pushgateway.yaml: 30 s, splay 15 s, jitter 2 s.
@@ -52,6 +55,7 @@ export const FLEET_DEFAULTS: FleetOptions = {
   maxFailedShare: 0.1,
   shardSize: 250,
   maxRssMiB: 8_192,
+  maxClientRssMiB: 6_144,
   scrapeTimeoutMs: 120_000,
 };
 
@@ -151,9 +155,12 @@ async function runOnce(spec: RunSpec, options: FleetOptions, progress: (line: st
       // Memory first: the receiver goes now, the shards' remaining pushes fail fast.
       void stopReceiver();
     };
-    const sampler = new ProcessSampler([receiverPid], (self) => {
+    const shardPids = shards.map((child) => child.pid!);
+    const sampler = new ProcessSampler([receiverPid, ...shardPids], (self) => {
       const rssMiB = self.tracker(receiverPid).usage().lastRssKb / 1024;
+      const clientMiB = self.lastRssKb(shardPids) / 1024;
       if (rssMiB > options.maxRssMiB) stopEarly(`receiver RSS ${Math.round(rssMiB)} MiB > ${options.maxRssMiB} MiB`);
+      else if (clientMiB > options.maxClientRssMiB) stopEarly(`client bound: simulated nodes' RSS ${Math.round(clientMiB)} MiB > ${options.maxClientRssMiB} MiB`);
       else if (receiver.server.process.exitCode !== null || receiver.server.process.signalCode !== null) {
         if (!receiverStopped) stopEarly(`receiver exited (${receiver.server.process.exitCode ?? receiver.server.process.signalCode})`);
       }
@@ -328,7 +335,7 @@ export function fleetOptions(argv: readonly string[]): FleetOptions {
     options: {
       nodes: { type: 'string' }, receivers: { type: 'string' }, duration: { type: 'string' }, interval: { type: 'string' },
       splay: { type: 'string' }, jitter: { type: 'string' }, namespaces: { type: 'string' }, devices: { type: 'string' },
-      herd: { type: 'string' }, 'herd-receiver': { type: 'string' }, 'shard-size': { type: 'string' }, 'max-rss': { type: 'string' }, 'scrape-timeout': { type: 'string' },
+      herd: { type: 'string' }, 'herd-receiver': { type: 'string' }, 'shard-size': { type: 'string' }, 'max-rss': { type: 'string' }, 'max-client-rss': { type: 'string' }, 'scrape-timeout': { type: 'string' },
     },
   });
   const options = { ...FLEET_DEFAULTS };
@@ -344,6 +351,7 @@ export function fleetOptions(argv: readonly string[]): FleetOptions {
   if (values.devices !== undefined) options.devices = list(values.devices, '--devices')[0]!;
   if (values['shard-size'] !== undefined) options.shardSize = list(values['shard-size'], '--shard-size')[0]!;
   if (values['max-rss'] !== undefined) options.maxRssMiB = list(values['max-rss'], '--max-rss (MiB)')[0]!;
+  if (values['max-client-rss'] !== undefined) options.maxClientRssMiB = list(values['max-client-rss'], '--max-client-rss (MiB)')[0]!;
   if (values.herd !== undefined) options.herdNodes = values.herd === '0' ? 0 : list(values.herd, '--herd')[0]!;
   if (options.durationMs > 15 * 60_000) throw new Error('--duration: at most 15m per run');
   if (options.intervalMs < 1_000) throw new Error('--interval: at least 1s');
