@@ -34,6 +34,8 @@ export interface FleetOptions {
   maxFailedShare: number;
   shardSize: number;
   maxRssMiB: number;
+  /** A shard whose event loop lags more than this (p99) is starved: its figures measure the client. */
+  maxClientLagMs: number;
   /** All shards together: the simulated fleet must not take the machine's memory either. */
   maxClientRssMiB: number;
   scrapeTimeoutMs: number;
@@ -53,7 +55,8 @@ export const FLEET_DEFAULTS: FleetOptions = {
   herdNodes: 300,
   herdReceiver: 'pushgateway',
   maxFailedShare: 0.1,
-  shardSize: 250,
+  shardSize: 100,
+  maxClientLagMs: 1_000,
   maxRssMiB: 8_192,
   maxClientRssMiB: 6_144,
   scrapeTimeoutMs: 120_000,
@@ -70,7 +73,7 @@ interface RunResult {
   spec: RunSpec;
   pushes: PushRecord[];
   receiver: { avgCores: number; peakCores: number; peakRssMiB: number; wallSeconds: number };
-  client: { cores: number; rssMiB: number };
+  client: { cores: number; rssMiB: number; loopLagP99Ms: number };
   scrape: ScrapeResult | null;
   /** Why the run ended early (the knee), or null. */
   stopped: string | null;
@@ -194,6 +197,7 @@ async function runOnce(spec: RunSpec, options: FleetOptions, progress: (line: st
       client: {
         cores: shardReports.reduce((sum, report) => sum + report.cpuSeconds, 0) / Math.max(1, wallSeconds),
         rssMiB: shardReports.reduce((sum, report) => sum + report.maxRssKb, 0) / 1024,
+        loopLagP99Ms: Math.max(0, ...shardReports.map((report) => report.loopLagP99Ms)),
       },
       scrape: scraped,
       stopped,
@@ -219,12 +223,12 @@ function pushRow(result: RunResult): string[] {
     result.spec.kind, String(result.spec.nodes), String(result.pushes.length),
     fixed(quantile(times, 0.5), 0), fixed(quantile(times, 0.99), 0), String(failed),
     String(result.pushes.reduce((sum, push) => sum + push.retries, 0)), String(peakPerSecond(result.pushes)),
-    fixed(result.client.cores, 2), fixed(result.client.rssMiB, 0), `${fixed(result.load[0], 1)}→${fixed(result.load[1], 1)}`,
+    fixed(result.client.cores, 2), fixed(result.client.rssMiB, 0), fixed(result.client.loopLagP99Ms, 0), `${fixed(result.load[0], 1)}→${fixed(result.load[1], 1)}`,
     result.stopped ?? (failed > 0 ? 'failures' : ''),
   ];
 }
 
-const PUSH_HEADER = ['receiver', 'nodes', 'pushes', 'p50 ms', 'p99 ms', 'failed', 'retries', 'peak req/s', 'client cores', 'client MiB', 'load 1m', 'note'];
+const PUSH_HEADER = ['receiver', 'nodes', 'pushes', 'p50 ms', 'p99 ms', 'failed', 'retries', 'peak req/s', 'client cores', 'client MiB', 'client lag ms', 'load 1m', 'note'];
 
 function receiverRow(result: RunResult, samples: number): string[] {
   const delivered = result.pushes.filter((push) => push.ok).length * samples;
@@ -270,10 +274,12 @@ export async function benchFleet(options: FleetOptions, progress: (line: string)
       progress(`  ${formatTable(RECEIVER_HEADER, [receiverRows[receiverRows.length - 1]!]).slice(-1)[0]}`);
       // Past the knee a bigger fleet only repeats the verdict (and risks the machine's memory).
       const failed = result.pushes.filter((push) => !push.ok).length;
-      if (result.stopped === null && failed > options.maxFailedShare * result.pushes.length) {
+      if (result.stopped === null && result.client.loopLagP99Ms > options.maxClientLagMs) {
+        result.stopped = `client-bound: event loop lag p99 ${Math.round(result.client.loopLagP99Ms)} ms`;
+      } else if (result.stopped === null && failed > options.maxFailedShare * result.pushes.length) {
         result.stopped = `knee: ${Math.round((100 * failed) / Math.max(1, result.pushes.length))} % of pushes failed`;
-        pushRows[pushRows.length - 1]![pushRows[pushRows.length - 1]!.length - 1] = result.stopped;
       }
+      if (result.stopped !== null) pushRows[pushRows.length - 1]![pushRows[pushRows.length - 1]!.length - 1] = result.stopped;
       if (result.stopped !== null) break;
     }
   }
@@ -281,7 +287,8 @@ export async function benchFleet(options: FleetOptions, progress: (line: string)
   lines.push(
     'p50/p99: the target\'s whole push (encode, gzip or snappy, HTTP until acknowledged, retries included); peak req/s: most HTTP',
     'requests started in one wall-clock second; client cores/MiB: every simulated node together (CPU over the run, summed peak RSS),',
-    'on this same machine: when client + receiver cores near the machine\'s CPUs, the figures measure the machine, not the receiver.',
+    'on this same machine; client lag: the worst shard\'s event-loop delay p99. A run whose client lags over a second is client-bound:',
+    'its failures and latencies measure this machine, not the receiver.',
   );
   lines.push('', 'receiver:', ...formatTable(RECEIVER_HEADER, receiverRows));
   lines.push(
@@ -355,6 +362,8 @@ export function fleetOptions(argv: readonly string[]): FleetOptions {
   if (values.herd !== undefined) options.herdNodes = values.herd === '0' ? 0 : list(values.herd, '--herd')[0]!;
   if (options.durationMs > 15 * 60_000) throw new Error('--duration: at most 15m per run');
   if (options.intervalMs < 1_000) throw new Error('--interval: at least 1s');
+  // A node's first push waits for its splay: a shorter run would measure nothing.
+  if (options.durationMs <= options.splayMs) throw new Error(`--duration (${options.durationMs} ms) must exceed --splay (${options.splayMs} ms)`);
   return options;
 }
 

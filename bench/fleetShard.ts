@@ -7,6 +7,7 @@
  * Reports its pushes and its own CPU to the parent over IPC, then exits.
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import { PushgatewayTarget } from '../agent/targets/pushgateway.js';
@@ -43,6 +44,11 @@ export interface ShardReport {
   /** This process's CPU over the run (user + system), seconds. */
   cpuSeconds: number;
   maxRssKb: number;
+  /**
+   * The 99th percentile of this process's event-loop delay: above a second or so the simulated
+   * nodes are starved (too many on too few cores) and their latencies measure the client.
+   */
+  loopLagP99Ms: number;
   errors: Record<string, number>;
 }
 
@@ -138,13 +144,17 @@ async function runNode(plan: ShardPlan, node: number, report: ShardReport): Prom
 }
 
 export async function runShard(plan: ShardPlan): Promise<ShardReport> {
-  const report: ShardReport = { pushes: [], cpuSeconds: 0, maxRssKb: 0, errors: {} };
+  const report: ShardReport = { pushes: [], cpuSeconds: 0, maxRssKb: 0, loopLagP99Ms: 0, errors: {} };
   const cpuBefore = process.cpuUsage();
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
   const nodes = Array.from({ length: plan.nodes }, (_, index) => plan.firstNode + index);
   await Promise.all(nodes.map((node) => runNode(plan, node, report)));
   const cpu = process.cpuUsage(cpuBefore);
   report.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   report.maxRssKb = process.resourceUsage().maxRSS;
+  lag.disable();
+  report.loopLagP99Ms = lag.percentile(99) / 1e6;
   return report;
 }
 
