@@ -6,6 +6,7 @@
  * each cycle (counters moving) on the agent's schedule: splay first, then interval + jitter.
  * Reports its pushes and its own CPU to the parent over IPC, then exits.
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
@@ -96,6 +97,8 @@ function createTarget(config: Config): PushTarget & { bufferStats?: () => { sent
 
 /** The parent's "stop now" (a receiver past its memory bound): no new cycle starts after it. */
 const stopping = new AbortController();
+// Every sleeping node listens on it: hundreds of listeners are expected, not a leak.
+setMaxListeners(0, stopping.signal);
 
 /** Resolves after `ms`, or sooner when that is past `untilMs` or the parent says stop. */
 function sleepUntil(ms: number, untilMs: number): Promise<void> {
