@@ -43,7 +43,7 @@ export interface FleetOptions {
 
 export const FLEET_DEFAULTS: FleetOptions = {
   // From below the default Pushgateway's knee up; each receiver stops at its own knee.
-  nodes: [10, 30, 100, 300, 1000],
+  nodes: [10, 30, 100, 300, 1000, 3000],
   receivers: [...DEFAULT_RECEIVERS],
   durationMs: 120_000,
   // The shipped packaging/examples/openstack-pushgateway.yaml: 30 s, splay 15 s, jitter 2 s.
