@@ -8,7 +8,7 @@ export interface CliOptions {
   configPath: string;
   /** A path named on the command line must exist; the default path may be absent (built-in defaults). */
   configExplicit: boolean;
-  mode: 'run' | 'dry-run' | 'once' | 'check-config' | 'help' | 'version';
+  mode: 'run' | 'dry-run' | 'once' | 'delete' | 'check-config' | 'help' | 'version';
   logLevel: string | null;
   logFile: string | null;
   /** null: text when stderr is a terminal, JSON otherwise. */
@@ -31,6 +31,9 @@ Options:
   --dry-run              collect once, print the metrics (text format) on stdout, exit
                          (default off: run until SIGTERM)
   --once                 collect and push once; exit 0 only when every push succeeded (default off)
+  --delete               delete this node's group from the Pushgateway (retiring a node);
+                         exit 0 when deleted or already absent, 1 when the gateway failed
+                         (default off)
   --check-config         validate the config and exit, 0 valid, 2 invalid (default off)
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default: log_level of the config, else info)
   --log-format FORMAT    ${LOG_FORMATS.join(' or ')}: one JSON object or one readable line per event
@@ -51,6 +54,7 @@ export const CLI_OPTIONS = {
   config: { type: 'string' },
   'dry-run': { type: 'boolean' },
   once: { type: 'boolean' },
+  delete: { type: 'boolean' },
   'check-config': { type: 'boolean' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -74,7 +78,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     throw new UsageError((error as Error).message);
   }
   const values = parsed.values;
-  const modes = (['dry-run', 'once', 'check-config'] as const).filter((mode) => values[mode] === true);
+  const modes = (['dry-run', 'once', 'delete', 'check-config'] as const).filter((mode) => values[mode] === true);
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
   const logLevel = values['log-level'] ?? null;
   if (logLevel !== null && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {

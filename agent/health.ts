@@ -57,7 +57,9 @@ export function evaluateHealth(input: {
   let status: HealthReport['status'];
   if (targets.length > 0) {
     const neverTried = input.targets.every((state) => state.lastAttemptMs === null);
-    for (const target of targets.filter((t) => !t.healthy && !neverTried)) {
+    // A first push still in flight has neither succeeded nor failed: starting, not a problem yet.
+    const firstPending = (t: (typeof targets)[number]) => t.last_success === null && t.consecutive_failures === 0 && t.last_error === null;
+    for (const target of targets.filter((t) => !t.healthy && !neverTried && !firstPending(t))) {
       problems.push(`no successful push to ${target.name} within max_age (${input.maxAgeMs / 1000} s)${target.last_error === null ? '' : `: ${target.last_error}`}`);
     }
     status = problems.length > 0 ? 'failing' : targets.every((target) => target.healthy) ? 'ok' : 'starting';

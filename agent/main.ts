@@ -48,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
+  if (cli.mode === 'delete') return deleteGroup(config, logger);
   return run(config, loaded.pushFingerprint, cli, output);
 }
 
@@ -97,6 +98,22 @@ function onceFailureText(target: string, error: string, config: Config): string 
     ? 'the samples of this run are lost: set push.remote_write.buffer.dir to keep them for the next run'
     : `the samples of this run stay in ${dir}; the next run sends them`;
   return `${error.replace(/; samples stay buffered$/, '')}; ${fate}`;
+}
+
+/** Retiring a node: its group would otherwise stay on the gateway at its last values forever. */
+async function deleteGroup(config: Config, logger: Logger): Promise<number> {
+  if (config.push.pushgateway === null) {
+    return write(process.stderr, 'netns-exporter: --delete needs push.pushgateway in the config\n', EXIT_USAGE);
+  }
+  const { PushgatewayTarget } = await import('./targets/pushgateway.js');
+  // stop() must not delete a second time, whatever delete_on_shutdown says.
+  const target = new PushgatewayTarget({ ...config.push.pushgateway, deleteOnShutdown: false }, { logger, version: buildInfo().version });
+  if (!(await startTargets([target]))) return EXIT_USAGE;
+  const outcome = await target.deleteGroup(Date.now() + config.intervalMs);
+  await target.stop(Date.now());
+  if (!outcome.ok) return write(process.stderr, `netns-exporter: delete from pushgateway failed: ${outcome.error}\n`, EXIT_FAILURE);
+  logger.info({ target: target.name, attempts: outcome.attempts, grouping: config.push.pushgateway.grouping }, 'deleted this node\'s group (or it was absent)');
+  return 0;
 }
 
 async function run(config: Config, pushFingerprint: string, cli: CliOptions, output: LogOutput): Promise<number> {

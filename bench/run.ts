@@ -8,6 +8,8 @@
  *   --threads N    the agent's threads (default: the config default, env BENCH_THREADS)
  *   --profile      one extra agent run per count under --cpu-prof, summarised
  *   --only core    run only the named parts (core, readers, pushgateway, remote_write)
+ *
+ * `npm run bench -- fleet [options]` runs the fleet benchmark instead (bench/fleet.ts; no root).
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -59,6 +61,10 @@ function heading(title: string): void {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'fleet') {
+    const { runFleetCli } = await import('./fleet.js');
+    return runFleetCli(process.argv.slice(3));
+  }
   const { values } = parseArgs({
     options: {
       max: { type: 'string' }, counts: { type: 'string' }, repeat: { type: 'string' }, threads: { type: 'string' },

@@ -99,6 +99,22 @@ export class PushgatewayTarget implements PushTarget {
   }
 
   /**
+   * Deletes this node's group from the gateway, retrying like a push until `deadlineMs`. The
+   * gateway answers 202 whether or not the group existed, so "already absent" is a success too.
+   */
+  async deleteGroup(deadlineMs: number): Promise<PushOutcome> {
+    const started = performance.now();
+    try {
+      const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
+      const result = await this.#send(this.#ensureClient(), { method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
+      return { ok: result.error === null, durationMs: performance.now() - started, attempts: result.attempts, error: result.error };
+    } catch (cause) {
+      const error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
+      return { ok: false, durationMs: performance.now() - started, attempts: 0, error };
+    }
+  }
+
+  /**
    * delete_on_shutdown is off by default: a restart, an upgrade or a crash loop would otherwise
    * blank this node's dashboards (and fire "absent" alerts) until the next push. Operators
    * decommissioning a node turn it on so its group does not linger at the last values forever.
@@ -109,9 +125,9 @@ export class PushgatewayTarget implements PushTarget {
     if (client === null) return;
     try {
       if (!this.#config.deleteOnShutdown) return;
-      const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
-      const result = await this.#send(client, { method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
-      if (result.error === null) this.#deps.logger.info({ target: this.name, group: url.pathname }, 'deleted this node\'s group from the Pushgateway');
+      const result = await this.deleteGroup(deadlineMs);
+      const group = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping).pathname;
+      if (result.ok) this.#deps.logger.info({ target: this.name, group }, 'deleted this node\'s group from the Pushgateway');
       else this.#deps.logger.warn({ target: this.name, error: result.error }, 'could not delete this node\'s group from the Pushgateway');
     } finally {
       client.close();

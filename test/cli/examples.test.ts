@@ -139,6 +139,23 @@ test('remote_write example: tenant header, bearer token file, disk buffer in the
   assert.equal(remote.externalLabels, { instance: 'node-1' });
 });
 
+test('fleet remote_write examples: each receiver\'s write path and tenant', () => {
+  const expected: Record<string, { path: string; headers: Record<string, string> }> = {
+    'remote-write.yaml': { path: '/api/v1/push', headers: { 'X-Scope-OrgID': 'network-team' } },
+    'remote-write-prometheus.yaml': { path: '/api/v1/write', headers: {} },
+    'remote-write-victoriametrics.yaml': { path: '/api/v1/write', headers: {} },
+    'remote-write-victoriametrics-cluster.yaml': { path: '/insert/42/prometheus/api/v1/write', headers: {} },
+    'remote-write-thanos-receive.yaml': { path: '/api/v1/receive', headers: { 'THANOS-TENANT': 'network-team' } },
+  };
+  for (const [name, want] of Object.entries(expected)) {
+    const config = parsed(name);
+    assert.is(config.push.remoteWrite?.url.pathname, want.path, name);
+    assert.equal(config.push.remoteWrite?.headers, want.headers, name);
+    assert.is(config.push.pushgateway, null, name);
+    assert.ok(config.splayMs > 0 && config.jitterMs > 0, `${name}: a fleet example spreads its pushes`);
+  }
+});
+
 test('pull-only example serves /metrics like the original and pushes nowhere', () => {
   const config = parsed('pull-only.yaml');
   assert.is(config.push.pushgateway, null);

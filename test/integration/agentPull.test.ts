@@ -19,7 +19,9 @@ let agent: ReturnType<typeof startAgent>;
 
 function get(path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers, timeout: 5_000 }, (res) => {
+    // A fresh connection each time, as a load balancer's probe makes: the listener closes idle
+    // keep-alive connections to make room under a flood, and a pooled one may already be gone.
+    const req = request({ host: '127.0.0.1', port, path, method, headers, timeout: 5_000, agent: false }, (res) => {
       let body = '';
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));

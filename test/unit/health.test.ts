@@ -50,9 +50,11 @@ test('failing when one target is older than max_age, even if another is fresh', 
   assert.is(report.targets[1]!.consecutive_failures, 4);
 });
 
-test('starting before the first attempt; failing once attempts have failed', () => {
-  assert.is(evaluateHealth({ nowMs: now, maxAgeMs: 45_000, maxFailedRatio: 0.5, targets: [target({})], lastCycle: null }).status, 'starting');
-  assert.is(evaluateHealth({ nowMs: now, maxAgeMs: 45_000, maxFailedRatio: 0.5, targets: [target({ lastAttemptMs: now - 1 })], lastCycle: null }).status, 'failing');
+test('starting before the first attempt and while it is in flight; failing once attempts have failed', () => {
+  const status = (state: Partial<TargetState>) => evaluateHealth({ nowMs: now, maxAgeMs: 45_000, maxFailedRatio: 0.5, targets: [target(state)], lastCycle: null }).status;
+  assert.is(status({}), 'starting');
+  assert.is(status({ lastAttemptMs: now - 1 }), 'starting');
+  assert.is(status({ lastAttemptMs: now - 1, lastError: 'HTTP 503', consecutiveFailures: 1 }), 'failing');
 });
 
 test('pull mode: healthy while collections are recent', () => {

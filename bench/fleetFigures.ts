@@ -1,0 +1,119 @@
+/**
+ * Pure helpers of the fleet benchmark: reading /proc/<pid>/stat and /proc/<pid>/status, percentiles,
+ * the peak request rate per second, and what one simulated push reports. Kept apart from the code
+ * that starts servers and processes so they can be tested on literal input.
+ */
+
+/** One push of one simulated node, as the shard reports it to the driver. */
+export interface PushRecord {
+  /** Epoch ms when the cycle started (registry built, then pushed). */
+  startMs: number;
+  /** The target's whole push (encode + HTTP, retries included), as PushOutcome.durationMs. */
+  ms: number;
+  /** HTTP requests made, retries included. */
+  requests: number;
+  /** Requests beyond the first of each request-sized batch: retries. */
+  retries: number;
+  ok: boolean;
+}
+
+/** CPU time (user + system) in clock ticks from /proc/<pid>/stat; the comm field may hold spaces and ")". */
+export function parseProcStatTicks(text: string): number {
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": state is field 3, utime field 14 and stime field 15 (1-based, man 5 proc).
+  const utime = Number(fields[14 - 3]);
+  const stime = Number(fields[15 - 3]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 120))}`);
+  return utime + stime;
+}
+
+/** Resident set size in KiB from /proc/<pid>/status (VmRSS), or null when absent (a zombie). */
+export function parseStatusRssKb(text: string): number | null {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+/** The q-quantile (0..1) by the nearest-rank method; null for no values. */
+export function quantile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+/** The most requests started within one wall-clock second. */
+export function peakPerSecond(records: readonly PushRecord[]): number {
+  const perSecond = new Map<number, number>();
+  let peak = 0;
+  for (const record of records) {
+    const second = Math.floor(record.startMs / 1000);
+    const count = (perSecond.get(second) ?? 0) + record.requests;
+    perSecond.set(second, count);
+    peak = Math.max(peak, count);
+  }
+  return peak;
+}
+
+/** What the sampler saw of one process over a run. */
+export interface ProcessUsage {
+  /** CPU seconds over the window. */
+  cpuSeconds: number;
+  wallSeconds: number;
+  /** The busiest one-second sample, in cores (1.0 = one core busy). */
+  peakCores: number;
+  peakRssKb: number;
+  lastRssKb: number;
+}
+
+export function averageCores(usage: ProcessUsage): number {
+  return usage.wallSeconds > 0 ? usage.cpuSeconds / usage.wallSeconds : 0;
+}
+
+/** Accumulates one process's samples (CPU ticks, RSS) taken about once a second. */
+export class UsageTracker {
+  #firstTicks: number | null = null;
+  #lastTicks = 0;
+  #firstMs = 0;
+  #lastMs = 0;
+  #peakCores = 0;
+  #peakRssKb = 0;
+  #lastRssKb = 0;
+
+  constructor(readonly ticksPerSecond: number) {}
+
+  add(atMs: number, ticks: number, rssKb: number | null): void {
+    if (this.#firstTicks === null) {
+      this.#firstTicks = ticks;
+      this.#firstMs = atMs;
+    } else if (atMs > this.#lastMs) {
+      const cores = (ticks - this.#lastTicks) / this.ticksPerSecond / ((atMs - this.#lastMs) / 1000);
+      this.#peakCores = Math.max(this.#peakCores, cores);
+    }
+    this.#lastTicks = ticks;
+    this.#lastMs = atMs;
+    if (rssKb !== null) {
+      this.#lastRssKb = rssKb;
+      this.#peakRssKb = Math.max(this.#peakRssKb, rssKb);
+    }
+  }
+
+  usage(): ProcessUsage {
+    const cpuTicks = this.#firstTicks === null ? 0 : this.#lastTicks - this.#firstTicks;
+    return {
+      cpuSeconds: cpuTicks / this.ticksPerSecond,
+      wallSeconds: (this.#lastMs - this.#firstMs) / 1000,
+      peakCores: this.#peakCores,
+      peakRssKb: this.#peakRssKb,
+      lastRssKb: this.#lastRssKb,
+    };
+  }
+}
+
+/** "2m", "90s", "1500ms" or plain seconds → ms, for the command line. */
+export function parseDurationArg(text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (match === null) throw new Error(`${what}: expected a duration such as 90s, 2m or 500ms, got ${JSON.stringify(text)}`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return Math.round(value * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000));
+}

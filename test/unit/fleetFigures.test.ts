@@ -1,0 +1,55 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  averageCores, parseDurationArg, parseProcStatTicks, parseStatusRssKb, peakPerSecond, quantile, UsageTracker, type PushRecord,
+} from '../../bench/fleetFigures.js';
+
+const test = suite('bench fleet figures');
+
+test('/proc/<pid>/stat: utime + stime, a comm holding spaces and ")" does not shift the fields', () => {
+  const line = '4242 (prometheus-push) S 1 4242 4242 0 -1 4194560 8142 0 0 0 1234 567 0 0 20 0 12 0 9999 1234567 3000 18446744073709551615\n';
+  assert.is(parseProcStatTicks(line), 1801);
+  assert.is(parseProcStatTicks(line.replace('(prometheus-push)', '(a) b (c))')), 1801);
+  assert.throws(() => parseProcStatTicks('garbage'), /not a \/proc/);
+});
+
+test('/proc/<pid>/status: VmRSS in KiB, null when absent (a zombie)', () => {
+  assert.is(parseStatusRssKb('Name:\tpushgateway\nVmPeak:\t  900 kB\nVmRSS:\t  812345 kB\nThreads:\t9\n'), 812_345);
+  assert.is(parseStatusRssKb('Name:\tpushgateway\nState:\tZ (zombie)\n'), null);
+});
+
+test('quantiles by nearest rank; none of nothing', () => {
+  const values = Array.from({ length: 100 }, (_, index) => 100 - index); // 100 … 1, unsorted on purpose
+  assert.is(quantile(values, 0.5), 50);
+  assert.is(quantile(values, 0.99), 99);
+  assert.is(quantile(values, 1), 100);
+  assert.is(quantile([7], 0.99), 7);
+  assert.is(quantile([], 0.5), null);
+});
+
+test('peak rate counts requests (retries included) per wall-clock second', () => {
+  const push = (startMs: number, requests: number): PushRecord => ({ startMs, ms: 5, requests, retries: requests - 1, ok: true });
+  assert.is(peakPerSecond([push(1_000, 1), push(1_999, 2), push(2_000, 1), push(5_500, 1)]), 3);
+  assert.is(peakPerSecond([]), 0);
+});
+
+test('usage: CPU from tick deltas, busiest second, peak and last RSS', () => {
+  const tracker = new UsageTracker(100);
+  tracker.add(0, 1_000, 500);
+  tracker.add(1_000, 1_050, 800); // 0.5 core
+  tracker.add(2_000, 1_200, 700); // 1.5 cores
+  tracker.add(4_000, 1_200, null);
+  const usage = tracker.usage();
+  assert.equal(usage, { cpuSeconds: 2, wallSeconds: 4, peakCores: 1.5, peakRssKb: 800, lastRssKb: 700 });
+  assert.is(averageCores(usage), 0.5);
+});
+
+test('durations on the command line', () => {
+  assert.is(parseDurationArg('90s', '--duration'), 90_000);
+  assert.is(parseDurationArg('2m', '--duration'), 120_000);
+  assert.is(parseDurationArg('500ms', '--duration'), 500);
+  assert.is(parseDurationArg('3', '--duration'), 3_000);
+  assert.throws(() => parseDurationArg('soon', '--duration'), /--duration: expected a duration/);
+});
+
+test.run();
