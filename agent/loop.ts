@@ -246,8 +246,8 @@ export class AgentLoop {
     for (const result of snapshot.results) {
       if (!result.ok) this.#logger[noneRead ? 'debug' : 'warn']({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
       else if (result.sample.procErrors.length > 0) this.#logger.debug({ netns: result.ns.name, files: result.sample.procErrors }, 'proc files unreadable');
-      if (result.ok && (result.sample.collectors?.errors.length ?? 0) > 0) {
-        this.#logger.debug({ netns: result.ns.name, problems: result.sample.collectors?.errors }, 'collector files unreadable');
+      if (result.ok && result.sample.collectors.errors.length > 0) {
+        this.#logger.debug({ netns: result.ns.name, problems: result.sample.collectors.errors }, 'collector files unreadable');
       }
     }
     const failed = snapshot.results.filter((result) => !result.ok).length;

@@ -24,7 +24,7 @@ export class SelfStatsRecorder {
       if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
       else {
         this.#readErrors.proc_file = (this.#readErrors.proc_file ?? 0) + result.sample.procErrors.length;
-        this.#readErrors.collector_file = (this.#readErrors.collector_file ?? 0) + (result.sample.collectors?.errors.length ?? 0);
+        this.#readErrors.collector_file = (this.#readErrors.collector_file ?? 0) + result.sample.collectors.errors.length;
       }
     }
   }

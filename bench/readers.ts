@@ -14,7 +14,7 @@ const THREADS = 4;
 const REPEAT = 3;
 const TIMEOUT_MS = 10_000;
 
-interface Run {
+export interface Run {
   wallMs: number;
   cpuMs: number;
   failed: number;
@@ -69,7 +69,7 @@ function row(count: number, reader: string, run: Run, maxRssKiB: number | null):
   return [String(count), reader, fixed(run.wallMs), fixed(run.cpuMs), fixed((run.wallMs * 1000) / count), String(run.failed), maxRssKiB === null ? '' : fixed(maxRssKiB / 1024)];
 }
 
-async function collectWith(reader: NamespaceReader, whitelist: { whitelist: RegExp; blacklist: null }, count: number): Promise<Run> {
+export async function collectWith(reader: NamespaceReader, whitelist: { whitelist: RegExp; blacklist: null }, count: number): Promise<Run> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const snapshot = await collectSnapshot({
@@ -115,6 +115,6 @@ async function repeat(run: () => Promise<Run>): Promise<Run[]> {
   return runs;
 }
 
-function median(runs: Run[]): Run {
+export function median(runs: Run[]): Run {
   return [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((runs.length - 1) / 2)]!;
 }

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
+import { collectorSample, NO_COLLECTORS } from '../shared/collectors.js';
 import { buildRegistry } from '../shared/metrics/registry.js';
 import { compress, encodeWriteRequest } from '../shared/remoteWrite/encode.js';
 import { seriesFromMetrics, type MetricFamilyJson } from '../shared/remoteWrite/series.js';
@@ -74,7 +75,7 @@ function syntheticSnapshot(timestampMs: number, statCount: number): Snapshot {
   const count = Math.ceil(TARGET_SAMPLES / perNamespace);
   const results: NamespaceResult[] = Array.from({ length: count }, (_, index) => {
     const name = `qrouter-${index.toString(16).padStart(8, '0')}-5f6e-4c1a-9d2b-${(index * 7919).toString(16).padStart(12, '0')}`;
-    return { ns: { name, path: `/run/netns/${name}`, inode: index }, ok: true, sample: { interfaces: [device('qg-1', index), device('qr-2', index)], proc: {}, procErrors: [] }, durationMs: 1 };
+    return { ns: { name, path: `/run/netns/${name}`, inode: index }, ok: true, sample: { interfaces: [device('qg-1', index), device('qr-2', index)], proc: {}, procErrors: [], collectors: collectorSample({}, NO_COLLECTORS) }, durationMs: 1 };
   });
   return { timestampMs, durationMs: 0, results, discoveredCount: count, discoveryErrors: [], unlistedDirs: [] };
 }

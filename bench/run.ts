@@ -7,7 +7,7 @@
  *   --repeat N     runs of each kind per count, median reported (default 3, env BENCH_REPEAT)
  *   --threads N    the agent's threads (default: the config default, env BENCH_THREADS)
  *   --profile      one extra agent run per count under --cpu-prof, summarised
- *   --only core    run only the named parts (core, readers, pushgateway, remote_write)
+ *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write)
  *
  * `npm run bench -- fleet [options]` runs the fleet benchmark instead (bench/fleet.ts; no root).
  */
@@ -26,6 +26,7 @@ interface OptionalBench {
 
 const OPTIONAL: OptionalBench[] = [
   { part: 'readers', file: './readers.js', run: (module, counts) => call(module, 'benchReaders', counts) },
+  { part: 'collectors', file: './collectors.js', run: (module, counts) => call(module, 'benchCollectors', counts) },
   { part: 'pushgateway', file: './pushgateway.js', run: (module) => call(module, 'benchPushgateway') },
   { part: 'remote_write', file: './remoteWrite.js', run: (module) => call(module, 'benchRemoteWrite') },
 ];

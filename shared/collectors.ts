@@ -13,6 +13,13 @@ export const COLLECTOR_FILES = {
   conntrack: ['sys/net/netfilter/nf_conntrack_count', 'sys/net/netfilter/nf_conntrack_max', 'net/stat/nf_conntrack'],
 } as const;
 
+/** Every collector off: what a reader delivers when it is given no collectors. */
+export const NO_COLLECTORS: CollectorsConfig = {
+  netstat: { enabled: false, fields: /^$/u },
+  sockstat: { enabled: false },
+  conntrack: { enabled: false },
+};
+
 /** node_exporter's default `--collector.netstat.fields`. */
 export const DEFAULT_NETSTAT_FIELDS = '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)'
   + '|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)'

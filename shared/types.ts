@@ -32,8 +32,8 @@ export interface NamespaceSample {
   /** proc metric name → value; a file that could not be read is absent (and listed in procErrors). */
   proc: Record<string, number>;
   procErrors: string[];
-  /** The enabled collectors' figures; absent when the reader collected none. */
-  collectors?: CollectorSample;
+  /** The enabled collectors' figures (all empty when every collector is off). */
+  collectors: CollectorSample;
 }
 
 /** Why a read failed; the `reason` label of netns_exporter_read_errors_total. */

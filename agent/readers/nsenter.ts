@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
+import { collectorFiles, collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
+import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/ipJson.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
 import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
@@ -10,6 +12,8 @@ import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellW
 export interface NsenterReaderOptions {
   timeoutMs: number;
   procMetrics: readonly ProcMetricConfig[];
+  /** The collectors whose files each read delivers; none when not given. */
+  collectors?: CollectorsConfig;
   /** Reads at once at most (the config's `threads`); the rest wait their turn here. 4 when not given. */
   threads?: number;
   /** Commands, injectable so a test can stand a hung or failing program in for one of them. */
@@ -38,7 +42,7 @@ export class NsenterReader implements NamespaceReader {
   #stopped = false;
 
   constructor(options: NsenterReaderOptions) {
-    this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, ...options };
+    this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, collectors: NO_COLLECTORS, ...options };
     this.#limit = pLimit(this.#options.threads);
   }
 
@@ -88,7 +92,9 @@ export class NsenterReader implements NamespaceReader {
       return fail(reason, `exit ${run.exitCode}: ${firstLine(run.stderr)}`);
     }
     try {
-      return { ns, ok: true, sample: parseNsenterOutput(run.stdout, this.#options.procMetrics), durationMs };
+      const { before, files } = splitCollectorRecords(run.stdout);
+      const sample = { ...parseNsenterOutput(before, this.#options.procMetrics), collectors: collectorSample(files, this.#options.collectors) };
+      return { ns, ok: true, sample, durationMs };
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
       return fail('parse', error.message);
@@ -103,10 +109,15 @@ export class NsenterReader implements NamespaceReader {
 
   /** The command the worker runs per namespace, with the namespace file in "$f". */
   #commandScript(): string {
-    const { nsenter, ip, procMetrics, procRoot } = this.#options;
+    const { nsenter, ip, procMetrics, procRoot, collectors } = this.#options;
     const ipCommand = `${shellQuote(ip)} -j -s -s addr show`;
-    if (procMetrics.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
+    const files = collectorFiles(collectors);
+    if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
+    const collectorsShell = collectorShellFragments(procRoot, files);
     const inner = [
+      // The collector files first, so that ip's netlink socket, freed a moment after ip exits, is not
+      // in the namespace's socket count; they are written after ip's JSON, where the parser finds them.
+      collectorsShell.read,
       `${ipCommand} || exit 97`,
       'i=0',
       'for p do',
@@ -121,9 +132,10 @@ export class NsenterReader implements NamespaceReader {
       `  if [ -f "$g" ] && [ ! -L "$g" ] && { read -r v 2>/dev/null < "$g" || [ -n "$v" ]; }; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
       '  i=$((i+1))',
       'done',
+      collectorsShell.write,
     ].join('\n');
-    const files = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
-    return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${files}`;
+    const procFiles = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
+    return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${procFiles}`;
   }
 }
 

@@ -1,4 +1,5 @@
-import type { ProcMetricConfig } from '../../shared/config/types.js';
+import { NO_COLLECTORS } from '../../shared/collectors.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
 import type { Namespace, NamespaceResult } from '../../shared/types.js';
 import type { Logger } from '../log.js';
 import type { NamespaceReader } from './reader.js';
@@ -7,6 +8,8 @@ import { SetnsWorkerPool } from './setnsPool.js';
 export interface SetnsReaderOptions {
   timeoutMs: number;
   procMetrics: readonly ProcMetricConfig[];
+  /** The collectors whose files each read delivers; none when not given. Give the fallback the same. */
+  collectors?: CollectorsConfig;
   /** Reads whatever the workers cannot vouch for (the nsenter reader, which bounds its own reads). */
   fallback: NamespaceReader;
   logger: Logger;
@@ -49,6 +52,7 @@ export class SetnsReader implements NamespaceReader {
       workers: options.workers,
       timeoutMs: options.timeoutMs,
       procMetrics: options.procMetrics,
+      collectors: options.collectors ?? NO_COLLECTORS,
       procRoot: options.procRoot ?? '/proc',
       logger: options.logger,
       workerUrl: options.workerUrl,

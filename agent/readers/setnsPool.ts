@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
 import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/types.js';
 import type { Logger } from '../log.js';
@@ -11,6 +11,7 @@ export interface SetnsWorkerPoolOptions {
   workers: number;
   timeoutMs: number;
   procMetrics: readonly ProcMetricConfig[];
+  collectors: CollectorsConfig;
   procRoot: string;
   logger: Logger;
   /** The worker script, injectable so a test can stand a hung or failing worker in for it. */
@@ -247,7 +248,7 @@ export class SetnsWorkerPool {
   #toResult(ns: Namespace, reply: ReadReply): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
-    const sample: NamespaceSample = { interfaces: unpackInterfaces(outcome.interfaces), proc: {}, procErrors: [] };
+    const sample: NamespaceSample = { interfaces: unpackInterfaces(outcome.interfaces), proc: {}, procErrors: [], collectors: outcome.collectors };
     this.#options.procMetrics.forEach((metric, index) => {
       const value = outcome.procValues[index];
       if (typeof value === 'number') sample.proc[metric.name] = value;
@@ -335,7 +336,7 @@ export class SetnsWorkerPool {
   /** A worker that has loaded koffi and knows its own namespace, or a rejection saying why not. */
   #spawn(): Promise<Slot> {
     const progress = new BigInt64Array(new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT));
-    const setup: WorkerSetup = { procRoot: this.#options.procRoot, timeoutMs: this.#options.timeoutMs, progress };
+    const setup: WorkerSetup = { procRoot: this.#options.procRoot, timeoutMs: this.#options.timeoutMs, collectors: this.#options.collectors, progress };
     const url = this.#options.workerUrl ?? new URL('./setnsWorker.js', import.meta.url);
     const worker = new Worker(url, { workerData: setup });
     this.#live.set(worker, new Promise((resolve) => worker.once('exit', () => {

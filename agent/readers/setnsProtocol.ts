@@ -1,5 +1,6 @@
 import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
-import type { ReadFailureReason } from '../../shared/types.js';
+import type { CollectorsConfig } from '../../shared/config/types.js';
+import type { CollectorSample, ReadFailureReason } from '../../shared/types.js';
 
 /**
  * The messages between the setns reader's pool (main thread) and its worker threads, and the clock
@@ -9,6 +10,8 @@ import type { ReadFailureReason } from '../../shared/types.js';
 export interface WorkerSetup {
   procRoot: string;
   timeoutMs: number;
+  /** Parsed in the thread, so only the small sample comes back; the same object serves every read. */
+  collectors: CollectorsConfig;
   /**
    * Where the thread says what it is doing, for the main thread's timeouts: [0] the id of the read it
    * started (negated once it is finished), [1] when (sharedNow, ms).
@@ -45,7 +48,7 @@ export interface ReadReply {
   /** When set, the thread cannot vouch for its namespace any more: it must be terminated. */
   poisoned: boolean;
   outcome:
-    | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[] }
+    | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[]; collectors: CollectorSample }
     | { ok: false; reason: ReadFailureReason; message: string };
 }
 

@@ -1,10 +1,11 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { collectorFiles, collectorSample } from '../../shared/collectors.js';
 import { ParseError } from '../../shared/parse/ipJson.js';
 import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { parseProcValue } from '../../shared/parse/procValue.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
-import type { ReadFailureReason } from '../../shared/types.js';
+import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/types.js';
 import { LibcError, loadLibc, type Libc } from './libc.js';
 import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
@@ -39,6 +40,7 @@ function run(): void {
   }
   let poisoned = false;
   const { progress } = setup;
+  const files = collectorFiles(setup.collectors);
   port.on('message', (batch: BatchRequest) => {
     const replies = batch.reads.map((request): ReadReply => {
       if (poisoned) return failure(request.id, 0, 0, true, 'worker', 'worker refused the read: its namespace is in doubt');
@@ -46,7 +48,7 @@ function run(): void {
       // The time first: the main thread reads the id, then the time.
       Atomics.store(progress, 1, BigInt(Math.floor(started)));
       Atomics.store(progress, 0, BigInt(request.id));
-      const reply = readNamespace(libc, setup, request, batch.procFiles, homeFd, homeInode);
+      const reply = readNamespace(libc, setup, request, { procFiles: batch.procFiles, collectorFiles: files }, homeFd, homeInode);
       const finished = sharedNow();
       reply.durationMs = finished - started;
       Atomics.store(progress, 1, BigInt(Math.floor(finished)));
@@ -59,7 +61,13 @@ function run(): void {
   port.postMessage({ kind: 'ready', homeInode } satisfies WorkerReply);
 }
 
-function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, procFiles: readonly string[], homeFd: number, homeInode: number): ReadReply {
+/** The /proc files to read in every namespace, relative to /proc. */
+interface FilesToRead {
+  procFiles: readonly string[];
+  collectorFiles: readonly string[];
+}
+
+function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: FilesToRead, homeFd: number, homeInode: number): ReadReply {
   let fd: number;
   try {
     fd = openSync(request.path, 'r');
@@ -81,7 +89,7 @@ function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, pro
     const insideInode = request.inode;
     let outcome: ReadReply['outcome'];
     try {
-      outcome = readHere(libc, setup, procFiles);
+      outcome = readHere(libc, setup, files);
     } catch (error) {
       outcome = { ok: false, reason: error instanceof ParseError ? 'parse' : 'worker', message: (error as Error).message };
     }
@@ -94,12 +102,16 @@ function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, pro
   }
 }
 
-function readHere(libc: Libc, setup: WorkerSetup, procFiles: readonly string[]): ReadReply['outcome'] {
+function readHere(libc: Libc, setup: WorkerSetup, files: FilesToRead): ReadReply['outcome'] {
+  // The collector files before the dumps: a netlink socket lingers in the namespace's socket count
+  // for a moment after it is closed. Parsed here, so only the small sample goes back.
+  const raw: CollectorFilesRaw = Object.fromEntries(files.collectorFiles.map((file) => [file, readWholeFile(threadProcPath(setup.procRoot, file))]));
+  const collectors = collectorSample(raw, setup.collectors);
   // Addresses first: the kernel sizes a dump's first datagram by the largest recv the socket has seen,
   // so after the (small) address dump all the links come in one datagram instead of several.
   const [addresses, links] = libc.dumpRoute([RTM_GETADDR, RTM_GETLINK], setup.timeoutMs) as [Uint8Array, Uint8Array];
-  const procValues = procFiles.map((file) => readProcValue(threadProcPath(setup.procRoot, file)));
-  return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues };
+  const procValues = files.procFiles.map((file) => readProcValue(threadProcPath(setup.procRoot, file)));
+  return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues, collectors };
 }
 
 /**
@@ -134,6 +146,25 @@ function readProcValue(file: string): number | null {
     return parseProcValue(readFileSync(fd, 'utf8').split('\n')[0] ?? '');
   } catch {
     return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A collector file whole, opened as proc_metrics files are; null when it does not exist (the module is not loaded, IPv6 is off). */
+function readWholeFile(file: string): CollectorFileRead {
+  let fd: number;
+  try {
+    fd = openSync(file, PROC_OPEN_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return { error: 'not a regular file' };
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   } finally {
     closeSync(fd);
   }

@@ -86,8 +86,8 @@ function addCollectorMetrics(registry: Registry, snapshot: Snapshot, config: Reg
     series.set(spec.name, entry);
   };
   for (const result of snapshot.results) {
-    const collectors = result.ok ? result.sample.collectors : undefined;
-    if (!result.ok || collectors === undefined) continue;
+    if (!result.ok) continue;
+    const { collectors } = result.sample;
     const labels = sorted(namespaceLabels(result.ns.name, config.labels, config.hostname));
     for (const [key, value] of Object.entries(collectors.netstat)) add(netstatMetric(key), labels, value);
     for (const [key, value] of Object.entries(collectors.sockstat)) add(sockstatMetric(key), labels, value);

@@ -9,23 +9,27 @@ import type { CollectorFileRead, CollectorFilesRaw } from '../types.js';
 export const COLLECTOR_RECORD_MARK = '\x1d';
 
 /**
- * A bash fragment writing that framing for `files` (paths relative to `procRoot`), with builtins
- * only (`[`, `mapfile`, `printf`): no process per file. `mapfile` reads whole blocks, so sysctl
- * files (which answer a read at offset > 0 with EOF) come out whole. A path that is not a regular
- * file counts as unreadable. Self-contained (it does not use "$@"), so it can follow the
- * proc_metrics loop in the same script.
+ * Two bash fragments for `files` (paths relative to `procRoot`), with builtins only (`[`, `mapfile`,
+ * `printf`): no process per file. `read` takes each file into shell variables, `write` prints them
+ * in that framing. Between the two the shell may run other commands: the reader reads the files
+ * before `ip`, whose netlink socket would otherwise still count in the namespace's
+ * `sockets: used` (the kernel frees it a moment after ip exits), and writes them after ip's
+ * JSON. `mapfile` reads whole blocks, so sysctl files (which answer a read at offset > 0 with
+ * EOF) come out whole. A path that is not a regular file counts as unreadable. Self-contained
+ * (neither uses "$@"), so they fit around the proc_metrics loop in the same script.
  */
-export function collectorShellLoop(procRoot: string, files: readonly string[]): string {
-  if (files.length === 0) return ':';
+export function collectorShellFragments(procRoot: string, files: readonly string[]): { read: string; write: string } {
   const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
   const root = quote(procRoot);
-  return [
-    `for p in ${files.map(quote).join(' ')}; do`,
-    `  if [ ! -e ${root}/"$p" ]; then printf '${COLLECTOR_RECORD_MARK}%s\\t-\\n' "$p"`,
-    `  elif [ -f ${root}/"$p" ] && mapfile -t l < ${root}/"$p" 2>/dev/null; then printf '${COLLECTOR_RECORD_MARK}%s\\t+\\n' "$p"; printf '%s\\n' "\${l[@]}"`,
-    `  else printf '${COLLECTOR_RECORD_MARK}%s\\t!\\n' "$p"; fi`,
-    'done',
-  ].join('\n');
+  const read = files.map((file, index) => {
+    const path = `${root}/${quote(file)}`;
+    // Two path lookups for a file that exists (the usual case): lookups under /proc/sys/net/netfilter
+    // are slow on a host with many namespaces (README, Benchmark results).
+    return `if [ -f ${path} ]; then if mapfile -t c${index} < ${path} 2>/dev/null; then s${index}=+; else s${index}='!'; fi; elif [ -e ${path} ]; then s${index}='!'; else s${index}=-; fi`;
+  });
+  const write = files.map((file, index) =>
+    `printf '${COLLECTOR_RECORD_MARK}%s\\t%s\\n' ${quote(file)} "$s${index}"; [ "$s${index}" != + ] || printf '%s\\n' "\${c${index}[@]}"`);
+  return { read: read.join('\n') || ':', write: write.join('\n') || ':' };
 }
 
 /**

@@ -10,11 +10,12 @@ export const PROC_UNREADABLE = '!';
 
 /**
  * Parses one namespace read by the nsenter reader: `ip -j -s -s addr show`, then one record per
- * configured /proc file: MARK index TAB value (or "!"), in the order of `procMetrics`.
+ * configured /proc file: MARK index TAB value (or "!"), in the order of `procMetrics`. The collector
+ * records that follow are split off before (collectorRecords.ts).
  */
-export function parseNsenterOutput(stdout: string, procMetrics: readonly ProcMetricConfig[]): NamespaceSample {
+export function parseNsenterOutput(stdout: string, procMetrics: readonly ProcMetricConfig[]): Omit<NamespaceSample, 'collectors'> {
   const [ipJson = '', ...records] = stdout.split(PROC_RECORD_MARK);
-  const sample: NamespaceSample = { interfaces: parseIpAddrJson(ipJson), proc: {}, procErrors: [] };
+  const sample: Omit<NamespaceSample, 'collectors'> = { interfaces: parseIpAddrJson(ipJson), proc: {}, procErrors: [] };
   const seen = new Set<number>();
   for (const record of records) {
     const tab = record.indexOf('\t');

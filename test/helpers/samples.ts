@@ -1,3 +1,4 @@
+import { collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
 import { INTERFACE_STATS, type InterfaceStat } from '../../shared/stats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/types.js';
 
@@ -8,7 +9,7 @@ export function device(name: string, overrides: Partial<InterfaceSample> = {}, s
 }
 
 export function readOk(name: string, interfaces: InterfaceSample[], proc: Record<string, number> = {}): NamespaceResult {
-  return { ns: { name, path: `/run/netns/${name}`, inode: name.length }, ok: true, sample: { interfaces, proc, procErrors: [] }, durationMs: 1 };
+  return { ns: { name, path: `/run/netns/${name}`, inode: name.length }, ok: true, sample: { interfaces, proc, procErrors: [], collectors: collectorSample({}, NO_COLLECTORS) }, durationMs: 1 };
 }
 
 export function snapshotOf(results: NamespaceResult[], timestampMs = 1_700_000_000_000): Snapshot {

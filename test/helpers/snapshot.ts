@@ -1,3 +1,4 @@
+import { collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
 import { INTERFACE_STATS, type InterfaceStat } from '../../shared/stats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/types.js';
 
@@ -14,6 +15,7 @@ export function syntheticSnapshot(options: { names: readonly string[]; devices: 
       interfaces: Array.from({ length: options.devices }, (_, devIndex) => device(nsIndex, devIndex, options.offset ?? 0)),
       proc: {},
       procErrors: [],
+      collectors: collectorSample({}, NO_COLLECTORS),
     },
   }));
   return { timestampMs: options.timestampMs ?? Date.now(), durationMs: 5, results, discoveredCount: results.length, discoveryErrors: [], unlistedDirs: [] };

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { suite } from 'uvu';
@@ -39,6 +39,8 @@ function pullConfig(extra: Record<string, unknown> = {}) {
     read_timeout: '1s',
     namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}` },
     api_server: { server_address: '127.0.0.1', server_port: port, request_timeout: '2s' },
+    // Conntrack is on by default; sockstat reads in every kernel, so its series prove the wiring.
+    collectors: { sockstat: { enabled: true } },
     ...extra,
   };
 }
@@ -63,6 +65,9 @@ test('serves /metrics with the namespaces, / links to it', async () => {
   const samples = parseExposition(metrics.body);
   assert.is(find(samples, 'netns_network_up', { netns: `${TEST_PREFIX}pull`, device: 'nxp0' }).length, 1);
   assert.ok(find(samples, 'netns_exporter_process_resident_memory_bytes', {}).length === 1, 'process metrics');
+  assert.is(find(samples, 'netns_sockstat_sockets_used', { netns: `${TEST_PREFIX}pull` }).length, 1, 'the collectors reach /metrics');
+  const conntrackLoaded = existsSync('/proc/sys/net/netfilter/nf_conntrack_max');
+  assert.is(find(samples, 'netns_nf_conntrack_entries_limit', { netns: `${TEST_PREFIX}pull` }).length, conntrackLoaded ? 1 : 0, 'conntrack, on by default');
   const index = await get('/');
   assert.is(index.status, 200);
   assert.match(index.body, /href="\/metrics"/);

@@ -1,16 +1,21 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
-import { COLLECTOR_RECORD_MARK, collectorShellLoop, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
+import { COLLECTOR_RECORD_MARK, collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { configFrom } from '../helpers/config.js';
 import { fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
 
 const test = suite('collector records: the shell framing of whole /proc files');
 const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
 
-function runLoop(procRoot: string, files: readonly string[]): string {
-  const run = spawnSync('bash', ['-c', collectorShellLoop(procRoot, files), 'bash', 'unrelated', 'arguments'], { encoding: 'utf8' });
+/** The read fragment, `between` (other commands of the reader's script), then the write fragment. */
+function runLoop(procRoot: string, files: readonly string[], between = ':'): string {
+  const { read, write } = collectorShellFragments(procRoot, files);
+  const run = spawnSync('bash', ['-c', `${read}\n${between}\n${write}`, 'bash', 'unrelated', 'arguments'], { encoding: 'utf8' });
   assert.is(run.status, 0, run.stderr);
   return run.stdout;
 }
@@ -35,6 +40,20 @@ test('the live /proc of this process reads and parses without errors', () => {
   assert.equal(sample.errors, []);
   assert.type(sample.netstat.Tcp_InSegs, 'number');
   assert.type(sample.sockstat.sockets_used, 'number');
+});
+
+test('the files are read by the read fragment: what runs between (ip, in the reader) changes nothing, and prints before the records', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'collector-records-'));
+  try {
+    mkdirSync(path.join(root, 'net'));
+    writeFileSync(path.join(root, 'net/sockstat'), 'sockets: used 0\n');
+    const between = `echo '{"ip": "json"}'; echo 'sockets: used 1' > '${root}/net/sockstat'; touch '${root}/net/snmp'`;
+    const { before, files } = splitCollectorRecords(runLoop(root, ['net/sockstat', 'net/snmp'], between));
+    assert.is(before, '{"ip": "json"}\n');
+    assert.equal(files, { 'net/sockstat': 'sockets: used 0\n', 'net/snmp': null });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('odd paths are quoted; no files is a no-op', () => {

@@ -4,13 +4,14 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { SelfStatsRecorder } from '../../agent/selfStats.js';
 import type { Config } from '../../shared/config/types.js';
+import { collectorFiles, collectorSample } from '../../shared/collectors.js';
 import { passesFilter } from '../../shared/filter.js';
 import { buildRegistry } from '../../shared/metrics/registry.js';
 import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { PROC_RECORD_MARK, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
 import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/types.js';
 import { configFrom } from '../helpers/config.js';
-import { fixture, fixturePath } from '../helpers/fixtures.js';
+import { fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
 
 /**
  * The whole `--dry-run` exposition of a fixed set of recorded namespaces, checked line by line
@@ -31,13 +32,18 @@ const test = suite('--dry-run golden exposition');
 /** What the nsenter reader prints for one namespace: ip's JSON, then one record per proc file. */
 function nsenterRead(ipFixture: string, procRecords: string[], config: Config): NamespaceSample {
   const stdout = fixture(ipFixture) + procRecords.map((record) => `${PROC_RECORD_MARK}${record}\n`).join('');
-  return parseNsenterOutput(stdout, config.procMetrics);
+  return { ...parseNsenterOutput(stdout, config.procMetrics), collectors: collectorsFrom('bare', config) };
+}
+
+/** The collector files as both readers read them, recorded from a namespace (test/fixtures/proc). */
+function collectorsFrom(recording: 'busy' | 'bare', config: Config): NamespaceSample['collectors'] {
+  return collectorSample(procFixture(recording, collectorFiles(config.collectors)), config.collectors);
 }
 
 /** What the setns reader gets for one namespace: the two rtnetlink dumps, and the proc values. */
-function setnsRead(netlinkFixture: string, proc: Record<string, number>): NamespaceSample {
+function setnsRead(netlinkFixture: string, proc: Record<string, number>, config: Config): NamespaceSample {
   const bytes = (suffix: string) => new Uint8Array(readFileSync(fixturePath(`netlink/${netlinkFixture}.${suffix}.bin`)));
-  return { interfaces: parseInterfaceDumps(bytes('link'), bytes('addr')), proc, procErrors: [] };
+  return { interfaces: parseInterfaceDumps(bytes('link'), bytes('addr')), proc, procErrors: [], collectors: collectorsFrom('busy', config) };
 }
 
 /** One namespace read; devices filtered by device_filter as collection does. */
@@ -54,8 +60,8 @@ function failed(name: string, inode: number, reason: 'vanished' | 'timeout'): Na
 function goldenSnapshot(config: Config): Snapshot {
   const router = '27e6b9c0-73c4-4624-9481-eb5c90f109bd';
   const results = [
-    read('cni-0c2f7a1e', 4026532801, setnsRead('odd', {}), config),
-    read('fip-5d2a1c4e-0b7f-4c41-9a8e-3f2b1d6c7e80', 4026532802, setnsRead('busy', { nat_conntrack: 40, conntrack_max: 262144 }), config),
+    read('cni-0c2f7a1e', 4026532801, setnsRead('odd', {}, config), config),
+    read('fip-5d2a1c4e-0b7f-4c41-9a8e-3f2b1d6c7e80', 4026532802, setnsRead('busy', { nat_conntrack: 40, conntrack_max: 262144 }, config), config),
     failed('qdhcp-0a9e8c7b-6d5f-4e3a-8b2c-1d0f9e8a7b6c', 4026532803, 'vanished'),
     read('qdhcp-1b5c74fb-56a8-4fbc-8e4e-c30f620b11bd', 4026532804, nsenterRead('ip/lo-down.json', ['0\t!', '1\t262144'], config), config),
     read(`qrouter-${router}`, 4026532805, nsenterRead('ip/veth-up.json', ['0\t12', '1\t262144'], config), config),
