@@ -30,6 +30,9 @@ WORK="$(mktemp -d /tmp/netns-exporter-image-XXXXXX)"
 CONTAINERS=()
 GATEWAY_PID=""
 started_at=$(date +%s)
+# podman keeps a blob cache in /var/lib/containers/cache whatever storage.conf says: remove the
+# folder at the end if this run created it.
+[ -e /var/lib/containers ] && had_containers_dir=1 || had_containers_dir=0
 
 log() { printf '[test-image %3ss] %s\n' "$(( $(date +%s) - started_at ))" "$*"; }
 fail() {
@@ -52,6 +55,7 @@ cleanup() {
   # Overlay layers stay mounted until unmounted; never leave a mount behind under /tmp.
   grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount"; done
   rm -rf "$WORK"
+  [ "$had_containers_dir" = 1 ] || rm -rf /var/lib/containers
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
