@@ -31,6 +31,7 @@ export interface NsenterReaderOptions {
  */
 export class NsenterReader implements NamespaceReader {
   readonly kind = 'nsenter' as const;
+  readonly inUse = 'nsenter' as const;
   readonly #options: Required<NsenterReaderOptions>;
   readonly #idle: ShellWorker[] = [];
   readonly #all = new Set<ShellWorker>();

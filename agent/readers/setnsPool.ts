@@ -78,6 +78,7 @@ export class SetnsWorkerPool {
   /** Set once start() has its workers: from then on a worker that ends makes room for a replacement. */
   #running = false;
   #nextId = 1;
+  #lastProblem: string | null = null;
 
   constructor(options: SetnsWorkerPoolOptions) {
     this.#options = options;
@@ -86,6 +87,11 @@ export class SetnsWorkerPool {
   /** Whether reads can go to the workers: they started, and some are running or on their way. */
   get hasWorkers(): boolean {
     return !this.#retired && !this.#stopped && this.#slots.length + this.#replacing > 0;
+  }
+
+  /** Why a worker was last in doubt or the workers could not be had; null while nothing went wrong. */
+  get lastProblem(): string | null {
+    return this.#lastProblem;
   }
 
   /** Starts the workers; when one cannot start, the pool retires (hasWorkers is false) and says why. */
@@ -263,6 +269,7 @@ export class SetnsWorkerPool {
   #fault(slot: Slot, why: string, timedOut: Namespace | null = null): void {
     const index = this.#slots.indexOf(slot);
     if (index === -1) return;
+    this.#lastProblem = why;
     this.#slots.splice(index, 1);
     this.#abandon(slot);
     this.#drainQueue();
@@ -311,6 +318,7 @@ export class SetnsWorkerPool {
   #retire(message: string): void {
     if (this.#retired) return;
     this.#retired = true;
+    this.#lastProblem = message;
     this.#drainQueue();
     for (const slot of this.#slots.splice(0)) {
       this.#abandon(slot);
