@@ -9,6 +9,8 @@ export interface CycleSummary {
 
 export interface HealthReport {
   status: 'ok' | 'failing' | 'starting';
+  /** The namespace reader doing the reading (reader: auto settles on one at start). */
+  reader?: 'nsenter' | 'setns';
   max_age_seconds: number;
   targets: {
     name: string;
@@ -30,6 +32,7 @@ export function evaluateHealth(input: {
   maxAgeMs: number;
   targets: readonly TargetState[];
   lastCycle: CycleSummary | null;
+  reader?: 'nsenter' | 'setns';
 }): HealthReport {
   const fresh = (ms: number | null) => ms !== null && input.nowMs - ms <= input.maxAgeMs;
   const targets = input.targets.map((state) => ({
@@ -51,6 +54,7 @@ export function evaluateHealth(input: {
   }
   return {
     status,
+    ...(input.reader === undefined ? {} : { reader: input.reader }),
     max_age_seconds: input.maxAgeMs / 1000,
     targets,
     last_cycle: cycle === null ? null : {

@@ -52,6 +52,10 @@ export class AgentLoop {
     return this.#parts.config;
   }
 
+  get reader(): NamespaceReader {
+    return this.#parts.reader;
+  }
+
   get targets(): readonly PushTarget[] {
     return this.#parts.targets;
   }
@@ -89,7 +93,7 @@ export class AgentLoop {
     });
     this.#stats.recordCycle(snapshot);
     this.#logSnapshot(snapshot);
-    const cycleRegistry = buildRegistry(snapshot, config, this.#build, this.#stats.snapshot(targets));
+    const cycleRegistry = buildRegistry(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
     const registry = processMetrics && config.selfMetrics.process ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
     this.#lastRegistry = registry;
     const failed = snapshot.results.filter((result) => !result.ok).length;

@@ -72,11 +72,14 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   const build = buildInfo();
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
-  const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build });
+  const reader = await createReader(config, logger);
+  // reader: auto proves setns here, so the line below can say which reader reads.
+  await reader.start();
+  const loop = new AgentLoop({ config, reader, targets }, { logger, build });
   const servers = await startServers(config, loop, logger);
   if (servers === null) return EXIT_FAILURE;
   let fingerprint = pushFingerprint;
-  logger.info({ version: build.version, reader: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
+  logger.info({ version: build.version, reader: reader.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
   process.on('SIGHUP', () => {
@@ -117,6 +120,7 @@ async function startServers(config: Config, loop: AgentLoop, logger: Logger): Pr
     maxAgeMs: loop.config.health.maxAgeMs,
     targets: loop.targets.map((target) => target.state()),
     lastCycle: loop.lastCycle,
+    reader: loop.reader.inUse,
   });
   const metrics: HttpRoutes['metrics'] = {
     path: config.apiServer.telemetryPath,

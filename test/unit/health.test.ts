@@ -45,4 +45,9 @@ test('pull mode: healthy while collections are recent', () => {
   assert.is(evaluateHealth({ nowMs: now + 60_000, maxAgeMs: 45_000, targets: [], lastCycle: cycle }).status, 'failing');
 });
 
+test('the reader in use is in the report', () => {
+  assert.is(evaluateHealth({ nowMs: now, maxAgeMs: 45_000, targets: [], lastCycle: null, reader: 'setns' }).reader, 'setns');
+  assert.is(evaluateHealth({ nowMs: now, maxAgeMs: 45_000, targets: [], lastCycle: null, reader: 'nsenter' }).reader, 'nsenter');
+});
+
 test.run();
