@@ -66,3 +66,9 @@ export function steadyFigures(cycles: readonly CycleSample[], steady: number): {
   const cpuMs = (tail.at(-1)!.cpuMs - cycles[cycles.length - steady - 1]!.cpuMs) / steady;
   return { cycles: steady, wallMs: walls[Math.floor((walls.length - 1) / 2)]!, cpuMs, firstWallMs: cycles[0]!.durationMs };
 }
+
+/** The node flags in the agent's shebang (`#!/usr/bin/env -S node <flags>`): the benchmark runs the agent as installed. */
+export function nodeFlagsOfShebang(line: string): string[] {
+  const match = /^#!\S*env(?: -S)? node(?:\s+(.*))?$/.exec(line.trim());
+  return match?.[1] === undefined ? [] : match[1].trim().split(/\s+/);
+}

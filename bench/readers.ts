@@ -3,13 +3,15 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuOfStat, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample } from './cycleFigures.js';
+import { cpuOfStat, nodeFlagsOfShebang, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample } from './cycleFigures.js';
 import { fixed, formatTable, parseShellTimes } from './figures.js';
 import { measureCommand } from './measure.js';
 import { NamespacePool } from './namespaces.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 const AGENT_MAIN = path.join(DIST, 'agent/main.js');
+/** The agent as installed: node with the flags of its shebang. */
+const AGENT = [...nodeFlagsOfShebang(readFileSync(AGENT_MAIN, 'utf8').split('\n')[0]!), AGENT_MAIN];
 const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/setnsFloor.c', import.meta.url));
 /** Namespaces on the host that match no filter, as users have: discovery lists them too. */
 const OTHER_NAMESPACES = 100;
@@ -148,7 +150,7 @@ async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: numbe
 /** One agent, CYCLES cycles: its cycle log lines, and its tree's CPU read from /proc after each. */
 async function longRunning(config: string, count: number): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
   // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
-  const child = spawn(process.execPath, [AGENT_MAIN, '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...AGENT, '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const cycles: CycleSample[] = [];
   let tail = '';
   const limitMs = 60_000 + CYCLES * count * 30;
@@ -218,7 +220,7 @@ async function freshRun(config: string, work: string, count: number, reader: str
   const out = path.join(work, 'out.prom');
   const runs: Row[] = [];
   for (let run = 0; run < FRESH_RUNS; run += 1) {
-    const measured = await measureCommand(process.execPath, [AGENT_MAIN, '--dry-run', '--config', config], { stdoutPath: out });
+    const measured = await measureCommand(process.execPath, [...AGENT, '--dry-run', '--config', config], { stdoutPath: out });
     if (measured.exitCode !== 0) throw new Error(`--dry-run (${reader}) exited with ${measured.exitCode}: ${measured.stderr.trim().slice(0, 300)}`);
     const text = readFileSync(out, 'utf8');
     const read = text.split('\n').filter((line) => line.startsWith('netns_network_namespace{')).length;
