@@ -98,6 +98,8 @@ export class AutoReader implements NamespaceReader {
         workerUrl: this.#options.workerUrl,
       });
       this.#setns = setns;
+      // The workers start (tens of ms: a thread, its modules, koffi) while nsenter takes its first reading.
+      void setns.start();
       problem = await this.#proofProblem(setns, candidates);
     } catch (error) {
       problem = `self-test failed: ${(error as Error).message}`;
