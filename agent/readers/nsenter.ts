@@ -21,8 +21,8 @@ export interface NsenterReaderOptions {
 /**
  * Reads a namespace with one process chain: `nsenter --net=<file> -- ip -j -s -s addr show`, which
  * lists the namespace's own devices, addresses and full rtnl_link_stats64 over netlink. With
- * proc_metrics, bash runs ip and then reads each /proc file with its `read` builtin, so no process
- * is spawned per file. `nsenter --net` enters only the network namespace: unlike `ip netns exec`, it
+ * proc_metrics, bash reads each /proc file with its `read` builtin (no process per file) and then
+ * execs ip, which takes its place: nsenter → bash → ip is one fork per namespace. `nsenter --net` enters only the network namespace: unlike `ip netns exec`, it
  * copies no mount table, so the cost per namespace stays flat.
  *
  * The chains are started by long-lived shell workers, not by Node: spawn() blocks Node's main thread
@@ -108,7 +108,6 @@ export class NsenterReader implements NamespaceReader {
     const ipCommand = `${shellQuote(ip)} -j -s -s addr show`;
     if (procMetrics.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
     const inner = [
-      `${ipCommand} || exit 97`,
       'i=0',
       'for p do',
       `  printf '${PROC_RECORD_MARK}%s\\t' "$i"`,
@@ -122,6 +121,9 @@ export class NsenterReader implements NamespaceReader {
       `  if [ -f "$g" ] && [ ! -L "$g" ] && { read -r v 2>/dev/null < "$g" || [ -n "$v" ]; }; then printf '%s\\n' "$v"; else printf '${PROC_UNREADABLE}\\n'; fi`,
       '  i=$((i+1))',
       'done',
+      // ip last, in place of this shell: one process fewer per namespace; its exit status is the chain's.
+      `printf '${PROC_RECORD_MARK}'`,
+      `exec ${ipCommand}`,
     ].join('\n');
     const files = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
     return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${files}`;

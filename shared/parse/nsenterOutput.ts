@@ -9,11 +9,14 @@ export const PROC_RECORD_MARK = '\x1e';
 export const PROC_UNREADABLE = '!';
 
 /**
- * Parses one namespace read by the nsenter reader: `ip -j -s -s addr show`, then one record per
- * configured /proc file: MARK index TAB value (or "!"), in the order of `procMetrics`.
+ * Parses one namespace read by the nsenter reader. Without proc_metrics, `ip -j -s -s addr show`
+ * alone. With them, one record per configured /proc file first (MARK index TAB value, or "!"), in
+ * the order of `procMetrics`, then MARK and ip's JSON: the shell reads the files and then becomes ip.
  */
 export function parseNsenterOutput(stdout: string, procMetrics: readonly ProcMetricConfig[]): NamespaceSample {
-  const [ipJson = '', ...records] = stdout.split(PROC_RECORD_MARK);
+  const parts = stdout.split(PROC_RECORD_MARK);
+  const ipJson = parts.pop() ?? '';
+  const records = parts.slice(1);
   const sample: NamespaceSample = { interfaces: parseIpAddrJson(ipJson), proc: {}, procErrors: [] };
   const seen = new Set<number>();
   for (const record of records) {
