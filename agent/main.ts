@@ -10,6 +10,7 @@ import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import { createLogger, type Logger } from './log.js';
 import { AgentLoop } from './loop.js';
 import { createReader } from './readers/create.js';
+import type { NamespaceReader } from './readers/reader.js';
 import { createTargets } from './targets/create.js';
 import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
@@ -48,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
-  const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets: [] }, { logger, build: buildInfo() });
+  const loop = new AgentLoop({ config, reader: await startedReader(config, logger), targets: [] }, { logger, build: buildInfo() });
   const { registry } = await loop.runCycle(false, false);
   process.stdout.write(await registry.metrics());
   await loop.stop(0);
@@ -61,7 +62,7 @@ async function once(config: Config, logger: Logger): Promise<number> {
     return write(process.stderr, 'netns-exporter: --once needs push.pushgateway or push.remote_write (use --dry-run to print)\n', EXIT_USAGE);
   }
   if (!(await startTargets(targets))) return EXIT_USAGE;
-  const loop = new AgentLoop({ config, reader: await createReader(config, logger), targets }, { logger, build: buildInfo() });
+  const loop = new AgentLoop({ config, reader: await startedReader(config, logger), targets }, { logger, build: buildInfo() });
   const { pushes } = await loop.runCycle(true);
   for (const { target, outcome } of pushes) {
     if (outcome.ok) logger.info({ target, attempts: outcome.attempts, duration_ms: Math.round(outcome.durationMs) }, 'pushed');
@@ -75,9 +76,8 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   const build = buildInfo();
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
-  const reader = await createReader(config, logger);
   // reader: auto proves setns here, so the line below can say which reader reads.
-  await reader.start();
+  const reader = await startedReader(config, logger);
   const loop = new AgentLoop({ config, reader, targets }, { logger, build });
   const servers = await startServers(config, loop, logger);
   if (servers === null) return EXIT_FAILURE;
@@ -114,6 +114,16 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, log
   await Promise.all(servers.map((server) => server.stop()));
   logger.info('stopped');
   return 0;
+}
+
+/**
+ * The configured reader, started: setns workers running, reader: auto's self-test done. The
+ * collection duration then measures the collection, not the start-up.
+ */
+async function startedReader(config: Config, logger: Logger): Promise<NamespaceReader> {
+  const reader = await createReader(config, logger);
+  await reader.start();
+  return reader;
 }
 
 /** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */
