@@ -76,6 +76,7 @@ export class AutoReader implements NamespaceReader {
   }
 
   #decide(candidates: readonly Namespace[]): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     this.#deciding ??= this.#prove(candidates).finally(() => (this.#deciding = null));
     return this.#deciding;
   }
@@ -104,7 +105,12 @@ export class AutoReader implements NamespaceReader {
     } catch (error) {
       problem = `self-test failed: ${(error as Error).message}`;
     }
-    if (problem === null && !this.#stopped && setns !== null) {
+    if (this.#stopped) {
+      // Stopped mid-test (a shutdown at start): no verdict to give.
+      await setns?.stop();
+      return;
+    }
+    if (problem === null && setns !== null) {
       this.#chosen = setns;
       logger.info({ reader: 'setns', namespace: candidates[0]?.name }, 'reader auto: setns proven on this host (a worker read a namespace as nsenter did); reading with setns');
       // The proof's shell is not needed any more: setns has its own fallback.

@@ -100,7 +100,8 @@ export class SetnsWorkerPool {
     const started = await Promise.allSettled(Array.from({ length: count }, () => this.#spawn()));
     for (const outcome of started) if (outcome.status === 'fulfilled') this.#addSlot(outcome.value);
     const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failure !== undefined) this.#retire(String((failure.reason as Error)?.message ?? failure.reason));
+    // A worker ended by stop() while starting is no reason to call the reader unavailable.
+    if (failure !== undefined && !this.#stopped) this.#retire(String((failure.reason as Error)?.message ?? failure.reason));
     this.#running = true;
   }
 

@@ -164,4 +164,17 @@ test('after falling back, no setns worker thread is left running', async () => {
   await reader.stop();
 });
 
+test('stopped during its self-test (a shutdown at start), auto logs no verdict and leaves no worker', async () => {
+  const { logger, lines } = logged();
+  const before = threadsOfProcess();
+  const reader = autoReader({ logger });
+  const starting = reader.start();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await reader.stop();
+  await starting;
+  assert.is(lines.filter((line) => line.includes('reader auto') || line.includes('unavailable')).length, 0, lines.join(''));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.ok(threadsOfProcess() <= before, `${threadsOfProcess()} threads, ${before} before`);
+});
+
 runWhen(test, ['root', 'ip', 'nsenter'], 'auto reader integration tests');
