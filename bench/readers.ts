@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuOfStat, nodeFlagsOfShebang, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample } from './cycleFigures.js';
+import { cpuOfStat, nodeFlagsOfShebang, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample, type FloorRound } from './cycleFigures.js';
 import { fixed, formatTable, parseShellTimes } from './figures.js';
 import { measureCommand } from './measure.js';
 import { NamespacePool } from './namespaces.js';
@@ -121,19 +121,26 @@ async function compileFloor(work: string): Promise<string> {
   return binary;
 }
 
-/** The floor's first round (a fresh process) and the median of its later rounds (steady state). */
 async function floorRows(binary: string, prefix: string, count: number): Promise<Row[]> {
+  const floor = await runFloor(binary, prefix, count, []);
+  // The same loop doing the setns worker's system calls (two rtnetlink dumps instead of /proc/net/dev).
+  const worker = await runFloor(binary, prefix, count, ['netlink']);
+  return [
+    { count, run: 'C floor: steady (setns, net/dev + conntrack)', wallMs: floor.steady.wallMs, cpuMs: floor.steady.cpuMs, rssMb: null },
+    { count, run: 'C floor: first round', wallMs: floor.first.wallMs, cpuMs: floor.first.cpuMs, rssMb: null },
+    { count, run: 'C, the worker\'s syscalls: steady', wallMs: worker.steady.wallMs, cpuMs: worker.steady.cpuMs, rssMb: null },
+  ];
+}
+
+/** The floor program's first round (a fresh process) and the median of its later rounds (steady state). */
+async function runFloor(binary: string, prefix: string, count: number, extra: string[]): Promise<{ first: FloorRound; steady: FloorRound }> {
   const text = await new Promise<string>((resolve, reject) => {
-    execFile(binary, ['/run/netns', prefix, String(FLOOR_ROUNDS)], (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`floor: ${stderr.trim()}`))));
+    execFile(binary, ['/run/netns', prefix, String(FLOOR_ROUNDS), ...extra], (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`floor: ${stderr.trim()}`))));
   });
   const rounds = parseFloorOutput(text);
   if (rounds.some((round) => round.namespaces !== count)) throw new Error(`the floor read ${rounds[0]!.namespaces} namespaces, expected ${count}`);
   const later = rounds.slice(1).sort((a, b) => a.wallMs - b.wallMs);
-  const median = later[Math.floor((later.length - 1) / 2)] ?? rounds[0]!;
-  return [
-    { count, run: 'C floor: steady (setns, net/dev + conntrack)', wallMs: median.wallMs, cpuMs: median.cpuMs, rssMb: null },
-    { count, run: 'C floor: first round', wallMs: rounds[0]!.wallMs, cpuMs: rounds[0]!.cpuMs, rssMb: null },
-  ];
+  return { first: rounds[0]!, steady: later[Math.floor((later.length - 1) / 2)] ?? rounds[0]! };
 }
 
 /** `for f do nsenter --net=$f cat /proc/net/dev; done`: the floor of a process per namespace. */
