@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// The flag: see main.ts, whose own first line (for `node dist/agent/main.js` run as a file) is the same.
 // The `netns-exporter` command. Only this file (or running main.js itself) starts the agent: the
 // package exports no module, so importing it cannot.
 import { runAsProgram } from './main.js';

@@ -16,6 +16,8 @@ export interface CycleSummary {
 
 export interface HealthReport {
   status: 'ok' | 'failing' | 'starting';
+  /** The namespace reader doing the reading (reader: auto settles on one at start). */
+  reader?: 'nsenter' | 'setns';
   max_age_seconds: number;
   /** Why the status is not ok, in words an operator can act on; empty when ok. */
   problems: string[];
@@ -41,6 +43,7 @@ export function evaluateHealth(input: {
   maxFailedRatio: number;
   targets: readonly TargetState[];
   lastCycle: CycleSummary | null;
+  reader?: 'nsenter' | 'setns';
 }): HealthReport {
   const fresh = (ms: number | null) => ms !== null && input.nowMs - ms <= input.maxAgeMs;
   const targets = input.targets.map((state) => ({
@@ -69,6 +72,7 @@ export function evaluateHealth(input: {
   }
   return {
     status,
+    ...(input.reader === undefined ? {} : { reader: input.reader }),
     max_age_seconds: input.maxAgeMs / 1000,
     problems,
     targets,

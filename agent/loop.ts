@@ -84,6 +84,10 @@ export class AgentLoop {
     return this.#parts.config;
   }
 
+  get reader(): NamespaceReader {
+    return this.#parts.reader;
+  }
+
   get targets(): readonly PushTarget[] {
     return this.#parts.targets;
   }
@@ -135,7 +139,7 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const cycleRegistry = buildRegistry(snapshot, config, this.#build, this.#stats.snapshot(targets));
+    const cycleRegistry = buildRegistry(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
     const registry = processMetrics && config.selfMetrics.process ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
     const viewKnown = snapshot.unlistedDirs.length === 0;
     this.#lastRegistry = viewKnown ? registry : null;

@@ -10,7 +10,6 @@ import type { Snapshot } from '../shared/types.js';
 import { configFrom } from '../test/helpers/config.js';
 import { fixed, formatTable } from './figures.js';
 import { withNamespaces } from './namespaces.js';
-import { collectWith, median, type Run } from './readers.js';
 
 const THREADS = 4;
 const REPEAT = 3;
@@ -104,4 +103,29 @@ async function seriesPerNamespace(filter: { whitelist: RegExp; blacklist: null }
     }
   }
   return lines;
+}
+
+/** One in-process collection's figures. */
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  failed: number;
+}
+
+/** One whole collection (discovery + reads) in this process; CPU is this process's threads'. */
+async function collectWith(reader: NamespaceReader, whitelist: { whitelist: RegExp; blacklist: null }, count: number): Promise<Run> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const snapshot = await collectSnapshot({
+    discovery: { netnsDirs: ['/run/netns'], filter: whitelist, procRoot: '/proc' },
+    reader, deviceFilter: { whitelist: null, blacklist: null },
+  });
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  if (snapshot.results.length !== count) throw new Error(`collected ${snapshot.results.length} namespaces, expected ${count}`);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000, failed: snapshot.results.filter((r) => !r.ok).length };
+}
+
+function median(runs: Run[]): Run {
+  return [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((runs.length - 1) / 2)]!;
 }

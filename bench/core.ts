@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { summarizeProfile, type CpuProfile } from './cpuProfile.js';
 import { checkTargets, describeCheck, fixed, formatTable, medianRun, type CorePoint } from './figures.js';
 import { measureCommand, type Measured } from './measure.js';
+import { nodeFlagsOfShebang } from './cycleFigures.js';
 import { NamespacePool } from './namespaces.js';
 
 export interface CoreOptions {
@@ -111,7 +112,9 @@ export function benchConfig(whitelistPattern: string, threads: number | null): s
 
 /** One whole agent run: a fresh node that collects once and prints the exposition. */
 async function runAgent(configPath: string, outPath: string, prefix: string, count: number, nodeFlags: string[] = []): Promise<Measured> {
-  const measured = await measureCommand(process.execPath, [...nodeFlags, AGENT_MAIN, '--dry-run', '--config', configPath], { stdoutPath: outPath });
+  // The agent as installed: node with the flags of its shebang.
+  const shebangFlags = nodeFlagsOfShebang(readFileSync(AGENT_MAIN, 'utf8').split('\n')[0]!);
+  const measured = await measureCommand(process.execPath, [...shebangFlags, ...nodeFlags, AGENT_MAIN, '--dry-run', '--config', configPath], { stdoutPath: outPath });
   const problem = checkExposition(measured, outPath, prefix, count);
   if (problem !== null) throw new Error(`agent --dry-run at ${count} namespaces: ${problem}`);
   return measured;

@@ -1,120 +1,242 @@
-import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { pino } from 'pino';
-import { collectSnapshot } from '../agent/collect.js';
-import { discoverNamespaces } from '../agent/discover.js';
-import { NsenterReader } from '../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../agent/readers/reader.js';
-import { SetnsReader } from '../agent/readers/setns.js';
-import { fixed, formatTable } from './figures.js';
-import { withNamespaces } from './namespaces.js';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuOfStat, nodeFlagsOfShebang, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample, type FloorRound } from './cycleFigures.js';
+import { fixed, formatTable, parseShellTimes } from './figures.js';
+import { measureCommand } from './measure.js';
+import { NamespacePool } from './namespaces.js';
 
-/** The config default: the nsenter reader keeps this many reads in flight. */
-const THREADS = 4;
-const REPEAT = 3;
-const TIMEOUT_MS = 10_000;
+const DIST = fileURLToPath(new URL('..', import.meta.url));
+const AGENT_MAIN = path.join(DIST, 'agent/main.js');
+/** The agent as installed: node with the flags of its shebang. */
+const AGENT = [...nodeFlagsOfShebang(readFileSync(AGENT_MAIN, 'utf8').split('\n')[0]!), AGENT_MAIN];
+const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/setnsFloor.c', import.meta.url));
+/** Namespaces on the host that match no filter, as users have: discovery lists them too. */
+const OTHER_NAMESPACES = 100;
+/** Cycles of one long-running agent: the first ones warm up, the last STEADY_CYCLES count. */
+const CYCLES = 8;
+const STEADY_CYCLES = 4;
+const FLOOR_ROUNDS = 6;
+const READERS = ['setns', 'nsenter'] as const;
+/** Whole --dry-run processes per reader and count; the median (by wall) is reported. */
+const FRESH_RUNS = 3;
 
-export interface Run {
+interface Row {
+  count: number;
+  run: string;
   wallMs: number;
-  cpuMs: number;
-  failed: number;
+  cpuMs: number | null;
+  rssMb: number | null;
+  /** The collection alone (netns_exporter_collection_duration_seconds), for a whole process. */
+  collectionMs?: number;
 }
 
 /**
- * The setns reader beside the nsenter reader and the bare shell loop over the same N namespaces
- * (prefix nxb<pid>-r-, each with a configured veth pair, removed afterwards even on error). Each
- * figure is the median of three whole collections (collectSnapshot: discovery + reads). CPU is this
- * process's (main and worker threads); the nsenter chains' own CPU is not in it. Peak RSS is the
- * process's high-water mark after that reader's runs.
+ * CPU per cycle, the headline figure: for each count and reader, a long-running agent (the
+ * original's example config, pull mode, a 2 s interval) whose process
+ * tree's CPU is read from /proc between cycles, shell workers and their reaped nsenter chains
+ * included; a fresh `--dry-run` process per reader (and `auto`, the default); the bare `nsenter cat`
+ * loop; and the C floor (bench/setnsFloor.c), all over the same namespaces in the same run, with
+ * OTHER_NAMESPACES namespaces on the host that the filter leaves out.
  */
 export async function benchReaders(counts: number[]): Promise<string[]> {
-  const rows: string[][] = [];
+  const work = mkdtempSync(path.join(tmpdir(), 'nxb-readers-'));
+  const others = new NamespacePool({ tag: 'o', configure: false });
+  const pool = new NamespacePool({ tag: 'r' });
+  const rows: Row[] = [];
   const notes: string[] = [];
-  await withNamespaces({ tag: 'r' }, async (pool) => {
-    for (const count of [...counts].sort((a, b) => a - b)) {
-      const created = performance.now();
-      const namespaces = await pool.grow(count);
-      notes.push(`${count} namespaces created in ${((performance.now() - created) / 1000).toFixed(1)} s`);
-      const filter = { whitelist: new RegExp(pool.whitelistPattern), blacklist: null };
-      const nsenter = new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: [], threads: THREADS });
-      const setns = new SetnsReader({
-        timeoutMs: TIMEOUT_MS, procMetrics: [], fallback: nsenter, logger: pino({ level: 'warn' }),
-        workers: Math.min(THREADS, availableParallelism()),
-      });
-      const startup = performance.now();
-      await setns.start();
-      const startupMs = performance.now() - startup;
-      try {
-        const discovery = median(await repeat(() => discoverOnly(filter)));
-        rows.push(row(count, 'discovery alone', discovery, null));
-        const bare = median(await repeat(() => bareLoop(namespaces.map((ns) => ns.path))));
-        rows.push(row(count, 'bare nsenter cat loop', bare, null));
-        const slow = median(await repeat(() => collectWith(nsenter, filter, count)));
-        rows.push(row(count, 'nsenter reader', slow, process.resourceUsage().maxRSS));
-        await collectWith(setns, filter, count); // warm-up: JIT, page cache of the namespace files
-        const fast = median(await repeat(() => collectWith(setns, filter, count)));
-        if (setns.usingFallback) notes.push(`${count}: the setns reader fell back to nsenter; its figures are not setns'`);
-        rows.push(row(count, 'setns reader', fast, process.resourceUsage().maxRSS));
-        notes.push(`${count}: setns ${fixed(slow.wallMs / fast.wallMs, 1)}× faster than nsenter (wall), worker start-up ${fixed(startupMs)} ms; target 1000 < 150 ms: ${count === 1000 ? (fast.wallMs < 150 ? 'MET' : 'MISS') : 'n/a'}`);
-      } finally {
-        await setns.stop();
-      }
-    }
-  });
-  const header = ['namespaces', 'reader', 'wall ms', 'CPU ms', 'µs / namespace', 'failed', 'peak RSS MiB'];
-  return [`readers (threads ${THREADS}, ${availableParallelism()} CPUs, median of ${REPEAT})`, ...formatTable(header, rows), ...notes];
-}
-
-function row(count: number, reader: string, run: Run, maxRssKiB: number | null): string[] {
-  return [String(count), reader, fixed(run.wallMs), fixed(run.cpuMs), fixed((run.wallMs * 1000) / count), String(run.failed), maxRssKiB === null ? '' : fixed(maxRssKiB / 1024)];
-}
-
-export async function collectWith(reader: NamespaceReader, whitelist: { whitelist: RegExp; blacklist: null }, count: number): Promise<Run> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const snapshot = await collectSnapshot({
-    discovery: { netnsDirs: ['/run/netns'], filter: whitelist, procRoot: '/proc' },
-    reader, deviceFilter: { whitelist: null, blacklist: null },
-  });
-  const wallMs = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  if (snapshot.results.length !== count) throw new Error(`collected ${snapshot.results.length} namespaces, expected ${count}`);
-  return { wallMs, cpuMs: (used.user + used.system) / 1000, failed: snapshot.results.filter((r) => !r.ok).length };
-}
-
-/** Discovery stats every file in /run/netns, other users' namespaces included: part of every collection. */
-async function discoverOnly(filter: { whitelist: RegExp; blacklist: null }): Promise<Run> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  await discoverNamespaces({ netnsDirs: ['/run/netns'], filter, procRoot: '/proc' });
-  const used = process.cpuUsage(cpu);
-  return { wallMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000, failed: 0 };
-}
-
-/** `for f in ...; do nsenter --net=$f cat /proc/net/dev; done`: the floor of a process per namespace. */
-function bareLoop(paths: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const script = 'for f do nsenter --net="$f" cat /proc/net/dev >/dev/null || exit 1; done; times';
-    const child = spawn('sh', ['-c', script, 'sh', ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`bare nsenter loop exited with ${code}`));
-      // `times`: the shell's and then its children's user/system time, as "0m0.012s 0m0.034s".
-      const seconds = [...out.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-      resolve({ wallMs: performance.now() - started, cpuMs: seconds.reduce((a, b) => a + b, 0) * 1000, failed: 0 });
+  try {
+    const floor = await compileFloor(work).catch((error: Error) => {
+      notes.push(`C floor not measured: ${error.message}`);
+      return null;
     });
+    await others.grow(OTHER_NAMESPACES);
+    for (const count of [...counts].sort((a, b) => a - b)) {
+      const load = loadavg()[0]!;
+      const namespaces = await pool.grow(count);
+      if (floor !== null) rows.push(...(await floorRows(floor, pool.prefix, count)));
+      rows.push({ count, run: 'bare nsenter cat loop', ...(await bareLoop(namespaces.map((ns) => ns.path))), rssMb: null });
+      for (const reader of READERS) {
+        const config = writeConfig(work, reader, pool.whitelistPattern);
+        const steady = await longRunning(config, count);
+        rows.push({ count, run: `${reader}: steady state (cycles ${CYCLES - STEADY_CYCLES + 1}–${CYCLES})`, wallMs: steady.wallMs, cpuMs: steady.cpuMs, rssMb: steady.rssMb });
+        rows.push({ count, run: `${reader}: first cycle of that agent`, wallMs: steady.firstWallMs, cpuMs: null, rssMb: null });
+        rows.push(await freshRun(config, work, count, reader));
+      }
+      rows.push(await freshRun(writeConfig(work, 'auto', pool.whitelistPattern), work, count, 'auto'));
+      notes.push(`${count}: load ${load.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`);
+    }
+  } finally {
+    await Promise.all([pool.remove(), others.remove()]);
+    rmSync(work, { recursive: true, force: true });
+  }
+  return [
+    `CPU per cycle (threads 4, ${availableParallelism()} CPUs; original's example config: 5 interface metrics + nf_conntrack_count; ${OTHER_NAMESPACES} other namespaces on the host)`,
+    ...formatTable(['namespaces', 'run', 'wall ms', 'CPU ms', 'CPU µs/ns', 'peak RSS MB', 'collection ms', '× floor'], rows.map((row) => cells(row, rows))),
+    '',
+    'steady state: one agent, cycles back to back, median wall of the last cycles, CPU of its process tree (threads, shells, nsenter chains) per cycle;',
+    'fresh: node dist/agent/main.js --dry-run, whole process (CPU incl. children, peak RSS of the largest process); collection ms is the collection alone;',
+    '× floor: wall (collection ms for fresh runs) over the C floor\'s steady rounds in the same run.',
+    ...notes,
+  ];
+}
+
+function cells(row: Row, rows: readonly Row[]): string[] {
+  const floor = rows.find((other) => other.count === row.count && other.run.startsWith('C floor: steady'));
+  const compared = row.collectionMs ?? row.wallMs;
+  return [
+    String(row.count), row.run, fixed(row.wallMs), fixed(row.cpuMs), row.cpuMs === null ? 'n/a' : fixed((row.cpuMs * 1000) / row.count),
+    fixed(row.rssMb, 1), row.collectionMs === undefined ? '' : fixed(row.collectionMs), floor === undefined ? '' : `${fixed(compared / floor.wallMs, 2)}×`,
+  ];
+}
+
+function writeConfig(work: string, reader: string, whitelist: string): string {
+  const file = path.join(work, `${reader}.yaml`);
+  writeFileSync(file, [
+    `reader: ${reader}`,
+    'namespaces_filter:',
+    `  whitelist_pattern: ${JSON.stringify(whitelist)}`,
+    'interface_metrics: [rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets]',
+    'proc_metrics:',
+    '  nat_conntrack:',
+    '    file: sys/net/netfilter/nf_conntrack_count',
+    'api_server:',
+    '  server_address: 127.0.0.1',
+    '  server_port: 0',
+    // Short enough that a slow reader's cycles run back to back; reads get the whole interval.
+    'interval: 2s',
+    'read_timeout: 2s',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+async function compileFloor(work: string): Promise<string> {
+  const binary = path.join(work, 'setns-floor');
+  await new Promise<void>((resolve, reject) => {
+    execFile('gcc', ['-O2', '-o', binary, FLOOR_SOURCE], (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(`gcc: ${stderr.trim() || error.message}`))));
+  });
+  return binary;
+}
+
+async function floorRows(binary: string, prefix: string, count: number): Promise<Row[]> {
+  const floor = await runFloor(binary, prefix, count, []);
+  // The same loop doing the setns worker's system calls (two rtnetlink dumps instead of /proc/net/dev).
+  const worker = await runFloor(binary, prefix, count, ['netlink']);
+  return [
+    { count, run: 'C floor: steady (setns, net/dev + conntrack)', wallMs: floor.steady.wallMs, cpuMs: floor.steady.cpuMs, rssMb: null },
+    { count, run: 'C floor: first round', wallMs: floor.first.wallMs, cpuMs: floor.first.cpuMs, rssMb: null },
+    { count, run: 'C, the worker\'s syscalls: steady', wallMs: worker.steady.wallMs, cpuMs: worker.steady.cpuMs, rssMb: null },
+  ];
+}
+
+/** The floor program's first round (a fresh process) and the median of its later rounds (steady state). */
+async function runFloor(binary: string, prefix: string, count: number, extra: string[]): Promise<{ first: FloorRound; steady: FloorRound }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    execFile(binary, ['/run/netns', prefix, String(FLOOR_ROUNDS), ...extra], (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`floor: ${stderr.trim()}`))));
+  });
+  const rounds = parseFloorOutput(text);
+  if (rounds.some((round) => round.namespaces !== count)) throw new Error(`the floor read ${rounds[0]!.namespaces} namespaces, expected ${count}`);
+  const later = rounds.slice(1).sort((a, b) => a.wallMs - b.wallMs);
+  return { first: rounds[0]!, steady: later[Math.floor((later.length - 1) / 2)] ?? rounds[0]! };
+}
+
+/** `for f do nsenter --net=$f cat /proc/net/dev; done`: the floor of a process per namespace. */
+async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: number }> {
+  const started = performance.now();
+  const script = 'for f do nsenter --net="$f" cat /proc/net/dev >/dev/null || exit 1; done; times';
+  const text = await new Promise<string>((resolve, reject) => {
+    execFile('sh', ['-c', script, 'sh', ...paths], { maxBuffer: 1024 * 1024 }, (error, stdout) => (error === null ? resolve(stdout) : reject(new Error(`bare nsenter loop: ${error.message}`))));
+  });
+  const cost = parseShellTimes(text);
+  return { wallMs: performance.now() - started, cpuMs: cost.userMs + cost.sysMs };
+}
+
+/** One agent, CYCLES cycles: its cycle log lines, and its tree's CPU read from /proc after each. */
+async function longRunning(config: string, count: number): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
+  // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
+  const child = spawn(process.execPath, [...AGENT, '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cycles: CycleSample[] = [];
+  let tail = '';
+  const limitMs = 60_000 + CYCLES * count * 30;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      const timer = setTimeout(() => reject(new Error(`agent did not run ${CYCLES} cycles within ${limitMs / 1000} s: ${tail.slice(-300)}`)), limitMs);
+      child.on('exit', (code) => reject(new Error(`agent exited with ${code}: ${tail.trim().split('\n').slice(-3).join(' | ')}`)));
+      child.stderr!.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        tail = (tail + chunk.toString()).slice(-4_000);
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        for (const line of lines) {
+          const cycle = parseCycleLine(line);
+          if (cycle === null) continue;
+          if (cycle.namespaces !== count || cycle.failed > 0) {
+            reject(new Error(`a cycle read ${cycle.namespaces - cycle.failed} of ${count} namespaces (expected all)`));
+            return;
+          }
+          cycles.push({ durationMs: cycle.durationMs, cpuMs: treeCpuMs(child.pid!) });
+          if (cycles.length === CYCLES) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      });
+    });
+    const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return { ...steadyFigures(cycles, STEADY_CYCLES), rssMb: peak === null ? 0 : Number(peak[1]) / 1024 };
+  } finally {
+    await stopAgent(child);
+  }
+}
+
+/** CPU (ms) of a process and its direct children (the shell workers, whose cutime holds their chains). */
+function treeCpuMs(pid: number): number {
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = cpuOfStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (stat.pid === pid || stat.ppid === pid) ticks += stat.ownTicks + stat.childTicks;
+  }
+  return ticks / ticksPerMs;
+}
+
+function stopAgent(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
 }
 
-async function repeat(run: () => Promise<Run>): Promise<Run[]> {
-  const runs: Run[] = [];
-  for (let i = 0; i < REPEAT; i += 1) runs.push(await run());
-  return runs;
-}
-
-export function median(runs: Run[]): Run {
+/** Whole `--dry-run` processes: node start-up, the reader's start (auto: its self-test), one collection. */
+async function freshRun(config: string, work: string, count: number, reader: string): Promise<Row> {
+  const out = path.join(work, 'out.prom');
+  const runs: Row[] = [];
+  for (let run = 0; run < FRESH_RUNS; run += 1) {
+    const measured = await measureCommand(process.execPath, [...AGENT, '--dry-run', '--config', config], { stdoutPath: out });
+    if (measured.exitCode !== 0) throw new Error(`--dry-run (${reader}) exited with ${measured.exitCode}: ${measured.stderr.trim().slice(0, 300)}`);
+    const text = readFileSync(out, 'utf8');
+    const read = text.split('\n').filter((line) => line.startsWith('netns_network_namespace{')).length;
+    if (read !== count) throw new Error(`--dry-run (${reader}) listed ${read} of ${count} namespaces`);
+    const collection = /^netns_exporter_collection_duration_seconds (\S+)$/m.exec(text);
+    runs.push({
+      count, run: `${reader}: fresh process (--dry-run)`, wallMs: measured.wallMs, cpuMs: measured.userMs + measured.sysMs,
+      rssMb: measured.maxRssKb === null ? null : measured.maxRssKb / 1024, collectionMs: collection === null ? undefined : Number(collection[1]) * 1000,
+    });
+  }
   return [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((runs.length - 1) / 2)]!;
 }

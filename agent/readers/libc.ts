@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { buildDumpRequest, endsWithDone, type RTM_GETADDR, type RTM_GETLINK } from '../../shared/parse/netlink.js';
+import { RTM_GETADDR, RTM_GETLINK, buildDumpRequest, endsWithDone } from '../../shared/parse/netlink.js';
 
 const CLONE_NEWNET = 0x40000000;
 const AF_NETLINK = 16;
@@ -51,6 +51,8 @@ export function loadLibc(): Libc {
   const buffer = new Uint8Array(RECV_BUFFER_BYTES);
   const timeval = Buffer.alloc(16);
   let timevalFor = -1;
+  // Built once; each dump only renumbers its request (nlmsg_seq at byte 8).
+  const requests = new Map<number, Uint8Array>([[RTM_GETLINK, buildDumpRequest(RTM_GETLINK, 0)], [RTM_GETADDR, buildDumpRequest(RTM_GETADDR, 0)]]);
   let seq = 0;
   const fail = (call: string): never => {
     const errno = koffi.errno();
@@ -74,7 +76,8 @@ export function loadLibc(): Libc {
         if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) !== 0) fail('setsockopt(SO_RCVTIMEO)');
         return types.map((type) => {
           seq = (seq + 1) >>> 0;
-          const request = buildDumpRequest(type, seq);
+          const request = requests.get(type)!;
+          new DataView(request.buffer).setUint32(8, seq, true);
           if (send(fd, request, request.length, 0) !== request.length) fail('send');
           const chunks: Uint8Array[] = [];
           for (;;) {

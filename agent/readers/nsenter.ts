@@ -4,7 +4,7 @@ import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/typ
 import { collectorFiles, collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/ipJson.js';
-import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
+import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
 import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
 import type { NamespaceReader } from './reader.js';
 import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';
@@ -25,8 +25,8 @@ export interface NsenterReaderOptions {
 /**
  * Reads a namespace with one process chain: `nsenter --net=<file> -- ip -j -s -s addr show`, which
  * lists the namespace's own devices, addresses and full rtnl_link_stats64 over netlink. With
- * proc_metrics, bash runs ip and then reads each /proc file with its `read` builtin, so no process
- * is spawned per file. `nsenter --net` enters only the network namespace: unlike `ip netns exec`, it
+ * proc_metrics, bash reads each /proc file with its `read` builtin (no process per file) and then
+ * execs ip, which takes its place: nsenter → bash → ip is one fork per namespace. `nsenter --net` enters only the network namespace: unlike `ip netns exec`, it
  * copies no mount table, so the cost per namespace stays flat.
  *
  * The chains are started by long-lived shell workers, not by Node: spawn() blocks Node's main thread
@@ -35,6 +35,7 @@ export interface NsenterReaderOptions {
  */
 export class NsenterReader implements NamespaceReader {
   readonly kind = 'nsenter' as const;
+  readonly inUse = 'nsenter' as const;
   readonly #options: Required<NsenterReaderOptions>;
   readonly #idle: ShellWorker[] = [];
   readonly #all = new Set<ShellWorker>();
@@ -92,8 +93,9 @@ export class NsenterReader implements NamespaceReader {
       return fail(reason, `exit ${run.exitCode}: ${firstLine(run.stderr)}`);
     }
     try {
-      const { before, files } = splitCollectorRecords(run.stdout);
-      const sample = { ...parseNsenterOutput(before, this.#options.procMetrics), collectors: collectorSample(files, this.#options.collectors) };
+      const { records, ipJson } = splitAtIpJson(run.stdout);
+      const { before, files } = splitCollectorRecords(records);
+      const sample = { ...parseNsenterOutput(before + ipJson, this.#options.procMetrics), collectors: collectorSample(files, this.#options.collectors) };
       return { ns, ok: true, sample, durationMs };
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
@@ -115,10 +117,9 @@ export class NsenterReader implements NamespaceReader {
     if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
     const collectorsShell = collectorShellFragments(procRoot, files);
     const inner = [
-      // The collector files first, so that ip's netlink socket, freed a moment after ip exits, is not
-      // in the namespace's socket count; they are written after ip's JSON, where the parser finds them.
+      // The collector files first: nothing of this read's own (ip's netlink socket) may count in the
+      // namespace's socket figures.
       collectorsShell.read,
-      `${ipCommand} || exit 97`,
       'i=0',
       'for p do',
       `  printf '${PROC_RECORD_MARK}%s\\t' "$i"`,
@@ -133,6 +134,9 @@ export class NsenterReader implements NamespaceReader {
       '  i=$((i+1))',
       'done',
       collectorsShell.write,
+      // ip last, in place of this shell: one process fewer per namespace; its exit status is the chain's.
+      `printf '${PROC_RECORD_MARK}'`,
+      `exec ${ipCommand}`,
     ].join('\n');
     const procFiles = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
     return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${procFiles}`;

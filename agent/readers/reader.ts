@@ -5,7 +5,14 @@ import type { Namespace, NamespaceResult } from '../../shared/types.js';
  * `read` never throws: a failure is a NamespaceResult with ok=false and a reason.
  */
 export interface NamespaceReader {
-  readonly kind: 'nsenter' | 'setns';
+  /** The reader configured. */
+  readonly kind: 'nsenter' | 'setns' | 'auto';
+  /**
+   * The reader that does the reading now: `setns` only while its workers run (a setns reader whose
+   * workers could not start reads everything with nsenter). A single read handed to nsenter because
+   * a worker was in doubt does not change it.
+   */
+  readonly inUse: 'nsenter' | 'setns';
   start(): Promise<void>;
   /**
    * Any number of reads may be asked for at once: the reader bounds how many run at a time (the

@@ -66,6 +66,10 @@ export class SetnsReader implements NamespaceReader {
     return !this.#pool.hasWorkers || this.#inDoubt;
   }
 
+  get inUse(): 'nsenter' | 'setns' {
+    return this.#pool.hasWorkers ? 'setns' : 'nsenter';
+  }
+
   start(): Promise<void> {
     this.#starting ??= this.#options.fallback.start().then(() => this.#pool.start());
     return this.#starting;
@@ -88,6 +92,17 @@ export class SetnsReader implements NamespaceReader {
       this.#inFlight -= 1;
       if (this.#inFlight === 0 && this.#inDoubt) setImmediate(() => this.#endOfCycle());
     }
+  }
+
+  /**
+   * One read by a worker and nobody else, for the self-test of `reader: auto`: the result, or why
+   * the workers could not vouch for it (never read with the fallback).
+   */
+  async readInWorker(ns: Namespace): Promise<NamespaceResult | { doubt: string }> {
+    await this.start();
+    if (!this.#pool.hasWorkers) return { doubt: this.#pool.lastProblem ?? 'the setns workers are not running' };
+    const result = await this.#pool.read(ns);
+    return result === 'doubt' ? { doubt: this.#pool.lastProblem ?? 'a worker was in doubt' } : result;
   }
 
   #onFault(timedOut: Namespace | null): void {

@@ -79,6 +79,7 @@ export class SetnsWorkerPool {
   /** Set once start() has its workers: from then on a worker that ends makes room for a replacement. */
   #running = false;
   #nextId = 1;
+  #lastProblem: string | null = null;
 
   constructor(options: SetnsWorkerPoolOptions) {
     this.#options = options;
@@ -89,13 +90,19 @@ export class SetnsWorkerPool {
     return !this.#retired && !this.#stopped && this.#slots.length + this.#replacing > 0;
   }
 
+  /** Why a worker was last in doubt or the workers could not be had; null while nothing went wrong. */
+  get lastProblem(): string | null {
+    return this.#lastProblem;
+  }
+
   /** Starts the workers; when one cannot start, the pool retires (hasWorkers is false) and says why. */
   async start(): Promise<void> {
     const count = Math.max(1, this.#options.workers);
     const started = await Promise.allSettled(Array.from({ length: count }, () => this.#spawn()));
     for (const outcome of started) if (outcome.status === 'fulfilled') this.#addSlot(outcome.value);
     const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failure !== undefined) this.#retire(String((failure.reason as Error)?.message ?? failure.reason));
+    // A worker ended by stop() while starting is no reason to call the reader unavailable.
+    if (failure !== undefined && !this.#stopped) this.#retire(String((failure.reason as Error)?.message ?? failure.reason));
     this.#running = true;
   }
 
@@ -264,6 +271,7 @@ export class SetnsWorkerPool {
   #fault(slot: Slot, why: string, timedOut: Namespace | null = null): void {
     const index = this.#slots.indexOf(slot);
     if (index === -1) return;
+    this.#lastProblem = why;
     this.#slots.splice(index, 1);
     this.#abandon(slot);
     this.#drainQueue();
@@ -312,6 +320,7 @@ export class SetnsWorkerPool {
   #retire(message: string): void {
     if (this.#retired) return;
     this.#retired = true;
+    this.#lastProblem = message;
     this.#drainQueue();
     for (const slot of this.#slots.splice(0)) {
       this.#abandon(slot);

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { collectorFiles, collectorSample } from '../../shared/collectors.js';
 import { ParseError } from '../../shared/parse/ipJson.js';
@@ -133,6 +133,9 @@ function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
   return replies;
 }
 
+/** More than the first line of any file a proc metric names (one number). */
+const procBuffer = Buffer.allocUnsafe(4096);
+
 /** Like the nsenter reader's `read -r v`: the first field of the first line, or null. */
 function readProcValue(file: string): number | null {
   let fd: number;
@@ -143,7 +146,10 @@ function readProcValue(file: string): number | null {
   }
   try {
     if (!fstatSync(fd).isFile()) return null;
-    return parseProcValue(readFileSync(fd, 'utf8').split('\n')[0] ?? '');
+    // One read into a buffer kept for the thread: a sysctl file gives its whole value at offset 0.
+    const text = procBuffer.toString('utf8', 0, readSync(fd, procBuffer, 0, procBuffer.length, 0));
+    const end = text.indexOf('\n');
+    return parseProcValue(end === -1 ? text : text.slice(0, end));
   } catch {
     return null;
   } finally {

@@ -65,7 +65,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
     netnsDirs: readNetnsDirs(root.netns_dirs, issues),
     intervalMs,
     readTimeoutMs: readDuration(root.read_timeout, 'read_timeout', defaultReadTimeoutMs(intervalMs), issues),
-    reader: readEnum(root.reader, 'reader', ['nsenter', 'setns'] as const, 'nsenter', issues),
+    reader: readEnum(root.reader, 'reader', ['auto', 'nsenter', 'setns'] as const, 'auto', issues),
     labels: readLabels(root.labels, issues),
     hostname,
     push,

@@ -117,7 +117,8 @@ export interface Config {
   netnsDirs: string[];
   intervalMs: number;
   readTimeoutMs: number;
-  reader: 'nsenter' | 'setns';
+  /** auto: setns once a self-test at start proves it on the host, else nsenter. */
+  reader: 'auto' | 'nsenter' | 'setns';
   labels: LabelsConfig;
   hostname: string;
   push: {

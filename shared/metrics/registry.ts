@@ -29,6 +29,8 @@ export interface SelfStats {
   dirListErrors: Record<string, number>;
   pushes: Record<string, { attempts: number; failures: number; lastDurationMs: number | null; lastSuccessMs: number | null }>;
   extra: ExtraMetric[];
+  /** The namespace reader in use; absent where no reader runs (tests of the registry alone). */
+  reader?: 'nsenter' | 'setns';
 }
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
@@ -119,6 +121,7 @@ function addSelfMetrics(registry: Registry, snapshot: Snapshot, self: SelfStats)
   for (const [reason, count] of Object.entries(self.readErrors)) readErrors.inc({ reason }, count);
   const dirListErrors = counter(registry, SELF.dirListErrors, SELF.dirListErrors.labels);
   for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors.inc({ dir }, count);
+  if (self.reader !== undefined) gauge(registry, SELF.readerInfo, SELF.readerInfo.labels).set({ reader: self.reader }, 1);
   counter(registry, SELF.cycles, []).inc(self.cycles);
   counter(registry, SELF.cyclesOverrun, []).inc(self.cyclesOverrun);
   const pushDuration = gauge(registry, SELF.pushDuration, SELF.pushDuration.labels);

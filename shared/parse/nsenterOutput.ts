@@ -9,12 +9,14 @@ export const PROC_RECORD_MARK = '\x1e';
 export const PROC_UNREADABLE = '!';
 
 /**
- * Parses one namespace read by the nsenter reader: `ip -j -s -s addr show`, then one record per
- * configured /proc file: MARK index TAB value (or "!"), in the order of `procMetrics`. The collector
- * records that follow are split off before (collectorRecords.ts).
+ * Parses one namespace read by the nsenter reader. Without proc_metrics, `ip -j -s -s addr show`
+ * alone. With them, one record per configured /proc file first (MARK index TAB value, or "!"), in
+ * the order of `procMetrics`, then MARK and ip's JSON: the shell reads the files and then becomes ip.
  */
 export function parseNsenterOutput(stdout: string, procMetrics: readonly ProcMetricConfig[]): Omit<NamespaceSample, 'collectors'> {
-  const [ipJson = '', ...records] = stdout.split(PROC_RECORD_MARK);
+  const parts = stdout.split(PROC_RECORD_MARK);
+  const ipJson = parts.pop() ?? '';
+  const records = parts.slice(1);
   const sample: Omit<NamespaceSample, 'collectors'> = { interfaces: parseIpAddrJson(ipJson), proc: {}, procErrors: [] };
   const seen = new Set<number>();
   for (const record of records) {
@@ -31,4 +33,13 @@ export function parseNsenterOutput(stdout: string, procMetrics: readonly ProcMet
     if (!seen.has(index)) sample.procErrors.push(metric.name);
   });
   return sample;
+}
+
+/**
+ * The nsenter reader's output as records (proc_metrics, then collector files) and ip's JSON, which
+ * comes last, after the final MARK; without either kind of record the output is ip's JSON alone.
+ */
+export function splitAtIpJson(stdout: string): { records: string; ipJson: string } {
+  const last = stdout.lastIndexOf(PROC_RECORD_MARK);
+  return last < 0 ? { records: '', ipJson: stdout } : { records: stdout.slice(0, last), ipJson: stdout.slice(last) };
 }

@@ -50,7 +50,7 @@ test.before(async () => {
     interval: '1s', read_timeout: '1s', netns_dirs: [tempDir('hostile-netns')],
     api_server: { server_address: '127.0.0.1', server_port: port, request_timeout: '1s' },
   }, 'agent-hostile');
-  const child = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "$@"`, 'bash', process.execPath, AGENT, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['--norc', '--noprofile', '-c', `ulimit -n ${FD_LIMIT} && exec "$@"`, 'bash', process.execPath, AGENT, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   agentPid = child.pid!;
   child.stdout.on('data', (chunk) => (log += chunk));
   child.stderr.on('data', (chunk) => (log += chunk));

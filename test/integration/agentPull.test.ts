@@ -84,6 +84,15 @@ test('/healthz is 200 with a JSON body while collections succeed; HEAD works', a
   assert.is(head.body, '');
 });
 
+test('reader auto (the default) proves setns at start: /healthz, the self-metric and the start-up line say so', async () => {
+  assert.is(JSON.parse((await get('/healthz')).body).reader, 'setns');
+  const samples = parseExposition((await get('/metrics')).body);
+  assert.equal(find(samples, 'netns_exporter_reader_info', {}).map((sample) => sample.labels.reader), ['setns']);
+  const running = agent.output().split('\n').find((line) => line.includes('netns-exporter running'));
+  assert.match(running ?? '', /"reader":"setns"/, agent.output());
+  assert.match(running ?? '', /"reader_configured":"auto"/);
+});
+
 test('other methods and paths get 405 and 404', async () => {
   assert.is((await get('/healthz', 'POST')).status, 405);
   assert.is((await get('/metrics', 'DELETE')).status, 405);

@@ -117,6 +117,7 @@ test('a namespace deleted during the cycle is skipped and counted, the rest is r
   const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: [], threads: 2 });
   const reader: NamespaceReader = {
     kind: 'nsenter',
+    inUse: 'nsenter',
     start: async () => {},
     stop: async () => {},
     read: async (ns) => {

@@ -38,6 +38,9 @@ test('its push is still attempted, and arrives', async () => {
   // The real reader, slowed down: the collection takes 1.5 s of a 1 s interval.
   const slow: NamespaceReader = {
     kind: real.kind,
+    get inUse() {
+      return real.inUse;
+    },
     start: () => real.start(),
     stop: () => real.stop(),
     read: async (ns) => {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { BASH_WITHOUT_STARTUP_FILES, SHELL_ENVIRONMENT } from '../../agent/readers/shellWorker.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,9 @@ const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
 /** The read fragment, `between` (other commands of the reader's script), then the write fragment. */
 function runLoop(procRoot: string, files: readonly string[], between = ':'): string {
   const { read, write } = collectorShellFragments(procRoot, files);
-  const run = spawnSync('bash', ['-c', `${read}\n${between}\n${write}`, 'bash', 'unrelated', 'arguments'], { encoding: 'utf8' });
+  // As the readers start their shells: no start-up files (a host's .bashrc may print or hang), a clean environment.
+  const [bash, ...flags] = BASH_WITHOUT_STARTUP_FILES;
+  const run = spawnSync(bash, [...flags, '-c', `${read}\n${between}\n${write}`, 'bash', 'unrelated', 'arguments'], { encoding: 'utf8', env: SHELL_ENVIRONMENT, cwd: '/' });
   assert.is(run.status, 0, run.stderr);
   return run.stdout;
 }

@@ -12,7 +12,7 @@ test('defaults: the original behaviour, served locally', () => {
   assert.equal(config.interfaceMetrics, [...DEFAULT_INTERFACE_STATS]);
   assert.equal(config.netnsDirs, ['/run/netns']);
   assert.is(config.intervalMs, 15_000);
-  assert.is(config.reader, 'nsenter');
+  assert.is(config.reader, 'auto', 'setns once proven on the host, else nsenter');
   assert.equal(config.apiServer, { enabled: true, address: '127.0.0.1', port: 8080, telemetryPath: '/metrics', requestTimeoutMs: 10_000 });
   assert.is(config.push.pushgateway, null);
   assert.is(config.health.maxAgeMs, 45_000);
@@ -53,7 +53,7 @@ test('each bad value is reported as "key: reason"', () => {
     [{ proc_metrics: { x: { file: '/etc/shadow' } } }, /^proc_metrics\.x\.file: .*escapes \/proc/],
     [{ proc_metrics: { x: { file: 'sys/../../etc/passwd' } } }, /escapes \/proc/],
     [{ proc_metrics: { 'bad-name': { file: 'sys/x' } } }, /^proc_metrics\.bad-name: metric name/],
-    [{ reader: 'ebpf' }, /^reader: expected one of nsenter, setns/],
+    [{ reader: 'ebpf' }, /^reader: expected one of auto, nsenter, setns/],
     [{ netns_dirs: ['relative/dir'] }, /^netns_dirs\[0\]: must be an absolute path/],
     [{ push: { pushgateway: { url: 'ftp://gw' } } }, /^push\.pushgateway\.url: only http and https/],
     [{ push: { pushgateway: {} } }, /^push\.pushgateway\.url: required/],

@@ -29,9 +29,9 @@ const BUILD = { version: '0.0.0-golden', revision: 'golden', nodeversion: 'v20.0
 
 const test = suite('--dry-run golden exposition');
 
-/** What the nsenter reader prints for one namespace: ip's JSON, then one record per proc file. */
+/** What the nsenter reader prints for one namespace: one record per proc file, then ip's JSON. */
 function nsenterRead(ipFixture: string, procRecords: string[], config: Config): NamespaceSample {
-  const stdout = fixture(ipFixture) + procRecords.map((record) => `${PROC_RECORD_MARK}${record}\n`).join('');
+  const stdout = procRecords.map((record) => `${PROC_RECORD_MARK}${record}\n`).join('') + PROC_RECORD_MARK + fixture(ipFixture);
   return { ...parseNsenterOutput(stdout, config.procMetrics), collectors: collectorsFrom('bare', config) };
 }
 
@@ -77,7 +77,7 @@ async function goldenExposition(): Promise<string> {
   const snapshot = goldenSnapshot(config);
   const stats = new SelfStatsRecorder();
   stats.recordCycle(snapshot, config.netnsDirs);
-  return buildRegistry(snapshot, config, BUILD, stats.snapshot([])).metrics();
+  return buildRegistry(snapshot, config, BUILD, { ...stats.snapshot([]), reader: 'setns' }).metrics();
 }
 
 test('the exposition of the recorded namespaces is the golden file, whole', async () => {

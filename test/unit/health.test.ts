@@ -89,4 +89,9 @@ test('a folder that could not be listed is failing, with the folder and the erro
   assert.match(report.problems[0]!, /^cannot list netns_dirs folder \/var\/run\/netns-loop: ELOOP \(a symbolic link loop\); the cycle was not pushed/);
 });
 
+test('the reader in use is in the report', () => {
+  assert.is(evaluateHealth({ nowMs: now, maxAgeMs: 45_000, maxFailedRatio: 0.5, targets: [], lastCycle: null, reader: 'setns' }).reader, 'setns');
+  assert.is(evaluateHealth({ nowMs: now, maxAgeMs: 45_000, maxFailedRatio: 0.5, targets: [], lastCycle: null, reader: 'nsenter' }).reader, 'nsenter');
+});
+
 test.run();

@@ -12,8 +12,8 @@ const procMetrics: ProcMetricConfig[] = [
   { name: 'forwarding', file: 'sys/net/ipv4/ip_forward', type: 'gauge' },
 ];
 
-test('splits ip JSON from the proc records, in config order', () => {
-  const out = `${fixture('ip/veth-up.json')}${PROC_RECORD_MARK}0\t12\n${PROC_RECORD_MARK}1\t262144\n${PROC_RECORD_MARK}2\t!\n`;
+test('splits the proc records from ip JSON, which comes last (the shell ends by exec-ing ip), in config order', () => {
+  const out = `${PROC_RECORD_MARK}0\t12\n${PROC_RECORD_MARK}1\t262144\n${PROC_RECORD_MARK}2\t!\n${PROC_RECORD_MARK}${fixture('ip/veth-up.json')}`;
   const sample = parseNsenterOutput(out, procMetrics);
   assert.is(sample.interfaces.length, 2);
   assert.equal(sample.proc, { nat_conntrack: 12, conntrack_max: 262144 });
@@ -21,9 +21,15 @@ test('splits ip JSON from the proc records, in config order', () => {
 });
 
 test('a proc record that never came back counts as an error, not as zero', () => {
-  const sample = parseNsenterOutput(`${fixture('ip/veth-up.json')}${PROC_RECORD_MARK}0\t3\n`, procMetrics);
+  const sample = parseNsenterOutput(`${PROC_RECORD_MARK}0\t3\n${PROC_RECORD_MARK}${fixture('ip/veth-up.json')}`, procMetrics);
   assert.equal(sample.proc, { nat_conntrack: 3 });
   assert.equal(sample.procErrors.sort(), ['conntrack_max', 'forwarding']);
+});
+
+test('without proc metrics the output is ip JSON alone', () => {
+  const sample = parseNsenterOutput(fixture('ip/veth-up.json'), []);
+  assert.is(sample.interfaces.length, 2);
+  assert.equal(sample.procErrors, []);
 });
 
 test('proc values: first field of a number, anything else is unreadable', () => {
