@@ -1,12 +1,12 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { failureClass, nextRetry, type BackoffPolicy } from '../../shared/backoff.js';
+import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/registry.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
-import { attemptRequest } from './attempt.js';
-import { createHttpClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
+import { createTargetClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
+import { sendWithRetry } from './retry.js';
 import { TargetStatus } from './status.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
@@ -30,7 +30,7 @@ export class PushgatewayTarget implements PushTarget {
   readonly #deps: PushgatewayDeps;
   readonly #now: () => number;
   #client: HttpClient | null = null;
-  /** The push in flight; a newer cycle aborts it, because only the latest figures matter. */
+  /** The push in flight; stop() aborts it, so shutdown is not held up by a push that retries. */
   #inFlight: AbortController | null = null;
   readonly #status: TargetStatus;
   #lastBodyBytes = 0;
@@ -53,7 +53,6 @@ export class PushgatewayTarget implements PushTarget {
 
   async push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
     const started = performance.now();
-    this.#inFlight?.abort();
     const controller = new AbortController();
     this.#inFlight = controller;
     this.#status.attempted();
@@ -61,10 +60,9 @@ export class PushgatewayTarget implements PushTarget {
     let error: string | null = null;
     let errorClass: string | undefined;
     try {
-      const client = this.#ensureClient();
       const { body, headers } = await this.#encode(cycle);
       const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
-      const result = await this.#send(client, { method: this.#config.method === 'put' ? 'PUT' : 'POST', url, body, headers }, deadlineMs, controller.signal);
+      const result = await this.#send({ method: this.#config.method === 'put' ? 'PUT' : 'POST', url, body, headers }, deadlineMs, controller.signal);
       attempts = result.attempts;
       error = result.error;
       errorClass = result.errorClass ?? undefined;
@@ -74,8 +72,8 @@ export class PushgatewayTarget implements PushTarget {
       if (this.#inFlight === controller) this.#inFlight = null;
     }
     if (controller.signal.aborted && error !== null) {
-      // A newer cycle (or stop()) took over: its outcome, not this one, is the target's state.
-      error = 'superseded by a newer cycle before it finished';
+      // stop() took over: shutting down is not a failure of the gateway.
+      error = 'stopped before it finished';
     } else if (error === null) {
       this.#status.succeeded();
     } else {
@@ -106,7 +104,7 @@ export class PushgatewayTarget implements PushTarget {
     const started = performance.now();
     try {
       const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
-      const result = await this.#send(this.#ensureClient(), { method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
+      const result = await this.#send({ method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
       return { ok: result.error === null, durationMs: performance.now() - started, attempts: result.attempts, error: result.error };
     } catch (cause) {
       const error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
@@ -136,10 +134,7 @@ export class PushgatewayTarget implements PushTarget {
   }
 
   #ensureClient(): HttpClient {
-    if (this.#client === null) {
-      this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
-    }
+    this.#client ??= createTargetClient(this.#config, this.#deps, 'push.pushgateway');
     return this.#client;
   }
 
@@ -153,51 +148,18 @@ export class PushgatewayTarget implements PushTarget {
 
   /** Attempts until success, a failure not worth retrying, or the deadline; returns the last error. */
   async #send(
-    client: HttpClient,
     request: { method: 'PUT' | 'POST' | 'DELETE'; url: URL; body?: Buffer; headers: Record<string, string> },
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<{ attempts: number; error: string | null; errorClass: string | null }> {
     this.#lastBodyBytes = request.body?.length ?? 0;
-    const random = this.#deps.random ?? Math.random;
-    let lastError = 'deadline reached before the first attempt';
-    let lastClass = 'deadline';
-    for (let attempt = 1; ; attempt++) {
-      const remaining = deadlineMs - this.#now();
-      // A timer that fired late can leave no time for the attempt nextRetry made room for.
-      if (remaining <= 0) {
-        return { attempts: attempt - 1, error: attempt === 1 ? lastError : `${lastError} (gave up after ${attempt - 1} attempts: deadline)`, errorClass: lastClass };
-      }
-      const result = await attemptRequest(client, { ...request, timeoutMs: Math.min(this.#config.timeoutMs, remaining), ...(signal ? { signal } : {}) });
-      if (result.ok) return { attempts: attempt, error: null, errorClass: null };
-      const { failure, error } = result;
-      const errorClass = failureClass(failure);
-      if (signal?.aborted) return { attempts: attempt, error, errorClass };
-      const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: PUSHGATEWAY_BACKOFF, random });
-      if (!decision.retry) {
-        const suffix = decision.reason === 'deadline' && attempt > 1 ? ` (gave up after ${attempt} attempts: deadline)` : '';
-        return { attempts: attempt, error: `${error}${suffix}`, errorClass };
-      }
-      lastError = error;
-      lastClass = errorClass;
-      this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'push attempt failed, retrying');
-      if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error, errorClass };
-    }
+    const result = await sendWithRetry(this.#ensureClient(), request, {
+      target: this.name, policy: PUSHGATEWAY_BACKOFF, deadlineMs, timeoutMs: this.#config.timeoutMs,
+      now: this.#now, random: this.#deps.random ?? Math.random, logger: this.#deps.logger, ...(signal ? { signal } : {}),
+    });
+    if (result.ok) return { attempts: result.attempts, error: null, errorClass: null };
+    if (result.failure === null) return { attempts: 0, error: 'deadline reached before the first attempt', errorClass: 'deadline' };
+    const suffix = result.reason === 'deadline' && result.attempts > 1 ? ` (gave up after ${result.attempts} attempts: deadline)` : '';
+    return { attempts: result.attempts, error: `${result.error}${suffix}`, errorClass: failureClass(result.failure) };
   }
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

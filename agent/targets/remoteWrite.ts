@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { failureClass, nextRetry, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { RemoteWriteConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/registry.js';
@@ -11,8 +12,9 @@ import {
   chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type MetricFamilyJson, type TimeSeries,
 } from '../../shared/remoteWrite/series.js';
 import { attemptRequest } from './attempt.js';
-import { createHttpClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
+import { createTargetClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
+import { sendWithRetry } from './retry.js';
 import { TargetStatus } from './status.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
@@ -209,10 +211,7 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   #ensureClient(): HttpClient {
-    if (this.#client === null) {
-      this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.remote_write', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
-    }
+    this.#client ??= createTargetClient(this.#config, this.#deps, 'push.remote_write');
     return this.#client;
   }
 
@@ -242,9 +241,6 @@ export class RemoteWriteTarget implements PushTarget {
   async #drain(client: HttpClient, deadlineMs: number): Promise<DrainResult> {
     let attempts = 0;
     let rejection: string | null = null;
-    let lastError: string | null = null;
-    let lastClass: string | null = null;
-    let attempt = 0;
     for (;;) {
       const batch = await this.#buffer.peek(this.#config.maxSamplesPerSend);
       if (batch === null) return { attempts, error: rejection, errorClass: rejection === null ? null : 'rejected' };
@@ -253,52 +249,41 @@ export class RemoteWriteTarget implements PushTarget {
         if (this.#notBeforeMs + this.#policy.minAttemptMs > deadlineMs) {
           return { attempts, error: `receiver asked to wait (Retry-After) until ${new Date(this.#notBeforeMs).toISOString()}; samples stay buffered`, errorClass: 'retry-after' };
         }
-        await delay(this.#notBeforeMs - now);
+        await sleep(this.#notBeforeMs - now);
         continue;
       }
-      const remaining = deadlineMs - now;
-      if (remaining <= 0) {
-        return { attempts, error: rejection ?? lastError ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? (lastClass ?? 'deadline') : 'rejected' };
-      }
-      attempts += 1;
-      attempt += 1;
-      const result = await attemptRequest(client, {
-        method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS }, timeoutMs: Math.min(this.#config.timeoutMs, remaining),
+      const result = await sendWithRetry(client, { method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS } }, {
+        target: this.name, policy: this.#policy, deadlineMs, timeoutMs: this.#config.timeoutMs, now: this.#now,
+        random: this.#deps.random ?? Math.random, logger: this.#deps.logger,
+        handledByCaller: (failure) => rejectionVerdict(failure) !== 'keep',
       });
+      attempts += result.attempts;
       if (result.ok) {
         await this.#delivered(batch.entries, batch.samples);
-        attempt = 0;
         continue;
       }
       const { failure, error } = result;
+      if (failure === null || error === null) {
+        return { attempts, error: rejection ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? 'deadline' : 'rejected' };
+      }
       const verdict = rejectionVerdict(failure);
       if (verdict === 'drop') {
         await this.#reject(batch.entries, batch.samples, 'rejected', error);
         rejection = `${batch.samples} samples rejected: ${error}`;
-        attempt = 0;
         continue;
       }
       if (verdict === 'split') {
         const split = await this.#sendSplit(client, batch, deadlineMs);
         attempts += split.attempts;
-        if (split.error === null) {
-          attempt = 0;
-          continue;
-        }
+        if (split.error === null) continue;
         return { attempts, error: `${split.error}; samples stay buffered`, errorClass: split.errorClass };
       }
-      const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: this.#policy, random: this.#deps.random ?? Math.random });
-      if (!decision.retry) {
-        const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#now()) : null;
-        if (asked !== null) this.#notBeforeMs = this.#now() + asked;
-        // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
-        // for when it is fixed (a rotated password file is read again on the next attempt).
-        return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };
-      }
-      lastError = `${error}; samples stay buffered`;
-      lastClass = failureClass(failure);
-      this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'remote_write: attempt failed, retrying');
-      await delay(decision.delayMs);
+      // Retry-After outlives this push: the next one waits for it before sending anything.
+      const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#now()) : null;
+      if (asked !== null) this.#notBeforeMs = this.#now() + asked;
+      // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
+      // for when it is fixed (a rotated password file is read again on the next attempt).
+      return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };
     }
   }
 
@@ -374,6 +359,3 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
