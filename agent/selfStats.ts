@@ -1,4 +1,4 @@
-import type { SelfStats } from '../shared/metrics/registry.js';
+import type { SelfStats } from '../shared/metrics/families.js';
 import type { ReadFailureReason, Snapshot } from '../shared/types.js';
 
 const READ_ERROR_REASONS: (ReadFailureReason | 'proc_file' | 'collector_file')[] = [

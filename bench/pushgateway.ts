@@ -41,7 +41,7 @@ export async function benchPushgateway(): Promise<string[]> {
         started = performance.now();
         if (gzip) gzipSync(text);
         const gzipMs = performance.now() - started;
-        const outcome = await target.push({ snapshot, registry }, Date.now() + 30_000);
+        const outcome = await target.push({ registry }, Date.now() + 30_000);
         if (!outcome.ok) throw new Error(`push failed: ${outcome.error}`);
         const series = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
         rounds.push({ buildMs, textMs, gzipMs, pushMs: outcome.durationMs, bytes: target.lastBodyBytes, textBytes: Buffer.byteLength(text), series });

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
-import { buildRegistry } from '../shared/metrics/registry.js';
+import { cycleFamilies } from '../shared/metrics/families.js';
 import { compress, encodeWriteRequest } from '../shared/remoteWrite/encode.js';
-import { seriesFromMetrics, type MetricFamilyJson } from '../shared/remoteWrite/series.js';
+import { seriesFromMetrics } from '../shared/remoteWrite/series.js';
 import { INTERFACE_STATS } from '../shared/stats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/types.js';
 import { configFrom } from '../test/helpers/config.js';
@@ -13,7 +13,7 @@ const TARGET_SAMPLES = 30_000;
 const ROUNDS = 5;
 
 /**
- * remote_write cost per sample: registry → series, protobuf, snappy, and a whole push (the same
+ * remote_write cost per sample: snapshot → series, protobuf, snappy, and a whole push (the same
  * three plus buffering and HTTP) of a ~30k-sample cycle to a real local Prometheus. The first
  * round creates the series in Prometheus; the later ones append, as a running agent does.
  */
@@ -28,10 +28,8 @@ export async function benchRemoteWrite(): Promise<string[]> {
     const rows: string[][] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const snapshot = syntheticSnapshot(Date.now(), config.interfaceMetrics.length);
-      const registry = buildRegistry(snapshot, config, { version: 'bench', revision: '', nodeversion: process.version }, null);
-
       let started = performance.now();
-      const families = (await registry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+      const families = cycleFamilies(snapshot, config, { version: 'bench', revision: '', nodeversion: process.version }, null);
       const { series } = seriesFromMetrics(families, snapshot.timestampMs, remoteWrite.externalLabels);
       const seriesMs = performance.now() - started;
       started = performance.now();
@@ -42,7 +40,7 @@ export async function benchRemoteWrite(): Promise<string[]> {
       const compressMs = performance.now() - started;
 
       const sentBefore = target.bufferStats().sentSamples;
-      const outcome = await target.push({ snapshot, registry }, Date.now() + 30_000);
+      const outcome = await target.push({ snapshot, families }, Date.now() + 30_000);
       if (!outcome.ok) throw new Error(`push failed: ${outcome.error}`);
       const sent = target.bufferStats().sentSamples - sentBefore;
       const samples = series.length;
@@ -60,7 +58,7 @@ export async function benchRemoteWrite(): Promise<string[]> {
       ['round', 'samples', 'series ms', 'encode ms', 'snappy ms', 'push ms', 'requests', 'push µs/sample', 'B/sample raw', 'B/sample sent'],
       rows,
     ));
-    lines.push(`push = registry → series → protobuf → snappy → buffer → HTTP POSTs of ≤ ${remoteWrite.maxSamplesPerSend} samples to Prometheus on loopback, until acknowledged`);
+    lines.push(`push = snapshot → series → protobuf → snappy → buffer → HTTP POSTs of ≤ ${remoteWrite.maxSamplesPerSend} samples to Prometheus on loopback, until acknowledged`);
   } finally {
     await prometheus.stop();
   }

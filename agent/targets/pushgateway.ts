@@ -3,7 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
 import { createTargetClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
 import { sendWithRetry } from './retry.js';
@@ -51,7 +51,7 @@ export class PushgatewayTarget implements PushTarget {
     this.#ensureClient();
   }
 
-  async push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
+  async push(cycle: Pick<CycleOutput, 'registry'>, deadlineMs: number): Promise<PushOutcome> {
     const started = performance.now();
     const controller = new AbortController();
     this.#inFlight = controller;
@@ -138,7 +138,7 @@ export class PushgatewayTarget implements PushTarget {
     return this.#client;
   }
 
-  async #encode(cycle: CycleOutput): Promise<{ body: Buffer; headers: Record<string, string> }> {
+  async #encode(cycle: Pick<CycleOutput, 'registry'>): Promise<{ body: Buffer; headers: Record<string, string> }> {
     const text = Buffer.from(await cycle.registry.metrics(), 'utf8');
     const headers: Record<string, string> = { 'content-type': TEXT_FORMAT };
     if (!this.#config.gzip) return { body: text, headers };

@@ -3,13 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/http.js';
 import type { RemoteWriteConfig } from '../../shared/config/types.js';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
 import {
   compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress,
 } from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import {
-  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type MetricFamilyJson, type TimeSeries,
+  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type TimeSeries,
 } from '../../shared/remoteWrite/series.js';
 import { attemptRequest } from './attempt.js';
 import { createTargetClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
@@ -87,7 +87,7 @@ export class RemoteWriteTarget implements PushTarget {
     else await this.#open();
   }
 
-  push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
+  push(cycle: Pick<CycleOutput, 'snapshot' | 'families'>, deadlineMs: number): Promise<PushOutcome> {
     return this.#exclusive(async () => {
       if (this.#successor !== null) return this.#successor.push(cycle, deadlineMs);
       const started = performance.now();
@@ -216,10 +216,9 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   /** The cycle's series (plus stale markers), cut into request-sized chunks, each compressed once. */
-  async #enqueue(cycle: CycleOutput): Promise<void> {
+  async #enqueue(cycle: Pick<CycleOutput, 'snapshot' | 'families'>): Promise<void> {
     const timestampMs = cycle.snapshot.timestampMs;
-    const families = (await cycle.registry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
-    const { series, metadata, duplicates } = seriesFromMetrics(families, timestampMs, this.#config.externalLabels);
+    const { series, metadata, duplicates } = seriesFromMetrics(cycle.families, timestampMs, this.#config.externalLabels);
     if (duplicates > 0) this.#deps.logger.debug({ target: this.name, duplicates }, 'remote_write: series with identical labels sent once');
     const stale = staleSeries(this.#previous, series, timestampMs);
     this.#previous = seriesIndex(series);

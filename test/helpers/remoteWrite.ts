@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Gauge, Registry } from 'prom-client';
+import type { MetricFamily } from '../../shared/metrics/families.js';
+import { registryFromFamilies } from '../../shared/metrics/registry.js';
 import { pino } from 'pino';
 import snappy from 'snappyjs';
 import type { Logger } from '../../agent/log.js';
@@ -26,10 +27,11 @@ export function memoryLogger(): { logger: Logger; lines: () => Record<string, un
 
 /** A synthetic cycle: one gauge per (series label, value), at `timestampMs`. */
 export function syntheticCycle(timestampMs: number, metric: string, values: Record<string, number>): CycleOutput {
-  const registry = new Registry();
-  const gauge = new Gauge({ name: metric, help: 'test series', labelNames: ['series'], registers: [registry] });
-  for (const [series, value] of Object.entries(values)) gauge.set({ series }, value);
-  return { snapshot: snapshotOf([], timestampMs), registry };
+  const families: MetricFamily[] = [{
+    name: metric, help: 'test series', type: 'gauge', labelNames: ['series'],
+    values: Object.entries(values).map(([series, value]) => ({ labels: { series }, value })),
+  }];
+  return { snapshot: snapshotOf([], timestampMs), registry: registryFromFamilies(families), families };
 }
 
 export interface ReceivedRequest {

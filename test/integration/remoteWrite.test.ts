@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { cycleFamilies } from '../../shared/metrics/families.js';
 import { configFrom } from '../helpers/config.js';
 import { addNamespace, addVeth, deleteNamespace, inNs, TEST_PREFIX } from '../helpers/netns.js';
 import {
@@ -93,12 +93,12 @@ test('real namespaces with odd names: values queryable, label escaping intact', 
     deviceFilter: config.deviceFilter,
   });
   assert.is(snapshot.results.filter((result) => result.ok).length, 3);
-  const registry = buildRegistry(snapshot, config, BUILD, null);
+  const families = cycleFamilies(snapshot, config, BUILD, null);
   const instance = `rw-odd-${process.pid}`;
   const target = new RemoteWriteTarget(remoteWriteConfig(writeUrl(prometheus), { external_labels: { instance } }), { logger: memoryLogger().logger, version: 'test' });
   await target.start();
   cleanup.push(() => target.stop(soon(1_000)));
-  const outcome = await target.push({ snapshot, registry }, soon(5_000));
+  const outcome = await target.push({ snapshot, families }, soon(5_000));
   assert.ok(outcome.ok, outcome.error ?? '');
 
   const found = await promQuery(prometheus.url, `netns_network_namespace{instance="${instance}"}`, snapshot.timestampMs);

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { configFrom } from '../helpers/config.js';
 import { memoryLogger, rawSamples, syntheticCycle } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
