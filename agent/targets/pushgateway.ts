@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
-import { redactUrl } from '../../shared/config/http.js';
+import { redactUrl } from '../../shared/config/redact.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';

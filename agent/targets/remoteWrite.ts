@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
-import { redactUrl } from '../../shared/config/http.js';
+import { redactUrl } from '../../shared/config/redact.js';
 import type { RemoteWriteConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import {

@@ -1,5 +1,6 @@
 import type { ProcMetricConfig } from '../config/types.js';
 import type { InterfaceStat } from '../stats.js';
+import { READ_ERROR_REASONS } from '../types.js';
 
 /**
  * Every metric the exporter writes: names and help texts of the original Go exporter where it had
@@ -65,7 +66,7 @@ export const BUILD_INFO: MetricSpec = {
 export const SELF = {
   collectionDuration: { name: 'netns_exporter_collection_duration_seconds', help: 'Duration of the last collection of all namespaces.', type: 'gauge', labels: [] },
   namespaces: { name: 'netns_exporter_namespaces', help: 'Namespaces in the last collection by state: found (after filters), read, failed.', type: 'gauge', labels: ['state'] },
-  readErrors: { name: 'netns_exporter_read_errors_total', help: 'Namespace reads that failed, by reason (vanished, timeout, permission, spawn, exit, parse, worker, proc_file, collector_file).', type: 'counter', labels: ['reason'] },
+  readErrors: { name: 'netns_exporter_read_errors_total', help: `Namespace reads that failed, by reason (${READ_ERROR_REASONS.join(', ')}).`, type: 'counter', labels: ['reason'] },
   dirListErrors: { name: 'netns_exporter_netns_dir_list_errors_total', help: 'Listings of a netns_dirs folder that failed (ELOOP, EACCES, EMFILE, EIO), by folder; such a cycle is not pushed.', type: 'counter', labels: ['dir'] },
   cycles: { name: 'netns_exporter_cycles_total', help: 'Collection cycles run.', type: 'counter', labels: [] },
   cyclesOverrun: { name: 'netns_exporter_cycles_overrun_total', help: 'Cycles that took longer than the interval, delaying the next one.', type: 'counter', labels: [] },
