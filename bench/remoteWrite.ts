@@ -6,6 +6,7 @@ import { seriesFromMetrics } from '../shared/remoteWrite/series.js';
 import { INTERFACE_STATS } from '../shared/stats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/types.js';
 import { configFrom } from '../test/helpers/config.js';
+import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import { startPrometheus } from '../test/helpers/servers.js';
 import { fixed, formatTable } from './figures.js';
 
@@ -39,10 +40,10 @@ export async function benchRemoteWrite(): Promise<string[]> {
       const body = compress(raw);
       const compressMs = performance.now() - started;
 
-      const sentBefore = target.bufferStats().sentSamples;
+      const sentBefore = remoteWriteFigures(target).sentSamples;
       const outcome = await target.push({ snapshot, families }, Date.now() + 30_000);
       if (!outcome.ok) throw new Error(`push failed: ${outcome.error}`);
-      const sent = target.bufferStats().sentSamples - sentBefore;
+      const sent = remoteWriteFigures(target).sentSamples - sentBefore;
       const samples = series.length;
       rows.push([
         round === 1 ? '1 (new series)' : String(round),

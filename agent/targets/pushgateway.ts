@@ -33,7 +33,6 @@ export class PushgatewayTarget implements PushTarget {
   /** The push in flight; stop() aborts it, so shutdown is not held up by a push that retries. */
   #inFlight: AbortController | null = null;
   readonly #status: TargetStatus;
-  #lastBodyBytes = 0;
 
   constructor(config: PushgatewayConfig, deps: PushgatewayDeps) {
     this.#config = config;
@@ -89,11 +88,6 @@ export class PushgatewayTarget implements PushTarget {
   /** The loop counts pushes and failures from PushOutcome; nothing else here is worth a series yet. */
   selfMetrics(): ExtraMetric[] {
     return [];
-  }
-
-  /** Bytes of the last request body as sent (gzipped when enabled), for benchmarks and debugging. */
-  get lastBodyBytes(): number {
-    return this.#lastBodyBytes;
   }
 
   /**
@@ -152,7 +146,6 @@ export class PushgatewayTarget implements PushTarget {
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<{ attempts: number; error: string | null; errorClass: string | null }> {
-    this.#lastBodyBytes = request.body?.length ?? 0;
     const result = await sendWithRetry(this.#ensureClient(), request, {
       target: this.name, policy: PUSHGATEWAY_BACKOFF, deadlineMs, timeoutMs: this.#config.timeoutMs,
       now: this.#now, random: this.#deps.random ?? Math.random, logger: this.#deps.logger, ...(signal ? { signal } : {}),

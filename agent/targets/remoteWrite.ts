@@ -182,11 +182,6 @@ export class RemoteWriteTarget implements PushTarget {
     });
   }
 
-  /** Figures of the buffer, for tests and benchmarks. */
-  bufferStats() {
-    return { ...this.#buffer.stats(), sentSamples: this.#sentSamples, rejectedSamples: this.#dropped.rejected, tooLargeSamples: this.#dropped.too_large };
-  }
-
   /** Takes over a predecessor's memory entries and its view of the series (for stale markers). */
   async #adopt(entries: HandedEntry[], previous: Map<string, Label[]>, lastMetadataMs: number | null): Promise<void> {
     await this.#open();

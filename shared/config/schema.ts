@@ -86,13 +86,6 @@ export function defaultReadTimeoutMs(intervalMs: number): number {
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
-/** The configuration used when no file is given: every namespace in /run/netns, served locally. */
-export function defaultConfig(environment: ConfigEnvironment): Config {
-  const result = parseConfig({}, environment);
-  if (!result.ok) throw new Error(`built-in defaults are invalid: ${result.errors.join('; ')}`);
-  return result.config;
-}
-
 function applyEnvOverrides(raw: unknown, env: Record<string, string | undefined>): unknown {
   if (!isObject(raw) && raw !== undefined && raw !== null) return raw;
   const copy: RawObject = structuredClone((raw ?? {}) as RawObject);

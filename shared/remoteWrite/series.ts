@@ -83,14 +83,6 @@ export function seriesFromMetrics(
   return { series, metadata, duplicates };
 }
 
-/** Sorted by name (byte order, as Go compares), empty values dropped, one label per name. */
-export function normaliseLabels(labels: Readonly<Record<string, string>>): Label[] {
-  return Object.entries(labels)
-    .filter(([, value]) => value !== '')
-    .map(([name, value]) => ({ name, value }))
-    .sort(byName);
-}
-
 function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

@@ -258,7 +258,6 @@ plain('gzip off sends plain text, accepted alike', async () => {
   const registry = registryOf(syntheticSnapshot({ names: ['g'], devices: 1 }));
   const outcome = await pg.push({ registry }, deadlineIn(5_000));
   assert.ok(outcome.ok, outcome.error ?? '');
-  assert.is(pg.lastBodyBytes, Buffer.byteLength(await registry.metrics()));
   await pg.stop(deadlineIn(1_000));
   assert.equal(Object.fromEntries(groupSeries(findGroup(await gatewayGroups(plainGateway().url), { instance: 'plain-node' })!)), Object.fromEntries(await pushedSeries(registry)));
 });
