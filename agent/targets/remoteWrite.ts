@@ -75,7 +75,10 @@ export class RemoteWriteTarget implements PushTarget {
     this.#status = new TargetStatus(this.name, deps.logger, this.#now, { url: redactUrl(config.url.href) });
   }
 
-  /** Builds the HTTP client and loads the on-disk buffer; throws (with the setting named) when either cannot be used. */
+  /**
+   * Builds the HTTP client (reading its TLS and secret files); throws, naming the setting, when it
+   * cannot. The buffer folder is opened by start(), which takes its lock.
+   */
   validate(): void {
     this.#ensureClient();
   }
