@@ -9,16 +9,16 @@ import { SetnsReader } from '../agent/readers/setns.js';
 import { fixed, formatTable } from './figures.js';
 import { withNamespaces } from './namespaces.js';
 
-/** The config default: the nsenter reader keeps this many reads in flight. */
-const THREADS = 4;
-const REPEAT = 3;
-const TIMEOUT_MS = 10_000;
-
 interface Run {
   wallMs: number;
   cpuMs: number;
   failed: number;
 }
+
+/** The config default: the nsenter reader keeps this many reads in flight. */
+const THREADS = 4;
+const REPEAT = 3;
+const TIMEOUT_MS = 10_000;
 
 /**
  * The setns reader beside the nsenter reader and the bare shell loop over the same N namespaces

@@ -74,12 +74,6 @@ export interface HttpTargetDeps<C extends HttpClientConfig> {
   env?: Record<string, string | undefined>;
 }
 
-/** A target's client: the injected one (tests), or one built for the config section `at`. */
-export function createTargetClient<C extends HttpClientConfig>(config: C, deps: HttpTargetDeps<C>, at: string): HttpClient {
-  return deps.createClient?.(config)
-    ?? createHttpClient(config, { version: deps.version, at, logger: deps.logger, ...(deps.env ? { env: deps.env } : {}) });
-}
-
 /** A push attempt that got no HTTP response. `code` is Node's (ECONNREFUSED, ETIMEDOUT, CERT_HAS_EXPIRED…). */
 export class HttpTransportError extends Error {
   override readonly name = 'HttpTransportError';

@@ -1,13 +1,11 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
-import { redactUrl } from '../../shared/config/redact.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
-import { createTargetClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
-import { sendWithRetry } from './retry.js';
-import { TargetStatus } from './status.js';
+import { TargetConnection } from './connection.js';
+import type { HttpTargetDeps } from './http.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 const gzip = promisify(gzipCallback);
@@ -28,33 +26,30 @@ export class PushgatewayTarget implements PushTarget {
   readonly name = 'pushgateway';
   readonly #config: PushgatewayConfig;
   readonly #deps: PushgatewayDeps;
-  readonly #now: () => number;
-  #client: HttpClient | null = null;
+  readonly #link: TargetConnection<PushgatewayConfig>;
   /** The push in flight; stop() aborts it, so shutdown is not held up by a push that retries. */
   #inFlight: AbortController | null = null;
-  readonly #status: TargetStatus;
 
   constructor(config: PushgatewayConfig, deps: PushgatewayDeps) {
     this.#config = config;
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
-    this.#status = new TargetStatus(this.name, deps.logger, this.#now, { url: redactUrl(config.url.href) });
+    this.#link = new TargetConnection(this.name, 'push.pushgateway', config, deps);
   }
 
   /** Builds the HTTP client: throws HttpClientConfigError naming an unreadable TLS file. */
   validate(): void {
-    this.#ensureClient();
+    this.#link.client();
   }
 
   async start(): Promise<void> {
-    this.#ensureClient();
+    this.#link.client();
   }
 
   async push(cycle: Pick<CycleOutput, 'registry'>, deadlineMs: number): Promise<PushOutcome> {
     const started = performance.now();
     const controller = new AbortController();
     this.#inFlight = controller;
-    this.#status.attempted();
+    this.#link.status.attempted();
     let attempts = 0;
     let error: string | null = null;
     let errorClass: string | undefined;
@@ -66,7 +61,7 @@ export class PushgatewayTarget implements PushTarget {
       error = result.error;
       errorClass = result.errorClass ?? undefined;
     } catch (cause) {
-      error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
+      error = this.#link.describe(cause);
     } finally {
       if (this.#inFlight === controller) this.#inFlight = null;
     }
@@ -74,15 +69,15 @@ export class PushgatewayTarget implements PushTarget {
       // stop() took over: shutting down is not a failure of the gateway.
       error = 'stopped before it finished';
     } else if (error === null) {
-      this.#status.succeeded();
+      this.#link.status.succeeded();
     } else {
-      this.#status.failed(error, errorClass);
+      this.#link.status.failed(error, errorClass);
     }
     return { ok: error === null, durationMs: performance.now() - started, attempts, error };
   }
 
   state(): TargetState {
-    return this.#status.state();
+    return this.#link.status.state();
   }
 
   /** The loop counts pushes and failures from PushOutcome; nothing else here is worth a series yet. */
@@ -101,7 +96,7 @@ export class PushgatewayTarget implements PushTarget {
       const result = await this.#send({ method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
       return { ok: result.error === null, durationMs: performance.now() - started, attempts: result.attempts, error: result.error };
     } catch (cause) {
-      const error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
+      const error = this.#link.describe(cause);
       return { ok: false, durationMs: performance.now() - started, attempts: 0, error };
     }
   }
@@ -113,8 +108,7 @@ export class PushgatewayTarget implements PushTarget {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.#inFlight?.abort();
-    const client = this.#client;
-    if (client === null) return;
+    if (!this.#link.isOpen) return;
     try {
       if (!this.#config.deleteOnShutdown) return;
       const result = await this.deleteGroup(deadlineMs);
@@ -122,14 +116,8 @@ export class PushgatewayTarget implements PushTarget {
       if (result.ok) this.#deps.logger.info({ target: this.name, group }, 'deleted this node\'s group from the Pushgateway');
       else this.#deps.logger.warn({ target: this.name, error: result.error }, 'could not delete this node\'s group from the Pushgateway');
     } finally {
-      client.close();
-      this.#client = null;
+      this.#link.close();
     }
-  }
-
-  #ensureClient(): HttpClient {
-    this.#client ??= createTargetClient(this.#config, this.#deps, 'push.pushgateway');
-    return this.#client;
   }
 
   async #encode(cycle: Pick<CycleOutput, 'registry'>): Promise<{ body: Buffer; headers: Record<string, string> }> {
@@ -146,10 +134,7 @@ export class PushgatewayTarget implements PushTarget {
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<{ attempts: number; error: string | null; errorClass: string | null }> {
-    const result = await sendWithRetry(this.#ensureClient(), request, {
-      target: this.name, policy: PUSHGATEWAY_BACKOFF, deadlineMs, timeoutMs: this.#config.timeoutMs,
-      now: this.#now, random: this.#deps.random ?? Math.random, logger: this.#deps.logger, ...(signal ? { signal } : {}),
-    });
+    const result = await this.#link.send(request, { policy: PUSHGATEWAY_BACKOFF, deadlineMs, ...(signal ? { signal } : {}) });
     if (result.ok) return { attempts: result.attempts, error: null, errorClass: null };
     if (result.failure === null) return { attempts: 0, error: 'deadline reached before the first attempt', errorClass: 'deadline' };
     const suffix = result.reason === 'deadline' && result.attempts > 1 ? ` (gave up after ${result.attempts} attempts: deadline)` : '';

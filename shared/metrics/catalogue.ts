@@ -28,38 +28,28 @@ export function procMetric(metric: ProcMetricConfig): MetricSpec {
 }
 
 export const NETWORK_UP: MetricSpec = {
-  name: 'netns_network_up',
-  help: "Value is 1 if operstate is 'up', 0 otherwise.",
-  type: 'gauge',
-  labels: ['netns', 'device'],
+  name: 'netns_network_up', help: "Value is 1 if operstate is 'up', 0 otherwise.",
+  type: 'gauge', labels: ['netns', 'device'],
 };
 
 export const NETWORK_INFO: MetricSpec = {
-  name: 'netns_network_info',
-  help: 'Non-numeric data of an interface in the network namespace, value is always 1.',
-  type: 'gauge',
-  labels: ['netns', 'device', 'operstate', 'address', 'link_type'],
+  name: 'netns_network_info', help: 'Non-numeric data of an interface in the network namespace, value is always 1.',
+  type: 'gauge', labels: ['netns', 'device', 'operstate', 'address', 'link_type'],
 };
 
 export const NETWORK_MTU: MetricSpec = {
-  name: 'netns_network_mtu_bytes',
-  help: 'MTU of an interface in the network namespace.',
-  type: 'gauge',
-  labels: ['netns', 'device'],
+  name: 'netns_network_mtu_bytes', help: 'MTU of an interface in the network namespace.',
+  type: 'gauge', labels: ['netns', 'device'],
 };
 
 export const NAMESPACE: MetricSpec = {
-  name: 'netns_network_namespace',
-  help: 'Value is 1 for every network namespace found and read.',
-  type: 'gauge',
-  labels: ['netns'],
+  name: 'netns_network_namespace', help: 'Value is 1 for every network namespace found and read.',
+  type: 'gauge', labels: ['netns'],
 };
 
 export const BUILD_INFO: MetricSpec = {
-  name: 'netns_exporter_build_info',
-  help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which netns_exporter was built.",
-  type: 'gauge',
-  labels: ['version', 'revision', 'nodeversion'],
+  name: 'netns_exporter_build_info', help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which netns_exporter was built.",
+  type: 'gauge', labels: ['version', 'revision', 'nodeversion'],
 };
 
 /** The agent's own figures, cumulative over the process's life where they are counters. */
