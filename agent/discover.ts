@@ -2,9 +2,9 @@ import { readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NameFilter } from '../shared/config/types.js';
+import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { passesFilter } from '../shared/filter.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
-import type { DiscoveryProblem, Namespace } from '../shared/types.js';
 
 export interface DiscoveryOptions {
   netnsDirs: readonly string[];
@@ -15,75 +15,35 @@ export interface DiscoveryOptions {
   types?: NamespaceTypes;
 }
 
-export interface Discovery {
-  namespaces: Namespace[];
-  /** Every file listed in the folders, before filters and de-duplication. */
-  listedCount: number;
-  /** Files skipped: not namespaces, namespaces of another type, a name already taken. */
-  problems: DiscoveryProblem[];
-  /**
-   * Folders that exist but could not be listed (ELOOP, EACCES, EMFILE, EIO): not "no namespaces",
-   * "unknown". A missing folder (ENOENT) is simply empty and is not listed here.
-   */
-  unlisted: { dir: string; code: string }[];
-}
-
 /**
- * Lists namespace files in each folder, keeps those that are network namespaces (on nsfs, and of
- * type net: a file left behind by a failed `ip netns add`, or a pid namespace bound into the folder,
- * is not), de-duplicates by inode (one namespace may be bound under several names or folders) and
- * applies the name filter.
+ * Lists each folder and stat()s its entries (the I/O, like a node_exporter collector's), then
+ * shared/discovery.ts selects the network namespaces among them.
  */
 export async function discoverNamespaces(options: DiscoveryOptions): Promise<Discovery> {
   const nsfsDevice = await nsfsDeviceOf(options.procRoot);
   const types = options.types ?? new NamespaceTypes(options.procRoot);
   types.beginCycle();
-  const problems: DiscoveryProblem[] = [];
-  const unlisted: Discovery['unlisted'] = [];
-  const byInode = new Map<string, Namespace>();
-  const names = new Set<string>();
-  let listedCount = 0;
-  for (const dir of options.netnsDirs) {
-    const listed = await listFolder(dir);
-    if (!Array.isArray(listed)) {
-      unlisted.push({ dir, code: listed.code });
-      continue;
-    }
-    listedCount += listed.length;
-    const notOnNsfs: string[] = [];
-    // The name filter first: a stat per file is the costly part on a node with thousands.
-    for (const name of listed.filter((entry) => passesFilter(entry, options.filter))) {
-      const file = path.join(dir, name);
-      // Synchronous on purpose: a namespace file is an nsfs bind mount on tmpfs, answered from memory in
-      // a few µs, where an await per file costs a thread-pool round trip (75 ms at 1,000 namespaces).
-      const info = statOrNull(file);
-      if (info === null) continue; // removed between listing and stat: simply gone
-      if (nsfsDevice !== null && info.dev !== nsfsDevice) {
-        notOnNsfs.push(name);
-        continue;
-      }
-      const type = types.typeOf(file, info.ino);
-      if (type !== null && type !== 'net') {
-        problems.push({ key: `not-net:${file}:${info.ino}`, message: `${file} is a ${type} namespace, not a network namespace; skipped` });
-        continue;
-      }
-      const key = `${info.dev}:${info.ino}`;
-      if (byInode.has(key)) continue;
-      if (names.has(name)) {
-        problems.push({ key: `duplicate:${file}`, message: `${file}: a namespace named ${JSON.stringify(name)} was already found in another folder; skipped` });
-        continue;
-      }
-      names.add(name);
-      byInode.set(key, { name, path: file, inode: info.ino });
-    }
-    // One problem per folder: `netns_dirs: [/proc]` would otherwise be one line per process.
-    if (notOnNsfs.length > 0) {
-      const examples = notOnNsfs.slice(0, 3).map((name) => path.join(dir, name)).join(', ');
-      problems.push({ key: `not-nsfs:${dir}`, message: `${dir}: ${notOnNsfs.length} ${notOnNsfs.length === 1 ? 'entry is' : 'entries are'} not network namespaces (not on nsfs), e.g. ${examples}; skipped` });
-    }
+  const folders: ListedFolder[] = [];
+  for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types));
+  return selectNamespaces(folders, options.filter, nsfsDevice);
+}
+
+async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes): Promise<ListedFolder> {
+  const listed = await readFolder(dir);
+  if (!Array.isArray(listed)) return { dir, code: listed.code };
+  const files: ListedFile[] = [];
+  // The name filter first: a stat per file is the costly part on a node with thousands.
+  for (const name of listed.filter((entry) => passesFilter(entry, filter))) {
+    const file = path.join(dir, name);
+    // Synchronous on purpose: a namespace file is an nsfs bind mount on tmpfs, answered from
+    // memory, where an await per file costs a thread-pool round trip.
+    const info = statOrNull(file);
+    if (info === null) continue; // removed between listing and stat: simply gone
+    // Only a file on nsfs has a namespace type worth looking up; the others are skipped anyway.
+    const onNsfs = nsfsDevice === null || info.dev === nsfsDevice;
+    files.push({ name, dev: info.dev, ino: info.ino, type: onNsfs ? types.typeOf(file, info.ino) : null });
   }
-  const namespaces = [...byInode.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { namespaces, listedCount, problems, unlisted };
+  return { dir, listedCount: listed.length, files };
 }
 
 /**
@@ -128,7 +88,7 @@ function linkType(file: string): string | null {
   }
 }
 
-async function listFolder(dir: string): Promise<string[] | { code: string }> {
+async function readFolder(dir: string): Promise<string[] | { code: string }> {
   try {
     return await readdir(dir);
   } catch (error) {

@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/types.js';
-import { buildRegistry, type BuildInfo } from '../shared/metrics/registry.js';
+import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
+import { registryFromFamilies } from '../shared/metrics/registry.js';
+import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/types.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
@@ -9,7 +11,7 @@ import type { Logger } from './log.js';
 import { ProblemLog } from './problemLog.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { SelfStatsRecorder } from './selfStats.js';
-import type { PushOutcome, PushTarget } from './targets/target.js';
+import type { CycleOutput, PushOutcome, PushTarget } from './targets/target.js';
 
 export interface AgentParts {
   config: Config;
@@ -139,12 +141,16 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const cycleRegistry = buildRegistry(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
-    const registry = processMetrics && config.selfMetrics.process ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
+    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
+    const cycleRegistry = registryFromFamilies(families);
+    const withProcess = processMetrics && config.selfMetrics.process;
+    const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
     const viewKnown = snapshot.unlistedDirs.length === 0;
     this.#lastRegistry = viewKnown ? registry : null;
     this.#lastCycle = summary;
-    const pushes = push && viewKnown ? await this.#pushAll(snapshot, registry) : [];
+    const pushes = push && viewKnown
+      ? await this.#pushAll({ snapshot, registry, families: withProcess ? [...families, ...await this.#processFamilies()] : families })
+      : [];
     return { snapshot, registry, pushes, summary };
   }
 
@@ -169,12 +175,18 @@ export class AgentLoop {
     return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
-  async #pushAll(snapshot: Snapshot, registry: Registry): Promise<CycleResult['pushes']> {
+  /** prom-client's process figures in the families' shape, for remote_write. */
+  async #processFamilies(): Promise<MetricFamilyJson[]> {
+    return (await this.#processRegistry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+  }
+
+  async #pushAll(cycle: CycleOutput): Promise<CycleResult['pushes']> {
     const { config, targets } = this.#parts;
+    const { snapshot } = cycle;
     // A push must finish before the next cycle is due, retries included.
     const deadline = pushDeadlineMs({ cycleStartMs: snapshot.timestampMs, intervalMs: config.intervalMs, nowMs: Date.now() });
     const outcomes = await Promise.all(targets.map(async (target) => {
-      const outcome = await target.push({ snapshot, registry }, deadline).catch((error: Error): PushOutcome => (
+      const outcome = await target.push(cycle, deadline).catch((error: Error): PushOutcome => (
         { ok: false, durationMs: 0, attempts: 0, error: `push threw: ${error.message}` }));
       this.#stats.recordPush(target.name, outcome, Date.now());
       // The target itself warns once per distinct error; every cycle's failure is only debug here.

@@ -1,9 +1,5 @@
-import type { SelfStats } from '../shared/metrics/registry.js';
-import type { ReadFailureReason, Snapshot } from '../shared/types.js';
-
-const READ_ERROR_REASONS: (ReadFailureReason | 'proc_file' | 'collector_file')[] = [
-  'vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal', 'proc_file', 'collector_file',
-];
+import type { SelfStats } from '../shared/metrics/families.js';
+import { READ_ERROR_REASONS, type Snapshot } from '../shared/types.js';
 import type { PushOutcome, PushTarget } from './targets/target.js';
 
 /** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */

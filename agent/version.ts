@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BuildInfo } from '../shared/metrics/registry.js';
+import type { BuildInfo } from '../shared/metrics/families.js';
 
 /** Version from package.json (two folders up from dist/agent); revision from the build environment. */
 export function buildInfo(): BuildInfo {

@@ -16,7 +16,9 @@ import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
 import type { PushTarget } from '../agent/targets/target.js';
 import { parseConfig } from '../shared/config/schema.js';
 import type { Config } from '../shared/config/types.js';
-import { buildRegistry } from '../shared/metrics/registry.js';
+import { cycleFamilies } from '../shared/metrics/families.js';
+import { buildRegistry, registryFromFamilies } from '../shared/metrics/registry.js';
+import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import type { Snapshot } from '../shared/types.js';
 import { syntheticSnapshot } from '../test/helpers/snapshot.js';
 import type { PushRecord } from './fleetFigures.js';
@@ -89,7 +91,7 @@ function cycleSnapshot(names: readonly string[], devices: number, cycle: number)
   return snapshot;
 }
 
-function createTarget(config: Config): PushTarget & { bufferStats?: () => { sentSamples: number } } {
+function createTarget(config: Config): PushTarget {
   const deps = { logger: pino({ level: 'silent' }), version: 'bench' };
   if (config.push.pushgateway !== null) return new PushgatewayTarget(config.push.pushgateway, deps);
   return new RemoteWriteTarget(config.push.remoteWrite!, deps);
@@ -126,11 +128,12 @@ async function runNode(plan: ShardPlan, node: number, report: ShardReport): Prom
     for (let cycle = 0; Date.now() < plan.endAtMs && !stopping.signal.aborted; cycle++) {
       const startMs = Date.now();
       const snapshot = cycleSnapshot(names, plan.devices, cycle);
-      const registry = buildRegistry(snapshot, config, BUILD, null);
-      const sentBefore = target.bufferStats?.().sentSamples ?? 0;
+      const families = cycleFamilies(snapshot, config, BUILD, null);
+      const registry = registryFromFamilies(families);
+      const sentBefore = remoteWriteFigures(target).sentSamples;
       // The loop's deadline: a push must finish before the next cycle is due.
-      const outcome = await target.push({ snapshot, registry }, startMs + Math.max(config.intervalMs - (Date.now() - startMs), 1_000));
-      const batches = target.bufferStats ? Math.max(1, Math.ceil((target.bufferStats().sentSamples - sentBefore) / perSend)) : 1;
+      const outcome = await target.push({ snapshot, registry, families }, startMs + Math.max(config.intervalMs - (Date.now() - startMs), 1_000));
+      const batches = target.name === 'remote_write' ? Math.max(1, Math.ceil((remoteWriteFigures(target).sentSamples - sentBefore) / perSend)) : 1;
       report.pushes.push({
         startMs, ms: outcome.durationMs, requests: outcome.attempts, retries: Math.max(0, outcome.attempts - batches), ok: outcome.ok,
       });

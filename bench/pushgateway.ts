@@ -39,12 +39,12 @@ export async function benchPushgateway(): Promise<string[]> {
         const text = await registry.metrics();
         const textMs = performance.now() - started;
         started = performance.now();
-        if (gzip) gzipSync(text);
+        const sentBytes = gzip ? gzipSync(text).length : Buffer.byteLength(text);
         const gzipMs = performance.now() - started;
-        const outcome = await target.push({ snapshot, registry }, Date.now() + 30_000);
+        const outcome = await target.push({ registry }, Date.now() + 30_000);
         if (!outcome.ok) throw new Error(`push failed: ${outcome.error}`);
         const series = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
-        rounds.push({ buildMs, textMs, gzipMs, pushMs: outcome.durationMs, bytes: target.lastBodyBytes, textBytes: Buffer.byteLength(text), series });
+        rounds.push({ buildMs, textMs, gzipMs, pushMs: outcome.durationMs, bytes: sentBytes, textBytes: Buffer.byteLength(text), series });
       }
       await target.stop(Date.now() + 5_000);
       const median = (pick: (r: (typeof rounds)[number]) => number) => [...rounds.map(pick)].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!;

@@ -1,12 +1,13 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
 import { collectorSample, NO_COLLECTORS } from '../shared/collectors.js';
-import { buildRegistry } from '../shared/metrics/registry.js';
+import { cycleFamilies } from '../shared/metrics/families.js';
 import { compress, encodeWriteRequest } from '../shared/remoteWrite/encode.js';
-import { seriesFromMetrics, type MetricFamilyJson } from '../shared/remoteWrite/series.js';
+import { seriesFromMetrics } from '../shared/remoteWrite/series.js';
 import { INTERFACE_STATS } from '../shared/stats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/types.js';
 import { configFrom } from '../test/helpers/config.js';
+import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import { startPrometheus } from '../test/helpers/servers.js';
 import { fixed, formatTable } from './figures.js';
 
@@ -14,7 +15,7 @@ const TARGET_SAMPLES = 30_000;
 const ROUNDS = 5;
 
 /**
- * remote_write cost per sample: registry → series, protobuf, snappy, and a whole push (the same
+ * remote_write cost per sample: snapshot → series, protobuf, snappy, and a whole push (the same
  * three plus buffering and HTTP) of a ~30k-sample cycle to a real local Prometheus. The first
  * round creates the series in Prometheus; the later ones append, as a running agent does.
  */
@@ -29,10 +30,8 @@ export async function benchRemoteWrite(): Promise<string[]> {
     const rows: string[][] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const snapshot = syntheticSnapshot(Date.now(), config.interfaceMetrics.length);
-      const registry = buildRegistry(snapshot, config, { version: 'bench', revision: '', nodeversion: process.version }, null);
-
       let started = performance.now();
-      const families = (await registry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+      const families = cycleFamilies(snapshot, config, { version: 'bench', revision: '', nodeversion: process.version }, null);
       const { series } = seriesFromMetrics(families, snapshot.timestampMs, remoteWrite.externalLabels);
       const seriesMs = performance.now() - started;
       started = performance.now();
@@ -42,10 +41,10 @@ export async function benchRemoteWrite(): Promise<string[]> {
       const body = compress(raw);
       const compressMs = performance.now() - started;
 
-      const sentBefore = target.bufferStats().sentSamples;
-      const outcome = await target.push({ snapshot, registry }, Date.now() + 30_000);
+      const sentBefore = remoteWriteFigures(target).sentSamples;
+      const outcome = await target.push({ snapshot, families }, Date.now() + 30_000);
       if (!outcome.ok) throw new Error(`push failed: ${outcome.error}`);
-      const sent = target.bufferStats().sentSamples - sentBefore;
+      const sent = remoteWriteFigures(target).sentSamples - sentBefore;
       const samples = series.length;
       rows.push([
         round === 1 ? '1 (new series)' : String(round),
@@ -61,7 +60,7 @@ export async function benchRemoteWrite(): Promise<string[]> {
       ['round', 'samples', 'series ms', 'encode ms', 'snappy ms', 'push ms', 'requests', 'push µs/sample', 'B/sample raw', 'B/sample sent'],
       rows,
     ));
-    lines.push(`push = registry → series → protobuf → snappy → buffer → HTTP POSTs of ≤ ${remoteWrite.maxSamplesPerSend} samples to Prometheus on loopback, until acknowledged`);
+    lines.push(`push = snapshot → series → protobuf → snappy → buffer → HTTP POSTs of ≤ ${remoteWrite.maxSamplesPerSend} samples to Prometheus on loopback, until acknowledged`);
   } finally {
     await prometheus.stop();
   }

@@ -1,6 +1,6 @@
 import type { CollectorsConfig } from './config/types.js';
 import { parseConntrackStat } from './parse/conntrack.js';
-import { ParseError } from './parse/ipJson.js';
+import { ParseError } from './parse/error.js';
 import { FieldSelection, parseSnmpPairs, parseSnmp6, type ParsedStats } from './parse/netstat.js';
 import { parseProcValue } from './parse/procValue.js';
 import { parseSockstat } from './parse/sockstat.js';

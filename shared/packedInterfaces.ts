@@ -3,8 +3,8 @@ import type { InterfaceAddress, InterfaceSample } from './types.js';
 
 /**
  * A namespace's devices in the form the setns worker posts them to the main thread: one array of
- * numbers and one string. Structured clone copies these two in a blink, where an object graph of a
- * few devices (24 statistics each) costs the main thread tens of µs per namespace to rebuild.
+ * numbers and one string. Structured clone copies these two as two blocks, where an object graph of
+ * a few devices (24 statistics each) is rebuilt object by object on the main thread, per namespace.
  *
  * Per device, `numbers` holds ifindex, mtu, the address count, INTERFACE_STATS in order, then each
  * address's prefix length; `text` holds name, operstate, mac, link type, then each address's family,

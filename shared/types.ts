@@ -36,8 +36,12 @@ export interface NamespaceSample {
   collectors: CollectorSample;
 }
 
-/** Why a read failed; the `reason` label of netns_exporter_read_errors_total. */
-export type ReadFailureReason = 'vanished' | 'timeout' | 'permission' | 'spawn' | 'exit' | 'parse' | 'worker' | 'internal';
+/** Why a read failed. */
+export const READ_FAILURE_REASONS = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal'] as const;
+export type ReadFailureReason = (typeof READ_FAILURE_REASONS)[number];
+
+/** The `reason` label of netns_exporter_read_errors_total: a failed read, or one file a read could not use. */
+export const READ_ERROR_REASONS = [...READ_FAILURE_REASONS, 'proc_file', 'collector_file'] as const;
 
 export type NamespaceResult =
   | { ns: Namespace; ok: true; sample: NamespaceSample; durationMs: number }

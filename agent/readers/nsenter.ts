@@ -3,7 +3,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
 import { collectorFiles, collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
-import { ParseError } from '../../shared/parse/ipJson.js';
+import { ParseError } from '../../shared/parse/error.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
 import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
 import type { NamespaceReader } from './reader.js';

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { collectorFiles, collectorSample } from '../../shared/collectors.js';
-import { ParseError } from '../../shared/parse/ipJson.js';
+import { ParseError } from '../../shared/parse/error.js';
 import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { parseProcValue } from '../../shared/parse/procValue.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';

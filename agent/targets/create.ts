@@ -6,7 +6,8 @@ import type { PushTarget } from './target.js';
 /**
  * One target per configured push destination; each pushes and fails on its own. Each target's
  * module (got, hpagent, protobufjs, snappy) is loaded only when configured: a pull-only agent or a
- * --dry-run starts about 0.3 s sooner. `previous` are the running targets when a reload rebuilds them.
+ * --dry-run does not wait for modules it never uses. `previous` are the running targets when a
+ * reload rebuilds them.
  */
 export async function createTargets(config: Config, logger: Logger, previous: readonly PushTarget[] = []): Promise<PushTarget[]> {
   const targets: PushTarget[] = [];

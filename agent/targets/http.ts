@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { RequestError, type Got } from 'got';
 import { HttpsProxyAgent } from 'hpagent';
-import { redactUrl } from '../../shared/config/http.js';
+import { redactUrl } from '../../shared/config/redact.js';
 import type { HttpClientConfig } from '../../shared/config/types.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
 import type { Logger } from '../log.js';

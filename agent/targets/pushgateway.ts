@@ -1,13 +1,11 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { failureClass, nextRetry, type BackoffPolicy } from '../../shared/backoff.js';
-import { redactUrl } from '../../shared/config/http.js';
+import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
 import type { PushgatewayConfig } from '../../shared/config/types.js';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
-import { attemptRequest } from './attempt.js';
-import { createHttpClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
-import { TargetStatus } from './status.js';
+import { TargetConnection } from './connection.js';
+import type { HttpTargetDeps } from './http.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 const gzip = promisify(gzipCallback);
@@ -28,74 +26,63 @@ export class PushgatewayTarget implements PushTarget {
   readonly name = 'pushgateway';
   readonly #config: PushgatewayConfig;
   readonly #deps: PushgatewayDeps;
-  readonly #now: () => number;
-  #client: HttpClient | null = null;
-  /** The push in flight; a newer cycle aborts it, because only the latest figures matter. */
+  readonly #link: TargetConnection<PushgatewayConfig>;
+  /** The push in flight; stop() aborts it, so shutdown is not held up by a push that retries. */
   #inFlight: AbortController | null = null;
-  readonly #status: TargetStatus;
-  #lastBodyBytes = 0;
 
   constructor(config: PushgatewayConfig, deps: PushgatewayDeps) {
     this.#config = config;
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
-    this.#status = new TargetStatus(this.name, deps.logger, this.#now, { url: redactUrl(config.url.href) });
+    this.#link = new TargetConnection(this.name, 'push.pushgateway', config, deps);
   }
 
   /** Builds the HTTP client: throws HttpClientConfigError naming an unreadable TLS file. */
   validate(): void {
-    this.#ensureClient();
+    this.#link.client();
   }
 
   async start(): Promise<void> {
-    this.#ensureClient();
+    this.#link.client();
   }
 
-  async push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
+  async push(cycle: Pick<CycleOutput, 'registry'>, deadlineMs: number): Promise<PushOutcome> {
     const started = performance.now();
-    this.#inFlight?.abort();
     const controller = new AbortController();
     this.#inFlight = controller;
-    this.#status.attempted();
+    this.#link.status.attempted();
     let attempts = 0;
     let error: string | null = null;
     let errorClass: string | undefined;
     try {
-      const client = this.#ensureClient();
       const { body, headers } = await this.#encode(cycle);
       const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
-      const result = await this.#send(client, { method: this.#config.method === 'put' ? 'PUT' : 'POST', url, body, headers }, deadlineMs, controller.signal);
+      const result = await this.#send({ method: this.#config.method === 'put' ? 'PUT' : 'POST', url, body, headers }, deadlineMs, controller.signal);
       attempts = result.attempts;
       error = result.error;
       errorClass = result.errorClass ?? undefined;
     } catch (cause) {
-      error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
+      error = this.#link.describe(cause);
     } finally {
       if (this.#inFlight === controller) this.#inFlight = null;
     }
     if (controller.signal.aborted && error !== null) {
-      // A newer cycle (or stop()) took over: its outcome, not this one, is the target's state.
-      error = 'superseded by a newer cycle before it finished';
+      // stop() took over: shutting down is not a failure of the gateway.
+      error = 'stopped before it finished';
     } else if (error === null) {
-      this.#status.succeeded();
+      this.#link.status.succeeded();
     } else {
-      this.#status.failed(error, errorClass);
+      this.#link.status.failed(error, errorClass);
     }
     return { ok: error === null, durationMs: performance.now() - started, attempts, error };
   }
 
   state(): TargetState {
-    return this.#status.state();
+    return this.#link.status.state();
   }
 
   /** The loop counts pushes and failures from PushOutcome; nothing else here is worth a series yet. */
   selfMetrics(): ExtraMetric[] {
     return [];
-  }
-
-  /** Bytes of the last request body as sent (gzipped when enabled), for benchmarks and debugging. */
-  get lastBodyBytes(): number {
-    return this.#lastBodyBytes;
   }
 
   /**
@@ -106,10 +93,10 @@ export class PushgatewayTarget implements PushTarget {
     const started = performance.now();
     try {
       const url = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping);
-      const result = await this.#send(this.#ensureClient(), { method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
+      const result = await this.#send({ method: 'DELETE', url, headers: {} }, deadlineMs, undefined);
       return { ok: result.error === null, durationMs: performance.now() - started, attempts: result.attempts, error: result.error };
     } catch (cause) {
-      const error = describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text));
+      const error = this.#link.describe(cause);
       return { ok: false, durationMs: performance.now() - started, attempts: 0, error };
     }
   }
@@ -121,8 +108,7 @@ export class PushgatewayTarget implements PushTarget {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.#inFlight?.abort();
-    const client = this.#client;
-    if (client === null) return;
+    if (!this.#link.isOpen) return;
     try {
       if (!this.#config.deleteOnShutdown) return;
       const result = await this.deleteGroup(deadlineMs);
@@ -130,20 +116,11 @@ export class PushgatewayTarget implements PushTarget {
       if (result.ok) this.#deps.logger.info({ target: this.name, group }, 'deleted this node\'s group from the Pushgateway');
       else this.#deps.logger.warn({ target: this.name, error: result.error }, 'could not delete this node\'s group from the Pushgateway');
     } finally {
-      client.close();
-      this.#client = null;
+      this.#link.close();
     }
   }
 
-  #ensureClient(): HttpClient {
-    if (this.#client === null) {
-      this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.pushgateway', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
-    }
-    return this.#client;
-  }
-
-  async #encode(cycle: CycleOutput): Promise<{ body: Buffer; headers: Record<string, string> }> {
+  async #encode(cycle: Pick<CycleOutput, 'registry'>): Promise<{ body: Buffer; headers: Record<string, string> }> {
     const text = Buffer.from(await cycle.registry.metrics(), 'utf8');
     const headers: Record<string, string> = { 'content-type': TEXT_FORMAT };
     if (!this.#config.gzip) return { body: text, headers };
@@ -153,51 +130,14 @@ export class PushgatewayTarget implements PushTarget {
 
   /** Attempts until success, a failure not worth retrying, or the deadline; returns the last error. */
   async #send(
-    client: HttpClient,
     request: { method: 'PUT' | 'POST' | 'DELETE'; url: URL; body?: Buffer; headers: Record<string, string> },
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<{ attempts: number; error: string | null; errorClass: string | null }> {
-    this.#lastBodyBytes = request.body?.length ?? 0;
-    const random = this.#deps.random ?? Math.random;
-    let lastError = 'deadline reached before the first attempt';
-    let lastClass = 'deadline';
-    for (let attempt = 1; ; attempt++) {
-      const remaining = deadlineMs - this.#now();
-      // A timer that fired late can leave no time for the attempt nextRetry made room for.
-      if (remaining <= 0) {
-        return { attempts: attempt - 1, error: attempt === 1 ? lastError : `${lastError} (gave up after ${attempt - 1} attempts: deadline)`, errorClass: lastClass };
-      }
-      const result = await attemptRequest(client, { ...request, timeoutMs: Math.min(this.#config.timeoutMs, remaining), ...(signal ? { signal } : {}) });
-      if (result.ok) return { attempts: attempt, error: null, errorClass: null };
-      const { failure, error } = result;
-      const errorClass = failureClass(failure);
-      if (signal?.aborted) return { attempts: attempt, error, errorClass };
-      const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: PUSHGATEWAY_BACKOFF, random });
-      if (!decision.retry) {
-        const suffix = decision.reason === 'deadline' && attempt > 1 ? ` (gave up after ${attempt} attempts: deadline)` : '';
-        return { attempts: attempt, error: `${error}${suffix}`, errorClass };
-      }
-      lastError = error;
-      lastClass = errorClass;
-      this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'push attempt failed, retrying');
-      if (!(await sleep(decision.delayMs, signal))) return { attempts: attempt, error, errorClass };
-    }
+    const result = await this.#link.send(request, { policy: PUSHGATEWAY_BACKOFF, deadlineMs, ...(signal ? { signal } : {}) });
+    if (result.ok) return { attempts: result.attempts, error: null, errorClass: null };
+    if (result.failure === null) return { attempts: 0, error: 'deadline reached before the first attempt', errorClass: 'deadline' };
+    const suffix = result.reason === 'deadline' && result.attempts > 1 ? ` (gave up after ${result.attempts} attempts: deadline)` : '';
+    return { attempts: result.attempts, error: `${result.error}${suffix}`, errorClass: failureClass(result.failure) };
   }
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

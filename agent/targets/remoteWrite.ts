@@ -1,19 +1,19 @@
 import { rm } from 'node:fs/promises';
-import { failureClass, nextRetry, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
-import { redactUrl } from '../../shared/config/http.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import type { RemoteWriteConfig } from '../../shared/config/types.js';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
 import {
   compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress,
 } from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import {
-  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type MetricFamilyJson, type TimeSeries,
+  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type TimeSeries,
 } from '../../shared/remoteWrite/series.js';
 import { attemptRequest } from './attempt.js';
-import { createHttpClient, describeError, type HttpClient, type HttpTargetDeps } from './http.js';
+import { TargetConnection } from './connection.js';
+import type { HttpTargetDeps } from './http.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
-import { TargetStatus } from './status.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
@@ -44,10 +44,9 @@ export class RemoteWriteTarget implements PushTarget {
   readonly name = 'remote_write';
   readonly #config: RemoteWriteConfig;
   readonly #deps: RemoteWriteDeps;
-  readonly #now: () => number;
   readonly #buffer: RemoteWriteBuffer;
   readonly #policy: BackoffPolicy;
-  #client: HttpClient | null = null;
+  readonly #link: TargetConnection<RemoteWriteConfig>;
   #opened: Promise<void> | null = null;
   /** push and stop run one at a time: both take entries from the head of the buffer. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -60,48 +59,49 @@ export class RemoteWriteTarget implements PushTarget {
   readonly #dropped = { rejected: 0, too_large: 0 };
   /** Set once this target handed its buffer to the one that replaced it (SIGHUP): it pushes there. */
   #successor: RemoteWriteTarget | null = null;
-  readonly #status: TargetStatus;
 
   constructor(config: RemoteWriteConfig, deps: RemoteWriteDeps) {
     this.#config = config;
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
     this.#buffer = new RemoteWriteBuffer({
       maxSamples: config.buffer.maxSamples, maxBytes: config.buffer.maxBytes, dir: config.buffer.dir, logger: deps.logger,
     });
     this.#policy = { minDelayMs: config.minBackoffMs, maxDelayMs: config.maxBackoffMs, jitter: 0.5, minAttemptMs: 100 };
-    this.#status = new TargetStatus(this.name, deps.logger, this.#now, { url: redactUrl(config.url.href) });
+    this.#link = new TargetConnection(this.name, 'push.remote_write', config, deps);
   }
 
-  /** Builds the HTTP client and loads the on-disk buffer; throws (with the setting named) when either cannot be used. */
+  /**
+   * Builds the HTTP client (reading its TLS and secret files); throws, naming the setting, when it
+   * cannot. The buffer folder is opened by start(), which takes its lock.
+   */
   validate(): void {
-    this.#ensureClient();
+    this.#link.client();
   }
 
   async start(): Promise<void> {
-    this.#ensureClient();
+    this.#link.client();
     const predecessor = this.#deps.predecessor;
     if (predecessor !== undefined && predecessor !== this) await predecessor.handOver(this);
     else await this.#open();
   }
 
-  push(cycle: CycleOutput, deadlineMs: number): Promise<PushOutcome> {
+  push(cycle: Pick<CycleOutput, 'snapshot' | 'families'>, deadlineMs: number): Promise<PushOutcome> {
     return this.#exclusive(async () => {
       if (this.#successor !== null) return this.#successor.push(cycle, deadlineMs);
       const started = performance.now();
-      this.#status.attempted();
+      this.#link.status.attempted();
       let result: DrainResult;
       try {
         await this.#open();
         await this.#enqueue(cycle);
-        result = await this.#drain(this.#ensureClient(), deadlineMs);
+        result = await this.#drain(deadlineMs);
       } catch (cause) {
-        result = { attempts: 0, error: describeError(cause, (text) => this.#client?.scrub(text) ?? redactUrl(text)), errorClass: null };
+        result = { attempts: 0, error: this.#link.describe(cause), errorClass: null };
       }
       // What the send left goes to disk now; a write that fails keeps it in memory (never throws).
       await this.#buffer.persist();
-      if (result.error === null) this.#status.succeeded();
-      else this.#status.failed(result.error, result.errorClass ?? undefined);
+      if (result.error === null) this.#link.status.succeeded();
+      else this.#link.status.failed(result.error, result.errorClass ?? undefined);
       return { ok: result.error === null, durationMs: performance.now() - started, attempts: result.attempts, error: result.error };
     });
   }
@@ -134,7 +134,7 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   state(): TargetState {
-    return this.#status.state();
+    return this.#link.status.state();
   }
 
   selfMetrics(): ExtraMetric[] {
@@ -161,10 +161,9 @@ export class RemoteWriteTarget implements PushTarget {
   /** Tries to deliver what is buffered before `deadlineMs`; with a buffer folder the rest waits on disk for the next start. */
   stop(deadlineMs: number): Promise<void> {
     return this.#exclusive(async () => {
-      const client = this.#client;
       try {
-        if (client === null || this.#successor !== null) return;
-        if (this.#buffer.stats().samples > 0) await this.#drain(client, deadlineMs);
+        if (!this.#link.isOpen || this.#successor !== null) return;
+        if (this.#buffer.stats().samples > 0) await this.#drain(deadlineMs);
         await this.#buffer.persist();
         const { samples, memoryEntries } = this.#buffer.stats();
         if (samples > 0) {
@@ -174,15 +173,9 @@ export class RemoteWriteTarget implements PushTarget {
         }
       } finally {
         await this.#buffer.close();
-        client?.close();
-        this.#client = null;
+        this.#link.close();
       }
     });
-  }
-
-  /** Figures of the buffer, for tests and benchmarks. */
-  bufferStats() {
-    return { ...this.#buffer.stats(), sentSamples: this.#sentSamples, rejectedSamples: this.#dropped.rejected, tooLargeSamples: this.#dropped.too_large };
   }
 
   /** Takes over a predecessor's memory entries and its view of the series (for stale markers). */
@@ -208,19 +201,10 @@ export class RemoteWriteTarget implements PushTarget {
     return this.#opened;
   }
 
-  #ensureClient(): HttpClient {
-    if (this.#client === null) {
-      this.#client = this.#deps.createClient?.(this.#config)
-        ?? createHttpClient(this.#config, { version: this.#deps.version, at: 'push.remote_write', logger: this.#deps.logger, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
-    }
-    return this.#client;
-  }
-
   /** The cycle's series (plus stale markers), cut into request-sized chunks, each compressed once. */
-  async #enqueue(cycle: CycleOutput): Promise<void> {
+  async #enqueue(cycle: Pick<CycleOutput, 'snapshot' | 'families'>): Promise<void> {
     const timestampMs = cycle.snapshot.timestampMs;
-    const families = (await cycle.registry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
-    const { series, metadata, duplicates } = seriesFromMetrics(families, timestampMs, this.#config.externalLabels);
+    const { series, metadata, duplicates } = seriesFromMetrics(cycle.families, timestampMs, this.#config.externalLabels);
     if (duplicates > 0) this.#deps.logger.debug({ target: this.name, duplicates }, 'remote_write: series with identical labels sent once');
     const stale = staleSeries(this.#previous, series, timestampMs);
     this.#previous = seriesIndex(series);
@@ -239,66 +223,50 @@ export class RemoteWriteTarget implements PushTarget {
    * receiver refuses in a way that is not about the data (401, 403, 404, 407, a TLS refusal): then
    * nothing is dropped, draining stops, and the next cycle tries again.
    */
-  async #drain(client: HttpClient, deadlineMs: number): Promise<DrainResult> {
+  async #drain(deadlineMs: number): Promise<DrainResult> {
     let attempts = 0;
     let rejection: string | null = null;
-    let lastError: string | null = null;
-    let lastClass: string | null = null;
-    let attempt = 0;
     for (;;) {
       const batch = await this.#buffer.peek(this.#config.maxSamplesPerSend);
       if (batch === null) return { attempts, error: rejection, errorClass: rejection === null ? null : 'rejected' };
-      const now = this.#now();
+      const now = this.#link.now();
       if (this.#notBeforeMs > now) {
         if (this.#notBeforeMs + this.#policy.minAttemptMs > deadlineMs) {
           return { attempts, error: `receiver asked to wait (Retry-After) until ${new Date(this.#notBeforeMs).toISOString()}; samples stay buffered`, errorClass: 'retry-after' };
         }
-        await delay(this.#notBeforeMs - now);
+        await sleep(this.#notBeforeMs - now);
         continue;
       }
-      const remaining = deadlineMs - now;
-      if (remaining <= 0) {
-        return { attempts, error: rejection ?? lastError ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? (lastClass ?? 'deadline') : 'rejected' };
-      }
-      attempts += 1;
-      attempt += 1;
-      const result = await attemptRequest(client, {
-        method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS }, timeoutMs: Math.min(this.#config.timeoutMs, remaining),
+      const result = await this.#link.send({ method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS } }, {
+        policy: this.#policy, deadlineMs, handledByCaller: (failure) => rejectionVerdict(failure) !== 'keep',
       });
+      attempts += result.attempts;
       if (result.ok) {
         await this.#delivered(batch.entries, batch.samples);
-        attempt = 0;
         continue;
       }
       const { failure, error } = result;
+      if (failure === null || error === null) {
+        return { attempts, error: rejection ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? 'deadline' : 'rejected' };
+      }
       const verdict = rejectionVerdict(failure);
       if (verdict === 'drop') {
         await this.#reject(batch.entries, batch.samples, 'rejected', error);
         rejection = `${batch.samples} samples rejected: ${error}`;
-        attempt = 0;
         continue;
       }
       if (verdict === 'split') {
-        const split = await this.#sendSplit(client, batch, deadlineMs);
+        const split = await this.#sendSplit(batch, deadlineMs);
         attempts += split.attempts;
-        if (split.error === null) {
-          attempt = 0;
-          continue;
-        }
+        if (split.error === null) continue;
         return { attempts, error: `${split.error}; samples stay buffered`, errorClass: split.errorClass };
       }
-      const decision = nextRetry({ attempt, failure, nowMs: this.#now(), deadlineMs, policy: this.#policy, random: this.#deps.random ?? Math.random });
-      if (!decision.retry) {
-        const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#now()) : null;
-        if (asked !== null) this.#notBeforeMs = this.#now() + asked;
-        // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
-        // for when it is fixed (a rotated password file is read again on the next attempt).
-        return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };
-      }
-      lastError = `${error}; samples stay buffered`;
-      lastClass = failureClass(failure);
-      this.#deps.logger.debug({ target: this.name, attempt, delayMs: decision.delayMs, error }, 'remote_write: attempt failed, retrying');
-      await delay(decision.delayMs);
+      // Retry-After outlives this push: the next one waits for it before sending anything.
+      const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#link.now()) : null;
+      if (asked !== null) this.#notBeforeMs = this.#link.now() + asked;
+      // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
+      // for when it is fixed (a rotated password file is read again on the next attempt).
+      return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };
     }
   }
 
@@ -308,12 +276,13 @@ export class RemoteWriteTarget implements PushTarget {
    * that fails otherwise stops the split and the whole batch stays buffered (halves already
    * delivered are sent again later: a receiver takes an identical sample twice without complaint).
    */
-  async #sendSplit(client: HttpClient, batch: BufferBatch, deadlineMs: number): Promise<DrainResult> {
+  async #sendSplit(batch: BufferBatch, deadlineMs: number): Promise<DrainResult> {
+    const client = this.#link.client();
     const series = batch.bodies.flatMap((body) => decodeWriteRequest(uncompress(body)).timeseries);
     let attempts = 0;
     let delivered = 0;
     const send = async (part: TimeSeries[]): Promise<{ error: string | null; errorClass: string | null }> => {
-      const remaining = deadlineMs - this.#now();
+      const remaining = deadlineMs - this.#link.now();
       if (remaining <= 0) return { error: 'deadline reached while splitting a batch the receiver found too large (413)', errorClass: 'deadline' };
       attempts += 1;
       const result = await attemptRequest(client, {
@@ -374,6 +343,3 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

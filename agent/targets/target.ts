@@ -1,11 +1,15 @@
 import type { Registry } from 'prom-client';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
+import type { MetricFamilyJson } from '../../shared/remoteWrite/series.js';
 import type { Snapshot } from '../../shared/types.js';
 
 /** What a cycle hands to every push target. */
 export interface CycleOutput {
   snapshot: Snapshot;
+  /** For the text exposition. */
   registry: Registry;
+  /** The same figures as families (shared/metrics/families.ts), for the series of remote_write. */
+  families: readonly MetricFamilyJson[];
 }
 
 export interface PushOutcome {

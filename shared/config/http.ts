@@ -3,8 +3,8 @@ import {
   ConfigIssues, join, readBoolean, readDuration, readObject, readOptionalString, readString, readStringMap,
   type RawObject,
 } from './fields.js';
-import type { ConfigEnvironment } from './schema.js';
-import type { BasicAuth, HttpClientConfig, TlsConfig } from './types.js';
+import { redactUrl } from './redact.js';
+import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './types.js';
 
 /** Headers the push protocols set themselves; a user header may not replace them. */
 const PROTECTED_HEADERS = ['authorization', 'content-encoding', 'content-type', 'content-length', 'host', 'x-prometheus-remote-write-version'];
@@ -54,14 +54,6 @@ function readHttpUrl(value: unknown, at: string, required: boolean, issues: Conf
     return null;
   }
   return url;
-}
-
-/**
- * Removes a password embedded in a URL before it is shown anywhere. Up to the last "@": a password
- * in a URL that failed to parse may hold "@" or ":" itself, and hiding too much is harmless.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/\/\/([^/@:]*):.*@/s, '//$1:<secret>@');
 }
 
 function readBasicAuth(value: unknown, at: string, environment: ConfigEnvironment, issues: ConfigIssues): BasicAuth | null {

@@ -1,4 +1,10 @@
-import { redactUrl } from './http.js';
+/**
+ * Removes a password embedded in a URL before it is shown anywhere. Up to the last "@": a password
+ * in a URL that failed to parse may hold "@" or ":" itself, and hiding too much is harmless.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/([^/@:]*):.*@/s, '//$1:<secret>@');
+}
 
 /**
  * The config as it may be logged or printed. Secret values already print as "<secret>"; this also

@@ -9,17 +9,9 @@ import { readHttpClient } from './http.js';
 import { LABEL_PRESETS } from './presets.js';
 import { DEFAULT_NETSTAT_FIELDS } from '../collectors.js';
 import type {
-  ApiServerConfig, CollectorsConfig, Config, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
+  ApiServerConfig, CollectorsConfig, Config, ConfigEnvironment, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
 } from './types.js';
-
-/** What validation may consult besides the YAML: injected so the schema stays pure and testable. */
-export interface ConfigEnvironment {
-  hostname: string;
-  env: Record<string, string | undefined>;
-  /** Reads a secret file (password_file, bearer_token_file); throws when it cannot. */
-  readFile: (file: string) => string;
-}
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -93,13 +85,6 @@ export function defaultReadTimeoutMs(intervalMs: number): number {
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-
-/** The configuration used when no file is given: every namespace in /run/netns, served locally. */
-export function defaultConfig(environment: ConfigEnvironment): Config {
-  const result = parseConfig({}, environment);
-  if (!result.ok) throw new Error(`built-in defaults are invalid: ${result.errors.join('; ')}`);
-  return result.config;
-}
 
 function applyEnvOverrides(raw: unknown, env: Record<string, string | undefined>): unknown {
   if (!isObject(raw) && raw !== undefined && raw !== null) return raw;

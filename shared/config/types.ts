@@ -133,3 +133,11 @@ export interface Config {
   selfMetrics: { process: boolean };
   logLevel: string;
 }
+
+/** What validation may consult besides the YAML: injected so the schema stays pure and testable. */
+export interface ConfigEnvironment {
+  hostname: string;
+  env: Record<string, string | undefined>;
+  /** Reads a secret file (password_file, bearer_token_file); throws when it cannot. */
+  readFile: (file: string) => string;
+}

@@ -1,5 +1,6 @@
 import type { ProcMetricConfig } from '../config/types.js';
 import type { InterfaceStat } from '../stats.js';
+import { READ_ERROR_REASONS } from '../types.js';
 
 /**
  * Every metric the exporter writes: names and help texts of the original Go exporter where it had
@@ -27,45 +28,35 @@ export function procMetric(metric: ProcMetricConfig): MetricSpec {
 }
 
 export const NETWORK_UP: MetricSpec = {
-  name: 'netns_network_up',
-  help: "Value is 1 if operstate is 'up', 0 otherwise.",
-  type: 'gauge',
-  labels: ['netns', 'device'],
+  name: 'netns_network_up', help: "Value is 1 if operstate is 'up', 0 otherwise.",
+  type: 'gauge', labels: ['netns', 'device'],
 };
 
 export const NETWORK_INFO: MetricSpec = {
-  name: 'netns_network_info',
-  help: 'Non-numeric data of an interface in the network namespace, value is always 1.',
-  type: 'gauge',
-  labels: ['netns', 'device', 'operstate', 'address', 'link_type'],
+  name: 'netns_network_info', help: 'Non-numeric data of an interface in the network namespace, value is always 1.',
+  type: 'gauge', labels: ['netns', 'device', 'operstate', 'address', 'link_type'],
 };
 
 export const NETWORK_MTU: MetricSpec = {
-  name: 'netns_network_mtu_bytes',
-  help: 'MTU of an interface in the network namespace.',
-  type: 'gauge',
-  labels: ['netns', 'device'],
+  name: 'netns_network_mtu_bytes', help: 'MTU of an interface in the network namespace.',
+  type: 'gauge', labels: ['netns', 'device'],
 };
 
 export const NAMESPACE: MetricSpec = {
-  name: 'netns_network_namespace',
-  help: 'Value is 1 for every network namespace found and read.',
-  type: 'gauge',
-  labels: ['netns'],
+  name: 'netns_network_namespace', help: 'Value is 1 for every network namespace found and read.',
+  type: 'gauge', labels: ['netns'],
 };
 
 export const BUILD_INFO: MetricSpec = {
-  name: 'netns_exporter_build_info',
-  help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which netns_exporter was built.",
-  type: 'gauge',
-  labels: ['version', 'revision', 'nodeversion'],
+  name: 'netns_exporter_build_info', help: "A metric with a constant '1' value labeled by version, revision and nodeversion from which netns_exporter was built.",
+  type: 'gauge', labels: ['version', 'revision', 'nodeversion'],
 };
 
 /** The agent's own figures, cumulative over the process's life where they are counters. */
 export const SELF = {
   collectionDuration: { name: 'netns_exporter_collection_duration_seconds', help: 'Duration of the last collection of all namespaces.', type: 'gauge', labels: [] },
   namespaces: { name: 'netns_exporter_namespaces', help: 'Namespaces in the last collection by state: found (after filters), read, failed.', type: 'gauge', labels: ['state'] },
-  readErrors: { name: 'netns_exporter_read_errors_total', help: 'Namespace reads that failed, by reason (vanished, timeout, permission, spawn, exit, parse, worker, proc_file, collector_file).', type: 'counter', labels: ['reason'] },
+  readErrors: { name: 'netns_exporter_read_errors_total', help: `Namespace reads that failed, by reason (${READ_ERROR_REASONS.join(', ')}).`, type: 'counter', labels: ['reason'] },
   dirListErrors: { name: 'netns_exporter_netns_dir_list_errors_total', help: 'Listings of a netns_dirs folder that failed (ELOOP, EACCES, EMFILE, EIO), by folder; such a cycle is not pushed.', type: 'counter', labels: ['dir'] },
   readerInfo: { name: 'netns_exporter_reader_info', help: 'The namespace reader doing the reading (reader: auto settles on setns or nsenter at start), value is always 1.', type: 'gauge', labels: ['reader'] },
   cycles: { name: 'netns_exporter_cycles_total', help: 'Collection cycles run.', type: 'counter', labels: [] },

@@ -1,4 +1,4 @@
-import { ParseError } from './ipJson.js';
+import { ParseError } from './error.js';
 import type { ParsedStats } from './netstat.js';
 
 /**

@@ -1,9 +1,6 @@
-import { INTERFACE_STATS, ipJsonLocation, type InterfaceStat } from '../stats.js';
+import { INTERFACE_STATS, type InterfaceStat } from '../stats.js';
 import type { InterfaceAddress, InterfaceSample } from '../types.js';
-
-export class ParseError extends Error {
-  readonly code = 'EPARSE';
-}
+import { ParseError } from './error.js';
 
 /**
  * Parses `ip -j -s -s addr show` (iproute2's JSON of RTM_GETLINK + RTM_GETADDR with
@@ -67,4 +64,23 @@ function toAddress(info: JsonRecord): InterfaceAddress[] {
 
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' ? value : fallback;
+}
+
+/**
+ * Where a statistic sits in iproute2's JSON (`ip -j -s -s`), which reads the same
+ * rtnl_link_stats64 over netlink. iproute2 omits `compressed` and `nohandler` while they are zero,
+ * hence `zeroWhenAbsent`.
+ */
+interface IpJsonStatLocation {
+  direction: 'rx' | 'tx';
+  key: string;
+  zeroWhenAbsent: boolean;
+}
+
+function ipJsonLocation(stat: InterfaceStat): IpJsonStatLocation {
+  if (stat === 'collisions') return { direction: 'tx', key: 'collisions', zeroWhenAbsent: false };
+  if (stat === 'multicast') return { direction: 'rx', key: 'multicast', zeroWhenAbsent: false };
+  const direction = stat.startsWith('rx_') ? 'rx' : 'tx';
+  const key = stat.slice(3);
+  return { direction, key, zeroWhenAbsent: key === 'compressed' || key === 'nohandler' };
 }

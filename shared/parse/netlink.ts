@@ -1,6 +1,6 @@
 import type { InterfaceStat } from '../stats.js';
 import type { InterfaceAddress, InterfaceSample } from '../types.js';
-import { ParseError } from './ipJson.js';
+import { ParseError } from './error.js';
 
 /**
  * rtnetlink, as the setns reader speaks it: the dump requests it sends and the pure parser of the

@@ -1,4 +1,4 @@
-import { ParseError } from './ipJson.js';
+import { ParseError } from './error.js';
 
 /**
  * What a line-oriented /proc statistics file yields: `Protocol_Field` → value, and one note per

@@ -1,6 +1,7 @@
 /**
- * A cycle's prom-client registry → remote_write time series, following the 1.0 spec's rules: every
- * series carries `__name__`, labels sorted by name, no empty values, no two series with one label set.
+ * A cycle's metric families (shared/metrics/families.ts, or prom-client's getMetricsAsJSON()) →
+ * remote_write time series, following the 1.0 spec's rules: every series carries `__name__`,
+ * labels sorted by name, no empty values, no two series with one label set.
  */
 
 export interface Label {
@@ -28,7 +29,7 @@ export interface MetricMetadata {
   help: string;
 }
 
-/** The part of prom-client's `registry.getMetricsAsJSON()` this module reads. */
+/** What this module reads of a metric family: a MetricFamily, or an entry of prom-client's `getMetricsAsJSON()`. */
 export interface MetricFamilyJson {
   name: string;
   help: string;
@@ -81,14 +82,6 @@ export function seriesFromMetrics(
   }
   const metadata = families.map((family) => ({ type: metricKind(family.type), metricFamilyName: family.name, help: family.help }));
   return { series, metadata, duplicates };
-}
-
-/** Sorted by name (byte order, as Go compares), empty values dropped, one label per name. */
-export function normaliseLabels(labels: Readonly<Record<string, string>>): Label[] {
-  return Object.entries(labels)
-    .filter(([, value]) => value !== '')
-    .map(([name, value]) => ({ name, value }))
-    .sort(byName);
 }
 
 function byName(a: Label, b: Label): number {

@@ -1,5 +1,5 @@
-import { parseConfig, type ConfigEnvironment } from '../../shared/config/schema.js';
-import type { Config } from '../../shared/config/types.js';
+import { parseConfig } from '../../shared/config/schema.js';
+import type { Config, ConfigEnvironment } from '../../shared/config/types.js';
 
 export const TEST_ENVIRONMENT: ConfigEnvironment = {
   hostname: 'node-1',

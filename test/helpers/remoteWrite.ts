@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Gauge, Registry } from 'prom-client';
+import type { MetricFamily } from '../../shared/metrics/families.js';
+import { registryFromFamilies } from '../../shared/metrics/registry.js';
 import { pino } from 'pino';
 import snappy from 'snappyjs';
 import type { Logger } from '../../agent/log.js';
-import type { CycleOutput } from '../../agent/targets/target.js';
+import type { CycleOutput, PushTarget } from '../../agent/targets/target.js';
 import type { RemoteWriteConfig } from '../../shared/config/types.js';
 import { decodeWriteRequest } from '../../shared/remoteWrite/encode.js';
+import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
+import type { Label } from '../../shared/remoteWrite/series.js';
 import { configFrom } from './config.js';
 import { snapshotOf } from './samples.js';
 import { startServer, type RunningServer } from './servers.js';
@@ -26,10 +29,11 @@ export function memoryLogger(): { logger: Logger; lines: () => Record<string, un
 
 /** A synthetic cycle: one gauge per (series label, value), at `timestampMs`. */
 export function syntheticCycle(timestampMs: number, metric: string, values: Record<string, number>): CycleOutput {
-  const registry = new Registry();
-  const gauge = new Gauge({ name: metric, help: 'test series', labelNames: ['series'], registers: [registry] });
-  for (const [series, value] of Object.entries(values)) gauge.set({ series }, value);
-  return { snapshot: snapshotOf([], timestampMs), registry };
+  const families: MetricFamily[] = [{
+    name: metric, help: 'test series', type: 'gauge', labelNames: ['series'],
+    values: Object.entries(values).map(([series, value]) => ({ labels: { series }, value })),
+  }];
+  return { snapshot: snapshotOf([], timestampMs), registry: registryFromFamilies(families), families };
 }
 
 export interface ReceivedRequest {
@@ -117,4 +121,26 @@ export function startVictoriaMetrics(): Promise<RunningServer> {
     ],
     { readyPath: '/health', label: 'victoria-metrics' },
   );
+}
+
+/** A remote_write target's figures as its self-metrics show them (all 0 for another target). */
+export function remoteWriteFigures(target: PushTarget): { samples: number; sentSamples: number; rejectedSamples: number; tooLargeSamples: number } {
+  const metrics = target.selfMetrics();
+  const value = (name: string, labels: Record<string, string> = {}) => metrics.find((metric) => metric.spec.name === name)?.values
+    .find((entry) => Object.entries(labels).every(([key, wanted]) => entry.labels[key] === wanted))?.value ?? 0;
+  const M = REMOTE_WRITE_METRICS;
+  return {
+    samples: value(M.bufferedSamples.name),
+    sentSamples: value(M.samplesSent.name),
+    rejectedSamples: value(M.samplesDropped.name, { reason: 'rejected' }),
+    tooLargeSamples: value(M.samplesDropped.name, { reason: 'too_large' }),
+  };
+}
+
+/** Sorted by name (byte order, as Go compares), empty values dropped, one label per name. */
+export function normaliseLabels(labels: Readonly<Record<string, string>>): Label[] {
+  return Object.entries(labels)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => ({ name, value }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -2,17 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { CollectorFilesRaw } from '../../shared/types.js';
 import { addNamespace, addVeth, inNs } from './netns.js';
 
+const SERVER_IP = '10.199.14.1';
+const CLIENT_IP = '10.199.14.2';
+export const LISTEN_PORT = 5514;
+export const CLOSED_PORT = 5515;
+
 /** Two test namespaces joined by a veth: `server` (10.199.14.1, tracks connections) and `client`. */
 export interface TcpPair {
   server: string;
   client: string;
   serverIp: string;
 }
-
-const SERVER_IP = '10.199.14.1';
-const CLIENT_IP = '10.199.14.2';
-export const LISTEN_PORT = 5514;
-export const CLOSED_PORT = 5515;
 
 export function addTcpPair(suffix = 'tcp'): TcpPair {
   const server = addNamespace(`${suffix}s`);

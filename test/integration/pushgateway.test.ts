@@ -202,7 +202,7 @@ plain('values at the gateway equal what was pushed (gzip on by default)', async 
   const registry = registryOf(syntheticSnapshot({ names: [`${TEST_PREFIX}a`, `${TEST_PREFIX}b`], devices: 3 }));
   const { target: pg } = target(config);
   await pg.start();
-  const outcome = await pg.push({ snapshot: syntheticSnapshot({ names: [], devices: 0 }), registry }, deadlineIn(5_000));
+  const outcome = await pg.push({ registry }, deadlineIn(5_000));
   await pg.stop(deadlineIn(1_000));
   assert.equal({ ok: outcome.ok, error: outcome.error, attempts: outcome.attempts }, { ok: true, error: null, attempts: 1 });
   const group = findGroup(await gatewayGroups(plainGateway().url), { job: 'netns_exporter', instance: 'values-node' });
@@ -215,7 +215,7 @@ plain('values at the gateway equal what was pushed (gzip on by default)', async 
 plain('grouping instance "rack/7" goes base64 and arrives as it is', async () => {
   const config = gatewayConfig({ url: plainGateway().url, job: 'netns/test', grouping: { instance: 'rack/7', zone: 'eu west' } });
   const { target: pg } = target(config);
-  const outcome = await pg.push({ snapshot: syntheticSnapshot({ names: [], devices: 0 }), registry: registryOf(syntheticSnapshot({ names: ['x'], devices: 1 })) }, deadlineIn(5_000));
+  const outcome = await pg.push({ registry: registryOf(syntheticSnapshot({ names: ['x'], devices: 1 })) }, deadlineIn(5_000));
   await pg.stop(deadlineIn(1_000));
   assert.ok(outcome.ok, outcome.error ?? '');
   const group = findGroup(await gatewayGroups(plainGateway().url), { job: 'netns/test', instance: 'rack/7' });
@@ -230,10 +230,10 @@ plain('PUT replaces the group: a namespace missing from the next push vanishes',
   // The second push also lacks a whole family: POST would keep that one, PUT must not.
   const second = registryOf(syntheticSnapshot({ names: ['ns-kept'], devices: 2, offset: 7 }), fullConfig({ url: plainGateway().url }, { interface_metrics: ['rx_bytes'] }));
   const snapshot = syntheticSnapshot({ names: [], devices: 0 });
-  assert.ok((await pg.push({ snapshot, registry: first }, deadlineIn(5_000))).ok);
+  assert.ok((await pg.push({ registry: first }, deadlineIn(5_000))).ok);
   const before = groupSeries(findGroup(await gatewayGroups(plainGateway().url), { instance: 'put-node' })!);
   assert.ok([...before.keys()].some((key) => key.includes('"ns-gone"')), 'ns-gone was pushed');
-  assert.ok((await pg.push({ snapshot, registry: second }, deadlineIn(5_000))).ok);
+  assert.ok((await pg.push({ registry: second }, deadlineIn(5_000))).ok);
   await pg.stop(deadlineIn(1_000));
   const after = groupSeries(findGroup(await gatewayGroups(plainGateway().url), { instance: 'put-node' })!);
   assert.not.ok([...after.keys()].some((key) => key.includes('"ns-gone"')), 'ns-gone is gone');
@@ -246,8 +246,8 @@ plain('POST merges: a family missing from the next push stays (why PUT is the de
   const onlyRx = fullConfig({ url: plainGateway().url }, { interface_metrics: ['rx_bytes'] });
   const { target: pg } = target(gatewayConfig({ url: plainGateway().url, method: 'post', grouping: { instance: 'post-node' } }));
   const snapshot = syntheticSnapshot({ names: ['p'], devices: 1 });
-  assert.ok((await pg.push({ snapshot, registry: registryOf(snapshot, withMtu) }, deadlineIn(5_000))).ok);
-  assert.ok((await pg.push({ snapshot, registry: registryOf(snapshot, onlyRx) }, deadlineIn(5_000))).ok);
+  assert.ok((await pg.push({ registry: registryOf(snapshot, withMtu) }, deadlineIn(5_000))).ok);
+  assert.ok((await pg.push({ registry: registryOf(snapshot, onlyRx) }, deadlineIn(5_000))).ok);
   await pg.stop(deadlineIn(1_000));
   const group = findGroup(await gatewayGroups(plainGateway().url), { instance: 'post-node' })!;
   assert.ok('netns_network_tx_bytes_total' in group, 'tx_bytes from the first push is still there');
@@ -256,9 +256,8 @@ plain('POST merges: a family missing from the next push stays (why PUT is the de
 plain('gzip off sends plain text, accepted alike', async () => {
   const { target: pg } = target(gatewayConfig({ url: plainGateway().url, gzip: false, grouping: { instance: 'plain-node' } }));
   const registry = registryOf(syntheticSnapshot({ names: ['g'], devices: 1 }));
-  const outcome = await pg.push({ snapshot: syntheticSnapshot({ names: [], devices: 0 }), registry }, deadlineIn(5_000));
+  const outcome = await pg.push({ registry }, deadlineIn(5_000));
   assert.ok(outcome.ok, outcome.error ?? '');
-  assert.is(pg.lastBodyBytes, Buffer.byteLength(await registry.metrics()));
   await pg.stop(deadlineIn(1_000));
   assert.equal(Object.fromEntries(groupSeries(findGroup(await gatewayGroups(plainGateway().url), { instance: 'plain-node' })!)), Object.fromEntries(await pushedSeries(registry)));
 });
@@ -268,8 +267,8 @@ plain('stop() deletes the group only with delete_on_shutdown', async () => {
   const snapshot = syntheticSnapshot({ names: [], devices: 0 });
   const keep = target(gatewayConfig({ url: plainGateway().url, grouping: { instance: 'keep-node' } })).target;
   const remove = target(gatewayConfig({ url: plainGateway().url, delete_on_shutdown: true, grouping: { instance: 'delete-node' } }));
-  assert.ok((await keep.push({ snapshot, registry }, deadlineIn(5_000))).ok);
-  assert.ok((await remove.target.push({ snapshot, registry }, deadlineIn(5_000))).ok);
+  assert.ok((await keep.push({ registry }, deadlineIn(5_000))).ok);
+  assert.ok((await remove.target.push({ registry }, deadlineIn(5_000))).ok);
   assert.ok(findGroup(await gatewayGroups(plainGateway().url), { instance: 'delete-node' }), 'pushed first');
   await keep.stop(deadlineIn(2_000));
   await remove.target.stop(deadlineIn(2_000));
@@ -287,7 +286,7 @@ plain('an environment proxy is not used for a loopback gateway (as in Go)', asyn
     const registry = registryOf(syntheticSnapshot({ names: ['p'], devices: 1 }));
     const snapshot = syntheticSnapshot({ names: [], devices: 0 });
     const fromEnv = target(gatewayConfig({ url: plainGateway().url, grouping: { instance: 'env-node' } }), { env: { HTTP_PROXY: proxy.url } }).target;
-    const outcome = await fromEnv.push({ snapshot, registry }, deadlineIn(5_000));
+    const outcome = await fromEnv.push({ registry }, deadlineIn(5_000));
     await fromEnv.stop(deadlineIn(1_000));
     assert.ok(outcome.ok, outcome.error ?? '');
     assert.is(proxy.connects.length, 0, 'the proxy saw nothing');
@@ -302,7 +301,7 @@ plain('a proxy refusing the tunnel is a clear error', async () => {
   try {
     // The proxy only tunnels to 127.0.0.1; "localhost" makes it answer 403 (https: a tunnel).
     const { target: pg } = target(gatewayConfig({ url: `https://localhost:${plainGateway().port}`, proxy_url: proxy.url }));
-    const outcome = await pg.push({ snapshot: syntheticSnapshot({ names: [], devices: 0 }), registry: registryOf(syntheticSnapshot({ names: ['p'], devices: 1 })) }, deadlineIn(1_000));
+    const outcome = await pg.push({ registry: registryOf(syntheticSnapshot({ names: ['p'], devices: 1 })) }, deadlineIn(1_000));
     await pg.stop(deadlineIn(500));
     assert.not.ok(outcome.ok);
     assert.match(outcome.error ?? '', /proxy refused the tunnel \(403: .*\) via proxy http:\/\/127\.0\.0\.1:\d+/);
@@ -325,7 +324,7 @@ faults('gateway down: fails within the deadline after retrying, error says why',
   const port = await freePort();
   const { target: pg, log } = target(gatewayConfig({ url: `http://127.0.0.1:${port}` }));
   const started = Date.now();
-  const outcome = await pg.push({ snapshot: snapshot0, registry: registry1() }, deadlineIn(1_500));
+  const outcome = await pg.push({ registry: registry1() }, deadlineIn(1_500));
   const elapsed = Date.now() - started;
   await pg.stop(deadlineIn(500));
   assert.not.ok(outcome.ok);
@@ -349,7 +348,7 @@ async function pushToFault(
     const outcomes: PushOutcome[] = [];
     const started = Date.now();
     for (let cycle = 0; cycle < (options.cycles ?? 1); cycle++) {
-      outcomes.push(await pg.push({ snapshot: snapshot0, registry }, deadlineIn(options.deadlineMs ?? 5_000)));
+      outcomes.push(await pg.push({ registry }, deadlineIn(options.deadlineMs ?? 5_000)));
     }
     const elapsedMs = Date.now() - started;
     await pg.stop(deadlineIn(500));
@@ -450,24 +449,22 @@ faults('the request: gzip body, text format, user agent, user headers, bearer to
   assert.ok(request.body.length < text.length / 2, `gzip shrinks ${text.length} to ${request.body.length}`);
 });
 
-faults('a newer cycle supersedes a push still in flight', async () => {
-  const server = await faultServer((_request, response, index) => {
-    if (index > 0) response.end(); // the first request stalls
-  });
+faults('stop() ends a push still in flight: shutdown is not held up, and no failure is reported', async () => {
+  let stalled!: () => void;
+  const arrived = new Promise<void>((resolve) => { stalled = resolve; });
+  const server = await faultServer(() => stalled()); // every request stalls
   try {
     const { target: pg, log } = target(gatewayConfig({ url: server.url, timeout: '10s' }));
-    const old = pg.push({ snapshot: snapshot0, registry: registry1() }, deadlineIn(10_000));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const push = pg.push({ registry: registry1() }, deadlineIn(10_000));
+    await arrived;
     const started = Date.now();
-    const latest = await pg.push({ snapshot: snapshot0, registry: registry1() }, deadlineIn(5_000));
-    const stale = await old;
     await pg.stop(deadlineIn(500));
-    assert.ok(Date.now() - started < 1_000, 'the old push did not hold up the new one');
-    assert.ok(latest.ok, latest.error ?? '');
-    assert.not.ok(stale.ok);
-    assert.match(stale.error ?? '', /superseded/);
-    assert.is(pg.state().lastError, null, 'the state follows the latest push');
-    assert.equal(log.warnings(), [], 'a superseded push is no failure of the target: nothing to warn about');
+    const outcome = await push;
+    assert.ok(Date.now() - started < 1_000, 'the push in flight did not hold up stop()');
+    assert.not.ok(outcome.ok);
+    assert.match(outcome.error ?? '', /stopped before it finished/);
+    assert.is(pg.state().lastError, null, 'shutting down is no failure of the gateway');
+    assert.equal(log.warnings(), [], 'nothing to warn about');
   } finally {
     await server.close();
   }
@@ -481,7 +478,7 @@ faults('an unreadable TLS file fails start() naming the file', async () => {
   } catch (error) {
     assert.is((error as Error).message, 'push.pushgateway.tls_config.ca_file: cannot read "/nonexistent/ca.pem" (ENOENT)');
   }
-  const outcome = await pg.push({ snapshot: snapshot0, registry: registry1() }, deadlineIn(1_000));
+  const outcome = await pg.push({ registry: registry1() }, deadlineIn(1_000));
   assert.not.ok(outcome.ok, 'push() reports it too, without throwing');
   assert.match(outcome.error ?? '', /ca_file: cannot read/);
 });
@@ -513,7 +510,7 @@ secured.after(async () => {
 
 const pushOnce = async (config: Record<string, unknown>, deadlineMs = 3_000) => {
   const { target: pg, log } = target(gatewayConfig(config));
-  const outcome = await pg.push({ snapshot: syntheticSnapshot({ names: [], devices: 0 }), registry: registryOf(syntheticSnapshot({ names: ['s'], devices: 1 })) }, deadlineIn(deadlineMs));
+  const outcome = await pg.push({ registry: registryOf(syntheticSnapshot({ names: ['s'], devices: 1 })) }, deadlineIn(deadlineMs));
   const state = pg.state();
   await pg.stop(deadlineIn(500));
   return { outcome, state, log };
@@ -627,7 +624,7 @@ async function pushRealCollection(a: string, b: string): Promise<void> {
   assert.ok(snapshot.results.every((result) => result.ok));
   const registry = registryOf(snapshot, config);
   const { target: pg } = target(config.push.pushgateway!);
-  const outcome = await pg.push({ snapshot, registry }, deadlineIn(5_000));
+  const outcome = await pg.push({ registry }, deadlineIn(5_000));
   await pg.stop(deadlineIn(1_000));
   assert.ok(outcome.ok, outcome.error ?? '');
   const series = groupSeries(findGroup(await gatewayGroups(collectedGateway().url), { instance: 'real-node' })!);

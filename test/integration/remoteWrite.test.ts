@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { cycleFamilies } from '../../shared/metrics/families.js';
 import { configFrom } from '../helpers/config.js';
 import { addNamespace, addVeth, deleteNamespace, inNs, TEST_PREFIX } from '../helpers/netns.js';
 import {
-  memoryLogger, promQuery, promString, rawSamples, remoteWriteConfig, syntheticCycle,
+  memoryLogger, promQuery, promString, rawSamples, remoteWriteConfig, remoteWriteFigures, syntheticCycle,
 } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPrometheus, tempDir, type RunningServer } from '../helpers/servers.js';
@@ -93,12 +93,12 @@ test('real namespaces with odd names: values queryable, label escaping intact', 
     deviceFilter: config.deviceFilter,
   });
   assert.is(snapshot.results.filter((result) => result.ok).length, 3);
-  const registry = buildRegistry(snapshot, config, BUILD, null);
+  const families = cycleFamilies(snapshot, config, BUILD, null);
   const instance = `rw-odd-${process.pid}`;
   const target = new RemoteWriteTarget(remoteWriteConfig(writeUrl(prometheus), { external_labels: { instance } }), { logger: memoryLogger().logger, version: 'test' });
   await target.start();
   cleanup.push(() => target.stop(soon(1_000)));
-  const outcome = await target.push({ snapshot, registry }, soon(5_000));
+  const outcome = await target.push({ snapshot, families }, soon(5_000));
   assert.ok(outcome.ok, outcome.error ?? '');
 
   const found = await promQuery(prometheus.url, `netns_network_namespace{instance="${instance}"}`, snapshot.timestampMs);
@@ -128,11 +128,11 @@ test('outage: receiver stopped for several cycles, restarted over the same data 
     assert.not.ok(outcome.ok, `cycle ${index} cannot be delivered`);
     assert.match(outcome.error ?? '', /samples stay buffered/);
   }
-  assert.is(target.bufferStats().samples, 8);
+  assert.is(remoteWriteFigures(target).samples, 8);
   await receiver.start();
   const last = await target.push(syntheticCycle(times[5]!, metric, { a: 6, b: 60 }), soon(5_000));
   assert.ok(last.ok, last.error ?? '');
-  assert.is(target.bufferStats().samples, 0);
+  assert.is(remoteWriteFigures(target).samples, 0);
 
   const samples = await rawSamples(receiver.current().url, metric, times[5]! + 1);
   assert.equal(samples.get('a'), times.map((at, index) => [at, index + 1]));
@@ -160,7 +160,7 @@ test('restart of the agent during an outage, with buffer.dir → nothing missing
   const second = new RemoteWriteTarget(config, { logger, version: 'test' });
   await second.start();
   cleanup.push(() => second.stop(soon(1_000)));
-  assert.is(second.bufferStats().samples, 3, 'the three undelivered cycles were found on disk');
+  assert.is(remoteWriteFigures(second).samples, 3, 'the three undelivered cycles were found on disk');
   assert.ok(lines().some((line) => /resending/.test(String(line.msg))));
   const outcome = await second.push(syntheticCycle(times[4]!, metric, { a: 5 }), soon(5_000));
   assert.ok(outcome.ok, outcome.error ?? '');

@@ -5,9 +5,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
-import type { ExtraMetric } from '../../shared/metrics/registry.js';
+import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { configFrom } from '../helpers/config.js';
-import { memoryLogger, rawSamples, syntheticCycle } from '../helpers/remoteWrite.js';
+import { memoryLogger, rawSamples, remoteWriteFigures, syntheticCycle } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPrometheus, startPushgateway, tempDir, type RunningServer } from '../helpers/servers.js';
 import { writeWebConfig } from '../helpers/webConfig.js';
@@ -86,14 +86,14 @@ test('a 401 after the receiver\'s password changed keeps every sample; the new p
     assert.not.ok(outcome.ok);
     assert.match(outcome.error ?? '', /HTTP 401/);
   }
-  assert.is(rw.bufferStats().samples, 3, 'the three cycles refused with 401 wait in the buffer');
+  assert.is(remoteWriteFigures(rw).samples, 3, 'the three cycles refused with 401 wait in the buffer');
   assert.equal(dropped(rw.selfMetrics()).rejected ?? 0, 0, 'a 401 is not bad data');
 
   // The operator writes the new password into the file; no restart, no reload.
   writeFileSync(passwordFile, 'second-password\n');
   const outcome = await rw.push(syntheticCycle(times[4]!, metric, { a: 4 }), soon(5_000));
   assert.ok(outcome.ok, outcome.error ?? '');
-  assert.is(rw.bufferStats().samples, 0);
+  assert.is(remoteWriteFigures(rw).samples, 0);
   const stored = await rawSamples(server.url, metric, Date.now(), basic('second-password'));
   assert.equal(stored.get('a'), times.map((at, index) => [at, index]), 'every sample arrived, in order');
 });
@@ -111,13 +111,13 @@ test('a 404 (receiver moved) keeps the buffer on disk; the agent at the right pa
     const outcome = await wrong.push(syntheticCycle(at, metric, { a: index }), soon());
     assert.match(outcome.error ?? '', /HTTP 404/);
   }
-  assert.is(wrong.bufferStats().samples, 3);
+  assert.is(remoteWriteFigures(wrong).samples, 3);
   assert.equal(dropped(wrong.selfMetrics()).rejected ?? 0, 0, 'a 404 is not bad data');
   await wrong.stop(soon(300));
 
   const right = remoteWrite({ url: `${prometheus.url}/api/v1/write`, buffer: { dir } });
   await right.start();
-  assert.is(right.bufferStats().samples, 3, 'the files of the first run were kept');
+  assert.is(remoteWriteFigures(right).samples, 3, 'the files of the first run were kept');
   assert.ok((await right.push(syntheticCycle(times[2]! + 1_000, metric, { a: 3 }), soon(5_000))).ok);
   const stored = await rawSamples(prometheus.url, metric, Date.now());
   assert.equal(stored.get('a')?.map(([, value]) => value), [0, 1, 2, 3]);
@@ -182,7 +182,7 @@ test('a full buffer disk: pushes go on, the oldest files give way (counted), not
   const first = remoteWrite(section);
   await first.start();
   for (const index of [0, 1]) assert.not.ok((await first.push(syntheticCycle(times[index]!, metric, { a: index }), soon(300))).ok);
-  assert.is(first.bufferStats().samples, 2);
+  assert.is(remoteWriteFigures(first).samples, 2);
   fill(path.join(mountPoint, 'filler'));
 
   for (const index of [2, 3, 4, 5]) {
@@ -193,7 +193,7 @@ test('a full buffer disk: pushes go on, the oldest files give way (counted), not
   assert.equal(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'no temp file left behind');
   const lost = dropped(first.selfMetrics()).disk_full ?? 0;
   assert.ok(lost > 0, 'the oldest gave way to the newest');
-  assert.is(first.bufferStats().samples + lost, 6, 'every sample is either buffered or counted as dropped');
+  assert.is(remoteWriteFigures(first).samples + lost, 6, 'every sample is either buffered or counted as dropped');
   await first.stop(soon(300));
 
   // The receiver comes back; the agent restarts with the disk still full.

@@ -61,7 +61,7 @@ async function pushToGateway(section: Record<string, unknown>, env: Record<strin
   await target.start();
   try {
     const registry = buildRegistry(syntheticSnapshot({ names: ['squid-ns'], devices: 1 }), config, BUILD, null);
-    return await target.push({ snapshot: syntheticSnapshot({ names: [], devices: 0 }), registry }, soon());
+    return await target.push({ registry }, soon());
   } finally {
     await target.stop(soon(1_000));
   }

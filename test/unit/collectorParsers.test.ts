@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConntrackStat } from '../../shared/parse/conntrack.js';
-import { ParseError } from '../../shared/parse/ipJson.js';
+import { ParseError } from '../../shared/parse/error.js';
 import { FieldSelection, parseSnmp6, parseSnmpPairs } from '../../shared/parse/netstat.js';
 import { parseSockstat } from '../../shared/parse/sockstat.js';
 import { fixture } from '../helpers/fixtures.js';

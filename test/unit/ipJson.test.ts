@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseIpAddrJson, ParseError } from '../../shared/parse/ipJson.js';
+import { ParseError } from '../../shared/parse/error.js';
+import { parseIpAddrJson } from '../../shared/parse/ipJson.js';
 import { INTERFACE_STATS } from '../../shared/stats.js';
 import { fixture } from '../helpers/fixtures.js';
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ParseError, parseIpAddrJson } from '../../shared/parse/ipJson.js';
+import { ParseError } from '../../shared/parse/error.js';
+import { parseIpAddrJson } from '../../shared/parse/ipJson.js';
 import { fixture as fixtureText, fixturePath } from '../helpers/fixtures.js';
 import {
   RTM_GETADDR, RTM_GETLINK, buildDumpRequest, formatIPv6, formatLinkAddress, parseInterfaceDumps, splitMessages,

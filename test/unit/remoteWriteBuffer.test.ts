@@ -24,6 +24,17 @@ const dirs: string[] = [];
 test.after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+/** A buffer folder holding four files of 10 samples each (bodies tagged 1 to 4), its buffer closed. */
+async function fourFiles(maxSamples: number): Promise<string> {
+  const folder = dir();
+  const first = new RemoteWriteBuffer({ maxSamples, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await first.open();
+  for (let tag = 1; tag <= 4; tag++) await first.append(body(tag, 50), 10, tag);
+  await first.persist();
+  await first.close();
+  return folder;
+}
+
 function dir(): string {
   const made = tempDir('rwbuffer');
   dirs.push(made);
@@ -108,12 +119,7 @@ test('on disk: a restart under a smaller limit drops the oldest files to fit', a
 });
 
 test('on disk: corrupt, truncated and foreign files are moved aside with a warning, never a crash', async () => {
-  const folder = dir();
-  const first = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
-  await first.open();
-  for (let tag = 1; tag <= 4; tag++) await first.append(body(tag, 50), 10, tag);
-  await first.persist();
-  await first.close();
+  const folder = await fourFiles(100);
   const file = (id: number) => path.join(folder, `${String(id).padStart(16, '0')}.rwb`);
   const flipped = readFileSync(file(1));
   flipped.writeUInt8(flipped.readUInt8(flipped.length - 1) ^ 0xff, flipped.length - 1);
@@ -163,12 +169,7 @@ test('on disk: an unusable folder is an error naming it', async () => {
 });
 
 test('on disk: one flipped byte in a header (a sample count of 16.7 million) sets aside that file alone; the valid ones are kept', async () => {
-  const folder = dir();
-  const first = new RemoteWriteBuffer({ maxSamples: 1_000, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
-  await first.open();
-  for (let tag = 1; tag <= 4; tag++) await first.append(body(tag, 50), 10, tag);
-  await first.persist();
-  await first.close();
+  const folder = await fourFiles(1_000);
   const second = path.join(folder, '0000000000000002.rwb');
   const data = readFileSync(second);
   // The sample count's third byte, right after the 6-byte magic: 10 becomes 16,711,690.

@@ -7,8 +7,9 @@ import {
   compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, STALE_NAN_BITS, uncompress,
 } from '../../shared/remoteWrite/encode.js';
 import {
-  chunkSeries, normaliseLabels, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type MetricFamilyJson, type TimeSeries,
+  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type MetricFamilyJson, type TimeSeries,
 } from '../../shared/remoteWrite/series.js';
+import { normaliseLabels } from '../helpers/remoteWrite.js';
 
 /**
  * The spec's own schema, parsed from .proto text by protobufjs' parser: an independent decoder for
