@@ -73,8 +73,11 @@ test('the long-running agent answers 503 on /healthz with the reason, and warns 
     assert.equal(body.problems, ['0 of 3 namespaces read: operation not permitted — run as root or with CAP_SYS_ADMIN'], `${JSON.stringify(body)}\n${agent.output().slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // four more cycles
     const warnings = agent.output().split('\n').filter((line) => line.includes('"level":40'));
-    assert.is(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, /"msg":"collection unhealthy"/);
+    const unhealthy = warnings.filter((line) => line.includes('"msg":"collection unhealthy"'));
+    assert.is(unhealthy.length, 1, warnings.join('\n'));
+    // The only other warning: reader auto's self-test, which cannot enter a namespace either (once, at start).
+    const others = warnings.filter((line) => !unhealthy.includes(line));
+    assert.ok(others.length <= 1 && others.every((line) => line.includes('reader auto')), warnings.join('\n'));
   } finally {
     agent.child.kill('SIGKILL');
   }
