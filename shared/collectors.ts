@@ -6,12 +6,21 @@ import { parseProcValue } from './parse/procValue.js';
 import { parseSockstat } from './parse/sockstat.js';
 import type { CollectorFilesRaw, CollectorSample } from './types.js';
 
-/** The files each collector reads inside a namespace, relative to /proc. */
+/** The files each collector's values come from, relative to /proc. */
 export const COLLECTOR_FILES = {
   netstat: ['net/snmp', 'net/netstat', 'net/snmp6'],
   sockstat: ['net/sockstat', 'net/sockstat6'],
-  conntrack: ['sys/net/netfilter/nf_conntrack_count', 'sys/net/netfilter/nf_conntrack_max', 'net/stat/nf_conntrack'],
+  // No nf_conntrack_count: the stat file's `entries` column is that count, and every path lookup
+  // under /proc/sys/net/netfilter costs ~150 µs on a host with many namespaces (README, Benchmark results).
+  conntrack: ['net/stat/nf_conntrack', 'sys/net/netfilter/nf_conntrack_max'],
 } as const;
+
+/**
+ * Collector files with one value for the whole host: the kernel's global nf_conntrack_max, which a
+ * namespace other than the first shows read-only. A reader reads them once in its own namespace,
+ * not in each namespace, and adds them to each namespace's files.
+ */
+export const HOST_WIDE_COLLECTOR_FILES: readonly string[] = ['sys/net/netfilter/nf_conntrack_max'];
 
 /** Every collector off: what a reader delivers when it is given no collectors. */
 export const NO_COLLECTORS: CollectorsConfig = {
@@ -41,6 +50,14 @@ export function collectorFiles(config: CollectorsConfig): string[] {
   return (Object.keys(COLLECTOR_FILES) as (keyof CollectorsConfig)[])
     .filter((name) => config[name].enabled)
     .flatMap((name) => [...COLLECTOR_FILES[name]]);
+}
+
+/** `files` split into those to read in each namespace and those to read once (HOST_WIDE_COLLECTOR_FILES). */
+export function splitHostWide(files: readonly string[]): { perNamespace: string[]; hostWide: string[] } {
+  return {
+    perNamespace: files.filter((file) => !HOST_WIDE_COLLECTOR_FILES.includes(file)),
+    hostWide: files.filter((file) => HOST_WIDE_COLLECTOR_FILES.includes(file)),
+  };
 }
 
 /** The files' text as read inside one namespace → the collectors' part of its sample. */
@@ -73,19 +90,18 @@ function fieldSelection(fields: RegExp): FieldSelection {
 }
 
 function conntrackValues(raw: CollectorFilesRaw, errors: string[]): Record<string, number> {
-  const [countFile, maxFile, statFile] = COLLECTOR_FILES.conntrack;
+  const [statFile, maxFile] = COLLECTOR_FILES.conntrack;
   const single = (text: string): ParsedStats => {
     const value = parseProcValue(text);
     if (value === null) throw new ParseError(`expected a number, got ${JSON.stringify(text.trim().slice(0, 40))}`);
     return { values: { value }, skipped: [] };
   };
-  const entries = parseFile(raw, countFile, single, errors).value;
-  // No count means no conntrack in this kernel (module not loaded): nothing else is meaningful.
-  if (entries === undefined) return {};
-  const values: Record<string, number> = { entries };
+  const stats = parseFile(raw, statFile, parseConntrackStat, errors);
+  // No table size means no conntrack in this kernel (module not loaded): nothing else is meaningful.
+  if (stats.entries === undefined) return {};
+  const values: Record<string, number> = { entries: stats.entries };
   const limit = parseFile(raw, maxFile, single, errors).value;
   if (limit !== undefined) values.entries_limit = limit;
-  const stats = parseFile(raw, statFile, parseConntrackStat, errors);
   for (const name of CONNTRACK_STATS) if (stats[name] !== undefined) values[`stat_${name}`] = stats[name];
   return values;
 }

@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
-import { collectorFiles, collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
+import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
 import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
+import { HostWideFiles } from './procFile.js';
 import type { NamespaceReader } from './reader.js';
 import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';
 
@@ -40,11 +41,15 @@ export class NsenterReader implements NamespaceReader {
   readonly #idle: ShellWorker[] = [];
   readonly #all = new Set<ShellWorker>();
   readonly #limit: LimitFunction;
+  /** Read in this process's namespace, not by each shell: the same in every namespace. */
+  readonly #hostWideFiles: HostWideFiles;
   #stopped = false;
 
   constructor(options: NsenterReaderOptions) {
     this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, collectors: NO_COLLECTORS, ...options };
     this.#limit = pLimit(this.#options.threads);
+    const { procRoot } = this.#options;
+    this.#hostWideFiles = new HostWideFiles(splitHostWide(collectorFiles(this.#options.collectors)).hostWide, (file) => `${procRoot}/${file}`);
   }
 
   async start(): Promise<void> {}
@@ -95,7 +100,7 @@ export class NsenterReader implements NamespaceReader {
     try {
       const { records, ipJson } = splitAtIpJson(run.stdout);
       const { before, files } = splitCollectorRecords(records);
-      const sample = { ...parseNsenterOutput(before + ipJson, this.#options.procMetrics), collectors: collectorSample(files, this.#options.collectors) };
+      const sample = { ...parseNsenterOutput(before + ipJson, this.#options.procMetrics), collectors: collectorSample({ ...this.#hostWideFiles.current(), ...files }, this.#options.collectors) };
       return { ns, ok: true, sample, durationMs };
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
@@ -113,7 +118,7 @@ export class NsenterReader implements NamespaceReader {
   #commandScript(): string {
     const { nsenter, ip, procMetrics, procRoot, collectors } = this.#options;
     const ipCommand = `${shellQuote(ip)} -j -s -s addr show`;
-    const files = collectorFiles(collectors);
+    const files = splitHostWide(collectorFiles(collectors)).perNamespace;
     if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
     const collectorsShell = collectorShellFragments(procRoot, files);
     const inner = [

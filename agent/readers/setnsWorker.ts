@@ -1,12 +1,13 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { collectorFiles, collectorSample } from '../../shared/collectors.js';
+import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { parseProcValue } from '../../shared/parse/procValue.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/types.js';
+import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/types.js';
 import { LibcError, loadLibc, type Libc } from './libc.js';
+import { HostWideFiles, PROC_OPEN_FLAGS, readWholeFile } from './procFile.js';
 import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
 /**
@@ -16,13 +17,6 @@ import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type Read
  */
 
 const THREAD_NS = '/proc/thread-self/ns/net';
-/**
- * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting
- * (O_NONBLOCK: a FIFO would block the open until a writer came), and read only when it is a regular
- * file: a FIFO or a device could hold this thread in the kernel, where nothing can end it.
- */
-const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
 function run(): void {
   const port = parentPort;
   if (port === null) throw new Error('setnsWorker.js must run as a worker thread');
@@ -40,15 +34,19 @@ function run(): void {
   }
   let poisoned = false;
   const { progress } = setup;
-  const files = collectorFiles(setup.collectors);
+  const { perNamespace, hostWide } = splitHostWide(collectorFiles(setup.collectors));
+  const hostWideFiles = new HostWideFiles(hostWide, (file) => threadProcPath(setup.procRoot, file));
   port.on('message', (batch: BatchRequest) => {
+    // Here at home, before any setns of the batch: the same values serve every namespace.
+    const hostWideRaw = hostWideFiles.current();
+    const files: FilesToRead = { procFiles: batch.procFiles, collectorFiles: perNamespace, hostWideRaw };
     const replies = batch.reads.map((request): ReadReply => {
       if (poisoned) return failure(request.id, 0, 0, true, 'worker', 'worker refused the read: its namespace is in doubt');
       const started = sharedNow();
       // The time first: the main thread reads the id, then the time.
       Atomics.store(progress, 1, BigInt(Math.floor(started)));
       Atomics.store(progress, 0, BigInt(request.id));
-      const reply = readNamespace(libc, setup, request, { procFiles: batch.procFiles, collectorFiles: files }, homeFd, homeInode);
+      const reply = readNamespace(libc, setup, request, files, homeFd, homeInode);
       const finished = sharedNow();
       reply.durationMs = finished - started;
       Atomics.store(progress, 1, BigInt(Math.floor(finished)));
@@ -65,6 +63,8 @@ function run(): void {
 interface FilesToRead {
   procFiles: readonly string[];
   collectorFiles: readonly string[];
+  /** The host-wide collector files, read in the thread's own namespace (HostWideFiles). */
+  hostWideRaw: CollectorFilesRaw;
 }
 
 function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: FilesToRead, homeFd: number, homeInode: number): ReadReply {
@@ -105,7 +105,7 @@ function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, fil
 function readHere(libc: Libc, setup: WorkerSetup, files: FilesToRead): ReadReply['outcome'] {
   // The collector files before the dumps: a netlink socket lingers in the namespace's socket count
   // for a moment after it is closed. Parsed here, so only the small sample goes back.
-  const raw: CollectorFilesRaw = Object.fromEntries(files.collectorFiles.map((file) => [file, readWholeFile(threadProcPath(setup.procRoot, file))]));
+  const raw = { ...files.hostWideRaw, ...Object.fromEntries(files.collectorFiles.map((file) => [file, readWholeFile(threadProcPath(setup.procRoot, file))])) };
   const collectors = collectorSample(raw, setup.collectors);
   // Addresses first: the kernel sizes a dump's first datagram by the largest recv the socket has seen,
   // so after the (small) address dump all the links come in one datagram instead of several.
@@ -152,25 +152,6 @@ function readProcValue(file: string): number | null {
     return parseProcValue(end === -1 ? text : text.slice(0, end));
   } catch {
     return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A collector file whole, opened as proc_metrics files are; null when it does not exist (the module is not loaded, IPv6 is off). */
-function readWholeFile(file: string): CollectorFileRead {
-  let fd: number;
-  try {
-    fd = openSync(file, PROC_OPEN_FLAGS);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return { error: 'not a regular file' };
-    return readFileSync(fd, 'utf8');
-  } catch (error) {
-    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   } finally {
     closeSync(fd);
   }

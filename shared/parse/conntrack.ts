@@ -3,8 +3,9 @@ import type { ParsedStats } from './netstat.js';
 
 /**
  * `/proc/net/stat/nf_conntrack`: a header of field names, then one row of hexadecimal values per
- * CPU; each field is summed over the CPUs. `entries` is left out: every row repeats the
- * namespace's table size (nf_conntrack_count), so a sum would count it once per CPU.
+ * CPU; each field is summed over the CPUs but `entries`: every row repeats the namespace's table
+ * size (the kernel prints nf_conntrack_count(net) in each), so it is taken from the first row, not
+ * summed. It equals the namespace's /proc/sys/net/netfilter/nf_conntrack_count.
  */
 export function parseConntrackStat(text: string): ParsedStats {
   const [headerLine = '', ...rows] = text.split('\n');
@@ -14,6 +15,7 @@ export function parseConntrackStat(text: string): ParsedStats {
   }
   const result: ParsedStats = { values: {}, skipped: [] };
   const sums = header.map(() => 0);
+  let firstRow: number[] | undefined;
   rows.forEach((row, index) => {
     const cells = row.trim().split(/\s+/);
     if (cells[0] === '') return;
@@ -21,10 +23,13 @@ export function parseConntrackStat(text: string): ParsedStats {
       result.skipped.push(`line ${index + 2}: expected ${header.length} hexadecimal values, got ${JSON.stringify(row.trim().slice(0, 80))}`);
       return;
     }
-    cells.forEach((cell, column) => { sums[column] = (sums[column] ?? 0) + parseInt(cell, 16); });
+    const numbers = cells.map((cell) => parseInt(cell, 16));
+    firstRow ??= numbers;
+    numbers.forEach((value, column) => { sums[column] = (sums[column] ?? 0) + value; });
   });
   header.forEach((name, column) => {
     if (name !== 'entries') result.values[name] = sums[column] ?? 0;
+    else if (firstRow !== undefined) result.values[name] = firstRow[column] ?? 0;
   });
   return result;
 }

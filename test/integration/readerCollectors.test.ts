@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -107,6 +107,43 @@ for (const kind of ['nsenter', 'setns'] as const) {
       assert.is(client!.conntrack.entries, 0);
       assert.is(client!.sockstat.UDP_inuse, 1, 'the sender\'s socket, in its own namespace only');
       assert.is(server!.sockstat.UDP_inuse, 0);
+    } finally {
+      await reader.stop();
+    }
+  });
+}
+
+/** The namespace's own nf_conntrack_count, which the readers no longer read: `ip netns exec NS cat`. */
+function conntrackCount(ns: string): number {
+  return Number(String(kernelCollectorFiles(ns, ['sys/net/netfilter/nf_conntrack_count'])['sys/net/netfilter/nf_conntrack_count']).trim());
+}
+
+test('nf_conntrack_max is the host\'s in a namespace, and read-only there: one read serves every namespace', () => {
+  const hostMax = readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8');
+  assert.is(kernelCollectorFiles(pair.server, ['sys/net/netfilter/nf_conntrack_max'])['sys/net/netfilter/nf_conntrack_max'], hostMax);
+  assert.throws(() => execFileSync('ip', ['netns', 'exec', pair.server, 'sh', '-c', 'echo 1000 > /proc/sys/net/netfilter/nf_conntrack_max'], { stdio: 'ignore' }));
+  assert.is(readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8'), hostMax);
+});
+
+for (const kind of ['nsenter', 'setns'] as const) {
+  test(`${kind} reader: conntrack entries equal the namespace's own nf_conntrack_count, the limit the host's nf_conntrack_max`, async () => {
+    const reader = readers()[kind];
+    const target = (ns: string): Namespace => ({ name: ns, path: `/run/netns/${ns}`, inode: statSync(`/run/netns/${ns}`).ino });
+    const hostMax = Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8'));
+    try {
+      await reader.start();
+      for (const ns of [pair.server, pair.client]) {
+        const before = conntrackCount(ns);
+        const result = await reader.read(target(ns));
+        const after = conntrackCount(ns);
+        assert.ok(result.ok, result.ok ? '' : `${result.reason}: ${result.message}`);
+        const { entries, entries_limit: limit } = result.ok ? result.sample.collectors.conntrack : {};
+        const [low, high] = [before, after].sort((a, b) => a - b);
+        assert.ok(entries !== undefined && entries >= low! && entries <= high!, `${ns}: entries ${entries}, nf_conntrack_count ${before} then ${after}`);
+        assert.is(limit, hostMax);
+      }
+      assert.ok(conntrackCount(pair.server) > 0, 'the server namespace has entries, the client none: both cases are checked');
+      assert.is(conntrackCount(pair.client), 0);
     } finally {
       await reader.stop();
     }

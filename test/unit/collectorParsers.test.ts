@@ -50,10 +50,10 @@ test('sockstat and sockstat6: Protocol_key, sockets_used', () => {
   assert.equal(Object.keys(v6.values), ['TCP6_inuse', 'UDP6_inuse', 'UDPLITE6_inuse', 'RAW6_inuse', 'FRAG6_inuse', 'FRAG6_memory']);
 });
 
-test('nf_conntrack stat: hexadecimal per-CPU rows summed, entries left out', () => {
+test('nf_conntrack stat: hexadecimal per-CPU rows summed; entries, the table size every row repeats, taken once', () => {
   const recorded = parseConntrackStat(fixture('proc/busy/net/stat/nf_conntrack'));
   assert.equal(recorded.skipped, []);
-  assert.not.ok('entries' in recorded.values, 'entries repeats the table size on every CPU row');
+  assert.is(recorded.values.entries, 5, 'the recorded nf_conntrack_count, not 5 per CPU');
   assert.is(recorded.values.search_restart, 0);
   const text = [
     'entries  found invalid insert_failed drop early_drop search_restart',
@@ -62,7 +62,7 @@ test('nf_conntrack stat: hexadecimal per-CPU rows summed, entries left out', () 
     '',
   ].join('\n');
   assert.equal(parseConntrackStat(text), {
-    values: { found: 16, invalid: 3, insert_failed: 3, drop: 256, early_drop: 2, search_restart: 17 },
+    values: { entries: 10, found: 16, invalid: 3, insert_failed: 3, drop: 256, early_drop: 2, search_restart: 17 },
     skipped: [],
   });
 });
@@ -94,7 +94,7 @@ test('a truncated read: a header without values, a value cut mid-number', () => 
   assert.equal(cut.values, { Tcp_ActiveOpens: 5 });
   assert.match(cut.skipped[0]!, /Tcp_PassiveOpens is not a number/);
   const conntrack = parseConntrackStat('entries found drop\n00000001 00000002 00000003\n00000001 0000');
-  assert.equal(conntrack.values, { found: 2, drop: 3 });
+  assert.equal(conntrack.values, { entries: 1, found: 2, drop: 3 });
   assert.match(conntrack.skipped[0]!, /line 3: expected 3 hexadecimal values/);
   const sockstat = parseSockstat('sockets: used 4\nTCP: inuse 3 orphan\n');
   assert.equal(sockstat.values, { sockets_used: 4 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COLLECTOR_FILES, collectorFiles, collectorSample, DEFAULT_NETSTAT_FIELDS } from '../../shared/collectors.js';
+import { COLLECTOR_FILES, collectorFiles, collectorSample, DEFAULT_NETSTAT_FIELDS, splitHostWide } from '../../shared/collectors.js';
 import { NETSTAT_DEFAULT_METRICS } from '../../shared/metrics/collectors.js';
 import type { CollectorsConfig } from '../../shared/config/types.js';
 import { configErrors, configFrom } from '../helpers/config.js';
@@ -13,7 +13,8 @@ const allOn = (): CollectorsConfig => configFrom({ collectors: { netstat: { enab
 
 test('defaults: conntrack on, netstat and sockstat off; the files follow the config', () => {
   const defaults = configFrom({}).collectors;
-  assert.equal(collectorFiles(defaults), ['sys/net/netfilter/nf_conntrack_count', 'sys/net/netfilter/nf_conntrack_max', 'net/stat/nf_conntrack']);
+  assert.equal(collectorFiles(defaults), ['net/stat/nf_conntrack', 'sys/net/netfilter/nf_conntrack_max']);
+  assert.equal(splitHostWide(collectorFiles(defaults)), { perNamespace: ['net/stat/nf_conntrack'], hostWide: ['sys/net/netfilter/nf_conntrack_max'] });
   assert.equal(collectorFiles(allOn()), ALL_FILES);
   const off = configFrom({ collectors: { conntrack: { enabled: false } } }).collectors;
   assert.equal(collectorFiles(off), []);
@@ -69,6 +70,15 @@ test('the fields regex picks the series; ".*" writes every field', () => {
   assert.ok(Object.keys(collectorSample(raw, every).netstat).length > 300);
 });
 
+test('conntrack entries come from the stat file\'s entries column; no nf_conntrack_count is read', () => {
+  const raw = procFixture('busy', ALL_FILES);
+  assert.not.ok('sys/net/netfilter/nf_conntrack_count' in raw);
+  const sample = collectorSample({ ...raw, 'net/stat/nf_conntrack': raw['net/stat/nf_conntrack']!.replace(/^00000005/gm, '0000002a') }, allOn());
+  assert.is(sample.conntrack.entries, 42);
+  assert.is(sample.conntrack.entries_limit, 262144);
+  assert.equal(sample.errors, []);
+});
+
 test('unreadable, unread and damaged files are noted per file; the rest still counts', () => {
   const raw = { ...procFixture('busy', ALL_FILES), 'net/netstat': { error: 'EACCES: permission denied' }, 'net/sockstat': 'sockets: used 3\nTCP: inuse' };
   delete (raw as Record<string, unknown>)['net/snmp6'];
@@ -81,9 +91,9 @@ test('unreadable, unread and damaged files are noted per file; the rest still co
   assert.is(sample.netstat.Tcp_RetransSegs, 3);
   assert.not.ok('TcpExt_ListenOverflows' in sample.netstat);
   assert.is(sample.sockstat.sockets_used, 3);
-  const badCount = collectorSample({ ...procFixture('busy', ALL_FILES), 'sys/net/netfilter/nf_conntrack_count': 'x\n' }, allOn());
-  assert.equal(badCount.conntrack, {});
-  assert.equal(badCount.errors, ['sys/net/netfilter/nf_conntrack_count: expected a number, got "x"']);
+  const badStat = collectorSample({ ...procFixture('busy', ALL_FILES), 'net/stat/nf_conntrack': '1\n' }, allOn());
+  assert.equal(badStat.conntrack, {});
+  assert.equal(badStat.errors, ['net/stat/nf_conntrack: expected a header of field names, got "1"']);
 });
 
 test('config errors name the key: unknown keys, a bad or empty regex, a non-boolean', () => {

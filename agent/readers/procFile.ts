@@ -1,0 +1,58 @@
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/types.js';
+
+/**
+ * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting
+ * (O_NONBLOCK: a FIFO would block the open until a writer came), and read only when it is a regular
+ * file: a FIFO or a device could hold the thread in the kernel, where nothing can end it.
+ */
+export const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** A collector file whole, opened as proc_metrics files are; null when it does not exist (the module is not loaded, IPv6 is off). */
+export function readWholeFile(file: string): CollectorFileRead {
+  let fd: number;
+  try {
+    fd = openSync(file, PROC_OPEN_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return { error: 'not a regular file' };
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** How long host-wide collector files read once serve the reads that follow: far less than a cycle. */
+const HOST_WIDE_MAX_AGE_MS = 1_000;
+
+/**
+ * The host-wide collector files (shared/collectors.ts HOST_WIDE_COLLECTOR_FILES), read in the
+ * caller's own namespace at most once a second instead of in every namespace: each lookup under
+ * /proc/sys/net/netfilter costs ~150 µs on a host with many namespaces. Synchronous, like the read
+ * it replaces; `read` must run where the caller's namespace is its own (the setns worker calls
+ * this only at home, before a batch).
+ */
+export class HostWideFiles {
+  readonly #files: readonly string[];
+  readonly #path: (file: string) => string;
+  #raw: CollectorFilesRaw = {};
+  #readAt = -Infinity;
+
+  constructor(files: readonly string[], path: (file: string) => string) {
+    this.#files = files;
+    this.#path = path;
+  }
+
+  current(now = performance.now()): CollectorFilesRaw {
+    if (this.#files.length > 0 && now - this.#readAt >= HOST_WIDE_MAX_AGE_MS) {
+      this.#raw = Object.fromEntries(this.#files.map((file) => [file, readWholeFile(this.#path(file))]));
+      this.#readAt = now;
+    }
+    return this.#raw;
+  }
+}
