@@ -1,5 +1,6 @@
 // The design's fences as lint rules (`npm run lint`, run by CI before the tests):
-// - only agent/readers/ spawns processes, starts threads or loads FFI, however it is spelled:
+// - only agent/readers/ spawns processes, starts threads or loads FFI, however it is spelled
+//   (agent/system/libc.ts may load koffi: the one libc module outside the readers):
 //   a static import, `import()`, `require()` or `createRequire(...)('koffi')`, `process.dlopen`;
 // - shared/ is pure: nothing from agent/, no file, process, thread or network I/O.
 // No type information is needed, so the TypeScript parser runs without a project (fast).
@@ -49,6 +50,14 @@ export default [
     // The readers are the one place allowed to spawn and to load FFI.
     files: ['agent/readers/**/*.ts'],
     rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
+  },
+  {
+    // The one module outside the readers that calls libc (file locks, setrlimit): it may load koffi, nothing else.
+    files: ['agent/system/libc.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: restrictedPaths(PROCESS_MODULES.filter((name) => name !== 'koffi'), FENCE) }],
+      'no-restricted-syntax': ['error', ...restrictedSyntax(PROCESS_MODULES.filter((name) => name !== 'koffi'), FENCE), DLOPEN],
+    },
   },
   {
     // Replaces the rules above for shared/ (a later object's options win), so it repeats the fence.

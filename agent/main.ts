@@ -15,6 +15,7 @@ import { createReader } from './readers/create.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { createTargets } from './targets/create.js';
 import type { PushTarget } from './targets/target.js';
+import { childFileLimit, raiseFileLimit } from './system/fileLimit.js';
 import { buildInfo } from './version.js';
 
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
@@ -51,6 +52,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return write(process.stdout, `config OK (${loaded.source})\n`, 0);
   }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
+  // Before any reader starts: the setns reader sizes the namespaces it keeps open by this limit.
+  const fileLimit = raiseFileLimit();
+  logger.debug({ nofile_soft: fileLimit?.soft, nofile_hard: fileLimit?.hard, children_nofile: childFileLimit() }, 'descriptor limit');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
   if (cli.mode === 'delete') return deleteGroup(config, logger);
