@@ -141,7 +141,8 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
+    const held = reader.held ?? null;
+    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse, ...(held === null ? {} : { held: held.held }) });
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;

@@ -222,6 +222,7 @@ async function startServers(config: Config, loop: AgentLoop, logger: Logger): Pr
     targets: loop.targets.map((target) => target.state()),
     lastCycle: loop.lastCycle,
     reader: loop.reader.inUse,
+    held: loop.reader.held ?? null,
   });
   const metrics: HttpRoutes['metrics'] = {
     path: config.apiServer.telemetryPath,

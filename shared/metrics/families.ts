@@ -30,6 +30,8 @@ export interface SelfStats {
   extra: ExtraMetric[];
   /** The namespace reader in use; absent where no reader runs (tests of the metrics alone). */
   reader?: 'nsenter' | 'setns';
+  /** Namespaces the reader holds open; absent for a reader that holds none (nsenter). */
+  held?: number;
 }
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
@@ -172,6 +174,7 @@ function addSelfMetrics(families: FamilyList, snapshot: Snapshot, self: SelfStat
   const dirListErrors = families.add(SELF.dirListErrors, SELF.dirListErrors.labels);
   for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors.inc({ dir }, count);
   if (self.reader !== undefined) families.add(SELF.readerInfo, SELF.readerInfo.labels).set({ reader: self.reader }, 1);
+  if (self.held !== undefined) families.add(SELF.heldNamespaces, []).set({}, self.held);
   families.add(SELF.cycles, []).inc({}, self.cycles);
   families.add(SELF.cyclesOverrun, []).inc({}, self.cyclesOverrun);
   const pushDuration = families.add(SELF.pushDuration, SELF.pushDuration.labels);
