@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { startAgent, waitFor as waitUntil, writeConfig } from '../helpers/agent.js';
 import { addNamespace, addVeth, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
-import { promQuery, startVictoriaMetrics } from '../helpers/remoteWrite.js';
+import { faultServer, promQuery, startVictoriaMetrics } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPushgateway, type RunningServer } from '../helpers/servers.js';
 
@@ -125,24 +125,32 @@ test('a health.listen address that cannot be bound keeps the old listener and na
   assert.ok((await answers(ports.api2, '/metrics')) !== null, 'the api_server listener is untouched');
 });
 
-test('two SIGHUPs in a row: the second is queued and applied after the first, none lost', async () => {
+test('a SIGHUP while a reload runs is queued and applied after it, none lost', async () => {
   blocker?.close();
-  writeFileSync(configFile, stringify(config({ hostname: HOST_A, health: ports.health, api: ports.api2, deleteOnShutdown: false, splay: '5s' })));
-  const seen = agent!.output().length;
-  agent!.child.kill('SIGHUP');
-  writeFileSync(configFile, stringify(config({ hostname: HOST_B, health: ports.health, api: ports.api2, deleteOnShutdown: false, splay: '5s' })));
-  agent!.child.kill('SIGHUP');
-  await waitFor('the second reload done', async () => (agent!.output().slice(seen).match(/"SIGHUP: configuration reloaded/g) ?? []).length >= 2);
-  await waitFor('the group under the last hostname pushed again', async () => {
-    const response = await fetch(`http://127.0.0.1:${gateway!.port}/api/v1/metrics`);
-    const body = (await response.json()) as { data: { labels: Record<string, string>; push_time_seconds: { time_stamp: string } }[] };
-    const group = body.data.find((entry) => entry.labels.instance === HOST_B);
-    return group !== undefined && Date.parse(group.push_time_seconds.time_stamp) > Date.now() - 2_000;
-  });
-  const log = agent!.output().slice(seen);
-  assert.match(log, /SIGHUP: a reload is running; this one follows it/);
-  assert.is((log.match(/"SIGHUP: configuration reloaded/g) ?? []).length, 2);
-  assert.ok((await answers(ports.health, '/healthz')) !== null, 'the health listener moved back');
+  // A receiver that holds each request: a reload that rebuilds the targets waits for the push in flight.
+  const slow = await faultServer((_index, res) => setTimeout(() => res.writeHead(204).end(), 2_500));
+  const slowConfig = (hostname: string) => {
+    const next = config({ hostname, health: ports.health, api: ports.api2, deleteOnShutdown: false, splay: '5s' });
+    const push = next.push as { remote_write: Record<string, unknown> };
+    push.remote_write = { url: slow.url, timeout: '3s' };
+    return { ...next, interval: '4s' };
+  };
+  try {
+    reload(slowConfig(HOST_C));
+    const held = slow.requests.length;
+    await waitFor('a push held by the slow receiver', async () => slow.requests.length > held);
+    const seen = reload(slowConfig(HOST_A));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFileSync(configFile, stringify(slowConfig(HOST_B)));
+    agent!.child.kill('SIGHUP');
+    await waitFor('the queued reload done', async () => (agent!.output().slice(seen).match(/"SIGHUP: configuration reloaded/g) ?? []).length >= 2);
+    const log = agent!.output().slice(seen);
+    assert.match(log, /SIGHUP: a reload is running; this one follows it/);
+    await waitFor('the group under the last hostname', async () => (await groups()).includes(HOST_B));
+    assert.ok((await answers(ports.health, '/healthz')) !== null, 'the health listener moved back');
+  } finally {
+    await slow.close();
+  }
 });
 
 runWhen(test, ['root', 'ip', 'pushgateway', 'victoria-metrics'], 'SIGHUP reload');
