@@ -1,10 +1,10 @@
-import type { CollectorsConfig } from './config/types.js';
+import type { CollectorsConfig } from './config/configTypes.js';
 import { parseConntrackStat } from './parse/conntrack.js';
 import { ParseError } from './parse/error.js';
 import { FieldSelection, parseSnmpPairs, parseSnmp6, type ParsedStats } from './parse/netstat.js';
 import { parseProcValue } from './parse/procValue.js';
 import { parseSockstat } from './parse/sockstat.js';
-import type { CollectorFilesRaw, CollectorSample } from './types.js';
+import type { CollectorFilesRaw, CollectorSample } from './snapshot.js';
 
 /** The files each collector's values come from, relative to /proc. */
 export const COLLECTOR_FILES = {

@@ -1,11 +1,11 @@
 import { stat } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
-import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
+import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/snapshot.js';
 import { HostWideFiles } from './procFile.js';
 import type { NamespaceReader } from './reader.js';
 import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';

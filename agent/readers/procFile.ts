@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/types.js';
+import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/snapshot.js';
 
 /**
  * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting

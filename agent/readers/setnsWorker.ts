@@ -5,8 +5,8 @@ import { ParseError } from '../../shared/parse/error.js';
 import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { parseProcValue } from '../../shared/parse/procValue.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/types.js';
-import { LibcError, loadLibc, type Libc } from './libc.js';
+import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS, readWholeFile } from './procFile.js';
 import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 

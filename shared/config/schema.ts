@@ -1,17 +1,17 @@
 import path from 'node:path';
-import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
+import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../interfaceStats.js';
 import {
   ConfigIssues, describe, isObject, join, MAX_TIMER_MS, readBoolean, readDuration, readEnum, readObject,
   readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
-import { readHttpClient } from './http.js';
+import { readHttpClient } from './httpClientConfig.js';
 import { LABEL_PRESETS } from './presets.js';
 import { DEFAULT_NETSTAT_FIELDS } from '../collectors.js';
 import type {
   ApiServerConfig, CollectorsConfig, Config, ConfigEnvironment, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
-} from './types.js';
+} from './configTypes.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 

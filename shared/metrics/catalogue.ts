@@ -1,6 +1,6 @@
-import type { ProcMetricConfig } from '../config/types.js';
-import type { InterfaceStat } from '../stats.js';
-import { READ_ERROR_REASONS } from '../types.js';
+import type { ProcMetricConfig } from '../config/configTypes.js';
+import type { InterfaceStat } from '../interfaceStats.js';
+import { READ_ERROR_REASONS } from '../snapshot.js';
 
 /**
  * Every metric the exporter writes: names and help texts of the original Go exporter where it had

@@ -1,5 +1,5 @@
-import type { Config } from '../config/types.js';
-import type { Snapshot } from '../types.js';
+import type { Config } from '../config/configTypes.js';
+import type { Snapshot } from '../snapshot.js';
 import {
   BUILD_INFO, NAMESPACE, NETWORK_INFO, NETWORK_MTU, NETWORK_UP, SELF, interfaceStatMetric, procMetric,
   type MetricSpec,

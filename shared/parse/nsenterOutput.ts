@@ -1,5 +1,5 @@
-import type { ProcMetricConfig } from '../config/types.js';
-import type { NamespaceSample } from '../types.js';
+import type { ProcMetricConfig } from '../config/configTypes.js';
+import type { NamespaceSample } from '../snapshot.js';
 import { parseIpAddrJson } from './ipJson.js';
 import { parseProcValue } from './procValue.js';
 

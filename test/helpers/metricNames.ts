@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { parseConfig } from '../../shared/config/schema.js';
 import * as catalogue from '../../shared/metrics/catalogue.js';
 import type { MetricSpec } from '../../shared/metrics/catalogue.js';
-import { INTERFACE_STATS } from '../../shared/stats.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 
 /** Series the Pushgateway adds to every pushed group. */
 export const GATEWAY_METRICS = ['push_time_seconds', 'push_failure_time_seconds'];

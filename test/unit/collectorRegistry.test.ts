@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
 import { buildRegistry } from '../../shared/metrics/registry.js';
-import type { NamespaceResult } from '../../shared/types.js';
+import type { NamespaceResult } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { procFixture } from '../helpers/fixtures.js';
 import { readOk, snapshotOf } from '../helpers/samples.js';

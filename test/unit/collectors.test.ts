@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COLLECTOR_FILES, collectorFiles, collectorSample, DEFAULT_NETSTAT_FIELDS, splitHostWide } from '../../shared/collectors.js';
 import { NETSTAT_DEFAULT_METRICS } from '../../shared/metrics/collectors.js';
-import type { CollectorsConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
 import { configErrors, configFrom } from '../helpers/config.js';
 import { procFixture } from '../helpers/fixtures.js';
 

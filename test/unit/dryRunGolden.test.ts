@@ -3,13 +3,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { SelfStatsRecorder } from '../../agent/selfStats.js';
-import type { Config } from '../../shared/config/types.js';
+import type { Config } from '../../shared/config/configTypes.js';
 import { collectorFiles, collectorSample } from '../../shared/collectors.js';
 import { passesFilter } from '../../shared/filter.js';
 import { buildRegistry } from '../../shared/metrics/registry.js';
 import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { PROC_RECORD_MARK, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
-import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/types.js';
+import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
 
