@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
-import { collectorSample, NO_COLLECTORS } from '../shared/collectors.js';
+import { collectorSample, NO_COLLECTORS } from '../shared/collectors/collectorList.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { compress, encodeWriteRequest } from '../shared/remoteWrite/encode.js';
 import { seriesFromMetrics } from '../shared/remoteWrite/series.js';

@@ -1,4 +1,4 @@
-import { NO_COLLECTORS } from '../../shared/collectors.js';
+import { NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';

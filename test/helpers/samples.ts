@@ -1,4 +1,4 @@
-import { collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
+import { collectorSample, NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
 import { INTERFACE_STATS, type InterfaceStat } from '../../shared/interfaceStats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/snapshot.js';
 
