@@ -1,11 +1,11 @@
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { listenerSpecs, planReload, type ReloadAction, type ReloadPlan } from '../shared/reload.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { Listeners } from './listeners.js';
 import type { Logger } from './log.js';
 import type { AgentLoop, AgentParts } from './loop.js';
-import { createReader } from './readers/create.js';
-import { createTargets } from './targets/create.js';
+import { createReader } from './readers/createReader.js';
+import { createTargets } from './targets/createTargets.js';
 import type { PushgatewayTarget } from './targets/pushgateway.js';
 import type { PushTarget } from './targets/target.js';
 

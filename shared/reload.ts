@@ -1,4 +1,4 @@
-import type { Config } from './config/types.js';
+import type { Config } from './config/configTypes.js';
 import { Secret } from './config/secret.js';
 import { groupingUrl } from './pushgateway/url.js';
 
