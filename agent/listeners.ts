@@ -1,4 +1,4 @@
-import { sameValue, type ListenerSpec } from '../shared/reload.js';
+import { sameValue, type ListenerSpec } from '../shared/reloadPlan.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import type { Logger } from './log.js';
 

@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/configTypes.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
-import { listenerSpecs } from '../shared/reload.js';
+import { listenerSpecs } from '../shared/reloadPlan.js';
 import { loadConfig } from './config.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
 import { Listeners } from './listeners.js';

@@ -1,5 +1,5 @@
 import type { Config } from '../shared/config/configTypes.js';
-import { listenerSpecs, planReload, type ReloadAction, type ReloadPlan } from '../shared/reload.js';
+import { listenerSpecs, planReload, type ReloadAction, type ReloadPlan } from '../shared/reloadPlan.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { Listeners } from './listeners.js';
 import type { Logger } from './log.js';
@@ -31,7 +31,7 @@ interface ReloadWork {
 }
 
 /**
- * One handler per action of the reload step (shared/reload.ts); each changes `work.parts` or the
+ * One handler per action of the reload step (shared/reloadPlan.ts); each changes `work.parts` or the
  * running agent. Returns false when the reload must stop with the running configuration kept.
  */
 const HANDLERS: Record<ReloadAction, (work: ReloadWork, deps: ReloadDeps) => Promise<boolean>> = {

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReloadQueue } from '../../agent/reload.js';
-import { listenerSpecs, planReload, sameValue } from '../../shared/reload.js';
+import { listenerSpecs, planReload, sameValue } from '../../shared/reloadPlan.js';
 import { configFrom } from '../helpers/config.js';
 
 const test = suite('the reload step: old config and new config in, actions and restart keys out');
