@@ -78,4 +78,31 @@ test('a failure\'s class is its status or code, never its text', () => {
   assert.is(failureClass({ kind: 'tls' }), 'tls unknown');
 });
 
+/** The ceiling a Retry-After gets by default (push.*.max_retry_after). */
+const FIVE_MINUTES = 300_000;
+// Built apart from POLICY so the test reads the same before and after the field exists.
+const CAPPED = { ...POLICY, maxRetryAfterMs: FIVE_MINUTES } as BackoffPolicy;
+const FAR = NOW + 7 * 86_400_000;
+
+test('Retry-After has a ceiling of its own: a day, an absurd number or a far date waits at most max_retry_after', () => {
+  const day = new Date(NOW + 86_400_000).toUTCString();
+  for (const value of ['86400', '9999999999999', day]) {
+    for (const random of [low, high, () => 0.5]) {
+      const decision = nextRetry({ attempt: 1, failure: { kind: 'status', status: 429, retryAfter: value }, nowMs: NOW, deadlineMs: FAR, policy: CAPPED, random });
+      assert.ok(decision.retry, value);
+      const { delayMs } = decision as { delayMs: number };
+      // Jittered below the ceiling, never past it: a fleet capped together does not come back together.
+      assert.ok(delayMs <= FIVE_MINUTES && delayMs >= FIVE_MINUTES * 0.8, `${value}: waited ${delayMs} ms`);
+    }
+  }
+});
+
+test('Retry-After below the ceiling: never earlier than asked, spread a little later so a fleet told "60" does not return in one second', () => {
+  const failure = { kind: 'status', status: 429, retryAfter: '60' } as const;
+  const delays = [low, () => 0.5, high].map((random) => (nextRetry({ attempt: 1, failure, nowMs: NOW, deadlineMs: FAR, policy: CAPPED, random }) as { delayMs: number }).delayMs);
+  assert.is(delays[0], 60_000);
+  assert.ok(delays[1]! > 60_000 && delays[2]! > delays[1]!, String(delays));
+  assert.ok(delays[2]! <= 72_000, String(delays));
+});
+
 test.run();
