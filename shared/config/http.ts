@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_RETRY_AFTER_MS } from '../backoff.js';
 import { Secret, SecretFileError, secretFromFileText } from './secret.js';
 import {
   ConfigIssues, join, readBoolean, readDuration, readObject, readOptionalString, readString, readStringMap,
@@ -28,6 +29,7 @@ export function readHttpClient(
   return {
     url: readHttpUrl(fields.url, join(at, 'url'), true, issues) ?? new URL('http://invalid.invalid/'),
     timeoutMs: readDuration(fields.timeout, join(at, 'timeout'), 10_000, issues),
+    maxRetryAfterMs: readDuration(fields.max_retry_after, join(at, 'max_retry_after'), DEFAULT_MAX_RETRY_AFTER_MS, issues),
     basicAuth,
     bearerToken,
     tls: readTls(fields.tls_config, join(at, 'tls_config'), issues),
