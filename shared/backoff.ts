@@ -21,9 +21,6 @@ export interface BackoffPolicy {
   maxRetryAfterMs: number;
 }
 
-/** The default ceiling of a Retry-After. */
-export const DEFAULT_MAX_RETRY_AFTER_MS = 300_000;
-
 /**
  * Share by which a Retry-After wait is spread: up to this much later than asked, and below the
  * ceiling by up to as much, so a fleet told "60" (or capped together) does not return in one second.

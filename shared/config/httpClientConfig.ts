@@ -1,14 +1,16 @@
-import { DEFAULT_MAX_RETRY_AFTER_MS } from '../backoff.js';
 import { Secret, SecretFileError, secretFromFileText } from './secret.js';
 import {
   ConfigIssues, join, readBoolean, readDuration, readObject, readOptionalString, readString, readStringMap,
   type RawObject,
 } from './fields.js';
 import { redactUrl } from './redact.js';
-import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './types.js';
+import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './configTypes.js';
 
 /** Headers the push protocols set themselves; a user header may not replace them. */
 const PROTECTED_HEADERS = ['authorization', 'content-encoding', 'content-type', 'content-length', 'host', 'x-prometheus-remote-write-version'];
+
+/** The ceiling of a receiver's Retry-After (shared/backoff.ts applies it). */
+const DEFAULT_MAX_RETRY_AFTER_MS = 300_000;
 
 /** The http_config part shared by push.pushgateway and push.remote_write. */
 export function readHttpClient(
