@@ -33,7 +33,7 @@ export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number
 }
 
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
-export class CycleAbandoned extends Error {
+class CycleAbandoned extends Error {
   constructor() {
     super('cycle abandoned: shutting down');
   }

@@ -25,7 +25,7 @@ export interface BackoffPolicy {
  * Share by which a Retry-After wait is spread: up to this much later than asked, and below the
  * ceiling by up to as much, so a fleet told "60" (or capped together) does not return in one second.
  */
-export const RETRY_AFTER_SPREAD = 0.2;
+const RETRY_AFTER_SPREAD = 0.2;
 
 /** How one attempt failed. */
 export type AttemptFailure =

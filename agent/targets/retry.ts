@@ -23,7 +23,7 @@ export interface RetryOptions {
 
 /** Why retrying ended without a 2xx. */
 /** `retry-after`: a receiver's earlier Retry-After ends too late for an attempt before the deadline. */
-export type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller' | 'retry-after';
+type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller' | 'retry-after';
 
 export type SendResult =
   | { ok: true; attempts: number }
