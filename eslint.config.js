@@ -1,6 +1,7 @@
 // The design's fences as lint rules (`npm run lint`, run by CI before the tests):
 // - only agent/readers/ spawns processes, starts threads or loads FFI, however it is spelled:
 //   a static import, `import()`, `require()` or `createRequire(...)('koffi')`, `process.dlopen`;
+//   outside them, agent/system/bcrypt.ts alone may start threads (bcrypt off the main thread);
 // - shared/ is pure: nothing from agent/, no file, process, thread or network I/O.
 // No type information is needed, so the TypeScript parser runs without a project (fast).
 import tsParser from '@typescript-eslint/parser';
@@ -49,6 +50,15 @@ export default [
     // The readers are the one place allowed to spawn and to load FFI.
     files: ['agent/readers/**/*.ts'],
     rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
+  },
+  {
+    // The one thread outside the readers: bcrypt compares for basic auth, kept off the main thread.
+    // It may start threads, nothing more.
+    files: ['agent/system/bcrypt.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: restrictedPaths(['child_process', 'koffi'], FENCE) }],
+      'no-restricted-syntax': ['error', ...restrictedSyntax(['child_process', 'koffi'], FENCE), DLOPEN],
+    },
   },
   {
     // Replaces the rules above for shared/ (a later object's options win), so it repeats the fence.

@@ -16,6 +16,8 @@ import type { NamespaceReader } from './readers/reader.js';
 import { createTargets } from './targets/create.js';
 import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
+import { WebConfigError, WebConfigSource } from './webConfig.js';
+import { WebSecurity } from './webSecurity.js';
 
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
 const EXIT_FAILURE = 1;
@@ -48,7 +50,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cli.mode === 'check-config') {
     // Building the targets reads their TLS files, which --check-config must vouch for too.
     if (!(await startTargets(await createTargets(config, logger), 'validate'))) return EXIT_USAGE;
-    return write(process.stdout, `config OK (${loaded.source})\n`, 0);
+    const web = openWebConfig(config, cli, logger);
+    if (web === null) return EXIT_USAGE;
+    for (const warning of webConfigWarnings(config, web)) process.stderr.write(`netns-exporter: warning: ${warning}\n`);
+    return write(process.stdout, `config OK (${loaded.source}${web.file === null ? '' : `, web config ${web.file}`})\n`, 0);
   }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
@@ -124,12 +129,15 @@ async function deleteGroup(config: Config, logger: Logger): Promise<number> {
 async function run(config: Config, pushFingerprint: string, cli: CliOptions, output: LogOutput): Promise<number> {
   const { logger } = output;
   const build = buildInfo();
+  const web = openWebConfig(config, cli, logger);
+  if (web === null) return EXIT_USAGE;
+  const security = new WebSecurity(web, { allowUnauthenticatedHealth: config.health.allowUnauthenticated, logger });
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
   // reader: auto proves setns here, so the line below can say which reader reads.
   const reader = await startedReader(config, logger);
-  const loop = new AgentLoop({ config, reader, targets }, { logger, build });
-  const servers = await startServers(config, loop, logger);
+  const loop = new AgentLoop({ config, reader, targets }, { logger, build, selfMetrics: () => security.selfMetrics() });
+  const servers = await startServers(config, loop, logger, security);
   if (servers === null) return EXIT_FAILURE;
   let fingerprint = pushFingerprint;
   logger.info({ version: build.version, reader: reader.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
@@ -147,8 +155,11 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
     const reloaded = reloadConfig(cli);
     if (!reloaded.ok) {
       logger.error({ errors: reloaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
+      web.reload(web.file);
       return;
     }
+    web.reload(webConfigPath(reloaded.config, cli));
+    security.allowUnauthenticatedHealth = reloaded.config.health.allowUnauthenticated;
     void (async () => {
       const keepTargets = reloaded.pushFingerprint === fingerprint;
       const newTargets = keepTargets ? [...loop.targets] : await createTargets(reloaded.config, logger, loop.targets);
@@ -172,6 +183,7 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
   const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
   const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
   await Promise.race([Promise.all(servers.map((server) => server.stop())), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  await security.stop();
   clearTimeout(overdue);
   // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which
   // waits for every thread: leave without it.
@@ -209,8 +221,45 @@ async function startedReader(config: Config, logger: Logger): Promise<NamespaceR
   return reader;
 }
 
+/** --web.config.file wins over web_config_file. */
+function webConfigPath(config: Config, cli: CliOptions): string | null {
+  return cli.webConfigFile ?? config.webConfigFile;
+}
+
+/** The web config, loaded; null (after one `config error:` line per problem) when it cannot be used. */
+function openWebConfig(config: Config, cli: CliOptions, logger: Logger): WebConfigSource | null {
+  try {
+    return new WebConfigSource(webConfigPath(config, cli), logger);
+  } catch (error) {
+    if (!(error instanceof WebConfigError)) throw error;
+    process.stderr.write(error.lines.map((line) => `netns-exporter: config error: web config ${line}\n`).join(''));
+    return null;
+  }
+}
+
+/**
+ * What a valid web config may still get wrong for this agent: basic auth on the load balancer's
+ * listener without the exemption turns every node's health check into a 401, and a required client
+ * certificate applies to the health check's connections too.
+ */
+function webConfigWarnings(config: Config, web: WebConfigSource): string[] {
+  const { config: settings, tls } = web.current();
+  const listen = config.health.listen;
+  if (listen === null) return [];
+  const at = `health.listen (${listen.host}:${listen.port})`;
+  const warnings: string[] = [];
+  if (Object.keys(settings.users).length > 0 && !config.health.allowUnauthenticated) {
+    warnings.push(`basic_auth_users guards /healthz on ${at}: a load balancer's health check without credentials gets 401 and takes every node out; set health.allow_unauthenticated: true, or give the check credentials`);
+  }
+  const clientAuth = tls?.config.clientAuth;
+  if (clientAuth === 'RequireAnyClientCert' || clientAuth === 'RequireAndVerifyClientCert') {
+    warnings.push(`client_auth_type ${clientAuth} applies to ${at} too: the load balancer's health check must present a client certificate (haproxy: check-ssl crt ...)`);
+  }
+  return warnings;
+}
+
 /** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */
-async function startServers(config: Config, loop: AgentLoop, logger: Logger): Promise<AgentHttpServer[] | null> {
+async function startServers(config: Config, loop: AgentLoop, logger: Logger, security: WebSecurity): Promise<AgentHttpServer[] | null> {
   const health = () => evaluateHealth({
     nowMs: Date.now(),
     maxAgeMs: loop.config.health.maxAgeMs,
@@ -229,16 +278,16 @@ async function startServers(config: Config, loop: AgentLoop, logger: Logger): Pr
   const servers: AgentHttpServer[] = [];
   const api = config.apiServer;
   if (api.enabled) {
-    servers.push(new AgentHttpServer({ host: api.address, port: api.port, requestTimeoutMs: api.requestTimeoutMs, routes: { metrics, health }, logger }));
+    servers.push(new AgentHttpServer({ host: api.address, port: api.port, requestTimeoutMs: api.requestTimeoutMs, routes: { metrics, health }, logger, security }));
   }
   const listen = config.health.listen;
   if (listen !== null && !(api.enabled && listen.host === api.address && listen.port === api.port)) {
-    servers.push(new AgentHttpServer({ host: listen.host, port: listen.port, requestTimeoutMs: 10_000, routes: { metrics: null, health }, logger }));
+    servers.push(new AgentHttpServer({ host: listen.host, port: listen.port, requestTimeoutMs: 10_000, routes: { metrics: null, health }, logger, security }));
   }
   for (const server of servers) {
     try {
       const address = await server.start();
-      logger.info({ address: address.address, port: address.port }, 'listening');
+      logger.info({ address: address.address, port: address.port, tls: security.tlsAtStart() !== null }, 'listening');
     } catch (error) {
       process.stderr.write(`netns-exporter: cannot listen: ${(error as Error).message}\n`);
       await Promise.all(servers.map((started) => started.stop()));

@@ -106,6 +106,7 @@ test('/healthz needs credentials too without the explicit exemption', () => {
 
 test('failed attempts are counted in a self-metric and logged once per address, never with the password', async () => {
   for (let i = 0; i < 3; i++) curl(api('/metrics'), ['-u', 'prometheus:wrong-password-123']);
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const metrics = await waitFor('the failures counted', async () => {
     const body = curl(api('/metrics'), ['-u', 'prometheus:scrape-secret']).body;
     return /netns_exporter_http_auth_failures_total\{reason="wrong_password"\} [1-9]/.test(body) ? body : null;
@@ -152,8 +153,11 @@ test('a broken new file keeps the settings in force and is warned about once', a
   writeWeb([...tlsLines(), ...usersLines(), 'basic_auth: {}'].join('\n'));
   for (let i = 0; i < 3; i++) assert.is(curl(api('/metrics'), ['-u', 'prometheus:scrape-secret']).status, 200, 'the old settings stay');
   assert.is(curl(api('/metrics'), ['-u', 'prometheus:wrong']).status, 401, 'still secured');
-  const warnings = agent!.output().split('\n').filter((line) => /web config/.test(line) && /basic_auth: unknown key/.test(line));
-  assert.is(warnings.length, 1, agent!.output());
+  // curl ran synchronously: the agent's log is read while this test waits.
+  const refusals = () => agent!.output().split('\n').filter((line) => /web config refused/.test(line) && /basic_auth: unknown key/.test(line));
+  await waitFor('the warning', async () => refusals().length > 0);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.is(refusals().length, 1, agent!.output());
 });
 
 test('SIGHUP re-reads the file', async () => {

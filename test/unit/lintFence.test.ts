@@ -51,6 +51,18 @@ test('agent/readers/ may spawn and load FFI', async () => {
   for (const code of Object.values(SPAWNS)) assert.equal(await lint('agent/readers', code), [], code);
 });
 
+test('agent/system/bcrypt.ts alone outside the readers may start threads, and nothing more', async () => {
+  const at = async (file: string, code: string) => {
+    const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+    return result!.messages.map((message) => `${message.ruleId}: ${message.message}`);
+  };
+  assert.equal(await at('agent/system/bcrypt.ts', SPAWNS['worker_threads without the node: prefix']), []);
+  assert.equal(await at('agent/system/bcrypt.ts', SPAWNS['a dynamic import of worker_threads']), []);
+  assert.is((await at('agent/system/bcrypt.ts', SPAWNS['a static import of child_process'])).length, 1, 'no processes');
+  assert.is((await at('agent/system/bcrypt.ts', SPAWNS['koffi through createRequire, in one expression'])).length, 1, 'no FFI');
+  assert.is((await at('agent/system/other.ts', SPAWNS['worker_threads without the node: prefix'])).length, 1, 'another file beside it may not');
+});
+
 test('shared/: an import from agent/, file I/O and spawning are errors', async () => {
   assert.match((await lint('shared', "import { loadConfig } from '../../agent/config.js';\nloadConfig('x', true, { threads: null, logLevel: null });\n")).join('\n'), /shared\/ must never import from agent\//);
   assert.match((await lint('shared', "import { readFileSync } from 'node:fs';\nreadFileSync('x');\n")).join('\n'), /shared\/ is pure/);
