@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseConfig } from '../shared/config/schema.js';
-import type { Config, ConfigEnvironment } from '../shared/config/types.js';
+import type { Config, ConfigEnvironment } from '../shared/config/configTypes.js';
 import { parseConfigYaml } from '../shared/config/yaml.js';
 
 export type LoadedConfig = { ok: true; config: Config; source: string; pushFingerprint: string } | { ok: false; errors: string[] };
@@ -10,7 +10,7 @@ export type ConfigOverrides = { threads: number | null; logLevel: string | null 
 /** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** A password or token is short; anything longer is the wrong file. */
-export const MAX_SECRET_BYTES = 64 * 1024;
+const MAX_SECRET_BYTES = 64 * 1024;
 /** Enough to fix a config; a file of 40,000 typos does not need 40,000 lines of reply. */
 const MAX_ERRORS_SHOWN = 20;
 

@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
 import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
@@ -33,7 +33,7 @@ export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number
 }
 
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
-export class CycleAbandoned extends Error {
+class CycleAbandoned extends Error {
   constructor() {
     super('cycle abandoned: shutting down');
   }

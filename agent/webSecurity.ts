@@ -6,7 +6,7 @@ import type { ExtraMetric } from '../shared/metrics/families.js';
 import { SELF } from '../shared/metrics/catalogue.js';
 import type { Logger } from './log.js';
 import { BcryptBusyError, BcryptPool } from './system/bcrypt.js';
-import type { TlsSettings, WebConfigSource } from './webConfig.js';
+import type { TlsSettings, WebConfigSource } from './webConfigFile.js';
 
 /** What the listener does with a request before routing it. */
 export interface Verdict {

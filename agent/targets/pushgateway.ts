@@ -1,17 +1,17 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
-import type { PushgatewayConfig } from '../../shared/config/types.js';
+import type { PushgatewayConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
 import { TargetConnection } from './connection.js';
-import type { HttpTargetDeps } from './http.js';
+import type { HttpTargetDeps } from './httpClient.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 const gzip = promisify(gzipCallback);
 
 /** The gateway is one local service: retry quickly, a few times, and leave the rest to the next cycle. */
-export const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
+const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -24,8 +24,8 @@ export interface WebConfig {
 export type PemSource = { file: string } | { inline: string };
 
 /** The toolkit's names, which are Go's crypto/tls ClientAuthType names. */
-export const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
-export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
+const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
+type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
 
 export interface WebTlsConfig {
   cert: PemSource;
@@ -44,7 +44,7 @@ export interface WebTlsConfig {
   clientAllowedSans: string[] | null;
 }
 
-export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 const TLS_VERSIONS: Record<string, TlsVersion> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
 const VERSION_ORDER: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -259,7 +259,7 @@ function readRateLimit(value: unknown, issues: ConfigIssues): WebConfig['rateLim
 const GO_DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration ("1s", "1m30s", "250ms"), as the toolkit's YAML reads time.Duration; milliseconds or null. */
-export function parseGoDuration(value: unknown): number | null {
+function parseGoDuration(value: unknown): number | null {
   if (value === 0 || value === '0') return 0;
   if (typeof value !== 'string' || !/^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(value)) return null;
   let total = 0;
