@@ -48,9 +48,15 @@ export class AgentHttpServer {
    * a request is being answered on it. By peer, since a request's socket is the TLS socket on top.
    */
   readonly #connections = new Map<string, { socket: Socket; busy: boolean }>();
+  #tls = false;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
+  }
+
+  /** Whether this listener speaks TLS (decided at start from the web config). */
+  get tls(): boolean {
+    return this.#tls;
   }
 
   async start(): Promise<AddressInfo> {
@@ -87,6 +93,7 @@ export class AgentHttpServer {
       });
       tlsServer.on('tlsClientError', (error, socket) => security.countHandshakeFailure(socket.remoteAddress, error));
       server = tlsServer;
+      this.#tls = true;
     } else {
       server = createServer(options, handler);
     }
