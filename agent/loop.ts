@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
 import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';

@@ -4,16 +4,16 @@
 // Dockerfile's entrypoint passes the same flags.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
-import { createReader } from './readers/create.js';
+import { createReader } from './readers/createReader.js';
 import type { NamespaceReader } from './readers/reader.js';
-import { createTargets } from './targets/create.js';
+import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
 

@@ -15,11 +15,11 @@ import { PushgatewayTarget } from '../agent/targets/pushgateway.js';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
 import type { PushTarget } from '../agent/targets/target.js';
 import { parseConfig } from '../shared/config/schema.js';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { buildRegistry, registryFromFamilies } from '../shared/metrics/registry.js';
 import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import { syntheticSnapshot } from '../test/helpers/snapshot.js';
 import type { PushRecord } from './fleetFigures.js';
 

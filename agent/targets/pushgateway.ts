@@ -1,11 +1,11 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
-import type { PushgatewayConfig } from '../../shared/config/types.js';
+import type { PushgatewayConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
 import { TargetConnection } from './connection.js';
-import type { HttpTargetDeps } from './http.js';
+import type { HttpTargetDeps } from './httpClient.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 const gzip = promisify(gzipCallback);

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
-import type { RemoteWriteConfig } from '../../shared/config/types.js';
+import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import {
   compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress,
@@ -12,7 +12,7 @@ import {
 } from '../../shared/remoteWrite/series.js';
 import { attemptRequest } from './attempt.js';
 import { TargetConnection } from './connection.js';
-import type { HttpTargetDeps } from './http.js';
+import type { HttpTargetDeps } from './httpClient.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nextRetry, type AttemptFailure, type BackoffPolicy } from '../../shared/backoff.js';
 import type { Logger } from '../log.js';
 import { attemptRequest } from './attempt.js';
-import type { HttpClient, HttpRequest } from './http.js';
+import type { HttpClient, HttpRequest } from './httpClient.js';
 
 export interface RetryOptions {
   /** Names the target in the debug line of each retry. */

@@ -1,17 +1,16 @@
 import path from 'node:path';
-import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
+import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../interfaceStats.js';
 import {
   ConfigIssues, describe, isObject, join, MAX_TIMER_MS, readBoolean, readDuration, readEnum, readObject,
   readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
-import { readHttpClient } from './http.js';
+import { readHttpClient } from './httpClientConfig.js';
 import { LABEL_PRESETS } from './presets.js';
-import { DEFAULT_NETSTAT_FIELDS } from '../collectors.js';
 import type {
   ApiServerConfig, CollectorsConfig, Config, ConfigEnvironment, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
-} from './types.js';
+} from './configTypes.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -148,11 +147,18 @@ function readProcMetrics(value: unknown, issues: ConfigIssues): ProcMetricConfig
   return metrics;
 }
 
+/** node_exporter's default `--collector.netstat.fields`. */
+export const DEFAULT_NETSTAT_FIELDS = '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)'
+  + '|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)'
+  + '|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)'
+  + '|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$';
+
 /**
  * Conntrack is on by default: a full table drops a router's traffic silently, and it adds two
  * gauges and eight counters per namespace. netstat (~40 series with the default fields) and
  * sockstat (~14) would double or triple a typical namespace's series, so they are opt-in.
  */
+
 export const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
 
 function readCollectors(value: unknown, issues: ConfigIssues): CollectorsConfig {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Snapshot } from '../types.js';
+import type { Snapshot } from '../snapshot.js';
 import { cycleFamilies, type BuildInfo, type MetricFamily, type RegistryConfig, type SelfStats } from './families.js';
 
 /**

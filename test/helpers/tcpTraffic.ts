@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { CollectorFilesRaw } from '../../shared/types.js';
+import type { CollectorFilesRaw } from '../../shared/snapshot.js';
 import { addNamespace, addVeth, inNs } from './netns.js';
 
 const SERVER_IP = '10.199.14.1';

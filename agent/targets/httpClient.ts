@@ -3,7 +3,7 @@ import https from 'node:https';
 import got, { RequestError, type Got } from 'got';
 import { HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/redact.js';
-import type { HttpClientConfig } from '../../shared/config/types.js';
+import type { HttpClientConfig } from '../../shared/config/configTypes.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
 import type { Logger } from '../log.js';
 import { CredentialFiles, HttpClientConfigError, REAL_FILES, type FileAccess } from './credentials.js';

@@ -1,4 +1,4 @@
-import type { InterfaceStat } from './stats.js';
+import type { InterfaceStat } from './interfaceStats.js';
 
 /** A network namespace file found by discovery. `inode` identifies the namespace itself. */
 export interface Namespace {

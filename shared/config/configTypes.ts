@@ -1,4 +1,4 @@
-import type { InterfaceStat } from '../stats.js';
+import type { InterfaceStat } from '../interfaceStats.js';
 import type { Secret } from './secret.js';
 
 export interface NameFilter {
