@@ -40,7 +40,7 @@ function firstCollectionMessage(config: Pick<Config, 'apiServer' | 'health'>): s
 }
 
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
-export class CycleAbandoned extends Error {
+class CycleAbandoned extends Error {
   constructor() {
     super('cycle abandoned: shutting down');
   }

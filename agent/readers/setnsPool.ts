@@ -143,11 +143,6 @@ export class SetnsWorkerPool {
     });
   }
 
-  /** Queued reads settle as 'doubt': the reader reads them elsewhere. */
-  drain(): void {
-    this.#drainQueue();
-  }
-
   #exitHardAtExit(): void {
     let exit: (code: number) => never;
     try {

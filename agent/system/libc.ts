@@ -11,7 +11,7 @@ const LOCK_NB = 4;
 const EWOULDBLOCK = 11;
 const EINTR = 4;
 
-export class SystemCallError extends Error {
+class SystemCallError extends Error {
   readonly code = 'ESYSCALL';
   constructor(message: string, readonly errno: number) {
     super(message);

@@ -26,7 +26,7 @@ export async function attemptRequest(client: HttpClient, request: HttpRequest): 
   }
 }
 
-export function headerValue(response: HttpResponse, name: string): string | null {
+function headerValue(response: HttpResponse, name: string): string | null {
   const value = response.headers[name];
   return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
 }

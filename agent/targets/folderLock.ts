@@ -3,10 +3,10 @@ import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path';
 import { tryLockExclusive } from '../system/libc.js';
 
-export const LOCK_FILE = '.lock';
+const LOCK_FILE = '.lock';
 
 /** Another live process (or another owner in this one) holds the folder. */
-export class BufferLockedError extends Error {
+class BufferLockedError extends Error {
   override readonly name = 'BufferLockedError';
   readonly code = 'EBUFFERLOCKED';
 }

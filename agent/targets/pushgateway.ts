@@ -11,7 +11,7 @@ import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target
 const gzip = promisify(gzipCallback);
 
 /** The gateway is one local service: retry quickly, a few times, and leave the rest to the next cycle. */
-export const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
+const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 

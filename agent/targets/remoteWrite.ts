@@ -17,7 +17,7 @@ import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
-export const METADATA_INTERVAL_MS = 60_000;
+const METADATA_INTERVAL_MS = 60_000;
 
 export interface RemoteWriteDeps extends HttpTargetDeps<RemoteWriteConfig> {
   /** The target this one replaces (SIGHUP): start() takes over its buffer instead of opening the folder anew. */

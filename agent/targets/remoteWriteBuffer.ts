@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { FolderLock } from './folderLock.js';
@@ -63,7 +63,7 @@ const CORRUPT_SUFFIX = '.corrupt';
 /** Only the newest few set-aside files are kept for a post-mortem: a disk going bad must not fill the folder. */
 export const MAX_CORRUPT_FILES = 5;
 
-export class BufferFileError extends Error {
+class BufferFileError extends Error {
   override readonly name = 'BufferFileError';
   readonly code = 'EBUFFERFILE';
   /** Samples the file held, when its header checked out (so the count can be trusted). */

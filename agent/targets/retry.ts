@@ -22,7 +22,7 @@ export interface RetryOptions {
 }
 
 /** Why retrying ended without a 2xx. */
-export type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller';
+type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller';
 
 export type SendResult =
   | { ok: true; attempts: number }

@@ -20,12 +20,12 @@ const TOP_LEVEL_KEYS = [
   'jitter', 'self_metrics', 'log_level',
 ] as const;
 
-export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_PART = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-export const DEFAULT_INTERVAL_MS = 15_000;
+const DEFAULT_INTERVAL_MS = 15_000;
 /** Like the original, loopback is left out unless device_filter is configured. */
 const DEFAULT_DEVICE_FILTER = { whitelist: null, blacklist: /^lo$/u };
-export const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
+const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
 
 /** Environment variables that override a top-level key (documented in the config reference). */
 export const ENV_OVERRIDES: Record<string, string[]> = {
@@ -94,7 +94,7 @@ function namingEnvOverrides(errors: readonly string[], env: Record<string, strin
  * 5 s, or half a short interval: the default must never be what makes a valid interval invalid,
  * and a hung read then still leaves the push half the interval.
  */
-export function defaultReadTimeoutMs(intervalMs: number): number {
+function defaultReadTimeoutMs(intervalMs: number): number {
   return Math.min(5_000, intervalMs / 2);
 }
 
@@ -159,7 +159,7 @@ export const DEFAULT_NETSTAT_FIELDS = '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6
  * sockstat (~14) would double or triple a typical namespace's series, so they are opt-in.
  */
 
-export const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
+const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
 
 function readCollectors(value: unknown, issues: ConfigIssues): CollectorsConfig {
   const fields = readObject(value, 'collectors', ['netstat', 'sockstat', 'conntrack'], issues);
@@ -384,7 +384,7 @@ function readRatio(value: unknown, at: string, fallback: number, issues: ConfigI
 }
 
 /** "host:port", "[::1]:port" or ":port" (all addresses). */
-export function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
+function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {

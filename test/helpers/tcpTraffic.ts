@@ -4,7 +4,7 @@ import { addNamespace, addVeth, inNs } from './netns.js';
 
 const SERVER_IP = '10.199.14.1';
 const CLIENT_IP = '10.199.14.2';
-export const LISTEN_PORT = 5514;
+const LISTEN_PORT = 5514;
 export const CLOSED_PORT = 5515;
 
 /** Two test namespaces joined by a veth: `server` (10.199.14.1, tracks connections) and `client`. */

@@ -13,7 +13,7 @@ import { NsenterReader } from '../../agent/readers/nsenter.js';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import type { PushOutcome } from '../../agent/targets/target.js';
 import type { Config, PushgatewayConfig } from '../../shared/config/configTypes.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { buildRegistry } from '../helpers/registry.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { addNamespace, addVeth, inNs, TEST_PREFIX, deleteNamespace } from '../helpers/netns.js';

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { collectorSample } from '../../shared/collectors/collectorList.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { buildRegistry } from '../helpers/registry.js';
 import type { NamespaceResult } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { ALL_COLLECTOR_FILES, procFixture } from '../helpers/fixtures.js';

@@ -6,7 +6,7 @@ import { SelfStatsRecorder } from '../../agent/selfStats.js';
 import type { Config } from '../../shared/config/configTypes.js';
 import { collectorFiles, collectorSample } from '../../shared/collectors/collectorList.js';
 import { passesFilter } from '../../shared/filter.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { buildRegistry } from '../helpers/registry.js';
 import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { PROC_RECORD_MARK, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
 import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/snapshot.js';
