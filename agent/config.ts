@@ -4,7 +4,7 @@ import { parseConfig } from '../shared/config/schema.js';
 import type { Config, ConfigEnvironment } from '../shared/config/configTypes.js';
 import { parseConfigYaml } from '../shared/config/yaml.js';
 
-export type LoadedConfig = { ok: true; config: Config; source: string; pushFingerprint: string } | { ok: false; errors: string[] };
+export type LoadedConfig = { ok: true; config: Config; source: string } | { ok: false; errors: string[] };
 export type ConfigOverrides = { threads: number | null; logLevel: string | null };
 
 /** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
@@ -56,7 +56,6 @@ export function configFromText(text: string | null, file: string, overrides: Con
     ok: true,
     config: result.config,
     source: text === null ? 'built-in defaults' : file,
-    pushFingerprint: JSON.stringify(withOverrides.push ?? null),
   };
 }
 

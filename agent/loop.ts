@@ -72,7 +72,9 @@ export class AgentLoop {
   #stopping = false;
   #lastRegistry: Registry | null = null;
   #lastCycle: CycleSummary | null = null;
-  #pending: AgentParts | null = null;
+  #pending: { parts: AgentParts; applied: (old: AgentParts) => void } | null = null;
+  /** From the start of a tick to its end: parts are swapped only outside it. */
+  #ticking = false;
   readonly #types: NamespaceTypes;
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
@@ -116,9 +118,17 @@ export class AgentLoop {
     this.#schedule(splay);
   }
 
-  /** New parts take effect at the start of the next cycle, never in the middle of one. */
-  replaceParts(parts: AgentParts): void {
-    this.#pending = parts;
+  /**
+   * New parts take effect between cycles, never in the middle of one: at once when the loop waits
+   * for its next cycle, else when the cycle in flight has pushed. Resolves with the parts replaced,
+   * for the caller to stop what it no longer uses (the loop does not know which reader or target
+   * the new parts kept). One replacement at a time: the reload step runs them one after the other.
+   */
+  replaceParts(parts: AgentParts): Promise<AgentParts> {
+    return new Promise((applied) => {
+      this.#pending = { parts, applied };
+      if (!this.#ticking) this.#applyPending();
+    });
   }
 
   /**
@@ -175,10 +185,15 @@ export class AgentLoop {
     // An abandoned collection is not waited for (a reader may take its time to give up its reads):
     // it pushes nothing. A push in flight is.
     const pushInFlight = collecting === null ? this.#inFlight?.catch(() => undefined) ?? Promise.resolve() : Promise.resolve();
-    const readerStopped = this.#parts.reader.stop().catch(() => undefined);
+    // Parts a reload built but the loop never used: a new remote_write target already holds the buffer.
+    const unused = this.#pending?.parts ?? { reader: this.#parts.reader, targets: [] };
+    this.#pending = null;
+    const readers = [...new Set([this.#parts.reader, unused.reader])];
+    const targets = [...new Set([...this.#parts.targets, ...unused.targets])];
+    const readerStopped = Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
     await until(pushInFlight, half);
-    const targetsStopped = Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadlineMs)));
+    const targetsStopped = Promise.allSettled(targets.map((target) => target.stop(deadlineMs)));
     return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
@@ -211,7 +226,16 @@ export class AgentLoop {
 
   async #tick(): Promise<void> {
     if (this.#stopping) return;
-    await this.#applyPending();
+    this.#ticking = true;
+    try {
+      await this.#cycle();
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #cycle(): Promise<void> {
+    this.#applyPending();
     const started = Date.now();
     const { intervalMs, jitterMs } = this.#parts.config;
     // Until the first collection ends /metrics and /healthz answer 503; on a busy host with
@@ -239,16 +263,14 @@ export class AgentLoop {
     this.#schedule(Math.max(0, intervalMs - elapsed) + Math.random() * jitterMs);
   }
 
-  async #applyPending(): Promise<void> {
+  #applyPending(): void {
     const pending = this.#pending;
     if (pending === null) return;
     this.#pending = null;
     const old = this.#parts;
-    this.#parts = pending;
-    if (old.reader !== pending.reader) await old.reader.stop().catch(() => undefined);
-    const dropped = old.targets.filter((target) => !pending.targets.includes(target));
-    await Promise.allSettled(dropped.map((target) => target.stop(Date.now() + 5_000)));
+    this.#parts = pending.parts;
     this.#logger.info('new configuration in effect');
+    pending.applied(old);
   }
 
   #logFirstCycle({ snapshot, pushes }: CycleResult, elapsedMs: number): void {

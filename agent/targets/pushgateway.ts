@@ -105,12 +105,13 @@ export class PushgatewayTarget implements PushTarget {
    * delete_on_shutdown is off by default: a restart, an upgrade or a crash loop would otherwise
    * blank this node's dashboards (and fire "absent" alerts) until the next push. Operators
    * decommissioning a node turn it on so its group does not linger at the last values forever.
+   * A reload that replaces this target passes `deleteGroup`: its successor may push to the same group.
    */
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(deadlineMs: number, deleteGroup = this.#config.deleteOnShutdown): Promise<void> {
     this.#inFlight?.abort();
     if (!this.#link.isOpen) return;
     try {
-      if (!this.#config.deleteOnShutdown) return;
+      if (!deleteGroup) return;
       const result = await this.deleteGroup(deadlineMs);
       const group = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping).pathname;
       if (result.ok) this.#deps.logger.info({ target: this.name, group }, 'deleted this node\'s group from the Pushgateway');
