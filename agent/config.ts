@@ -31,6 +31,7 @@ export function loadConfig(file: string, explicit: boolean, overrides: ConfigOve
     hostname: hostname(),
     env: process.env,
     readFile: (path) => readBoundedFile(path, MAX_SECRET_BYTES, 'secret file'),
+    checkFile: openableFile,
   };
   return configFromText(text, file, overrides, environment);
 }
@@ -86,6 +87,17 @@ export function readBoundedFile(file: string, maxBytes: number, what: string): s
     for (let read = -1; read !== 0 && length <= maxBytes; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
     if (length > maxBytes) throw tooLarge();
     return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Throws when `file` cannot be opened for reading or is not a regular file (a folder, a FIFO). */
+function openableFile(file: string): void {
+  // Non-blocking, as above: a FIFO must not hang the check.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: undefined });
   } finally {
     closeSync(fd);
   }

@@ -32,6 +32,13 @@ export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number
   return Math.max(nextCycleDue, input.nowMs + Math.min(MIN_PUSH_MS, input.intervalMs));
 }
 
+/** Names only what this agent serves: /metrics with api_server, /healthz with it or health.listen. */
+function firstCollectionMessage(config: Pick<Config, 'apiServer' | 'health'>): string {
+  if (config.apiServer.enabled) return 'first collection started; /metrics and /healthz answer 503 until it ends';
+  if (config.health.listen !== null) return 'first collection started; /healthz answers 503 until it ends';
+  return 'first collection started';
+}
+
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
 class CycleAbandoned extends Error {
   constructor() {
@@ -239,7 +246,7 @@ export class AgentLoop {
     // Until the first collection ends /metrics and /healthz answer 503; on a busy host with
     // thousands of namespaces that takes tens of seconds, so say when it starts and ends.
     const first = this.#cyclesStarted++ === 0;
-    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, 'first collection started; /metrics and /healthz answer 503 until it ends');
+    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, firstCollectionMessage(this.#parts.config));
     this.#inFlight = this.runCycle(this.#parts.targets.length > 0);
     try {
       const result = await this.#inFlight;

@@ -266,8 +266,13 @@ function listenersOf(loop: AgentLoop, logger: Logger, security: WebSecurity): Li
   }, logger, security);
 }
 
-/** Starting a target reads its TLS files: one that cannot be read is a config error (exit 2). */
+/**
+ * Starting a target reads its TLS files: one that cannot be used is a config error (exit 2).
+ * Validating (--check-config) tries every target, so each one's problem is reported in one run;
+ * starting stops at the first, leaving the rest unstarted.
+ */
 async function startTargets(targets: readonly PushTarget[], how: 'start' | 'validate' = 'start'): Promise<boolean> {
+  let ok = true;
   for (const target of targets) {
     try {
       if (how === 'start') await target.start();
@@ -275,10 +280,11 @@ async function startTargets(targets: readonly PushTarget[], how: 'start' | 'vali
     } catch (error) {
       const message = (error as Error).message;
       process.stderr.write(`netns-exporter: config error: ${message.startsWith('push.') ? message : `push.${target.name}: ${message}`}\n`);
-      return false;
+      ok = false;
+      if (how === 'start') break;
     }
   }
-  return true;
+  return ok;
 }
 
 function write(stream: NodeJS.WriteStream, text: string, code: number): number {

@@ -146,4 +146,6 @@ export interface ConfigEnvironment {
   env: Record<string, string | undefined>;
   /** Reads a secret file (password_file, bearer_token_file); throws when it cannot. */
   readFile: (file: string) => string;
+  /** Throws when a TLS file (ca_file, cert_file, key_file) cannot be opened for reading; absent, none is checked. */
+  checkFile?: (file: string) => void;
 }

@@ -74,7 +74,22 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
   if (config.intervalMs + config.jitterMs > MAX_TIMER_MS) {
     issues.add('jitter', `interval plus jitter must be at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait)`);
   }
-  return issues.list.length > 0 ? { ok: false, errors: issues.list } : { ok: true, config };
+  return issues.list.length > 0 ? { ok: false, errors: namingEnvOverrides(issues.list, environment.env) } : { ok: true, config };
+}
+
+/**
+ * An error in a value that came from an environment variable names the variable as well as the
+ * key: the operator looks for the mistake in the unit's Environment= or the container's -e, not in
+ * the file.
+ */
+function namingEnvOverrides(errors: readonly string[], env: Record<string, string | undefined>): string[] {
+  const overridden = Object.entries(ENV_OVERRIDES)
+    .filter(([variable]) => env[variable] !== undefined && env[variable] !== '')
+    .map(([variable, keyPath]) => ({ variable, key: keyPath.join('.') }));
+  return errors.map((error) => {
+    const source = overridden.find(({ key }) => error.startsWith(`${key}: `) || error.startsWith(`${key}.`));
+    return source === undefined ? error : `${source.key} (from ${source.variable})${error.slice(source.key.length)}`;
+  });
 }
 
 /**
