@@ -11,13 +11,13 @@ import path from 'node:path';
  */
 export class FolderWatch {
   readonly #onGone: (inodes: number[]) => void;
-  readonly #held: () => ReadonlyMap<number, { path: string }>;
+  readonly #held: () => ReadonlyMap<number, { path: string; file: string | Buffer }>;
   readonly #watchers = new Map<string, FSWatcher>();
   /** Names that changed per folder since the last check; null: anything in that folder may have. */
   #changed = new Map<string, Set<string> | null>();
   #scheduled = false;
 
-  constructor(held: () => ReadonlyMap<number, { path: string }>, onGone: (inodes: number[]) => void) {
+  constructor(held: () => ReadonlyMap<number, { path: string; file: string | Buffer }>, onGone: (inodes: number[]) => void) {
     this.#held = held;
     this.#onGone = onGone;
   }
@@ -68,11 +68,13 @@ export class FolderWatch {
     const changed = this.#changed;
     this.#changed = new Map();
     const gone: number[] = [];
-    for (const [inode, { path: file }] of this.#held()) {
-      const dir = path.dirname(file);
+    for (const [inode, { path: shown, file }] of this.#held()) {
+      const dir = path.dirname(shown);
       if (!changed.has(dir)) continue;
       const names = changed.get(dir);
-      if (names !== null && names !== undefined && !names.has(path.basename(file))) continue;
+      // A name that is not UTF-8 shows U+FFFD where the event's name has other text: checked on any event.
+      const name = path.basename(shown);
+      if (names !== null && names !== undefined && !names.has(name) && !name.includes('\uFFFD')) continue;
       if (!namesInode(file, inode)) gone.push(inode);
     }
     if (gone.length > 0) this.#onGone(gone);
@@ -80,7 +82,7 @@ export class FolderWatch {
 }
 
 /** Whether `file` still names the namespace `inode`. */
-export function namesInode(file: string, inode: number): boolean {
+function namesInode(file: string | Buffer, inode: number): boolean {
   try {
     return statSync(file).ino === inode;
   } catch {

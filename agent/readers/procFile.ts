@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/types.js';
+import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/snapshot.js';
 
 /**
  * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting
@@ -9,7 +9,7 @@ import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/types.js
 export const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A collector file whole, opened as proc_metrics files are; null when it does not exist (the module is not loaded, IPv6 is off). */
-export function readWholeFile(file: string): CollectorFileRead {
+function readWholeFile(file: string): CollectorFileRead {
   let fd: number;
   try {
     fd = openSync(file, PROC_OPEN_FLAGS);
@@ -31,7 +31,7 @@ export function readWholeFile(file: string): CollectorFileRead {
 const HOST_WIDE_MAX_AGE_MS = 1_000;
 
 /**
- * The host-wide collector files (shared/collectors.ts HOST_WIDE_COLLECTOR_FILES), read in the
+ * The host-wide collector files (those a collector declares `hostWide`), read in the
  * caller's own namespace at most once a second instead of in every namespace: each lookup under
  * /proc/sys/net/netfilter costs ~150 µs on a host with many namespaces. Synchronous, like the read
  * it replaces; `read` must run where the caller's namespace is its own (the setns worker calls

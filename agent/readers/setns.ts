@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { collectorFiles, NO_COLLECTORS, splitHostWide } from '../../shared/collectors.js';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
-import type { Namespace, NamespaceResult } from '../../shared/types.js';
+import { collectorFiles, NO_COLLECTORS, splitHostWide } from '../../shared/collectors/collectorList.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import type { NamespaceReader } from './reader.js';
 import { readFileLimit } from '../system/fileLimit.js';
@@ -37,7 +37,7 @@ export interface SetnsReaderOptions {
 const DESCRIPTOR_HEADROOM = 512;
 
 /** How many namespaces' handles fit in `softLimit` descriptors, at `perNamespace` each. */
-export function heldLimitFor(softLimit: number, perNamespace: number): number {
+function heldLimitFor(softLimit: number, perNamespace: number): number {
   return Math.max(0, Math.floor((softLimit - DESCRIPTOR_HEADROOM) / Math.max(1, perNamespace)));
 }
 

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { closeSync } from 'node:fs';
-import type { CollectorsConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
-import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/types.js';
+import { namespaceFile, type Namespace, type NamespaceResult, type NamespaceSample } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
-import { bindExit } from './libc.js';
+import { bindExit } from './netnsLibc.js';
 import { sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
@@ -75,7 +75,9 @@ interface Slot {
 interface HeldNamespace {
   slot: Slot;
   fds: number[];
+  /** Its path as the label shows it, and what opens it (bytes for a name that is not UTF-8). */
   path: string;
+  file: string | Buffer;
 }
 
 /**
@@ -129,7 +131,7 @@ export class SetnsWorkerPool {
   }
 
   /** The held namespaces (inode → file), for whoever watches their files. */
-  heldNamespaces(): ReadonlyMap<number, { path: string }> {
+  heldNamespaces(): ReadonlyMap<number, { path: string; file: string | Buffer }> {
     return this.#held;
   }
 
@@ -266,7 +268,7 @@ export class SetnsWorkerPool {
     slot.batchSizes.push(jobs.length);
     const request: WorkerRequest = {
       kind: 'batch',
-      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: job.ns.path, inode: job.ns.inode, hold: job.hold })),
+      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: namespaceFile(job.ns), inode: job.ns.inode, hold: job.hold })),
     };
     slot.worker.postMessage(request);
     if (slot.watchdog === null) this.#watch(slot, this.#options.timeoutMs);
@@ -348,7 +350,7 @@ export class SetnsWorkerPool {
   }
 
   #recordHeld(slot: Slot, ns: Namespace, fds: number[]): void {
-    this.#held.set(ns.inode, { slot, fds, path: ns.path });
+    this.#held.set(ns.inode, { slot, fds, path: ns.path, file: namespaceFile(ns) });
     slot.held.add(ns.inode);
     if (this.#forgotten.delete(ns.inode)) this.forget([ns.inode]);
   }

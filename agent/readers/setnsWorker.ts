@@ -1,12 +1,13 @@
 import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors.js';
+import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { ParseError } from '../../shared/parse/error.js';
-import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
-import { parseProcValue } from '../../shared/parse/procValue.js';
+import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
+import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
+import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/types.js';
-import { LibcError, loadLibc, type Libc } from './libc.js';
+import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
 import { sharedNow, threadProcPath, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
@@ -60,8 +61,8 @@ function run(): void {
   let poisoned = false;
   const { progress } = setup;
   const { perNamespace, hostWide } = splitHostWide(collectorFiles(setup.collectors));
-  const files: Files = { collectorFiles: perNamespace, procFiles: setup.procFiles };
-  const hostWideFiles = new HostWideFiles(hostWide, (file) => threadProcPath(setup.procRoot, file));
+  const files: Files = { collectorFiles: perNamespace.map((file) => file.procPath), procFiles: setup.procFiles };
+  const hostWideFiles = new HostWideFiles(hostWide.map((file) => file.procPath), (file) => threadProcPath(setup.procRoot, file));
   const held = new Map<number, Handles>();
   const home: Home = { fd: homeFd, inode: homeInode };
   port.on('message', (request: WorkerRequest) => {
@@ -110,11 +111,11 @@ interface Home {
 function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: Files, hostWideRaw: CollectorFilesRaw, home: Home, held: Map<number, Handles>): ReadReply {
   let fd: number;
   try {
-    fd = openSync(request.path, 'r');
+    fd = openSync(typeof request.path === 'string' ? request.path : Buffer.from(request.path), 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return failure(request.id, 'vanished', 'namespace file is gone');
-    return failure(request.id, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${request.path}: ${code}`);
+    return failure(request.id, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${Buffer.from(request.path).toString()}: ${code}`);
   }
   try {
     // The file may have been unmounted and reused since discovery: then it names another namespace.
@@ -221,10 +222,9 @@ function openProcFile(file: string): Opened {
 function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
   const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
   handles.collectorFiles.forEach((opened, index) => (raw[files.collectorFiles[index]!] = preadWhole(opened)));
-  const collectors = collectorSample(raw, setup.collectors);
-  // The held socket is the agent's, not the namespace's load: it would add one to every reading.
-  if (collectors.sockstat.sockets_used !== undefined) collectors.sockstat.sockets_used -= 1;
-  const [addresses, links] = libc.dumpRoute(handles.route, [RTM_GETADDR, RTM_GETLINK]) as [Uint8Array, Uint8Array];
+  // The held socket is open while the files are read: it is the agent's, not the namespace's.
+  const collectors = collectorSample(raw, setup.collectors, { ownSockets: 1 });
+  const [addresses, links] = libc.dumpRoute(handles.route, INTERFACE_DUMPS) as [Uint8Array, Uint8Array];
   const procValues = handles.procFiles.map(preadValue);
   return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues, collectors };
 }
@@ -243,7 +243,7 @@ function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: 
   try {
     // Addresses first: the kernel sizes a dump's first datagram by the largest recv the socket has
     // seen, so after the (small) address dump all the links come in one datagram instead of several.
-    dumps = libc.dumpRoute(route, [RTM_GETADDR, RTM_GETLINK]);
+    dumps = libc.dumpRoute(route, INTERFACE_DUMPS);
   } finally {
     libc.close(route);
   }

@@ -1,10 +1,23 @@
 import { createRequire } from 'node:module';
 
 /**
- * The libc calls the agent makes outside its readers, bound with koffi on first use: a process that
- * never needs them never loads it. The lint fence names this file as the one FFI module outside
- * agent/readers/.
+ * The one module outside agent/readers/ that calls libc (the lint fence in eslint.config.js names
+ * it): calls Node has no binding for, made by the agent's main thread (the buffer folder's flock,
+ * the descriptor limit). libc is loaded through
+ * koffi on first use, so an agent that never needs a call here never loads it.
  */
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+const EINTR = 4;
+
+class SystemCallError extends Error {
+  readonly code = 'ESYSCALL';
+  constructor(message: string, readonly errno: number) {
+    super(message);
+  }
+}
 
 const RLIMIT_NOFILE = 7;
 
@@ -13,15 +26,16 @@ export interface FileLimit {
   hard: number;
 }
 
-interface Bound {
-  getrlimit: (resource: number, limit: [FileLimitStruct]) => number;
-  setrlimit: (resource: number, limit: FileLimitStruct) => number;
-  errno: () => number;
-}
-
-interface FileLimitStruct {
+interface RlimitStruct {
   rlim_cur: number | bigint;
   rlim_max: number | bigint;
+}
+
+interface Bound {
+  errno(): number;
+  flock(fd: number, operation: number): number;
+  getrlimit(resource: number, limit: [RlimitStruct]): number;
+  setrlimit(resource: number, limit: RlimitStruct): number;
 }
 
 let bound: Bound | null = null;
@@ -31,26 +45,46 @@ function libc(): Bound {
   // koffi is CommonJS with a native addon; require keeps it out of the ESM graph until asked for.
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
+  const flock = lib.func('int flock(int fd, int operation)');
   // Named once for the prototypes below (struct rlimit: two rlim_t).
   koffi.struct('netns_exporter_rlimit', { rlim_cur: 'uint64', rlim_max: 'uint64' });
+  const getrlimit = lib.func('int getrlimit(int resource, _Out_ netns_exporter_rlimit *rlim)');
+  const setrlimit = lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)');
   bound = {
-    getrlimit: lib.func('int getrlimit(int resource, _Out_ netns_exporter_rlimit *rlim)') as Bound['getrlimit'],
-    setrlimit: lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)') as Bound['setrlimit'],
     errno: () => koffi.errno(),
+    flock: (fd, operation) => flock(fd, operation) as number,
+    getrlimit: (resource, limit) => getrlimit(resource, limit) as number,
+    setrlimit: (resource, limit) => setrlimit(resource, limit) as number,
   };
   return bound;
 }
 
+/**
+ * flock(LOCK_EX | LOCK_NB) on an open file: true when this open file now holds the lock, false
+ * when another open file (another process, or another open of the same file here) holds it. The
+ * kernel releases it when the file is closed or the process ends however it ends (kill -9, OOM),
+ * so a lock can never outlive its owner, whatever pid the next owner gets.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  const lib = libc();
+  for (;;) {
+    if (lib.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+    const errno = lib.errno();
+    if (errno === EWOULDBLOCK) return false;
+    if (errno !== EINTR) throw new SystemCallError(`flock failed: errno ${errno}`, errno);
+  }
+}
+
 /** RLIMIT_NOFILE of this process, from getrlimit(2). */
 export function getFileLimit(): FileLimit {
-  const out: [FileLimitStruct] = [{ rlim_cur: 0, rlim_max: 0 }];
-  if (libc().getrlimit(RLIMIT_NOFILE, out) !== 0) throw new Error(`getrlimit(RLIMIT_NOFILE) failed: errno ${libc().errno()}`);
+  const out: [RlimitStruct] = [{ rlim_cur: 0, rlim_max: 0 }];
+  if (libc().getrlimit(RLIMIT_NOFILE, out) !== 0) throw new SystemCallError(`getrlimit(RLIMIT_NOFILE) failed: errno ${libc().errno()}`, libc().errno());
   return { soft: Number(out[0].rlim_cur), hard: Number(out[0].rlim_max) };
 }
 
 /** setrlimit(2) for RLIMIT_NOFILE; throws with the errno when the kernel refuses. */
 export function setFileLimit(limit: FileLimit): void {
   if (libc().setrlimit(RLIMIT_NOFILE, { rlim_cur: limit.soft, rlim_max: limit.hard }) !== 0) {
-    throw new Error(`setrlimit(RLIMIT_NOFILE, ${limit.soft}:${limit.hard}) failed: errno ${libc().errno()}`);
+    throw new SystemCallError(`setrlimit(RLIMIT_NOFILE, ${limit.soft}:${limit.hard}) failed: errno ${libc().errno()}`, libc().errno());
   }
 }
