@@ -42,7 +42,7 @@ export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | '
 export interface MetricFamily {
   name: string;
   help: string;
-  type: 'counter' | 'gauge';
+  type: MetricSpec['type'];
   labelNames: readonly string[];
   values: { labels: LabelSet; value: number }[];
 }
@@ -85,7 +85,7 @@ class FamilyList {
     };
   }
 
-  /** A counter family takes inc(), a gauge family set(). */
+  /** A counter family takes inc(); gauge and untyped families set(). */
   addFilled(spec: MetricSpec, labelNames: readonly string[]): (labels: LabelSet, value: number) => void {
     const writer = this.add(spec, labelNames);
     return spec.type === 'counter' ? writer.inc : writer.set;
@@ -155,9 +155,9 @@ function addCollectorMetrics(families: FamilyList, snapshot: Snapshot, config: R
   }
 }
 
-/** Writes each series; a counter skips a negative value it cannot hold. */
+/** Writes each series; a counter skips a negative value it cannot hold (Tcp_MaxConn is -1, untyped). */
 function fill(write: (labels: LabelSet, value: number) => void, spec: MetricSpec, values: readonly { labels: LabelSet; value: number }[]): void {
-  for (const { labels, value } of values) if (spec.type === 'gauge' || value >= 0) write(labels, value);
+  for (const { labels, value } of values) if (spec.type !== 'counter' || value >= 0) write(labels, value);
 }
 
 function addSelfMetrics(families: FamilyList, snapshot: Snapshot, self: SelfStats): void {
