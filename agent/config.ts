@@ -8,7 +8,7 @@ export type LoadedConfig = { ok: true; config: Config; source: string } | { ok: 
 export type ConfigOverrides = { threads: number | null; logLevel: string | null };
 
 /** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** A password or token is short; anything longer is the wrong file. */
 const MAX_SECRET_BYTES = 64 * 1024;
 /** Enough to fix a config; a file of 40,000 typos does not need 40,000 lines of reply. */
@@ -70,7 +70,7 @@ function firstErrors(errors: string[], file: string): string[] {
  * The size is checked while reading too, so a file that grows or lies about its size cannot
  * make the agent read without end.
  */
-function readBoundedFile(file: string, maxBytes: number, what: string): string {
+export function readBoundedFile(file: string, maxBytes: number, what: string): string {
   // Non-blocking: opening a FIFO would otherwise wait for a writer before fstat could refuse it.
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {

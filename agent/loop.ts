@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/configTypes.js';
-import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
+import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
 import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/snapshot.js';
@@ -80,8 +80,12 @@ export class AgentLoop {
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
 
-  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
+  /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
+  readonly #extraSelfMetrics: () => ExtraMetric[];
+
+  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[] }) {
     this.#parts = parts;
+    this.#extraSelfMetrics = deps.selfMetrics ?? (() => []);
     this.#logger = deps.logger;
     this.#build = deps.build;
     this.#procRoot = deps.procRoot ?? '/proc';
@@ -161,7 +165,8 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
+    const self = this.#stats.snapshot(targets);
+    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse });
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
