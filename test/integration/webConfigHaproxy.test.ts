@@ -121,4 +121,4 @@ test('a reload that takes the exemption away: the check gets 401 and the node go
   assert.match(status, /L7STS/, 'an HTTP status the check did not expect (401)');
 });
 
-runWhen(test, ['openssl'], 'haproxy against the web config');
+runWhen(test, ['openssl', 'haproxy'], 'haproxy against the web config');
