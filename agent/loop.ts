@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/types.js';
-import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
+import { cycleFamilies, familiesKeepTable, type BuildInfo } from '../shared/metrics/families.js';
+import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
-import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/types.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
@@ -70,6 +70,9 @@ export class AgentLoop {
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
+  /** The families' series kept from cycle to cycle, for the configuration they were built under. */
+  #families: { config: Config; table: FamilyTable } | null = null;
+  readonly #processTable = new FamilyTable();
 
   constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
     this.#parts = parts;
@@ -141,7 +144,7 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
+    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse }, this.#familyTable(config));
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -176,8 +179,17 @@ export class AgentLoop {
   }
 
   /** prom-client's process figures in the families' shape, for remote_write. */
-  async #processFamilies(): Promise<MetricFamilyJson[]> {
-    return (await this.#processRegistry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+  async #processFamilies(): Promise<SeriesFamily[]> {
+    return familiesFromValues((await this.#processRegistry.getMetricsAsJSON()) as unknown as FamilyValues[], this.#processTable);
+  }
+
+  /** The table of the last cycle, or a new one when a reload changed what the series' labels are made of. */
+  #familyTable(config: Config): FamilyTable {
+    if (this.#families === null || (this.#families.config !== config && !familiesKeepTable(this.#families.config, config))) {
+      this.#families = { config, table: new FamilyTable() };
+    }
+    this.#families.config = config;
+    return this.#families.table;
   }
 
   async #pushAll(cycle: CycleOutput): Promise<CycleResult['pushes']> {
