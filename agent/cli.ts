@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../shared/config/schema.js';
 import { LOG_FORMATS, type LogFormat } from './log.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/netns-exporter/config.yaml';
+const DEFAULT_CONFIG_PATH = '/etc/netns-exporter/config.yaml';
 
 export interface CliOptions {
   configPath: string;

@@ -1,16 +1,16 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseConfig } from '../shared/config/schema.js';
-import type { Config, ConfigEnvironment } from '../shared/config/types.js';
+import type { Config, ConfigEnvironment } from '../shared/config/configTypes.js';
 import { parseConfigYaml } from '../shared/config/yaml.js';
 
-export type LoadedConfig = { ok: true; config: Config; source: string; pushFingerprint: string } | { ok: false; errors: string[] };
+export type LoadedConfig = { ok: true; config: Config; source: string } | { ok: false; errors: string[] };
 export type ConfigOverrides = { threads: number | null; logLevel: string | null };
 
 /** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 /** A password or token is short; anything longer is the wrong file. */
-export const MAX_SECRET_BYTES = 64 * 1024;
+const MAX_SECRET_BYTES = 64 * 1024;
 /** Enough to fix a config; a file of 40,000 typos does not need 40,000 lines of reply. */
 const MAX_ERRORS_SHOWN = 20;
 
@@ -55,7 +55,6 @@ export function configFromText(text: string | null, file: string, overrides: Con
     ok: true,
     config: result.config,
     source: text === null ? 'built-in defaults' : file,
-    pushFingerprint: JSON.stringify(withOverrides.push ?? null),
   };
 }
 
@@ -70,7 +69,7 @@ function firstErrors(errors: string[], file: string): string[] {
  * The size is checked while reading too, so a file that grows or lies about its size cannot
  * make the agent read without end.
  */
-export function readBoundedFile(file: string, maxBytes: number, what: string): string {
+function readBoundedFile(file: string, maxBytes: number, what: string): string {
   // Non-blocking: opening a FIFO would otherwise wait for a writer before fstat could refuse it.
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {

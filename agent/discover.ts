@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { NameFilter } from '../shared/config/types.js';
+import type { NameFilter } from '../shared/config/configTypes.js';
 import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { passesFilter } from '../shared/filter.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';

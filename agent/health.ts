@@ -1,4 +1,4 @@
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import type { TargetState } from './targets/target.js';
 
 export interface CycleSummary {

@@ -27,7 +27,7 @@ export interface HttpServerOptions {
  * check and the odd curl; a cap keeps a flood of sockets from taking the descriptors that discovery
  * and the readers need (with a low open-file limit, 190 idle clients once made both fail).
  */
-export const MAX_CONNECTIONS = 32;
+const MAX_CONNECTIONS = 32;
 
 /**
  * The agent's small HTTP listener: GET/HEAD only, no request body is ever read, and Node's own
@@ -138,7 +138,7 @@ export class AgentHttpServer {
  * ("http://host/healthz"); null when the target is neither. Paths are compared as they are, so
  * "//healthz" is not "/healthz": a URL parser would read it as host "healthz" and path "/".
  */
-export function requestPath(target: string): string | null {
+function requestPath(target: string): string | null {
   if (target.startsWith('/')) return target.split('?', 1)[0]!;
   if (!/^https?:\/\//i.test(target)) return null;
   try {

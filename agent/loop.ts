@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Config } from '../shared/config/types.js';
-import { cycleFamilies, familiesKeepTable, type BuildInfo } from '../shared/metrics/families.js';
+import type { Config } from '../shared/config/configTypes.js';
+import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
@@ -17,6 +17,8 @@ export interface AgentParts {
   config: Config;
   reader: NamespaceReader;
   targets: PushTarget[];
+  /** The metric families' series, kept from cycle to cycle (made on the first cycle when absent). */
+  families?: FamilyTable;
 }
 
 /** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
@@ -33,7 +35,7 @@ export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number
 }
 
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
-export class CycleAbandoned extends Error {
+class CycleAbandoned extends Error {
   constructor() {
     super('cycle abandoned: shutting down');
   }
@@ -65,13 +67,13 @@ export class AgentLoop {
   #stopping = false;
   #lastRegistry: Registry | null = null;
   #lastCycle: CycleSummary | null = null;
-  #pending: AgentParts | null = null;
+  #pending: { parts: AgentParts; applied: (old: AgentParts) => void } | null = null;
+  /** From the start of a tick to its end: parts are swapped only outside it. */
+  #ticking = false;
   readonly #types: NamespaceTypes;
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
-  /** The families' series kept from cycle to cycle, for the configuration they were built under. */
-  #families: { config: Config; table: FamilyTable } | null = null;
   readonly #processTable = new FamilyTable();
 
   constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
@@ -112,9 +114,17 @@ export class AgentLoop {
     this.#schedule(splay);
   }
 
-  /** New parts take effect at the start of the next cycle, never in the middle of one. */
-  replaceParts(parts: AgentParts): void {
-    this.#pending = parts;
+  /**
+   * New parts take effect between cycles, never in the middle of one: at once when the loop waits
+   * for its next cycle, else when the cycle in flight has pushed. Resolves with the parts replaced,
+   * for the caller to stop what it no longer uses (the loop does not know which reader or target
+   * the new parts kept). One replacement at a time: the reload step runs them one after the other.
+   */
+  replaceParts(parts: AgentParts): Promise<AgentParts> {
+    return new Promise((applied) => {
+      this.#pending = { parts, applied };
+      if (!this.#ticking) this.#applyPending();
+    });
   }
 
   /**
@@ -144,7 +154,7 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse }, this.#familyTable(config));
+    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse }, this.#familyTable());
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -171,10 +181,15 @@ export class AgentLoop {
     // An abandoned collection is not waited for (a reader may take its time to give up its reads):
     // it pushes nothing. A push in flight is.
     const pushInFlight = collecting === null ? this.#inFlight?.catch(() => undefined) ?? Promise.resolve() : Promise.resolve();
-    const readerStopped = this.#parts.reader.stop().catch(() => undefined);
+    // Parts a reload built but the loop never used: a new remote_write target already holds the buffer.
+    const unused = this.#pending?.parts ?? { reader: this.#parts.reader, targets: [] };
+    this.#pending = null;
+    const readers = [...new Set([this.#parts.reader, unused.reader])];
+    const targets = [...new Set([...this.#parts.targets, ...unused.targets])];
+    const readerStopped = Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
     await until(pushInFlight, half);
-    const targetsStopped = Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadlineMs)));
+    const targetsStopped = Promise.allSettled(targets.map((target) => target.stop(deadlineMs)));
     return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
@@ -183,13 +198,14 @@ export class AgentLoop {
     return familiesFromValues((await this.#processRegistry.getMetricsAsJSON()) as unknown as FamilyValues[], this.#processTable);
   }
 
-  /** The table of the last cycle, or a new one when a reload changed what the series' labels are made of. */
-  #familyTable(config: Config): FamilyTable {
-    if (this.#families === null || (this.#families.config !== config && !familiesKeepTable(this.#families.config, config))) {
-      this.#families = { config, table: new FamilyTable() };
-    }
-    this.#families.config = config;
-    return this.#families.table;
+  /** The table of the last cycle; a reload that changes what the series' labels are made of brings a new one. */
+  #familyTable(): FamilyTable {
+    this.#parts.families ??= new FamilyTable();
+    return this.#parts.families;
+  }
+
+  get families(): FamilyTable | undefined {
+    return this.#parts.families;
   }
 
   async #pushAll(cycle: CycleOutput): Promise<CycleResult['pushes']> {
@@ -216,7 +232,16 @@ export class AgentLoop {
 
   async #tick(): Promise<void> {
     if (this.#stopping) return;
-    await this.#applyPending();
+    this.#ticking = true;
+    try {
+      await this.#cycle();
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #cycle(): Promise<void> {
+    this.#applyPending();
     const started = Date.now();
     const { intervalMs, jitterMs } = this.#parts.config;
     // Until the first collection ends /metrics and /healthz answer 503; on a busy host with
@@ -244,16 +269,14 @@ export class AgentLoop {
     this.#schedule(Math.max(0, intervalMs - elapsed) + Math.random() * jitterMs);
   }
 
-  async #applyPending(): Promise<void> {
+  #applyPending(): void {
     const pending = this.#pending;
     if (pending === null) return;
     this.#pending = null;
     const old = this.#parts;
-    this.#parts = pending;
-    if (old.reader !== pending.reader) await old.reader.stop().catch(() => undefined);
-    const dropped = old.targets.filter((target) => !pending.targets.includes(target));
-    await Promise.allSettled(dropped.map((target) => target.stop(Date.now() + 5_000)));
+    this.#parts = pending.parts;
     this.#logger.info('new configuration in effect');
+    pending.applied(old);
   }
 
   #logFirstCycle({ snapshot, pushes }: CycleResult, elapsedMs: number): void {

@@ -4,16 +4,18 @@
 // Dockerfile's entrypoint passes the same flags.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
-import { loadConfig, type LoadedConfig } from './config.js';
+import { listenerSpecs } from '../shared/reloadPlan.js';
+import { loadConfig } from './config.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
-import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
+import { Listeners } from './listeners.js';
 import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
-import { createReader } from './readers/create.js';
+import { createReader } from './readers/createReader.js';
+import { loadForReload, reload, ReloadQueue } from './reload.js';
 import type { NamespaceReader } from './readers/reader.js';
-import { createTargets } from './targets/create.js';
+import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
 
@@ -54,7 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
   if (cli.mode === 'delete') return deleteGroup(config, logger);
-  return run(config, loaded.pushFingerprint, cli, output);
+  return run(config, cli, output);
 }
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
@@ -121,7 +123,7 @@ async function deleteGroup(config: Config, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function run(config: Config, pushFingerprint: string, cli: CliOptions, output: LogOutput): Promise<number> {
+async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<number> {
   const { logger } = output;
   const build = buildInfo();
   const targets = await createTargets(config, logger);
@@ -129,9 +131,12 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
   // reader: auto proves setns here, so the line below can say which reader reads.
   const reader = await startedReader(config, logger);
   const loop = new AgentLoop({ config, reader, targets }, { logger, build });
-  const servers = await startServers(config, loop, logger);
-  if (servers === null) return EXIT_FAILURE;
-  let fingerprint = pushFingerprint;
+  const listeners = listenersOf(loop, logger);
+  try {
+    await listeners.start(listenerSpecs(config));
+  } catch (error) {
+    return write(process.stderr, `netns-exporter: cannot listen: ${(error as Error).message}\n`, EXIT_FAILURE);
+  }
   logger.info({ version: build.version, reader: reader.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
@@ -142,25 +147,16 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
     if (cli.logFile !== null) logger.info({ signal, file: cli.logFile }, 'log file reopened');
   };
   process.on('SIGUSR1', () => reopenLog('SIGUSR1'));
+  const reloads = new ReloadQueue(
+    () => reload({
+      loop, listeners, logger, startTargets,
+      load: () => loadForReload(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel }),
+    }),
+    (error) => logger.error({ err: error.message }, 'SIGHUP: reload failed; the running configuration stays'),
+  );
   process.on('SIGHUP', () => {
     reopenLog('SIGHUP');
-    const reloaded = reloadConfig(cli);
-    if (!reloaded.ok) {
-      logger.error({ errors: reloaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
-      return;
-    }
-    void (async () => {
-      const keepTargets = reloaded.pushFingerprint === fingerprint;
-      const newTargets = keepTargets ? [...loop.targets] : await createTargets(reloaded.config, logger, loop.targets);
-      if (!keepTargets && !(await startTargets(newTargets))) {
-        logger.error('SIGHUP: new push targets cannot start; the running configuration stays');
-        return;
-      }
-      fingerprint = reloaded.pushFingerprint;
-      logger.level = reloaded.config.logLevel;
-      loop.replaceParts({ config: reloaded.config, reader: await createReader(reloaded.config, logger), targets: newTargets });
-      logger.info({ source: reloaded.source }, 'SIGHUP: configuration reloaded; applies from the next cycle');
-    })().catch((error: Error) => logger.error({ err: error.message }, 'SIGHUP: reload failed; the running configuration stays'));
+    if (reloads.request() === 'queued') logger.info('SIGHUP: a reload is running; this one follows it');
   });
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -171,22 +167,13 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
   const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
   const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
   const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
-  await Promise.race([Promise.all(servers.map((server) => server.stop())), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  await Promise.race([listeners.stop(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
   clearTimeout(overdue);
   // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which
   // waits for every thread: leave without it.
   if (!finished) exitNow(logger, 'a part did not stop within the shutdown deadline');
   logger.info('stopped');
   return 0;
-}
-
-/** A reload never stops the agent: whatever goes wrong in loading is a refused config. */
-function reloadConfig(cli: CliOptions): LoadedConfig {
-  try {
-    return loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
-  } catch (error) {
-    return { ok: false, errors: [`${cli.configPath}: ${(error as Error).message}`] };
-  }
 }
 
 /**
@@ -209,43 +196,22 @@ async function startedReader(config: Config, logger: Logger): Promise<NamespaceR
   return reader;
 }
 
-/** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */
-async function startServers(config: Config, loop: AgentLoop, logger: Logger): Promise<AgentHttpServer[] | null> {
-  const health = () => evaluateHealth({
-    nowMs: Date.now(),
-    maxAgeMs: loop.config.health.maxAgeMs,
-    maxFailedRatio: loop.config.health.maxFailedRatio,
-    targets: loop.targets.map((target) => target.state()),
-    lastCycle: loop.lastCycle,
-    reader: loop.reader.inUse,
-  });
-  const metrics: HttpRoutes['metrics'] = {
-    path: config.apiServer.telemetryPath,
+/** The pull server (api_server) and the health listener, answering from the loop's latest state. */
+function listenersOf(loop: AgentLoop, logger: Logger): Listeners {
+  return new Listeners({
+    health: () => evaluateHealth({
+      nowMs: Date.now(),
+      maxAgeMs: loop.config.health.maxAgeMs,
+      maxFailedRatio: loop.config.health.maxFailedRatio,
+      targets: loop.targets.map((target) => target.state()),
+      lastCycle: loop.lastCycle,
+      reader: loop.reader.inUse,
+    }),
     render: async () => {
       const registry = loop.lastRegistry;
       return registry === null ? null : { contentType: registry.contentType, body: await registry.metrics() };
     },
-  };
-  const servers: AgentHttpServer[] = [];
-  const api = config.apiServer;
-  if (api.enabled) {
-    servers.push(new AgentHttpServer({ host: api.address, port: api.port, requestTimeoutMs: api.requestTimeoutMs, routes: { metrics, health }, logger }));
-  }
-  const listen = config.health.listen;
-  if (listen !== null && !(api.enabled && listen.host === api.address && listen.port === api.port)) {
-    servers.push(new AgentHttpServer({ host: listen.host, port: listen.port, requestTimeoutMs: 10_000, routes: { metrics: null, health }, logger }));
-  }
-  for (const server of servers) {
-    try {
-      const address = await server.start();
-      logger.info({ address: address.address, port: address.port }, 'listening');
-    } catch (error) {
-      process.stderr.write(`netns-exporter: cannot listen: ${(error as Error).message}\n`);
-      await Promise.all(servers.map((started) => started.stop()));
-      return null;
-    }
-  }
-  return servers;
+  }, logger);
 }
 
 /** Starting a target reads its TLS files: one that cannot be read is a config error (exit 2). */

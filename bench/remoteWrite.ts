@@ -1,13 +1,13 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
-import { collectorSample, NO_COLLECTORS } from '../shared/collectors.js';
 import { loadSnappy } from '../agent/targets/snappy.js';
+import { collectorSample, NO_COLLECTORS } from '../shared/collectors/collectorList.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { FamilyTable, labelKey, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { compress, decodeWriteRequest, uncompress } from '../shared/remoteWrite/encode.js';
 import { SeriesCache } from '../shared/remoteWrite/seriesCache.js';
-import { INTERFACE_STATS } from '../shared/stats.js';
-import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/types.js';
+import { INTERFACE_STATS } from '../shared/interfaceStats.js';
+import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/snapshot.js';
 import { configFrom } from '../test/helpers/config.js';
 import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import { startPrometheus } from '../test/helpers/servers.js';

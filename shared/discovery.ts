@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { NameFilter } from './config/types.js';
+import type { NameFilter } from './config/configTypes.js';
 import { passesFilter } from './filter.js';
-import type { DiscoveryProblem, Namespace } from './types.js';
+import type { DiscoveryProblem, Namespace } from './snapshot.js';
 
 /** A netns_dirs folder as listed and stat()ed (agent/discover.ts does the I/O). */
 export type ListedFolder =

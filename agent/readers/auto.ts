@@ -1,6 +1,6 @@
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { compareProofReadings } from '../../shared/readerProof.js';
-import type { Namespace, NamespaceResult } from '../../shared/types.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { NsenterReader } from './nsenter.js';
 import type { NamespaceReader } from './reader.js';

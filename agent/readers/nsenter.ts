@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
-import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors/collectorList.js';
+import { IP_ADDR_ARGUMENTS } from '../../shared/collectors/interfaces.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
-import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
+import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/snapshot.js';
 import { HostWideFiles } from './procFile.js';
 import type { NamespaceReader } from './reader.js';
 import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';
@@ -49,7 +50,7 @@ export class NsenterReader implements NamespaceReader {
     this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, collectors: NO_COLLECTORS, ...options };
     this.#limit = pLimit(this.#options.threads);
     const { procRoot } = this.#options;
-    this.#hostWideFiles = new HostWideFiles(splitHostWide(collectorFiles(this.#options.collectors)).hostWide, (file) => `${procRoot}/${file}`);
+    this.#hostWideFiles = new HostWideFiles(splitHostWide(collectorFiles(this.#options.collectors)).hostWide.map((file) => file.procPath), (file) => `${procRoot}/${file}`);
   }
 
   async start(): Promise<void> {}
@@ -117,8 +118,8 @@ export class NsenterReader implements NamespaceReader {
   /** The command the worker runs per namespace, with the namespace file in "$f". */
   #commandScript(): string {
     const { nsenter, ip, procMetrics, procRoot, collectors } = this.#options;
-    const ipCommand = `${shellQuote(ip)} -j -s -s addr show`;
-    const files = splitHostWide(collectorFiles(collectors)).perNamespace;
+    const ipCommand = `${shellQuote(ip)} ${IP_ADDR_ARGUMENTS.join(' ')}`;
+    const files = splitHostWide(collectorFiles(collectors)).perNamespace.map((file) => file.procPath);
     if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
     const collectorsShell = collectorShellFragments(procRoot, files);
     const inner = [
@@ -161,6 +162,6 @@ function firstLine(text: string): string {
   return text.trim().split('\n')[0]?.slice(0, 300) ?? '';
 }
 
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
-import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/types.js';
+import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
-import { bindExit } from './libc.js';
+import { bindExit } from './netnsLibc.js';
 import { sharedNow, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
@@ -141,11 +141,6 @@ export class SetnsWorkerPool {
         });
       }
     });
-  }
-
-  /** Queued reads settle as 'doubt': the reader reads them elsewhere. */
-  drain(): void {
-    this.#drainQueue();
   }
 
   #exitHardAtExit(): void {

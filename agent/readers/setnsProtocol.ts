@@ -1,6 +1,6 @@
 import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorsConfig } from '../../shared/config/types.js';
-import type { CollectorSample, ReadFailureReason } from '../../shared/types.js';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
+import type { CollectorSample, ReadFailureReason } from '../../shared/snapshot.js';
 
 /**
  * The messages between the setns reader's pool (main thread) and its worker threads, and the clock

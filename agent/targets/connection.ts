@@ -1,7 +1,7 @@
 import type { BackoffPolicy, AttemptFailure } from '../../shared/backoff.js';
 import { redactUrl } from '../../shared/config/redact.js';
-import type { HttpClientConfig } from '../../shared/config/types.js';
-import { createHttpClient, describeError, type HttpClient, type HttpRequest, type HttpTargetDeps } from './http.js';
+import type { HttpClientConfig } from '../../shared/config/configTypes.js';
+import { createHttpClient, describeError, type HttpClient, type HttpRequest, type HttpTargetDeps } from './httpClient.js';
 import { sendWithRetry, type SendResult } from './retry.js';
 import { TargetStatus } from './status.js';
 

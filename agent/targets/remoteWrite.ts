@@ -1,21 +1,21 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
-import type { RemoteWriteConfig } from '../../shared/config/types.js';
+import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress } from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
 import { sampleCount, type TimeSeries } from '../../shared/remoteWrite/series.js';
 import { TargetConnection } from './connection.js';
-import type { HttpTargetDeps } from './http.js';
+import type { HttpTargetDeps } from './httpClient.js';
 import type { SendResult } from './retry.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
 import { loadSnappy, type SnappyBlock } from './snappy.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
-export const METADATA_INTERVAL_MS = 60_000;
+const METADATA_INTERVAL_MS = 60_000;
 
 export interface RemoteWriteDeps extends HttpTargetDeps<RemoteWriteConfig> {
   /** The target this one replaces (SIGHUP): start() takes over its buffer instead of opening the folder anew. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nextRetry, type AttemptFailure, type BackoffPolicy } from '../../shared/backoff.js';
 import type { Logger } from '../log.js';
 import { attemptRequest } from './attempt.js';
-import type { HttpClient, HttpRequest } from './http.js';
+import type { HttpClient, HttpRequest } from './httpClient.js';
 
 export interface RetryOptions {
   /** Names the target in the debug line of each retry. */
@@ -22,7 +22,7 @@ export interface RetryOptions {
 }
 
 /** Why retrying ended without a 2xx. */
-export type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller';
+type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller';
 
 export type SendResult =
   | { ok: true; attempts: number }

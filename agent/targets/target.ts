@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import type { SeriesFamily } from '../../shared/metrics/familyTable.js';
-import type { Snapshot } from '../../shared/types.js';
+import type { Snapshot } from '../../shared/snapshot.js';
 
 /** What a cycle hands to every push target. */
 export interface CycleOutput {

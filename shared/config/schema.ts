@@ -1,17 +1,16 @@
 import path from 'node:path';
-import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
+import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../interfaceStats.js';
 import {
   ConfigIssues, describe, isObject, join, MAX_TIMER_MS, readBoolean, readDuration, readEnum, readObject,
   readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
-import { readHttpClient } from './http.js';
+import { readHttpClient } from './httpClientConfig.js';
 import { LABEL_PRESETS } from './presets.js';
-import { DEFAULT_NETSTAT_FIELDS } from '../collectors.js';
 import type {
   ApiServerConfig, CollectorsConfig, Config, ConfigEnvironment, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
-} from './types.js';
+} from './configTypes.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -21,12 +20,12 @@ const TOP_LEVEL_KEYS = [
   'jitter', 'self_metrics', 'log_level',
 ] as const;
 
-export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_PART = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-export const DEFAULT_INTERVAL_MS = 15_000;
+const DEFAULT_INTERVAL_MS = 15_000;
 /** Like the original, loopback is left out unless device_filter is configured. */
 const DEFAULT_DEVICE_FILTER = { whitelist: null, blacklist: /^lo$/u };
-export const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
+const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
 
 /** Environment variables that override a top-level key (documented in the config reference). */
 export const ENV_OVERRIDES: Record<string, string[]> = {
@@ -80,7 +79,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
  * 5 s, or half a short interval: the default must never be what makes a valid interval invalid,
  * and a hung read then still leaves the push half the interval.
  */
-export function defaultReadTimeoutMs(intervalMs: number): number {
+function defaultReadTimeoutMs(intervalMs: number): number {
   return Math.min(5_000, intervalMs / 2);
 }
 
@@ -133,12 +132,19 @@ function readProcMetrics(value: unknown, issues: ConfigIssues): ProcMetricConfig
   return metrics;
 }
 
+/** node_exporter's default `--collector.netstat.fields`. */
+export const DEFAULT_NETSTAT_FIELDS = '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)'
+  + '|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)'
+  + '|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)'
+  + '|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$';
+
 /**
  * Conntrack is on by default: a full table drops a router's traffic silently, and it adds two
  * gauges and eight counters per namespace. netstat (~40 series with the default fields) and
  * sockstat (~14) would double or triple a typical namespace's series, so they are opt-in.
  */
-export const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
+
+const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
 
 function readCollectors(value: unknown, issues: ConfigIssues): CollectorsConfig {
   const fields = readObject(value, 'collectors', ['netstat', 'sockstat', 'conntrack'], issues);
@@ -363,7 +369,7 @@ function readRatio(value: unknown, at: string, fallback: number, issues: ConfigI
 }
 
 /** "host:port", "[::1]:port" or ":port" (all addresses). */
-export function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
+function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {

@@ -1,10 +1,10 @@
-import type { Config } from '../config/types.js';
-import type { Snapshot } from '../types.js';
-import {
-  BUILD_INFO, NAMESPACE, NETWORK_INFO, NETWORK_MTU, NETWORK_UP, SELF, interfaceStatMetric, procMetric,
-  type MetricSpec,
-} from './catalogue.js';
-import { conntrackMetric, netstatMetric, sockstatMetric } from './collectors.js';
+import type { Config } from '../config/configTypes.js';
+import type { Snapshot } from '../snapshot.js';
+import { FILE_COLLECTORS } from '../collectors/collectorList.js';
+import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
+import { procMetric } from '../collectors/procMetrics.js';
+import type { MetricSpec } from '../metricSpec.js';
+import { BUILD_INFO, NAMESPACE, SELF } from './catalogue.js';
 import { FamilyTable, labelKey, type LabelSource, type SeriesFamily, type SlotFamily } from './familyTable.js';
 import { configuredLabelNames, deviceLabels, namespaceLabels, primaryAddress, sorted, type LabelSet } from './labels.js';
 
@@ -123,7 +123,7 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
   }
 }
 
-/** netstat, sockstat and conntrack: one family per figure any namespace reported, in name order. */
+/** The file collectors (FILE_COLLECTORS): one family per figure any namespace reported, in name order. */
 function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
   const series = new Map<string, { spec: MetricSpec; values: { key: string; labels: () => LabelSet; value: number }[] }>();
   const add = (spec: MetricSpec, key: string, labels: () => LabelSet, value: number): void => {
@@ -137,9 +137,9 @@ function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     const nsName = result.ns.name;
     let made: LabelSet | null = null;
     const labels = (): LabelSet => (made ??= sorted(namespaceLabels(nsName, config.labels, config.hostname)));
-    for (const [key, value] of Object.entries(collectors.netstat)) add(netstatMetric(key), nsName, labels, value);
-    for (const [key, value] of Object.entries(collectors.sockstat)) add(sockstatMetric(key), nsName, labels, value);
-    for (const [key, value] of Object.entries(collectors.conntrack)) add(conntrackMetric(key), nsName, labels, value);
+    for (const collector of FILE_COLLECTORS) {
+      for (const [key, value] of Object.entries(collectors[collector.name])) add(collector.metric(key), nsName, labels, value);
+    }
   }
   const labelNames = configuredLabelNames(config.labels, false);
   for (const name of [...series.keys()].sort()) {

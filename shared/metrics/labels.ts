@@ -1,5 +1,5 @@
-import type { LabelsConfig } from '../config/types.js';
-import type { InterfaceSample } from '../types.js';
+import type { LabelsConfig } from '../config/configTypes.js';
+import type { InterfaceSample } from '../snapshot.js';
 
 export type LabelSet = Record<string, string>;
 

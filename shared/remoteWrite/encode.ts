@@ -60,7 +60,7 @@ const SCHEMA = {
 const root = protobuf.Root.fromJSON(SCHEMA);
 const WriteRequestType = root.lookupType('prometheus.WriteRequest');
 
-export const METRIC_TYPE: Record<MetricKind, number> = { unknown: 0, counter: 1, gauge: 2, histogram: 3, summary: 5 };
+const METRIC_TYPE: Record<MetricKind, number> = { unknown: 0, counter: 1, gauge: 2, histogram: 3, summary: 5 };
 const METRIC_KIND = Object.fromEntries(Object.entries(METRIC_TYPE).map(([kind, id]) => [id, kind as MetricKind]));
 
 export interface WriteRequest {
@@ -117,7 +117,7 @@ export function writeLabel(writer: ProtoWriter, name: string, value: string): vo
 }
 
 /** A Sample's fields: the value's 8 bytes from its bit halves, then the timestamp. */
-export function writeSample(writer: ProtoWriter, low: number, high: number, timestampMs: number): void {
+function writeSample(writer: ProtoWriter, low: number, high: number, timestampMs: number): void {
   writer.byte(TAG.sampleValue);
   writer.fixed64(low, high);
   writer.byte(TAG.sampleTimestamp);
@@ -145,7 +145,7 @@ export function encodeMetadata(entries: readonly MetricMetadata[], writer: Proto
 }
 
 /** A sample's value as the two 32-bit halves of its 8 bytes; a stale marker as Prometheus' exact StaleNaN. */
-export function valueBits(sample: Sample): { low: number; high: number } {
+function valueBits(sample: Sample): { low: number; high: number } {
   if (sample.stale === true) return STALE_NAN_BITS;
   scratch.setFloat64(0, sample.value, true);
   return { low: scratch.getUint32(0, true), high: scratch.getUint32(4, true) };

@@ -4,7 +4,7 @@ import { ProtoWriter, TAG } from './protobuf.js';
 import { metricKind, type Label, type MetricMetadata } from './series.js';
 
 /** One request's worth of a cycle: a compressed WriteRequest and the samples it holds. */
-export interface EncodedChunk {
+interface EncodedChunk {
   body: Uint8Array;
   samples: number;
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import type { Test } from 'uvu';
 
 /** CI sets CI=true: there a missing requirement is a failure, never a silent skip. */
-export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
 export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables' | 'squid' | 'logrotate';
 
@@ -12,7 +12,7 @@ const COMMANDS: Record<Exclude<Requirement, 'root'>, string> = {
   'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables', squid: 'squid', logrotate: 'logrotate',
 };
 
-export function missingRequirements(requirements: readonly Requirement[]): string[] {
+function missingRequirements(requirements: readonly Requirement[]): string[] {
   return requirements.filter((requirement) => {
     if (requirement === 'root') return process.getuid?.() !== 0;
     try {

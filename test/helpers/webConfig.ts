@@ -48,7 +48,7 @@ let gensalt: ((prefix: string, count: number, rbytes: null, nrbytes: number) => 
  * A bcrypt hash as basic_auth_users wants it. There is no htpasswd here and Node has no bcrypt, but
  * glibc's libcrypt (libxcrypt) does bcrypt, and koffi (a dependency already) can call it.
  */
-export function bcryptHash(password: string, cost = 5): string {
+function bcryptHash(password: string, cost = 5): string {
   if (crypt === null || gensalt === null) {
     const lib = koffi.load('libcrypt.so.1');
     crypt = lib.func('const char *crypt(const char *phrase, const char *setting)');

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDuration } from '../../shared/config/duration.js';
-import { DEFAULT_INTERFACE_STATS } from '../../shared/stats.js';
+import { DEFAULT_INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { configErrors, configFrom } from '../helpers/config.js';
 
 const test = suite('config schema');

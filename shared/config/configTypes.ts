@@ -1,4 +1,4 @@
-import type { InterfaceStat } from '../stats.js';
+import type { InterfaceStat } from '../interfaceStats.js';
 import type { Secret } from './secret.js';
 
 export interface NameFilter {
@@ -72,7 +72,7 @@ export interface PushgatewayConfig extends HttpClientConfig {
   gzip: boolean;
 }
 
-export interface RemoteWriteBufferConfig {
+interface RemoteWriteBufferConfig {
   maxSamples: number;
   /** With a folder, unsent batches are kept on disk and survive a restart. */
   dir: string | null;

@@ -1,4 +1,4 @@
-import type { InterfaceStat } from './stats.js';
+import type { InterfaceStat } from './interfaceStats.js';
 
 /** A network namespace file found by discovery. `inode` identifies the namespace itself. */
 export interface Namespace {
@@ -37,7 +37,7 @@ export interface NamespaceSample {
 }
 
 /** Why a read failed. */
-export const READ_FAILURE_REASONS = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal'] as const;
+const READ_FAILURE_REASONS = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal'] as const;
 export type ReadFailureReason = (typeof READ_FAILURE_REASONS)[number];
 
 /** The `reason` label of netns_exporter_read_errors_total: a failed read, or one file a read could not use. */

@@ -4,7 +4,7 @@ import {
   type RawObject,
 } from './fields.js';
 import { redactUrl } from './redact.js';
-import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './types.js';
+import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './configTypes.js';
 
 /** Headers the push protocols set themselves; a user header may not replace them. */
 const PROTECTED_HEADERS = ['authorization', 'content-encoding', 'content-type', 'content-length', 'host', 'x-prometheus-remote-write-version'];

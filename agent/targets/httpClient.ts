@@ -3,7 +3,7 @@ import https from 'node:https';
 import got, { RequestError, type Got } from 'got';
 import { HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/redact.js';
-import type { HttpClientConfig } from '../../shared/config/types.js';
+import type { HttpClientConfig } from '../../shared/config/configTypes.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
 import type { Logger } from '../log.js';
 import { CredentialFiles, HttpClientConfigError, REAL_FILES, type FileAccess } from './credentials.js';
@@ -88,10 +88,8 @@ export class HttpTransportError extends Error {
   }
 }
 
-export { HttpClientConfigError };
-
 /** How much of a server's error body goes into a message: enough to act on, never a whole page. */
-export const MAX_ERROR_BODY_CHARS = 512;
+const MAX_ERROR_BODY_CHARS = 512;
 
 export function createHttpClient(config: HttpClientConfig, options: HttpClientOptions): HttpClient {
   const files: FileAccess = options.readFile ? { ...REAL_FILES, readFile: options.readFile } : REAL_FILES;
@@ -157,7 +155,7 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
   };
 }
 
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
+function scrubSecrets(text: string, secrets: readonly string[]): string {
   let result = text;
   for (const secret of secrets) result = result.split(secret).join('<secret>');
   return redactUrl(result);
