@@ -27,8 +27,5 @@ export default {
   ],
   project: ['agent/**/*.ts!', 'shared/**/*.ts!', 'test/**/*.{ts,mjs}', 'bench/**/*.ts', 'scripts/*.mjs'],
   ignoreBinaries: SYSTEM_PROGRAMS,
-  // Loaded with createRequire inside a try (agent/targets/snappy.ts): where its prebuilt library
-  // does not load, snappyjs takes over, so a static import would not do.
-  ignoreDependencies: ['snappy'],
   ignoreExportsUsedInFile: production,
 };

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
-import { loadSnappy } from '../agent/targets/snappy.js';
+import { loadSnappy, type SnappyBlock } from '../agent/targets/snappy.js';
 import { collectorSample, NO_COLLECTORS } from '../shared/collectors/collectorList.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { FamilyTable, labelKey, type SeriesFamily } from '../shared/metrics/familyTable.js';
@@ -25,15 +25,14 @@ const BUILD = { version: 'bench', revision: '', nodeversion: process.version };
  * Prometheus. Round 1 encodes every series' labels; later rounds write only samples.
  */
 export async function benchRemoteWrite(): Promise<string[]> {
-  const lines = encodeRounds();
+  const lines = encodeRounds(await loadSnappy());
   lines.push('', ...await pushRounds());
   return lines;
 }
 
-function encodeRounds(): string[] {
+function encodeRounds(native: SnappyBlock): string[] {
   const config = configFrom({ hostname: 'bench-node', push: { remote_write: { url: 'http://127.0.0.1:9/api/v1/write' } } });
   const remoteWrite = config.push.remoteWrite!;
-  const native = loadSnappy();
   const compressors = [{ name: native.kind, compress: native.compress }, ...(native.kind === 'native' ? [{ name: 'snappyjs', compress }] : [])];
   const caches = compressors.map(() => new SeriesCache(remoteWrite.externalLabels));
   const table = new FamilyTable();

@@ -10,7 +10,7 @@ import { groupingUrl } from './pushgateway/url.js';
  * Plugging a part in: name its action in RELOAD_RULES with the rule saying when the part must be
  * rebuilt, and give the action its handler in agent/reload.ts (the compiler asks for it).
  */
-export const RELOAD_RULES = {
+const RELOAD_RULES = {
   /** Push targets are rebuilt from their whole config; hostname reaches them as grouping `instance` and external label. */
   'rebuild-targets': (old: Config, next: Config) => !sameValue(old.push, next.push),
   'replace-reader': (old: Config, next: Config) => !sameValue(readerInputs(old), readerInputs(next)),

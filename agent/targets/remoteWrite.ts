@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
+import { failureClass, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress } from '../../shared/remoteWrite/encode.js';
@@ -20,8 +19,6 @@ const METADATA_INTERVAL_MS = 60_000;
 export interface RemoteWriteDeps extends HttpTargetDeps<RemoteWriteConfig> {
   /** The target this one replaces (SIGHUP): start() takes over its buffer instead of opening the folder anew. */
   predecessor?: RemoteWriteTarget;
-  /** Snappy block compression; the native binding where it loads, else snappyjs. */
-  snappy?: SnappyBlock;
 }
 
 interface DrainResult {
@@ -52,12 +49,11 @@ export class RemoteWriteTarget implements PushTarget {
   #queue: Promise<unknown> = Promise.resolve();
   /** Each series' encoded labels from cycle to cycle, and the stale markers of those that go. */
   #series: SeriesCache;
-  readonly #snappy: SnappyBlock;
+  /** Snappy block compression, loaded on first use: the native binding where it loads, else snappyjs. */
+  #snappy: SnappyBlock | null = null;
   /** The push in flight: stop() aborts it, so shutdown is not held up by retries. */
   #inFlight: AbortController | null = null;
   #lastMetadataMs: number | null = null;
-  /** A Retry-After that outlived a push: no request before this time. */
-  #notBeforeMs = 0;
   #sentSamples = 0;
   readonly #dropped = { rejected: 0, too_large: 0 };
   /** Set once this target handed its buffer to the one that replaced it (SIGHUP): it pushes there. */
@@ -69,10 +65,9 @@ export class RemoteWriteTarget implements PushTarget {
     this.#buffer = new RemoteWriteBuffer({
       maxSamples: config.buffer.maxSamples, maxBytes: config.buffer.maxBytes, dir: config.buffer.dir, logger: deps.logger,
     });
-    this.#policy = { minDelayMs: config.minBackoffMs, maxDelayMs: config.maxBackoffMs, jitter: 0.5, minAttemptMs: 100 };
+    this.#policy = { minDelayMs: config.minBackoffMs, maxDelayMs: config.maxBackoffMs, jitter: 0.5, minAttemptMs: 100, maxRetryAfterMs: config.maxRetryAfterMs };
     this.#link = new TargetConnection(this.name, 'push.remote_write', config, deps);
     this.#series = new SeriesCache(config.externalLabels);
-    this.#snappy = deps.snappy ?? loadSnappy();
   }
 
   /**
@@ -223,7 +218,8 @@ export class RemoteWriteTarget implements PushTarget {
     const sendMetadata = this.#config.sendMetadata && (this.#lastMetadataMs === null || timestampMs - this.#lastMetadataMs >= METADATA_INTERVAL_MS);
     if (sendMetadata) this.#lastMetadataMs = timestampMs;
     const maxSamples = Math.min(this.#config.maxSamplesPerSend, this.#config.buffer.maxSamples);
-    const { chunks, duplicates } = this.#series.encode(cycle.families, timestampMs, { maxSamples, metadata: sendMetadata, compress: this.#snappy.compress });
+    const { compress } = await this.#compressor();
+    const { chunks, duplicates } = this.#series.encode(cycle.families, timestampMs, { maxSamples, metadata: sendMetadata, compress });
     if (duplicates > 0) this.#deps.logger.debug({ target: this.name, duplicates }, 'remote_write: series with identical labels sent once');
     for (const chunk of chunks) await this.#buffer.append(chunk.body, chunk.samples, timestampMs);
   }
@@ -240,15 +236,7 @@ export class RemoteWriteTarget implements PushTarget {
       if (signal?.aborted === true) return { attempts, error: 'stopped before it finished; samples stay buffered', errorClass: 'stopped' };
       const batch = await this.#buffer.peek(this.#config.maxSamplesPerSend);
       if (batch === null) return { attempts, error: rejection, errorClass: rejection === null ? null : 'rejected' };
-      const now = this.#link.now();
-      if (this.#notBeforeMs > now) {
-        if (this.#notBeforeMs + this.#policy.minAttemptMs > deadlineMs) {
-          return { attempts, error: `receiver asked to wait (Retry-After) until ${new Date(this.#notBeforeMs).toISOString()}; samples stay buffered`, errorClass: 'retry-after' };
-        }
-        await sleep(this.#notBeforeMs - now, undefined, signal ? { signal } : {}).catch(() => undefined);
-        continue;
-      }
-      const result = await this.#send(this.#requestBody(batch), deadlineMs, signal);
+      const result = await this.#send(await this.#requestBody(batch), deadlineMs, signal);
       attempts += result.attempts;
       if (result.ok) {
         await this.#delivered(batch.entries, batch.samples);
@@ -256,6 +244,7 @@ export class RemoteWriteTarget implements PushTarget {
       }
       const { failure, error } = result;
       if (result.reason === 'aborted') return { attempts, error: 'stopped before it finished; samples stay buffered', errorClass: 'stopped' };
+      if (result.reason === 'retry-after') return { attempts, error: `${error}; samples stay buffered`, errorClass: 'retry-after' };
       if (failure === null || error === null) {
         return { attempts, error: rejection ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? 'deadline' : 'rejected' };
       }
@@ -271,9 +260,6 @@ export class RemoteWriteTarget implements PushTarget {
         if (split.error === null) continue;
         return { attempts, error: `${split.error}; samples stay buffered`, errorClass: split.errorClass };
       }
-      // Retry-After outlives this push: the next one waits for it before sending anything.
-      const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#link.now()) : null;
-      if (asked !== null) this.#notBeforeMs = this.#link.now() + asked;
       // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
       // for when it is fixed (a rotated password file is read again on the next attempt).
       return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };
@@ -292,13 +278,14 @@ export class RemoteWriteTarget implements PushTarget {
     let attempts = 0;
     let delivered = 0;
     const send = async (part: TimeSeries[]): Promise<{ error: string | null; errorClass: string | null }> => {
-      const result = await this.#send(toBuffer(this.#snappy.compress(encodeWriteRequest({ timeseries: part, metadata: [] }))), deadlineMs, signal);
+      const result = await this.#send(toBuffer((await this.#compressor()).compress(encodeWriteRequest({ timeseries: part, metadata: [] }))), deadlineMs, signal);
       attempts += result.attempts;
       if (result.ok) {
         delivered += sampleCount(part);
         return { error: null, errorClass: null };
       }
       if (result.reason === 'aborted') return { error: 'stopped while splitting a batch the receiver found too large (413)', errorClass: 'stopped' };
+      if (result.reason === 'retry-after') return { error: result.error, errorClass: 'retry-after' };
       if (result.failure === null) return { error: 'deadline reached while splitting a batch the receiver found too large (413)', errorClass: 'deadline' };
       const verdict = rejectionVerdict(result.failure);
       if (verdict === 'split' && part.length > 1) {
@@ -335,9 +322,14 @@ export class RemoteWriteTarget implements PushTarget {
    * One entry is sent as stored. Several are merged: concatenated protobuf messages are one message
    * whose repeated fields are concatenated, so the series stay in the buffer's (time) order.
    */
-  #requestBody(batch: BufferBatch): Buffer {
+  async #requestBody(batch: BufferBatch): Promise<Buffer> {
     if (batch.bodies.length === 1) return toBuffer(batch.bodies[0]!);
-    return toBuffer(this.#snappy.compress(Buffer.concat(batch.bodies.map((body) => uncompress(body)))));
+    return toBuffer((await this.#compressor()).compress(Buffer.concat(batch.bodies.map((body) => uncompress(body)))));
+  }
+
+  async #compressor(): Promise<SnappyBlock> {
+    this.#snappy ??= await loadSnappy();
+    return this.#snappy;
   }
 
   async #delivered(entries: BufferEntry[], samples: number): Promise<void> {

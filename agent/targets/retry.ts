@@ -22,11 +22,12 @@ export interface RetryOptions {
 }
 
 /** Why retrying ended without a 2xx. */
-type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller';
+/** `retry-after`: a receiver's earlier Retry-After ends too late for an attempt before the deadline. */
+type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller' | 'retry-after';
 
 export type SendResult =
   | { ok: true; attempts: number }
-  /** `failure` and `error` are null only when the deadline came before the first attempt. */
+  /** `failure` is null when no attempt was made (the deadline came first, or a pending Retry-After); `error` then says why, or is null. */
   | { ok: false; attempts: number; reason: GiveUpReason; failure: AttemptFailure | null; error: string | null };
 
 /**

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { compress as compressPortable } from '../../shared/remoteWrite/encode.js';
 
 export interface SnappyBlock {
@@ -16,9 +15,10 @@ interface NativeSnappy {
  * on this platform (several times faster), else snappyjs. Both write the block format; the bytes
  * may differ, any snappy decoder reads either.
  */
-export function loadSnappy(): SnappyBlock {
+export async function loadSnappy(): Promise<SnappyBlock> {
   try {
-    const native = createRequire(import.meta.url)('snappy') as NativeSnappy;
+    const loaded = (await import('snappy')) as unknown as NativeSnappy & { default?: NativeSnappy };
+    const native = typeof loaded.compressSync === 'function' ? loaded : loaded.default!;
     const probe = native.compressSync(Buffer.from('netns-exporter'));
     if (!(probe instanceof Uint8Array)) throw new Error('unexpected result');
     return { compress: (bytes) => native.compressSync(asBuffer(bytes)), kind: 'native' };

@@ -28,6 +28,8 @@ export interface TargetState {
   lastAttemptMs: number | null;
   lastError: string | null;
   consecutiveFailures: number;
+  /** No request before this time (epoch ms): a receiver's Retry-After, capped; null when none is pending. */
+  nextAttemptMs?: number | null;
 }
 
 /**

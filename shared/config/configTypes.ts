@@ -55,6 +55,8 @@ export interface BasicAuth {
 export interface HttpClientConfig {
   url: URL;
   timeoutMs: number;
+  /** Longest wait a server's Retry-After is honoured for. */
+  maxRetryAfterMs: number;
   basicAuth: BasicAuth | null;
   bearerToken: Secret | null;
   tls: TlsConfig;

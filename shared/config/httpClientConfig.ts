@@ -9,6 +9,9 @@ import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from '
 /** Headers the push protocols set themselves; a user header may not replace them. */
 const PROTECTED_HEADERS = ['authorization', 'content-encoding', 'content-type', 'content-length', 'host', 'x-prometheus-remote-write-version'];
 
+/** The ceiling of a receiver's Retry-After (shared/backoff.ts applies it). */
+const DEFAULT_MAX_RETRY_AFTER_MS = 300_000;
+
 /** The http_config part shared by push.pushgateway and push.remote_write. */
 export function readHttpClient(
   fields: RawObject,
@@ -28,6 +31,7 @@ export function readHttpClient(
   return {
     url: readHttpUrl(fields.url, join(at, 'url'), true, issues) ?? new URL('http://invalid.invalid/'),
     timeoutMs: readDuration(fields.timeout, join(at, 'timeout'), 10_000, issues),
+    maxRetryAfterMs: readDuration(fields.max_retry_after, join(at, 'max_retry_after'), DEFAULT_MAX_RETRY_AFTER_MS, issues),
     basicAuth,
     bearerToken,
     tls: readTls(fields.tls_config, join(at, 'tls_config'), issues),

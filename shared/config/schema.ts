@@ -286,7 +286,7 @@ function readPush(value: unknown, hostname: string, environment: ConfigEnvironme
   };
 }
 
-const HTTP_CLIENT_KEYS = ['url', 'timeout', 'basic_auth', 'bearer_token', 'bearer_token_file', 'bearer_token_env', 'tls_config', 'proxy_url', 'headers'];
+const HTTP_CLIENT_KEYS = ['url', 'timeout', 'max_retry_after', 'basic_auth', 'bearer_token', 'bearer_token_file', 'bearer_token_env', 'tls_config', 'proxy_url', 'headers'];
 
 function readPushgateway(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues): PushgatewayConfig {
   const at = 'push.pushgateway';

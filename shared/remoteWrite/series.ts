@@ -29,25 +29,6 @@ export interface MetricMetadata {
   help: string;
 }
 
-/** Splits series into groups of at most `maxSamples` samples, keeping their order. */
-export function chunkSeries(series: readonly TimeSeries[], maxSamples: number): TimeSeries[][] {
-  if (!Number.isInteger(maxSamples) || maxSamples < 1) throw new RangeError(`maxSamples must be a positive integer, got ${maxSamples}`);
-  const chunks: TimeSeries[][] = [];
-  let chunk: TimeSeries[] = [];
-  let count = 0;
-  for (const entry of series) {
-    if (count + entry.samples.length > maxSamples && chunk.length > 0) {
-      chunks.push(chunk);
-      chunk = [];
-      count = 0;
-    }
-    chunk.push(entry);
-    count += entry.samples.length;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
 export function sampleCount(series: readonly TimeSeries[]): number {
   let count = 0;
   for (const entry of series) count += entry.samples.length;

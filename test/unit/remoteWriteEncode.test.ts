@@ -7,7 +7,6 @@ import {
 } from '../../shared/remoteWrite/encode.js';
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../../shared/metrics/familyTable.js';
 import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
-import { chunkSeries, sampleCount, type TimeSeries } from '../../shared/remoteWrite/series.js';
 import { normaliseLabels, SPEC_WRITE_REQUEST } from '../helpers/remoteWrite.js';
 
 const SpecWriteRequest = SPEC_WRITE_REQUEST;
@@ -173,14 +172,6 @@ test('special values and large timestamps survive bit-exact', () => {
     assert.ok(Object.is(series.samples[0]!.value, values[index]), `value ${values[index]}`);
     assert.is(series.samples[0]!.timestampMs, 4_102_444_800_000 + index);
   });
-});
-
-test('chunks hold at most max samples each and keep the order', () => {
-  const series = Array.from({ length: 7 }, (_, index) => ({ labels: [{ name: '__name__', value: `m${index}` }], samples: [{ value: index, timestampMs: TS }] }));
-  const chunks = chunkSeries(series, 3);
-  assert.equal(chunks.map((chunk) => sampleCount(chunk)), [3, 3, 1]);
-  assert.equal(chunks.flat(), series);
-  assert.throws(() => chunkSeries(series, 0), /positive integer/);
 });
 
 test('concatenated WriteRequests decode as one with the series in order (how the buffer merges batches)', () => {

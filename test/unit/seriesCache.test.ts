@@ -141,6 +141,14 @@ test('two series equal once an empty value goes: the first is sent, the other co
   assert.equal(second.series.map((series) => series.samples[0]!), [{ value: 2, timestampMs: TS + 1 }]);
 });
 
+test('chunks hold at most max samples each, keep the order, and a bad maximum is refused', () => {
+  const values = Object.fromEntries(Array.from({ length: 7 }, (_, index) => [`n${index}`, index]));
+  const result = cycle(new SeriesCache({}), gauges(values, new FamilyTable()), TS, 3);
+  assert.equal(result.chunks.map((chunk) => chunk.samples), [3, 3, 1]);
+  assert.equal(result.series.map((series) => series.samples[0]!.value), [0, 1, 2, 3, 4, 5, 6]);
+  assert.throws(() => cycle(new SeriesCache({}), gauges(values, new FamilyTable()), TS, 0), /positive integer/);
+});
+
 test('metadata rides with the first chunk only', () => {
   const cache = new SeriesCache({});
   const result = cache.encode(gauges({ a: 1, b: 2, c: 3 }, new FamilyTable()), TS, { maxSamples: 2, metadata: true, compress });
