@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
+import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
-import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
@@ -17,6 +17,8 @@ export interface AgentParts {
   config: Config;
   reader: NamespaceReader;
   targets: PushTarget[];
+  /** The metric families' series, kept from cycle to cycle (made on the first cycle when absent). */
+  families?: FamilyTable;
 }
 
 /** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
@@ -79,6 +81,7 @@ export class AgentLoop {
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
+  readonly #processTable = new FamilyTable();
 
   /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
   readonly #extraSelfMetrics: () => ExtraMetric[];
@@ -93,6 +96,9 @@ export class AgentLoop {
     this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
     this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_' });
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
+    // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
+    for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);
   }
 
   get config(): Config {
@@ -169,7 +175,7 @@ export class AgentLoop {
       extra: [...self.extra, ...this.#extraSelfMetrics()],
       reader: reader.inUse,
       ...(held === null ? {} : { held: held.held }),
-    });
+    }, this.#familyTable());
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -209,8 +215,18 @@ export class AgentLoop {
   }
 
   /** prom-client's process figures in the families' shape, for remote_write. */
-  async #processFamilies(): Promise<MetricFamilyJson[]> {
-    return (await this.#processRegistry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+  async #processFamilies(): Promise<SeriesFamily[]> {
+    return familiesFromValues((await this.#processRegistry.getMetricsAsJSON()) as unknown as FamilyValues[], this.#processTable);
+  }
+
+  /** The table of the last cycle; a reload that changes what the series' labels are made of brings a new one. */
+  #familyTable(): FamilyTable {
+    this.#parts.families ??= new FamilyTable();
+    return this.#parts.families;
+  }
+
+  get families(): FamilyTable | undefined {
+    return this.#parts.families;
   }
 
   async #pushAll(cycle: CycleOutput): Promise<CycleResult['pushes']> {
