@@ -2,8 +2,7 @@ import { readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NameFilter } from '../shared/config/configTypes.js';
-import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
-import { passesFilter } from '../shared/filter.js';
+import { namesToStat, selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
 
 export interface DiscoveryOptions {
@@ -25,15 +24,14 @@ export async function discoverNamespaces(options: DiscoveryOptions): Promise<Dis
   types.beginCycle();
   const folders: ListedFolder[] = [];
   for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types));
-  return selectNamespaces(folders, options.filter, nsfsDevice);
+  return selectNamespaces(folders, nsfsDevice);
 }
 
 async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes): Promise<ListedFolder> {
   const listed = await readFolder(dir);
   if (!Array.isArray(listed)) return { dir, code: listed.code };
   const files: ListedFile[] = [];
-  // The name filter first: a stat per file is the costly part on a node with thousands.
-  for (const name of listed.filter((entry) => passesFilter(entry, filter))) {
+  for (const name of namesToStat(listed, filter)) {
     const file = path.join(dir, name);
     // Synchronous on purpose: a namespace file is an nsfs bind mount on tmpfs, answered from
     // memory, where an await per file costs a thread-pool round trip.

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { byCodeUnits } from './compare.js';
 import type { NameFilter } from './config/configTypes.js';
 import { passesFilter } from './filter.js';
 import type { DiscoveryProblem, Namespace } from './snapshot.js';
@@ -37,12 +38,20 @@ export interface Discovery {
 }
 
 /**
+ * The listed names to stat: those the name filter lets through. Applied before the stat, which is
+ * the costly part on a node with thousands of names, and nowhere else.
+ */
+export function namesToStat(names: readonly string[], filter: NameFilter): string[] {
+  return names.filter((name) => passesFilter(name, filter));
+}
+
+/**
  * Which listed files are network namespaces to read: on nsfs (`nsfsDevice`, null when unknown),
  * of type net (a pid namespace bound into the folder is not), each namespace once however many
- * names or folders it is bound under, each name once (the first folder wins), and passing the
- * name filter. Sorted by name.
+ * names or folders it is bound under, each name once (the first folder wins). Sorted by name. The
+ * files passed the name filter when listed (namesToStat).
  */
-export function selectNamespaces(folders: readonly ListedFolder[], filter: NameFilter, nsfsDevice: number | null): Discovery {
+export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: number | null): Discovery {
   const problems: DiscoveryProblem[] = [];
   const unlisted: Discovery['unlisted'] = [];
   const byInode = new Map<string, Namespace>();
@@ -56,7 +65,6 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
     listedCount += folder.listedCount;
     const notOnNsfs: string[] = [];
     for (const { name, dev, ino, type } of folder.files) {
-      if (!passesFilter(name, filter)) continue;
       const file = path.join(folder.dir, name);
       if (nsfsDevice !== null && dev !== nsfsDevice) {
         notOnNsfs.push(name);
@@ -81,6 +89,6 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
       problems.push({ key: `not-nsfs:${folder.dir}`, message: `${folder.dir}: ${notOnNsfs.length} ${notOnNsfs.length === 1 ? 'entry is' : 'entries are'} not network namespaces (not on nsfs), e.g. ${examples}; skipped` });
     }
   }
-  const namespaces = [...byInode.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const namespaces = [...byInode.values()].sort((a, b) => byCodeUnits(a.name, b.name));
   return { namespaces, listedCount, problems, unlisted };
 }

@@ -1,3 +1,5 @@
+import { byCodeUnits } from '../compare.js';
+
 /**
  * A cycle's metric families (shared/metrics/families.ts, or prom-client's getMetricsAsJSON()) →
  * remote_write time series, following the 1.0 spec's rules: every series carries `__name__`,
@@ -85,7 +87,7 @@ export function seriesFromMetrics(
 }
 
 function byName(a: Label, b: Label): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return byCodeUnits(a.name, b.name);
 }
 
 /** An unambiguous identity for a sorted label list: names cannot hold `=` or `,`, values are JSON-quoted. */
