@@ -9,7 +9,7 @@ export type LoadedConfig = { ok: true; config: Config; source: string } | { ok: 
 export type ConfigOverrides = { threads: number | null; logLevel: string | null };
 
 /** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** A password or token is short; anything longer is the wrong file. */
 const MAX_SECRET_BYTES = 64 * 1024;
 /** Enough to fix a config; a file of 40,000 typos does not need 40,000 lines of reply. */
@@ -32,6 +32,7 @@ export function loadConfig(file: string, explicit: boolean, overrides: ConfigOve
     hostname: hostname(),
     env: process.env,
     readFile: (path) => readBoundedFile(path, MAX_SECRET_BYTES, 'secret file'),
+    checkFile: openableFile,
   };
   return configFromText(text, file, overrides, environment);
 }
@@ -70,7 +71,7 @@ function firstErrors(errors: string[], file: string): string[] {
  * The size is checked while reading too, so a file that grows or lies about its size cannot
  * make the agent read without end.
  */
-function readBoundedFile(file: string, maxBytes: number, what: string): string {
+export function readBoundedFile(file: string, maxBytes: number, what: string): string {
   return readRegularFile(file, constants.O_RDONLY | constants.O_NONBLOCK, (fd, stat) => {
     const refuse = (reason: string) => Object.assign(new Error(reason), { code: undefined });
     if ((stat.mode & 0o002) !== 0) {
@@ -84,6 +85,11 @@ function readBoundedFile(file: string, maxBytes: number, what: string): string {
     if (length > maxBytes) throw tooLarge();
     return buffer.toString('utf8', 0, length);
   });
+}
+
+/** Throws when `file` cannot be opened for reading or is not a regular file (a folder, a FIFO). */
+function openableFile(file: string): void {
+  readRegularFile(file, constants.O_RDONLY | constants.O_NONBLOCK, () => undefined);
 }
 
 function formatBytes(bytes: number): string {

@@ -1,6 +1,7 @@
 import { sameValue, type ListenerSpec } from '../shared/reloadPlan.js';
 import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
 import type { Logger } from './log.js';
+import type { WebSecurity } from './webSecurity.js';
 
 /** Where the listeners' answers come from: the loop's state, read at each request. */
 export interface ListenerRoutes {
@@ -20,11 +21,14 @@ interface Running {
 export class Listeners {
   readonly #routes: ListenerRoutes;
   readonly #logger: Logger;
+  /** The web config's layer, the same for every listener. */
+  readonly #security: WebSecurity | null;
   #running: Running[] = [];
 
-  constructor(routes: ListenerRoutes, logger: Logger) {
+  constructor(routes: ListenerRoutes, logger: Logger, security: WebSecurity | null = null) {
     this.#routes = routes;
     this.#logger = logger;
+    this.#security = security;
   }
 
   /** Starts every listener or none: the first that cannot listen stops the others and is thrown. */
@@ -96,9 +100,10 @@ export class Listeners {
     const metrics = spec.metricsPath === null ? null : { path: spec.metricsPath, render: this.#routes.render };
     const server = new AgentHttpServer({
       host: spec.host, port: spec.port, requestTimeoutMs: spec.requestTimeoutMs, routes: { metrics, health: this.#routes.health }, logger: this.#logger,
+      security: this.#security,
     });
     const bound = await server.start();
-    this.#logger.info({ address: bound.address, port: bound.port, key: spec.role }, 'listening');
+    this.#logger.info({ address: bound.address, port: bound.port, key: spec.role, tls: server.tls }, 'listening');
     return { spec, server };
   }
 }

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/configTypes.js';
-import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
+import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
 import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/snapshot.js';
@@ -31,6 +31,13 @@ export const MIN_PUSH_MS = 5_000;
 export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number; nowMs: number }): number {
   const nextCycleDue = input.cycleStartMs + input.intervalMs;
   return Math.max(nextCycleDue, input.nowMs + Math.min(MIN_PUSH_MS, input.intervalMs));
+}
+
+/** Names only what this agent serves: /metrics with api_server, /healthz with it or health.listen. */
+function firstCollectionMessage(config: Pick<Config, 'apiServer' | 'health'>): string {
+  if (config.apiServer.enabled) return 'first collection started; /metrics and /healthz answer 503 until it ends';
+  if (config.health.listen !== null) return 'first collection started; /healthz answers 503 until it ends';
+  return 'first collection started';
 }
 
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
@@ -74,8 +81,12 @@ export class AgentLoop {
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
 
-  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
+  /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
+  readonly #extraSelfMetrics: () => ExtraMetric[];
+
+  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[] }) {
     this.#parts = parts;
+    this.#extraSelfMetrics = deps.selfMetrics ?? (() => []);
     this.#logger = deps.logger;
     this.#build = deps.build;
     this.#procRoot = deps.procRoot ?? '/proc';
@@ -152,7 +163,8 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
+    const self = this.#stats.snapshot(targets);
+    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse });
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -235,7 +247,7 @@ export class AgentLoop {
     // Until the first collection ends /metrics and /healthz answer 503; on a busy host with
     // thousands of namespaces that takes tens of seconds, so say when it starts and ends.
     const first = this.#cyclesStarted++ === 0;
-    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, 'first collection started; /metrics and /healthz answer 503 until it ends');
+    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, firstCollectionMessage(this.#parts.config));
     this.#inFlight = this.runCycle(this.#parts.targets.length > 0);
     try {
       const result = await this.#inFlight;

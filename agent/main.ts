@@ -19,6 +19,8 @@ import type { NamespaceReader } from './readers/reader.js';
 import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
+import { WebConfigError, WebConfigSource } from './webConfigFile.js';
+import { WebSecurity } from './webSecurity.js';
 
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
 const EXIT_FAILURE = 1;
@@ -51,7 +53,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cli.mode === 'check-config') {
     // Building the targets reads their TLS files, which --check-config must vouch for too.
     if (!(await startTargets(await createTargets(config, logger), 'validate'))) return EXIT_USAGE;
-    return write(process.stdout, `config OK (${loaded.source})\n`, 0);
+    const web = openWebConfig(webConfigPath(config, cli), logger);
+    if (web === null) return EXIT_USAGE;
+    for (const warning of webConfigWarnings(config, web)) process.stderr.write(`netns-exporter: warning: ${warning}\n`);
+    return write(process.stdout, `config OK (${loaded.source}${web.file === null ? '' : `, web config ${web.file}`})\n`, 0);
   }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
@@ -127,12 +132,15 @@ async function deleteGroup(config: Config, logger: Logger): Promise<number> {
 async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<number> {
   const { logger } = output;
   const build = buildInfo();
+  const web = openWebConfig(webConfigPath(config, cli), logger);
+  if (web === null) return EXIT_USAGE;
+  const security = new WebSecurity(web, { allowUnauthenticatedHealth: config.health.allowUnauthenticated, logger });
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
   // reader: auto proves setns here, so the line below can say which reader reads.
   const reader = await startedReader(config, logger);
-  const loop = new AgentLoop({ config, reader, targets }, { logger, build });
-  const listeners = listenersOf(loop, logger);
+  const loop = new AgentLoop({ config, reader, targets }, { logger, build, selfMetrics: () => security.selfMetrics() });
+  const listeners = listenersOf(loop, logger, security);
   try {
     await listeners.start(listenerSpecs(config));
   } catch (error) {
@@ -151,12 +159,18 @@ async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<
   const reloads = new ReloadQueue(
     () => reload({
       loop, listeners, logger, startTargets,
+      webConfig: (next) => {
+        web.reload(webConfigPath(next, cli));
+        security.allowUnauthenticatedHealth = next.health.allowUnauthenticated;
+      },
       load: () => loadForReload(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel }),
     }),
     (error) => logger.error({ err: error.message }, 'SIGHUP: reload failed; the running configuration stays'),
   );
   process.on('SIGHUP', () => {
     reopenLog('SIGHUP');
+    // Read again whether or not the agent config changes (or loads): the web config is its own file.
+    web.reload(web.file);
     if (reloads.request() === 'queued') logger.info('SIGHUP: a reload is running; this one follows it');
   });
 
@@ -169,6 +183,7 @@ async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<
   const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
   const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
   await settledBy(listeners.stop(), deadline);
+  await security.stop();
   clearTimeout(overdue);
   // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which
   // waits for every thread: leave without it.
@@ -197,8 +212,45 @@ async function startedReader(config: Config, logger: Logger): Promise<NamespaceR
   return reader;
 }
 
+/** --web.config.file wins over web_config_file. */
+function webConfigPath(config: Config, cli: CliOptions): string | null {
+  return cli.webConfigFile ?? config.webConfigFile;
+}
+
+/** The web config, loaded; null (after one `config error:` line per problem) when it cannot be used. */
+function openWebConfig(file: string | null, logger: Logger): WebConfigSource | null {
+  try {
+    return new WebConfigSource(file, logger);
+  } catch (error) {
+    if (!(error instanceof WebConfigError)) throw error;
+    process.stderr.write(error.lines.map((line) => `netns-exporter: config error: web config ${line}\n`).join(''));
+    return null;
+  }
+}
+
+/**
+ * What a valid web config may still get wrong for this agent: basic auth on the load balancer's
+ * listener without the exemption turns every node's health check into a 401, and a required client
+ * certificate applies to the health check's connections too.
+ */
+function webConfigWarnings(config: Config, web: WebConfigSource): string[] {
+  const { config: settings, tls } = web.current();
+  const listen = config.health.listen;
+  if (listen === null) return [];
+  const at = `health.listen (${listen.host}:${listen.port})`;
+  const warnings: string[] = [];
+  if (Object.keys(settings.users).length > 0 && !config.health.allowUnauthenticated) {
+    warnings.push(`basic_auth_users guards /healthz on ${at}: a load balancer's health check without credentials gets 401 and takes every node out; set health.allow_unauthenticated: true, or give the check credentials`);
+  }
+  const clientAuth = tls?.config.clientAuth;
+  if (clientAuth === 'RequireAnyClientCert' || clientAuth === 'RequireAndVerifyClientCert') {
+    warnings.push(`client_auth_type ${clientAuth} applies to ${at} too: the load balancer's health check must present a client certificate (haproxy: check-ssl crt ...)`);
+  }
+  return warnings;
+}
+
 /** The pull server (api_server) and the health listener, answering from the loop's latest state. */
-function listenersOf(loop: AgentLoop, logger: Logger): Listeners {
+function listenersOf(loop: AgentLoop, logger: Logger, security: WebSecurity): Listeners {
   return new Listeners({
     health: () => evaluateHealth({
       nowMs: Date.now(),
@@ -212,11 +264,16 @@ function listenersOf(loop: AgentLoop, logger: Logger): Listeners {
       const registry = loop.lastRegistry;
       return registry === null ? null : { contentType: registry.contentType, body: await registry.metrics() };
     },
-  }, logger);
+  }, logger, security);
 }
 
-/** Starting a target reads its TLS files: one that cannot be read is a config error (exit 2). */
+/**
+ * Starting a target reads its TLS files: one that cannot be used is a config error (exit 2).
+ * Validating (--check-config) tries every target, so each one's problem is reported in one run;
+ * starting stops at the first, leaving the rest unstarted.
+ */
 async function startTargets(targets: readonly PushTarget[], how: 'start' | 'validate' = 'start'): Promise<boolean> {
+  let ok = true;
   for (const target of targets) {
     try {
       if (how === 'start') await target.start();
@@ -224,10 +281,11 @@ async function startTargets(targets: readonly PushTarget[], how: 'start' | 'vali
     } catch (error) {
       const message = (error as Error).message;
       process.stderr.write(`netns-exporter: config error: ${message.startsWith('push.') ? message : `push.${target.name}: ${message}`}\n`);
-      return false;
+      ok = false;
+      if (how === 'start') break;
     }
   }
-  return true;
+  return ok;
 }
 
 function write(stream: NodeJS.WriteStream, text: string, code: number): number {

@@ -20,6 +20,8 @@ export interface ReloadDeps {
   load: () => LoadedConfig;
   /** Starts new targets (reads their TLS files); false, with the reason written, when one cannot. */
   startTargets: (targets: readonly PushTarget[]) => Promise<boolean>;
+  /** Points the listeners' security layer at the new config's web config file and health exemption. */
+  webConfig: (next: Config) => void;
 }
 
 /** What the handlers build up: the parts the loop takes next. */
@@ -50,6 +52,10 @@ const HANDLERS: Record<ReloadAction, (work: ReloadWork, deps: ReloadDeps) => Pro
   },
   'rebind-listeners': async (work, deps) => {
     for (const problem of await deps.listeners.rebind(listenerSpecs(work.next))) deps.logger.error(`SIGHUP: ${problem}`);
+    return true;
+  },
+  'apply-web-config': async (work, deps) => {
+    deps.webConfig(work.next);
     return true;
   },
   'set-log-level': async (work, deps) => {

@@ -13,6 +13,11 @@ const RELOAD_RULES = {
   /** Push targets are rebuilt from their whole config; hostname reaches them as grouping `instance` and external label. */
   'rebuild-targets': (old: Config, next: Config) => !sameValue(old.push, next.push),
   'replace-reader': (old: Config, next: Config) => !sameValue(readerInputs(old), readerInputs(next)),
+  /**
+   * The listeners' web config file (re-read on every SIGHUP anyway) and the /healthz exemption;
+   * before rebind-listeners, so a listener started by the reload starts with the new file's TLS.
+   */
+  'apply-web-config': (old: Config, next: Config) => old.webConfigFile !== next.webConfigFile || old.health.allowUnauthenticated !== next.health.allowUnauthenticated,
   'rebind-listeners': (old: Config, next: Config) => !sameValue(listenerSpecs(old), listenerSpecs(next)),
   'set-log-level': (old: Config, next: Config) => old.logLevel !== next.logLevel,
 } satisfies Record<string, (old: Config, next: Config) => boolean>;

@@ -17,7 +17,7 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 const TOP_LEVEL_KEYS = [
   'interface_metrics', 'proc_metrics', 'collectors', 'namespaces_filter', 'device_filter', 'threads', 'api_server',
   'netns_dirs', 'interval', 'read_timeout', 'reader', 'labels', 'hostname', 'push', 'health', 'splay',
-  'jitter', 'self_metrics', 'log_level',
+  'jitter', 'self_metrics', 'log_level', 'web_config_file',
 ] as const;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -65,14 +65,31 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
     jitterMs: readDuration(root.jitter, 'jitter', 0, issues, true),
     selfMetrics: readSelfMetrics(root.self_metrics, issues),
     logLevel: readEnum(root.log_level, 'log_level', LOG_LEVELS, 'info', issues),
+    webConfigFile: readOptionalString(root.web_config_file, 'web_config_file', issues) || null,
   };
+  if (config.webConfigFile !== null && !path.isAbsolute(config.webConfigFile)) issues.add('web_config_file', 'must be an absolute path');
   if (config.readTimeoutMs > config.intervalMs) {
     issues.add('read_timeout', `must not exceed interval (${config.intervalMs} ms)`);
   }
   if (config.intervalMs + config.jitterMs > MAX_TIMER_MS) {
     issues.add('jitter', `interval plus jitter must be at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait)`);
   }
-  return issues.list.length > 0 ? { ok: false, errors: issues.list } : { ok: true, config };
+  return issues.list.length > 0 ? { ok: false, errors: namingEnvOverrides(issues.list, environment.env) } : { ok: true, config };
+}
+
+/**
+ * An error in a value that came from an environment variable names the variable as well as the
+ * key: the operator looks for the mistake in the unit's Environment= or the container's -e, not in
+ * the file.
+ */
+function namingEnvOverrides(errors: readonly string[], env: Record<string, string | undefined>): string[] {
+  const overridden = Object.entries(ENV_OVERRIDES)
+    .filter(([variable]) => env[variable] !== undefined && env[variable] !== '')
+    .map(([variable, keyPath]) => ({ variable, key: keyPath.join('.') }));
+  return errors.map((error) => {
+    const source = overridden.find(({ key }) => error.startsWith(`${key}: `) || error.startsWith(`${key}.`));
+    return source === undefined ? error : `${source.key} (from ${source.variable})${error.slice(source.key.length)}`;
+  });
 }
 
 /**
@@ -342,12 +359,13 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
 }
 
 function readHealth(value: unknown, intervalMs: number, issues: ConfigIssues): HealthConfig {
-  const fields = readObject(value, 'health', ['listen', 'max_age', 'max_failed_ratio'], issues);
+  const fields = readObject(value, 'health', ['listen', 'max_age', 'max_failed_ratio', 'allow_unauthenticated'], issues);
   const listen = readOptionalString(fields.listen, 'health.listen', issues);
   return {
     listen: listen === null ? null : readListenAddress(listen, 'health.listen', issues),
     maxAgeMs: readDuration(fields.max_age, 'health.max_age', 3 * intervalMs, issues),
     maxFailedRatio: readRatio(fields.max_failed_ratio, 'health.max_failed_ratio', DEFAULT_MAX_FAILED_RATIO, issues),
+    allowUnauthenticated: readBoolean(fields.allow_unauthenticated, 'health.allow_unauthenticated', false, issues),
   };
 }
 

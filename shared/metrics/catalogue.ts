@@ -30,4 +30,6 @@ export const SELF = {
   pushes: { name: 'netns_exporter_pushes_total', help: 'Pushes attempted, by target (retries within one push count once).', type: 'counter', labels: ['target'] },
   pushFailures: { name: 'netns_exporter_push_failures_total', help: 'Pushes that failed after their retries, by target.', type: 'counter', labels: ['target'] },
   lastPushSuccess: { name: 'netns_exporter_last_push_success_timestamp_seconds', help: 'Unix time of the last successful push, by target.', type: 'gauge', labels: ['target'] },
+  httpAuthFailures: { name: 'netns_exporter_http_auth_failures_total', help: 'Requests to the listeners refused by basic auth (web config), by reason: no_credentials, unknown_user, wrong_password.', type: 'counter', labels: ['reason'] },
+  httpRefused: { name: 'netns_exporter_http_refused_total', help: 'Connections and requests the listeners turned away before any route, by reason: rate_limit, auth_busy (too many password checks at once), tls_handshake, client_certificate.', type: 'counter', labels: ['reason'] },
 } as const satisfies Record<string, MetricSpec>;

@@ -114,7 +114,7 @@ export function startVictoriaMetrics(): Promise<RunningServer> {
     (port, dir) => [
       `-httpListenAddr=127.0.0.1:${port}`,
       `-storageDataPath=${dir}`,
-      // Recent samples are hidden from queries by default (1 m); tests query what they just wrote.
+      // Recent samples are hidden from queries by default (30 s); tests query what they just wrote.
       '-search.latencyOffset=0s',
       '-search.disableCache',
       '-loggerLevel=ERROR',

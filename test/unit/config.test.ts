@@ -121,7 +121,7 @@ test('environment overrides', () => {
   assert.is(config.intervalMs, 30_000);
   assert.is(config.threads, 7);
   assert.is(config.push.pushgateway!.url.href, 'http://127.0.0.1:9091/');
-  assert.match(configErrors({}, { env: { NETNS_EXPORTER_THREADS: 'many' } })[0]!, /^threads: /);
+  assert.match(configErrors({}, { env: { NETNS_EXPORTER_THREADS: 'many' } })[0]!, /^threads \(from NETNS_EXPORTER_THREADS\): /);
 });
 
 test('label presets', () => {

@@ -67,6 +67,15 @@ test('agent/system/libc.ts is the one module outside readers/ that may load FFI,
   }
 });
 
+test('agent/system/bcrypt.ts alone outside the readers may start threads, and nothing more', async () => {
+  assert.equal(await lintAs('agent/system/bcrypt.ts', SPAWNS['worker_threads without the node: prefix']), []);
+  assert.equal(await lintAs('agent/system/bcrypt.ts', SPAWNS['a dynamic import of worker_threads']), []);
+  for (const what of ['a static import of child_process', 'koffi through createRequire, in one expression', 'process.dlopen'] as const) {
+    assert.match((await lintAs('agent/system/bcrypt.ts', SPAWNS[what])).join('\n'), /only agent\/readers\//, what);
+  }
+  assert.match((await lintAs('agent/system/other.ts', SPAWNS['worker_threads without the node: prefix'])).join('\n'), /only agent\/readers\//, 'another file beside it may not');
+});
+
 test('shared/: an import from agent/, file I/O and spawning are errors', async () => {
   assert.match((await lint('shared', "import { loadConfig } from '../../agent/config.js';\nloadConfig('x', true, { threads: null, logLevel: null });\n")).join('\n'), /shared\/ must never import from agent\//);
   assert.match((await lint('shared', "import { readFileSync } from 'node:fs';\nreadFileSync('x');\n")).join('\n'), /shared\/ is pure/);

@@ -43,6 +43,13 @@ test('health.listen or api_server changed: the listeners are rebound', () => {
   assert.equal(planReload(configFrom(base), configFrom({ ...base, api_server: { server_port: 8081 } })).actions, ['rebind-listeners']);
 });
 
+test('web_config_file or health.allow_unauthenticated changed: the web config is applied, before any rebind', () => {
+  assert.equal(planReload(configFrom(base), configFrom({ ...base, web_config_file: '/etc/netns-exporter/web.yml' })).actions, ['apply-web-config']);
+  assert.equal(planReload(configFrom(base), configFrom({ ...base, health: { listen: '127.0.0.1:9465', allow_unauthenticated: true } })).actions, ['apply-web-config']);
+  const both = planReload(configFrom(base), configFrom({ ...base, web_config_file: '/w.yml', health: { listen: '127.0.0.1:9466' } }));
+  assert.equal(both.actions, ['apply-web-config', 'rebind-listeners']);
+});
+
 test('reader keys replace the reader; log_level is set; splay needs a restart', () => {
   const plan = planReload(configFrom(base), configFrom({ ...base, threads: 2, log_level: 'debug', splay: '10s' }));
   assert.equal(plan.actions, ['replace-reader', 'set-log-level']);
