@@ -1,16 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAgent, waitFor, writeConfig } from '../helpers/agent.js';
 import { TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
+import { startSquid } from '../helpers/squid.js';
 import { freePort } from '../helpers/servers.js';
 
 /**
  * The running agent, both push targets on, against small stand-in servers for the replies the real
- * Pushgateway and Prometheus cannot be made to give: a 429 with a Retry-After of a day.
+ * Pushgateway and Prometheus cannot be made to give: a 429 with a Retry-After of a day, a body of
+ * 2 GB (plain, and through a proxy), a small gzip body that inflates past any error text.
  */
-const test = suite('agent: replies only a stand-in gives (Retry-After of a day)');
+const test = suite('agent: replies only a stand-in gives (Retry-After of a day, a 2 GB body)');
 const cleanup: (() => Promise<void> | void)[] = [];
 test.after(async () => {
   for (const task of cleanup.reverse()) await task();
@@ -42,6 +46,41 @@ async function standIn(respond: (target: 'pushgateway' | 'remote_write', index: 
   return { url, seen };
 }
 
+const GIB = 1024 ** 3;
+
+/**
+ * Answers `status` with a body of `bytes` written as fast as the client reads it, never held in
+ * memory; resolves with the bytes written when the client hung up or all were written.
+ */
+function streamBody(res: ServerResponse, status: number, bytes: number): Promise<number> {
+  const chunk = Buffer.alloc(1024 * 1024, 'x');
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(bytes) });
+  return new Promise((resolve) => {
+    let written = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve(written);
+    };
+    res.on('close', finish);
+    const pump = () => {
+      while (!done && written < bytes) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (written >= bytes) res.end(finish);
+    };
+    pump();
+  });
+}
+
+/** The agent's peak resident memory (VmHWM), in MiB. */
+function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
 async function startWith(url: string, targets: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const healthPort = await freePort();
   const configFile = writeConfig({
@@ -64,7 +103,8 @@ async function startWith(url: string, targets: Record<string, unknown>, extra: R
   const health = async () => (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as {
     targets: { name: string; next_attempt?: string | null; last_error: string | null }[];
   };
-  return { agent, health };
+  const lastErrors = async () => Object.fromEntries((await health()).targets.map((target) => [target.name, target.last_error ?? '']));
+  return { agent, health, lastErrors };
 }
 
 test('429 with Retry-After of a day (seconds, an absurd number, an HTTP date): capped by max_retry_after, /healthz says when, both targets', async () => {
@@ -92,4 +132,64 @@ test('429 with Retry-After of a day (seconds, an absurd number, an HTTP date): c
   assert.not.match(agent.output(), /Invalid time value/);
 });
 
-runWhen(test, ['root'], 'agent against stand-in receivers');
+test('a 2 GB answer and a gzip body inflating to 10 MB: at most 64 KiB read, on the wire and inflated; "response body too large", both targets', async () => {
+  let mode: 'huge' | 'bomb' = 'huge';
+  const written: number[] = [];
+  const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, ' '));
+  const { url } = await standIn((_target, _index, res) => {
+    if (mode === 'huge') void streamBody(res, 503, 2 * GIB).then((bytes) => written.push(bytes));
+    else res.writeHead(500, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(bomb);
+  });
+  const { agent, lastErrors } = await startWith(url, { pushgateway: { timeout: '3s' }, remote_write: { timeout: '3s' } });
+  const huge = await waitFor('both targets failing on the 2 GB answer', async () => {
+    const errors = await lastErrors();
+    return Object.values(errors).length === 2 && Object.values(errors).every((error) => error !== '') ? errors : null;
+  }, { context: agent.output, timeoutMs: 30_000 });
+  for (const [target, error] of Object.entries(huge)) assert.match(error, /^HTTP 503 Service Unavailable: response body too large/, `${target}: ${error}`);
+  await waitFor('the stand-in seeing the agent hang up', async () => written.length >= 2, { context: agent.output });
+  // The kernel's socket buffers hold a few MiB; a body read whole would be 2 GiB.
+  assert.ok(Math.max(...written) < 32 * 1024 * 1024, `the stand-in wrote ${written.join(', ')} bytes before the agent hung up`);
+  const peak = peakRssMiB(agent.child.pid!);
+  assert.ok(peak < 400, `peak RSS ${peak.toFixed(0)} MiB`);
+
+  mode = 'bomb';
+  const inflated = await waitFor('both targets failing on the gzip body', async () => {
+    const errors = await lastErrors();
+    return Object.values(errors).every((error) => error.startsWith('HTTP 500')) ? errors : null;
+  }, { context: agent.output, timeoutMs: 30_000 });
+  for (const [target, error] of Object.entries(inflated)) assert.match(error, /^HTTP 500 Internal Server Error: response body too large/, `${target}: ${error}`);
+});
+
+test('through a proxy (squid, absolute-URI requests): the 2 GB answer is cut at 64 KiB too, both targets', async () => {
+  const written: number[] = [];
+  const { url } = await standIn((_target, _index, res) => void streamBody(res, 503, 2 * GIB).then((bytes) => written.push(bytes)));
+  const port = new URL(url).port;
+  const squid = await startSquid({ hosts: { 'receiver.test': '127.0.0.1' } });
+  cleanup.push(() => squid.stop());
+  const proxied = `http://receiver.test:${port}`;
+  const healthPort = await freePort();
+  const configFile = writeConfig({
+    interval: '1s', read_timeout: '900ms',
+    namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}replies-none$` },
+    health: { listen: `127.0.0.1:${healthPort}` },
+    push: {
+      pushgateway: { url: proxied, timeout: '3s', proxy_url: squid.url },
+      remote_write: { url: `${proxied}/api/v1/write`, timeout: '3s', proxy_url: squid.url },
+    },
+  }, 'replies-proxy');
+  const agent = startAgent(['--config', configFile]);
+  cleanup.push(async () => {
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+  });
+  const errors = await waitFor('both targets failing on the 2 GB answer through the proxy', async () => {
+    const report = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as { targets: { name: string; last_error: string | null }[] };
+    return report.targets.every((target) => target.last_error !== null) ? report.targets : null;
+  }, { context: agent.output, timeoutMs: 30_000 });
+  for (const target of errors) assert.match(target.last_error!, /^HTTP 503 Service Unavailable: response body too large/, `${target.name}: ${target.last_error}`);
+  assert.ok(squid.requests().some((line) => line.startsWith('PUT http://receiver.test')), squid.requests().join('\n'));
+  const peak = peakRssMiB(agent.child.pid!);
+  assert.ok(peak < 400, `peak RSS ${peak.toFixed(0)} MiB`);
+});
+
+runWhen(test, ['root', 'squid'], 'agent against stand-in receivers');
