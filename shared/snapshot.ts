@@ -2,9 +2,18 @@ import type { InterfaceStat } from './interfaceStats.js';
 
 /** A network namespace file found by discovery. `inode` identifies the namespace itself. */
 export interface Namespace {
+  /** The `netns` label: the file's name, with U+FFFD for bytes that are not UTF-8 (and `~2` if taken). */
   name: string;
+  /** For messages: the folder joined with the name as the label shows it. */
   path: string;
   inode: number;
+  /** The file's path as bytes, when its name is not valid UTF-8: `path` cannot open it, this can. */
+  file?: Buffer;
+}
+
+/** What opens a namespace's file: its path, or its bytes when the name is not valid UTF-8. */
+export function namespaceFile(ns: Namespace): string | Buffer {
+  return ns.file ?? ns.path;
 }
 
 export interface InterfaceAddress {

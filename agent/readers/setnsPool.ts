@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
-import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/snapshot.js';
+import { namespaceFile, type Namespace, type NamespaceResult, type NamespaceSample } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
@@ -171,7 +171,7 @@ export class SetnsWorkerPool {
     slot.jobs.push(...jobs);
     slot.batchSizes.push(jobs.length);
     const request: BatchRequest = {
-      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: job.ns.path, inode: job.ns.inode })),
+      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: namespaceFile(job.ns), inode: job.ns.inode })),
       procFiles: this.#options.procMetrics.map((metric) => metric.file),
     };
     slot.worker.postMessage(request);

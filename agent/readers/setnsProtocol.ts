@@ -21,7 +21,8 @@ export interface WorkerSetup {
 
 export interface ReadRequest {
   id: number;
-  path: string;
+  /** Bytes for a name that is not valid UTF-8 (a Buffer arrives in the thread as a Uint8Array). */
+  path: string | Uint8Array;
   inode: number;
 }
 

@@ -72,11 +72,11 @@ interface FilesToRead {
 function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: FilesToRead, homeFd: number, homeInode: number): ReadReply {
   let fd: number;
   try {
-    fd = openSync(request.path, 'r');
+    fd = openSync(typeof request.path === 'string' ? request.path : Buffer.from(request.path), 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return failure(request.id, 0, homeInode, false, 'vanished', 'namespace file is gone');
-    return failure(request.id, 0, homeInode, false, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${request.path}: ${code}`);
+    return failure(request.id, 0, homeInode, false, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${Buffer.from(request.path).toString()}: ${code}`);
   }
   try {
     // The file may have been unmounted and reused since discovery: then it names another namespace.

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { namesToStat, selectNamespaces, type ListedFile, type ListedFolder } from '../../shared/discovery.js';
+import { passesFilter } from '../../shared/filter.js';
+import { selectNamespaces, type ListedFile, type ListedFolder } from '../../shared/discovery.js';
 
 const test = suite('discovery: which listed files are network namespaces');
 const NSFS = 4;
@@ -53,9 +54,9 @@ test('a namespace of another type is skipped with a problem; an unknown type is 
 
 test('the name filter applies, the blacklist wins; namespaces come sorted by name; unlisted folders are kept apart', () => {
   const listed = ['qrouter-b', 'qdhcp-a', 'qrouter-a', 'qrouter-x'];
-  const toStat = namesToStat(listed, { whitelist: /^qrouter-/, blacklist: /-x$/ });
+  const toStat = listed.filter((name) => passesFilter(name, { whitelist: /^qrouter-/, blacklist: /-x$/ }));
   assert.equal(toStat, ['qrouter-b', 'qrouter-a']);
-  assert.equal(namesToStat(listed, noFilter), listed);
+  assert.equal(listed.filter((name) => passesFilter(name, noFilter)), listed);
   const found = selectNamespaces([
     { dir: '/locked', code: 'EACCES' },
     { dir: '/run/netns', listedCount: listed.length, files: toStat.map((name, index) => file(name, index + 1)) },
@@ -63,6 +64,24 @@ test('the name filter applies, the blacklist wins; namespaces come sorted by nam
   assert.equal(found.namespaces.map((ns) => ns.name), ['qrouter-a', 'qrouter-b']);
   assert.equal(found.unlisted, [{ dir: '/locked', code: 'EACCES' }]);
   assert.is(found.listedCount, 4);
+});
+
+test('names that are not UTF-8 keep their bytes; two that read alike are labelled apart by bytes, whatever the listing order', () => {
+  const bytes = (...codes: number[]) => Buffer.from([0x62, 0x61, 0x64, ...codes]);
+  const listed = [file('bad\uFFFD', 101, { bytes: bytes(0xff) }), file('bad\uFFFD', 100, { bytes: bytes(0xfe) }), file('bad\uFFFD', 102)];
+  for (const order of [listed, [...listed].reverse()]) {
+    const found = selectNamespaces([folder('/run/netns', order)], NSFS);
+    assert.equal(found.namespaces.map((ns) => [ns.name, ns.inode, ns.file?.toString('hex') ?? null]), [
+      // A name that is valid UTF-8 and holds U+FFFD itself (bytes ef bf bd) sorts first and keeps it.
+      ['bad\uFFFD', 102, null],
+      ['bad\uFFFD~2', 100, Buffer.from('/run/netns/bad\xfe', 'latin1').toString('hex')],
+      ['bad\uFFFD~3', 101, Buffer.from('/run/netns/bad\xff', 'latin1').toString('hex')],
+    ]);
+    assert.equal(found.problems.map((problem) => problem.message), [
+      '/run/netns/bad\\xfe gets the same label as /run/netns/bad\uFFFD ("bad\uFFFD": bytes that are not UTF-8 read as U+FFFD); labelled "bad\uFFFD~2"',
+      '/run/netns/bad\\xff gets the same label as /run/netns/bad\uFFFD ("bad\uFFFD": bytes that are not UTF-8 read as U+FFFD); labelled "bad\uFFFD~3"',
+    ]);
+  }
 });
 
 test.run();

@@ -41,7 +41,7 @@ for (const [what, pattern, home] of ONCE) {
 }
 
 test('the namespace name filter is applied in one place', () => {
-  assert.equal(filesWith(/passesFilter\(\w+, (options\.)?filter\)/), ['shared/discovery.ts']);
+  assert.equal(filesWith(/passesFilter\(\w+, (options\.)?filter\)/), ['agent/discover.ts']);
 });
 
 test.run();
