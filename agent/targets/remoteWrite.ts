@@ -147,6 +147,7 @@ export class RemoteWriteTarget implements PushTarget {
           { labels: { reason: 'too_large' }, value: this.#dropped.too_large },
           { labels: { reason: 'disk_full' }, value: stats.diskFullSamples },
           { labels: { reason: 'corrupt' }, value: stats.corruptSamples },
+          { labels: { reason: 'deleted' }, value: stats.deletedSamples },
         ],
       },
       { spec: M.bufferedSamples, values: [{ labels: {}, value: stats.samples }] },
