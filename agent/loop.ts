@@ -97,6 +97,9 @@ export class AgentLoop {
     this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
     this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_' });
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
+    // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
+    for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);
   }
 
   get config(): Config {
