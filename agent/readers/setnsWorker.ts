@@ -7,6 +7,7 @@ import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
 import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
 import { sharedNow, threadProcPath, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
@@ -201,21 +202,14 @@ function closeHandles(libc: Libc, handles: Handles): void {
 
 /** A /proc file opened as proc_metrics files are (procFile.ts); a full descriptor table throws OutOfDescriptors. */
 function openProcFile(file: string): Opened {
-  let fd: number;
   try {
-    fd = openSync(file, PROC_OPEN_FLAGS);
+    return openRegularFile(file, PROC_OPEN_FLAGS).fd;
   } catch (error) {
+    if (error instanceof NotRegularFileError) return { error: error.message };
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EMFILE' || code === 'ENFILE') throw new OutOfDescriptors();
     return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
   }
-  try {
-    if (fstatSync(fd).isFile()) return fd;
-  } catch {
-    // fall through: not readable as a file
-  }
-  closeSync(fd);
-  return { error: 'not a regular file' };
 }
 
 /** One read over held handles: pread() each file from its start, one dump pair on the socket. */
