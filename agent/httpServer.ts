@@ -91,7 +91,7 @@ export class AgentHttpServer {
       tlsServer.on('secureConnection', (socket: TLSSocket) => {
         if (!security.admitTlsClient(socket)) socket.destroy();
       });
-      tlsServer.on('tlsClientError', (error, socket) => security.countHandshakeFailure(socket.remoteAddress, error));
+      tlsServer.on('tlsClientError', (error, socket) => security.countHandshakeFailure(handshakePeer(socket), error));
       server = tlsServer;
       this.#tls = true;
     } else {
@@ -186,6 +186,14 @@ function requestPath(target: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The client's address after a failed handshake: the TLS socket is torn down by then, but the TCP
+ * socket under it (Node's `_parent`) kept the address it was admitted with.
+ */
+function handshakePeer(socket: TLSSocket): string | undefined {
+  return socket.remoteAddress ?? (socket as TLSSocket & { _parent?: Socket })._parent?.remoteAddress;
 }
 
 /** A connection's key: unique among the open ones, and the same for a TCP socket and the TLS socket on it. */

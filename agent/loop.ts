@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
+import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
-import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
@@ -17,6 +17,8 @@ export interface AgentParts {
   config: Config;
   reader: NamespaceReader;
   targets: PushTarget[];
+  /** The metric families' series, kept from cycle to cycle (made on the first cycle when absent). */
+  families?: FamilyTable;
 }
 
 /** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
@@ -79,6 +81,7 @@ export class AgentLoop {
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
+  readonly #processTable = new FamilyTable();
 
   /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
   readonly #extraSelfMetrics: () => ExtraMetric[];
@@ -163,7 +166,7 @@ export class AgentLoop {
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse });
+    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse }, this.#familyTable());
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -203,8 +206,18 @@ export class AgentLoop {
   }
 
   /** prom-client's process figures in the families' shape, for remote_write. */
-  async #processFamilies(): Promise<MetricFamilyJson[]> {
-    return (await this.#processRegistry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+  async #processFamilies(): Promise<SeriesFamily[]> {
+    return familiesFromValues((await this.#processRegistry.getMetricsAsJSON()) as unknown as FamilyValues[], this.#processTable);
+  }
+
+  /** The table of the last cycle; a reload that changes what the series' labels are made of brings a new one. */
+  #familyTable(): FamilyTable {
+    this.#parts.families ??= new FamilyTable();
+    return this.#parts.families;
+  }
+
+  get families(): FamilyTable | undefined {
+    return this.#parts.families;
   }
 
   async #pushAll(cycle: CycleOutput): Promise<CycleResult['pushes']> {

@@ -74,7 +74,7 @@ export class WebConfigSource {
     try {
       this.#settings = this.#load(this.#settings.generation + 1);
       this.#warned = null;
-      this.logger.info({ file: this.#file, trigger: why }, 'web config loaded');
+      if (this.#file !== null) this.logger.info({ file: this.#file, trigger: why }, 'web config loaded');
       return true;
     } catch (error) {
       const text = error instanceof WebConfigError ? error.lines.join('; ') : (error as Error).message;

@@ -10,12 +10,13 @@ export function registryFromFamilies(families: readonly MetricFamily[]): Registr
   const registry = new Registry();
   for (const family of families) {
     const options = { name: family.name, help: family.help, labelNames: family.labelNames, registers: [registry] };
+    const { order, labels, slotValues } = family;
     if (family.type === 'gauge') {
       const gauge = new Gauge(options);
-      for (const { labels, value } of family.values) gauge.set(labels, value);
+      for (let index = 0; index < family.count; index++) gauge.set(labels[order[index]!]!, slotValues[order[index]!]!);
     } else {
       const counter = new Counter(options);
-      for (const { labels, value } of family.values) counter.inc(labels, value);
+      for (let index = 0; index < family.count; index++) counter.inc(labels[order[index]!]!, slotValues[order[index]!]!);
     }
   }
   return registry;

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -202,4 +204,57 @@ test('--check-config warns when basic auth guards the health listener without th
   assert.not.match(exempt.stderr, /allow_unauthenticated/);
 });
 
-runWhen(test, ['openssl'], 'web config');
+test('a rotated certificate applies to new connections; an open one keeps the session it agreed', async () => {
+  writeWeb([...tlsLines(), ...usersLines()].join('\n'));
+  const rotatedDir = path.join(dir, 'rotated');
+  mkdirSync(rotatedDir);
+  const other = makeCertificates(rotatedDir);
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: 1, ca: [readFileSync(certs.caCert), readFileSync(other.caCert)] });
+  const fingerprintOf = () => new Promise<{ fingerprint: string; socket: unknown; status: number }>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: apiPort, path: '/metrics', agent: keepAlive, auth: 'prometheus:scrape-secret' }, (res) => {
+      const socket = res.socket as TLSSocket;
+      res.resume();
+      res.on('end', () => resolve({ fingerprint: socket.getPeerCertificate().fingerprint256, socket, status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const before = await fingerprintOf();
+  assert.is(before.status, 200);
+  // The new pair is renamed into place, key and certificate, as a rotation tool does.
+  for (const [from, to] of [[other.serverKey, certs.serverKey], [other.serverCert, certs.serverCert]] as const) {
+    writeFileSync(`${to}.new`, readFileSync(from));
+    spawnSync('mv', [`${to}.new`, to]);
+  }
+  const onOpen = await fingerprintOf();
+  assert.is(onOpen.socket, before.socket, 'the same keep-alive connection');
+  assert.is(onOpen.fingerprint, before.fingerprint, 'an open connection keeps its session');
+  assert.is(onOpen.status, 200);
+  keepAlive.destroy();
+  const fresh = new Agent({ ca: [readFileSync(other.caCert)] });
+  const renewed = await new Promise<string>((resolve, reject) => {
+    httpsRequest({ host: '127.0.0.1', port: apiPort, path: '/healthz', agent: fresh, auth: 'lb:lb-secret' }, (res) => {
+      res.resume();
+      resolve((res.socket as TLSSocket).getPeerCertificate().fingerprint256);
+    }).on('error', reject).end();
+  });
+  assert.is.not(renewed, before.fingerprint, 'a new connection gets the new certificate');
+  fresh.destroy();
+  // The listener's certificate now comes from the other CA: curl trusts that one from here on.
+  certs = { ...certs, caCert: other.caCert };
+});
+
+test('rate_limit: beyond the burst a request is answered 429 and counted', async () => {
+  writeWeb([...tlsLines(), ...usersLines(), 'rate_limit: {burst: 3, interval: 1m}'].join('\n'));
+  await waitFor('the limit', async () => curl(health('/healthz'), ['-u', 'lb:lb-secret']).status === 429);
+  assert.is(curl(health('/healthz'), ['-u', 'lb:lb-secret']).status, 429);
+  writeWeb([...tlsLines(), ...usersLines()].join('\n'));
+  // The self-metrics are those of the last cycle: wait for one after the refusals.
+  const metrics = await waitFor('the limit lifted and the refusals counted', async () => {
+    const answer = curl(api('/metrics'), ['-u', 'prometheus:scrape-secret']);
+    return answer.status === 200 && /netns_exporter_http_refused_total\{reason="rate_limit"\} [1-9]/.test(answer.body) ? answer.body : null;
+  });
+  assert.match(metrics, /netns_exporter_http_refused_total\{reason="tls_handshake"\} [1-9]/, 'the refused handshakes earlier (no certificate, TLS 1.2)');
+});
+
+runWhen(test, ['openssl', 'curl'], 'web config');
