@@ -73,7 +73,7 @@ function regexAsText(_key: string, value: unknown): unknown {
   return value instanceof RegExp ? value.toString() : value;
 }
 
-/** A counter's series are added, a gauge's set. */
+/** A counter's series are added, a gauge's or an untyped family's set. */
 function writerOf(family: SlotFamily, spec: MetricSpec): (key: string, value: number, labels: LabelSource) => void {
   return spec.type === 'counter' ? (key, value, labels) => family.add(key, value, labels) : (key, value, labels) => family.set(key, value, labels);
 }
@@ -145,8 +145,8 @@ function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
   for (const name of [...series.keys()].sort()) {
     const { spec, values } = series.get(name)!;
     const write = writerOf(table.family(spec, labelNames), spec);
-    // A counter skips a negative value it cannot hold.
-    for (const { key, labels, value } of values) if (spec.type === 'gauge' || value >= 0) write(key, value, labels);
+    // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
+    for (const { key, labels, value } of values) if (spec.type !== 'counter' || value >= 0) write(key, value, labels);
   }
 }
 
@@ -181,6 +181,6 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   for (const extra of self.extra) {
     const labelNames = [...new Set(extra.values.flatMap((value) => Object.keys(value.labels)))];
     const write = writerOf(table.family(extra.spec, labelNames), extra.spec);
-    for (const { labels, value } of extra.values) if (extra.spec.type === 'gauge' || value >= 0) write(labelKey(labels), value, labels);
+    for (const { labels, value } of extra.values) if (extra.spec.type !== 'counter' || value >= 0) write(labelKey(labels), value, labels);
   }
 }
