@@ -66,7 +66,7 @@ function readmeRow(name: string): string[] | null {
 
 const number = (text: string) => Number(text.replace(/,/g, ''));
 /** The kernel the README's netstat column was counted on ("... on Linux 6.18 ..."). */
-const countedOn = /series per example[^\n]*\n[^]*?Linux (\d+\.\d+)/.exec(README)?.[1];
+const countedOn = /series per example[^]*?Linux (\d+\.\d+)/i.exec(README)?.[1];
 
 test('the README gives each shipped example its series per namespace, per interface and per node', () => {
   assert.ok(countedOn !== undefined, 'the README names the kernel the table was counted on');
