@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { tryLockExclusive } from '../system/libc.js';
 
@@ -23,7 +23,9 @@ export class FolderLock {
   static async acquire(dir: string): Promise<FolderLock> {
     const file = path.join(dir, LOCK_FILE);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const handle = await open(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+      // Held open read-only (flock needs no more): a file open for writing would keep an operator
+      // from remounting the folder read-only, and a read-only folder still takes the lock.
+      const handle = await open(file, constants.O_RDONLY | constants.O_CREAT, 0o600);
       let held = false;
       try {
         if (!tryLockExclusive(handle.fd)) {
@@ -34,8 +36,8 @@ export class FolderLock {
         // The owner before us removes the file on release: a lock on a removed file guards nothing.
         const inode = (await handle.stat()).ino;
         if ((await stat(file).catch(() => null))?.ino !== inode) continue;
-        await handle.truncate(0);
-        await handle.write(`${process.pid}\n`, 0);
+        // Only information for a second agent's error; a read-only folder goes without it.
+        await writeFile(file, `${process.pid}\n`).catch(() => undefined);
         held = true;
         return new FolderLock(file, handle, inode);
       } finally {
