@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { interfaceStatMetric } from '../../shared/collectors/interfaces.js';
 import { procMetric } from '../../shared/collectors/procMetrics.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { catalogueSpecs, exampleProcMetricNames, GATEWAY_METRICS, processMetricNames } from '../helpers/metricNames.js';
 
 const REFERENCE = fileURLToPath(new URL('../../../docs/metrics.md', import.meta.url));
@@ -47,6 +49,18 @@ test('names no metric the agent does not write', async () => {
   const named = [...reference.matchAll(/`((?:netns_network_|netns_exporter_|netns_netstat_|netns_sockstat_|netns_nf_conntrack_|push_)[a-zA-Z0-9_]+)`/g)].map((match) => match[1]!);
   assert.ok(named.length > 40);
   for (const name of named) assert.ok(known.has(name), `docs/metrics.md names unknown metric ${name}`);
+});
+
+test('the node_exporter table maps every node_network_* series of its netdev collector to ours', () => {
+  const table = reference.slice(reference.indexOf("### From node_exporter's"), reference.indexOf('### proc_metrics naming'));
+  const rows = table.split('\n').filter((line) => line.startsWith('| `node_'));
+  const ours = rows.flatMap((line) => [...line.split('|')[2]!.matchAll(/`(netns_network_[a-z_]+)`/g)].map((match) => match[1]!));
+  // Every interface statistic is named, so any of them can be ported (each exists: see above).
+  for (const stat of INTERFACE_STATS) assert.ok(ours.includes(interfaceStatMetric(stat).name), `${stat} is in no row`);
+  // node_exporter 1.5's netdev names: /proc/net/dev's columns with `_total`, plus nohandler from netlink.
+  const netdev = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'frame', 'compressed', 'multicast', 'nohandler'].map((name) => `node_network_receive_${name}_total`)
+    .concat(['bytes', 'packets', 'errs', 'drop', 'fifo', 'colls', 'carrier', 'compressed'].map((name) => `node_network_transmit_${name}_total`));
+  for (const name of netdev) assert.ok(rows.some((line) => line.startsWith(`| \`${name}\` |`)), `${name} has no row`);
 });
 
 test.run();
