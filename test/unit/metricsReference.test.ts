@@ -4,6 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { interfaceStatMetric } from '../../shared/collectors/interfaces.js';
 import { procMetric } from '../../shared/collectors/procMetrics.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { FIXED_LABEL_NAMES, PROCESS_LABEL_NAMES } from '../../shared/config/metricLabels.js';
 import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { catalogueSpecs, exampleProcMetricNames, GATEWAY_METRICS, processMetricNames } from '../helpers/metricNames.js';
 
@@ -49,6 +51,16 @@ test('names no metric the agent does not write', async () => {
   const named = [...reference.matchAll(/`((?:netns_network_|netns_exporter_|netns_netstat_|netns_sockstat_|netns_nf_conntrack_|push_)[a-zA-Z0-9_]+)`/g)].map((match) => match[1]!);
   assert.ok(named.length > 40);
   for (const name of named) assert.ok(known.has(name), `docs/metrics.md names unknown metric ${name}`);
+});
+
+test('the label names the config check keeps out of the Pushgateway grouping are every label the metrics carry', async () => {
+  const specLabels = new Set((await catalogueSpecs()).flatMap((spec) => spec.labels));
+  assert.equal([...specLabels].filter((name) => !FIXED_LABEL_NAMES.includes(name)), [], 'a spec label missing from FIXED_LABEL_NAMES');
+  assert.equal(FIXED_LABEL_NAMES.filter((name) => !specLabels.has(name)), [], 'a FIXED_LABEL_NAMES entry no spec carries');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const processLabels = new Set((await registry.getMetricsAsJSON()).flatMap((metric) => metric.values.flatMap((value) => Object.keys(value.labels))));
+  assert.equal([...processLabels].sort(), [...PROCESS_LABEL_NAMES].sort());
 });
 
 test('the node_exporter table maps every node_network_* series of its netdev collector to ours', () => {
