@@ -12,6 +12,8 @@ import v8 from 'node:v8';
 import { isMainThread, type Worker } from 'node:worker_threads';
 
 const prefix = process.env.NETNS_BENCH_HEAP_PREFIX;
+/** A worker busy reading answers late; one replaced by the reader's watchdog never does. */
+const WORKER_SNAPSHOT_MS = 30_000;
 
 if (isMainThread && prefix !== undefined) {
   const threads = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof Worker };
@@ -47,7 +49,9 @@ async function writeSnapshots(prefix: string, live: Map<Worker, string>): Promis
       await pipeline(await worker.getHeapSnapshot(), createWriteStream(file));
       return true;
     })();
-    if (await Promise.race([finished, exited])) written.push({ thread: name, file, rssMb: rss });
+    const gaveUp = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), WORKER_SNAPSHOT_MS).unref());
+    if (await Promise.race([finished, exited, gaveUp])) written.push({ thread: name, file, rssMb: rss });
+    else written.push({ thread: `${name} (no snapshot: the worker did not finish one within ${WORKER_SNAPSHOT_MS / 1000} s or ended)`, file: '', rssMb: rss });
   }
   const main = `${prefix}-main.heapsnapshot`;
   v8.writeHeapSnapshot(main);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startVictoriaMetrics } from '../test/helpers/remoteWrite.js';
 import { startPushgateway, type RunningServer } from '../test/helpers/servers.js';
-import { nodeFlagsOfShebang, parseCycleLine } from './cycleFigures.js';
+import { nodeFlagsOfShebang, originalExampleConfig, parseCycleLine } from './cycleFigures.js';
 import { fixed, formatTable } from './figures.js';
 import { summarizeHeapSnapshot, heapSummaryLines, perNamespaceLines, type HeapSummary } from './heapSummary.js';
 import { parseStatus, rssFigures, type RssSample } from './memoryFigures.js';
@@ -111,20 +111,7 @@ function writeConfig(work: string, whitelist: string, intervalMs: number, target
   const file = path.join(work, `${target}.yaml`);
   const push = target === 'pushgateway' ? ['push:', '  pushgateway:', `    url: ${url}`]
     : target === 'remote_write' ? ['push:', '  remote_write:', `    url: ${url}/api/v1/write`] : [];
-  writeFileSync(file, [
-    'namespaces_filter:',
-    `  whitelist_pattern: ${JSON.stringify(whitelist)}`,
-    'interface_metrics: [rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets]',
-    'proc_metrics:',
-    '  nat_conntrack:',
-    '    file: sys/net/netfilter/nf_conntrack_count',
-    'api_server:',
-    '  server_address: 127.0.0.1',
-    '  server_port: 0',
-    `interval: ${intervalMs}ms`,
-    ...push,
-    '',
-  ].join('\n'));
+  writeFileSync(file, originalExampleConfig(whitelist, [`interval: ${intervalMs}ms`, ...push]));
   return file;
 }
 
@@ -244,6 +231,10 @@ async function heapRuns(options: MemoryOptions, pool: NamespacePool, work: strin
     const files = JSON.parse(readFileSync(`${prefix}.done`, 'utf8')) as { thread: string; file: string; rssMb: number }[];
     options.progress(`memory: heap snapshots at ${count}: ${files.map((file) => file.thread).join(', ')}`);
     for (const { thread, file } of files) {
+      if (file === '') {
+        lines.push('', `-- ${count} namespaces, ${thread}`);
+        continue;
+      }
       const summary = summarizeHeapSnapshot(JSON.parse(readFileSync(file, 'utf8')));
       summaries.push({ count, thread, summary });
       lines.push('', `-- ${count} namespaces, ${thread} (load ${load.toFixed(1)}; ${file})`, ...heapSummaryLines(summary));
