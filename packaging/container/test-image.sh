@@ -305,9 +305,17 @@ stop_down_ms=$STOP_MS
 # README's systemd block runs there line by line, as an operator would type it, from a folder holding
 # the repository's packaging/ and this build's npm tarball; the unit then runs with its whole sandbox
 # (one capability, ProtectSystem=strict, RestrictNamespaces…) on the host's network and /run/netns.
+# One command per line, a here-document (`cat >file <<EOF` to `EOF`) one command; each ends with NUL.
 readme_systemd_lines() {
-  awk '/^\*\*systemd\*\*/ {found = 1} found && /^```sh$/ {on = 1; next} on && /^```$/ {exit} on {print}' README.md \
-    | sed 's/[[:space:]][[:space:]]*#.*$//'
+  awk '/^\*\*systemd, from npm\*\*/ {found = 1} found && /^```sh$/ {on = 1; next} on && /^```$/ {exit}
+    on && heredoc != "" {command = command "\n" $0; if ($0 == heredoc) {printf "%s%c", command, 0; heredoc = ""}; next}
+    on {
+      sub(/[[:space:]]+#.*$/, "")
+      if (match($0, /<<-?[[:space:]]*\047?[A-Za-z_]+\047?$/)) {
+        heredoc = substr($0, RSTART); gsub(/[<\047[:space:]-]/, "", heredoc); command = $0; next
+      }
+      printf "%s%c", $0, 0
+    }' README.md
 }
 in_systemd() { "${PODMAN[@]}" exec "nx-ci-$$-systemd" sh -c "$1" </dev/null; }
 
@@ -349,7 +357,7 @@ case "$state" in running|degraded) ;; *) fail "systemd in the container did not 
 log "systemd is PID 1 in a container ($state); the README's systemd block, line by line:"
 
 steps=0
-while IFS= read -r line; do
+while IFS= read -r -d '' line; do
   [ -n "$line" ] || continue
   if [ "$line" = "npm ci && npm pack" ]; then
     log "  (on the host) $line → $(basename "$(ls "$WORK"/src/*.tgz)")"

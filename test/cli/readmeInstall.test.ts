@@ -131,7 +131,7 @@ function gatewayGroups(): Promise<{ labels: Record<string, string> }[]> {
 }
 
 test('every line of the README\'s systemd block, then the unit\'s own commands with its capabilities', async () => {
-  const lines = readmeBlock('**systemd**');
+  const lines = readmeBlock('**systemd, from npm**');
   const healthPort = await freePort();
   const last = lines.pop()!;
   assert.is(last, 'systemctl daemon-reload && systemctl enable --now netns-exporter');
