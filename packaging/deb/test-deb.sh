@@ -17,6 +17,7 @@
 # Everything goes into a private container storage under a temporary folder, removed at the end.
 #
 # Usage (root): packaging/deb/test-deb.sh
+# NETNS_EXPORTER_TEST_DEB=FILE checks that package instead of building one.
 # Needs: dpkg-dev lintian buildah podman runc debootstrap curl util-linux, Node.js 20, the Debian
 # mirror of /etc/apt/sources.list.d/debian.sources, and the npm registry or npm's cache.
 set -euo pipefail
@@ -74,8 +75,13 @@ PODMAN=(podman --runtime runc)
 # --- 1. build: this version with `npm run package:deb`, the next one from it ---------------------
 mkdir -p "$WORK/debs" "$WORK/context"
 t0=$(date +%s)
-npm run --silent package:deb -- "$WORK/debs" >"$WORK/build.out" 2>"$WORK/build.log" || { tail -20 "$WORK/build.log"; fail "npm run package:deb failed"; }
 DEB="$WORK/debs/${NAME}_${VERSION}_amd64.deb"
+if [ -n "${NETNS_EXPORTER_TEST_DEB:-}" ]; then
+  # While working on the checks below: a package built already, instead of building one.
+  cp "$NETNS_EXPORTER_TEST_DEB" "$DEB" && echo "$DEB" >"$WORK/build.out"
+else
+  npm run --silent package:deb -- "$WORK/debs" >"$WORK/build.out" 2>"$WORK/build.log" || { tail -20 "$WORK/build.log"; fail "npm run package:deb failed"; }
+fi
 [ "$(tail -1 "$WORK/build.out")" = "$DEB" ] || fail "npm run package:deb did not make $DEB: $(tail -1 "$WORK/build.out")"
 build_s=$(( $(date +%s) - t0 ))
 deb_mb=$(( $(stat -c %s "$DEB") / 1000000 ))
@@ -90,7 +96,8 @@ done
 ! grep -q '/koffi/build/koffi/\(darwin\|win32\|freebsd\|openbsd\|linux_arm\|linux_ia32\|linux_riscv\|linux_loong\|musl\)' "$WORK/contents" \
   || fail "the package carries other platforms' koffi binaries"
 ! grep -q '^\./usr/lib/netns-exporter/node_modules/\(typescript\|eslint\|uvu\|@typescript-eslint\)/' "$WORK/contents" || fail "the package carries development dependencies"
-[ "$(dpkg-deb -I "$DEB" conffiles | sort | tr '\n' ' ')" = "/etc/$NAME/config.yaml /etc/logrotate.d/$NAME " ] || fail "conffiles: $(dpkg-deb -I "$DEB" conffiles)"
+[ "$(dpkg-deb -I "$DEB" conffiles | LC_ALL=C sort | tr '\n' ' ')" = "/etc/logrotate.d/$NAME /etc/$NAME/config.yaml " ] \
+  || fail "conffiles: $(dpkg-deb -I "$DEB" conffiles | tr '\n' ' ')"
 depends="$(dpkg-deb -f "$DEB" Depends | sed 's/ ([^)]*)//g')"
 [ "$depends" = "libc6, libgcc-s1, libstdc++6, iproute2, util-linux" ] || fail "Depends: $depends"
 cmp -s <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/$NAME.service) packaging/systemd/$NAME.service \
@@ -159,6 +166,10 @@ is_active() { [ "$(in_box "systemctl is-active $NAME")" = active ]; }
 journal_has() { grep -q "$1" <<<"$(journal)"; }
 
 # --- 4. apt-get install ./…deb ---------------------------------------------------------------------
+# /run/netns as a shared mount point, as `ip netns add` makes it on first use: then namespaces added
+# later appear in the service's own mount namespace (a slave copy). On a host the first namespace
+# did this long before; a podman container's /run is a private mount without it.
+in_box "mkdir -p /run/netns && mount --bind /run/netns /run/netns && mount --make-shared /run/netns" || fail "cannot make /run/netns shared"
 in_box "cd /debs && apt-get install -y ./$(basename "$DEB")" >"$WORK/install.log" 2>&1 || { tail -20 "$WORK/install.log"; fail "apt-get install ./$(basename "$DEB") failed"; }
 log "apt-get install ./$(basename "$DEB"): $(grep -o '[0-9]* newly installed' "$WORK/install.log")"
 # iproute2 came with the package's Depends; the namespace to measure lives in the container only.
@@ -167,8 +178,10 @@ in_box "ip netns add $NS" || fail "ip netns add in the container"
 wait_for "the service is not active after install" 30 is_active
 wait_for "/healthz does not answer 200" 60 healthz_is 200
 wait_for "/metrics has no $NS" 60 metrics_have_ns
+# The setns reader's self-test: koffi (the package's only native module) loads and enters the namespace.
+wait_for "reader auto did not prove setns (koffi)" 30 journal_has 'setns proven on this host'
 in_box "/usr/bin/$NAME --version" >"$WORK/version" || fail "netns-exporter --version"
-log "service active and enabled; /healthz 200; /metrics shows $NS; $(cat "$WORK/version")"
+log "service active and enabled; /healthz 200; /metrics shows $NS, read with setns (koffi loads); $(cat "$WORK/version")"
 
 # --- 5. a config edit, systemctl reload -----------------------------------------------------------
 # The edit: leave this namespace out, and add a remote_write target that cannot be reached (a closed
