@@ -1,6 +1,9 @@
 // The design's fences as lint rules (`npm run lint`, run by CI before the tests):
 // - only agent/readers/ spawns processes, starts threads or loads FFI, however it is spelled:
 //   a static import, `import()`, `require()` or `createRequire(...)('koffi')`, `process.dlopen`;
+//   outside it one module may load FFI (and nothing else of these): LIBC_MODULE, libc calls the
+//   agent's main thread makes (the buffer folder's flock); and one module may start threads (and
+//   nothing else of these): BCRYPT_MODULE, password checks kept off the main thread;
 // - shared/ is pure: nothing from agent/, no file, process, thread or network I/O.
 // No type information is needed, so the TypeScript parser runs without a project (fast).
 import tsParser from '@typescript-eslint/parser';
@@ -10,7 +13,13 @@ const PROCESS_MODULES = ['child_process', 'worker_threads', 'koffi'];
 /** I/O modules shared/ must not use (node:net stays allowed for its pure isIP()). */
 const IO_MODULES = ['fs', 'fs/promises', 'http', 'https', 'got', 'pino'];
 
-const FENCE = 'only agent/readers/ spawns processes, starts threads or loads FFI';
+const FENCE = 'only agent/readers/ spawns processes, starts threads or loads FFI (and agent/system/libc.ts calls libc, agent/system/bcrypt.ts runs bcrypt threads)';
+/** The one module outside agent/readers/ allowed to load FFI. */
+const LIBC_MODULE = 'agent/system/libc.ts';
+const SPAWN_MODULES = PROCESS_MODULES.filter((name) => name !== 'koffi');
+/** The one module outside agent/readers/ allowed to start threads (bcrypt off the main thread). */
+const BCRYPT_MODULE = 'agent/system/bcrypt.ts';
+const NON_THREAD_MODULES = PROCESS_MODULES.filter((name) => name !== 'worker_threads');
 const PURE = 'shared/ is pure: I/O belongs in agent/';
 
 /** The names as imported: bare, and with the node: prefix for the built-ins. */
@@ -49,6 +58,22 @@ export default [
     // The readers are the one place allowed to spawn and to load FFI.
     files: ['agent/readers/**/*.ts'],
     rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
+  },
+  {
+    // The libc module loads koffi, and still spawns nothing and starts no thread.
+    files: [LIBC_MODULE],
+    rules: {
+      'no-restricted-imports': ['error', { paths: restrictedPaths(SPAWN_MODULES, FENCE) }],
+      'no-restricted-syntax': ['error', ...restrictedSyntax(SPAWN_MODULES, FENCE), DLOPEN],
+    },
+  },
+  {
+    // The bcrypt module starts worker threads for password checks, and spawns nothing and loads no FFI.
+    files: [BCRYPT_MODULE],
+    rules: {
+      'no-restricted-imports': ['error', { paths: restrictedPaths(NON_THREAD_MODULES, FENCE) }],
+      'no-restricted-syntax': ['error', ...restrictedSyntax(NON_THREAD_MODULES, FENCE), DLOPEN],
+    },
   },
   {
     // Replaces the rules above for shared/ (a later object's options win), so it repeats the fence.

@@ -1,8 +1,9 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../shared/config/schema.js';
 import { LOG_FORMATS, type LogFormat } from './log.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/netns-exporter/config.yaml';
+const DEFAULT_CONFIG_PATH = '/etc/netns-exporter/config.yaml';
 
 export interface CliOptions {
   configPath: string;
@@ -14,6 +15,8 @@ export interface CliOptions {
   /** null: text when stderr is a terminal, JSON otherwise. */
   logFormat: LogFormat | null;
   threads: number | null;
+  /** --web.config.file, resolved against the working folder; wins over web_config_file. */
+  webConfigFile: string | null;
 }
 
 export class UsageError extends Error {
@@ -42,6 +45,9 @@ Options:
                          (default: stderr)
   --threads N            at most N namespace reads at once, alias --concurrency
                          (default: threads of the config, else 4)
+  --web.config.file FILE exporter-toolkit web config securing the listeners: TLS, client
+                         certificates, basic_auth_users (default: web_config_file of the
+                         config, else none)
   -h, --help             this text
   -v, --version          print the version
 
@@ -61,6 +67,7 @@ export const CLI_OPTIONS = {
   'log-file': { type: 'string' },
   threads: { type: 'string' },
   concurrency: { type: 'string' },
+  'web.config.file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -101,5 +108,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
     logFile: values['log-file'] ?? null,
     logFormat: logFormat as LogFormat | null,
     threads,
+    webConfigFile: values['web.config.file'] === undefined ? null : path.resolve(values['web.config.file']),
   };
 }

@@ -1,6 +1,6 @@
-import type { NameFilter } from '../shared/config/types.js';
+import type { NameFilter } from '../shared/config/configTypes.js';
 import { passesFilter } from '../shared/filter.js';
-import type { Namespace, NamespaceResult, Snapshot } from '../shared/types.js';
+import type { Namespace, NamespaceResult, Snapshot } from '../shared/snapshot.js';
 import { discoverNamespaces, type DiscoveryOptions } from './discover.js';
 import type { NamespaceReader } from './readers/reader.js';
 

@@ -1,16 +1,16 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseConfig } from '../shared/config/schema.js';
-import type { Config, ConfigEnvironment } from '../shared/config/types.js';
+import type { Config, ConfigEnvironment } from '../shared/config/configTypes.js';
 import { parseConfigYaml } from '../shared/config/yaml.js';
 
-export type LoadedConfig = { ok: true; config: Config; source: string; pushFingerprint: string } | { ok: false; errors: string[] };
+export type LoadedConfig = { ok: true; config: Config; source: string } | { ok: false; errors: string[] };
 export type ConfigOverrides = { threads: number | null; logLevel: string | null };
 
 /** A config is a few kilobytes; this bounds what a mistaken or hostile file can cost to parse. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** A password or token is short; anything longer is the wrong file. */
-export const MAX_SECRET_BYTES = 64 * 1024;
+const MAX_SECRET_BYTES = 64 * 1024;
 /** Enough to fix a config; a file of 40,000 typos does not need 40,000 lines of reply. */
 const MAX_ERRORS_SHOWN = 20;
 
@@ -31,6 +31,7 @@ export function loadConfig(file: string, explicit: boolean, overrides: ConfigOve
     hostname: hostname(),
     env: process.env,
     readFile: (path) => readBoundedFile(path, MAX_SECRET_BYTES, 'secret file'),
+    checkFile: openableFile,
   };
   return configFromText(text, file, overrides, environment);
 }
@@ -55,7 +56,6 @@ export function configFromText(text: string | null, file: string, overrides: Con
     ok: true,
     config: result.config,
     source: text === null ? 'built-in defaults' : file,
-    pushFingerprint: JSON.stringify(withOverrides.push ?? null),
   };
 }
 
@@ -87,6 +87,17 @@ export function readBoundedFile(file: string, maxBytes: number, what: string): s
     for (let read = -1; read !== 0 && length <= maxBytes; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
     if (length > maxBytes) throw tooLarge();
     return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Throws when `file` cannot be opened for reading or is not a regular file (a folder, a FIFO). */
+function openableFile(file: string): void {
+  // Non-blocking, as above: a FIFO must not hang the check.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: undefined });
   } finally {
     closeSync(fd);
   }

@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { NameFilter } from '../shared/config/types.js';
+import type { NameFilter } from '../shared/config/configTypes.js';
 import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { passesFilter } from '../shared/filter.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
@@ -32,16 +32,21 @@ async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | 
   const listed = await readFolder(dir);
   if (!Array.isArray(listed)) return { dir, code: listed.code };
   const files: ListedFile[] = [];
-  // The name filter first: a stat per file is the costly part on a node with thousands.
-  for (const name of listed.filter((entry) => passesFilter(entry, filter))) {
-    const file = path.join(dir, name);
+  const folderBytes = Buffer.from(path.join(dir, '/'));
+  for (const raw of listed) {
+    const name = raw.toString('utf8');
+    // The name filter first: a stat per file is the costly part on a node with thousands.
+    if (!passesFilter(name, filter)) continue;
+    // A name that is not UTF-8 shows U+FFFD in `name`: only its bytes open the file.
+    const bytes = Buffer.from(name).equals(raw) ? null : raw;
+    const file = bytes === null ? path.join(dir, name) : Buffer.concat([folderBytes, bytes]);
     // Synchronous on purpose: a namespace file is an nsfs bind mount on tmpfs, answered from
     // memory, where an await per file costs a thread-pool round trip.
     const info = statOrNull(file);
     if (info === null) continue; // removed between listing and stat: simply gone
     // Only a file on nsfs has a namespace type worth looking up; the others are skipped anyway.
     const onNsfs = nsfsDevice === null || info.dev === nsfsDevice;
-    files.push({ name, dev: info.dev, ino: info.ino, type: onNsfs ? types.typeOf(file, info.ino) : null });
+    files.push({ name, ...(bytes === null ? {} : { bytes }), dev: info.dev, ino: info.ino, type: onNsfs ? types.typeOf(file, info.ino) : null });
   }
   return { dir, listedCount: listed.length, files };
 }
@@ -66,7 +71,7 @@ export class NamespaceTypes {
   }
 
   /** The type, or null when neither the mount table nor the file says (the read will tell). */
-  typeOf(file: string, inode: number): string | null {
+  typeOf(file: string | Buffer, inode: number): string | null {
     if (!this.#byInode.has(inode) && !this.#readThisCycle) {
       this.#readThisCycle = true;
       try {
@@ -80,7 +85,7 @@ export class NamespaceTypes {
 }
 
 /** `/proc/<pid>/ns/net` is a link to "net:[4026531840]"; a bound file is no link and says nothing. */
-function linkType(file: string): string | null {
+function linkType(file: string | Buffer): string | null {
   try {
     return /^([a-z_]+):\[\d+\]$/.exec(readlinkSync(file))?.[1] ?? null;
   } catch {
@@ -88,9 +93,10 @@ function linkType(file: string): string | null {
   }
 }
 
-async function readFolder(dir: string): Promise<string[] | { code: string }> {
+/** Names as bytes: one that is not valid UTF-8 would come back with U+FFFD and open nothing. */
+async function readFolder(dir: string): Promise<Buffer[] | { code: string }> {
   try {
-    return await readdir(dir);
+    return await readdir(dir, { encoding: 'buffer' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
@@ -98,7 +104,7 @@ async function readFolder(dir: string): Promise<string[] | { code: string }> {
   }
 }
 
-function statOrNull(file: string): Stats | null {
+function statOrNull(file: string | Buffer): Stats | null {
   try {
     return statSync(file);
   } catch {

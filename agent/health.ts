@@ -1,4 +1,4 @@
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import type { TargetState } from './targets/target.js';
 
 export interface CycleSummary {
@@ -28,6 +28,8 @@ export interface HealthReport {
     last_attempt: string | null;
     last_error: string | null;
     consecutive_failures: number;
+    /** When a receiver's Retry-After (capped by max_retry_after) lets the next push go; null when none is pending. */
+    next_attempt: string | null;
   }[];
   last_cycle: { started: string; duration_seconds: number; namespaces_found: number; namespaces_failed: number } | null;
 }
@@ -53,6 +55,7 @@ export function evaluateHealth(input: {
     last_attempt: iso(state.lastAttemptMs),
     last_error: state.lastError,
     consecutive_failures: state.consecutiveFailures,
+    next_attempt: state.nextAttemptMs != null && state.nextAttemptMs > input.nowMs ? iso(state.nextAttemptMs) : null,
   }));
   const cycle = input.lastCycle;
   const lastCycleDone = cycle === null ? null : cycle.startedMs + cycle.durationMs;

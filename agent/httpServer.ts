@@ -1,7 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { HealthReport } from './health.js';
 import type { Logger } from './log.js';
+import type { WebSecurity } from './webSecurity.js';
 
 const CLIENT_ERROR_STATUS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -20,6 +23,8 @@ export interface HttpServerOptions {
   requestTimeoutMs: number;
   routes: HttpRoutes;
   logger: Logger;
+  /** The web config's layer (TLS, basic auth, headers, rate limit); null: none. */
+  security?: WebSecurity | null;
 }
 
 /**
@@ -27,7 +32,7 @@ export interface HttpServerOptions {
  * check and the odd curl; a cap keeps a flood of sockets from taking the descriptors that discovery
  * and the readers need (with a low open-file limit, 190 idle clients once made both fail).
  */
-export const MAX_CONNECTIONS = 32;
+const MAX_CONNECTIONS = 32;
 
 /**
  * The agent's small HTTP listener: GET/HEAD only, no request body is ever read, and Node's own
@@ -38,35 +43,60 @@ export const MAX_CONNECTIONS = 32;
 export class AgentHttpServer {
   readonly #options: HttpServerOptions;
   #server: Server | null = null;
-  /** Open connections, oldest first, each with whether a request is being answered on it. */
-  readonly #connections = new Map<Socket, { busy: boolean }>();
+  /**
+   * Open connections, oldest first, by peer address and port, each with its TCP socket and whether
+   * a request is being answered on it. By peer, since a request's socket is the TLS socket on top.
+   */
+  readonly #connections = new Map<string, { socket: Socket; busy: boolean }>();
+  #tls = false;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
   }
 
+  /** Whether this listener speaks TLS (decided at start from the web config). */
+  get tls(): boolean {
+    return this.#tls;
+  }
+
   async start(): Promise<AddressInfo> {
-    const server = createServer(
-      {
-        requestTimeout: this.#options.requestTimeoutMs,
-        headersTimeout: Math.min(this.#options.requestTimeoutMs, 10_000),
-        maxHeaderSize: 16 * 1024,
-        // Node checks the two timeouts above only this often (30 s by default).
-        connectionsCheckingInterval: 1_000,
-      },
-      (request, response) => {
-        const state = this.#connections.get(request.socket);
-        if (state !== undefined) state.busy = true;
-        response.once('close', () => {
-          if (state !== undefined) state.busy = false;
-        });
-        this.#handle(request, response).catch((error: Error) => {
-          this.#options.logger.error({ err: error.message }, 'http handler failed');
-          if (!response.headersSent) send(response, request, 500, 'text/plain; charset=utf-8', 'internal error\n');
-          else response.destroy();
-        });
-      },
-    );
+    const options: ServerOptions = {
+      requestTimeout: this.#options.requestTimeoutMs,
+      headersTimeout: Math.min(this.#options.requestTimeoutMs, 10_000),
+      maxHeaderSize: 16 * 1024,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: 1_000,
+    };
+    const handler = (request: IncomingMessage, response: ServerResponse) => {
+      const state = this.#connections.get(peer(request.socket));
+      if (state !== undefined) state.busy = true;
+      response.once('close', () => {
+        if (state !== undefined) state.busy = false;
+      });
+      this.#handle(request, response).catch((error: Error) => {
+        this.#options.logger.error({ err: error.message }, 'http handler failed');
+        if (!response.headersSent) send(response, request, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else response.destroy();
+      });
+    };
+    const security = this.#options.security ?? null;
+    const start = security?.tlsAtStart() ?? null;
+    let server: Server;
+    if (security !== null && start !== null) {
+      const { tls } = start;
+      const tlsServer = createTlsServer({ ...options, ...tls.context, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized, handshakeTimeout: 10_000 }, handler);
+      const applied = { generation: start.generation };
+      // Ahead of the TLS server's own listener, which wraps the socket with the context in force.
+      tlsServer.prependListener('connection', () => security.refreshTls(tlsServer, applied));
+      tlsServer.on('secureConnection', (socket: TLSSocket) => {
+        if (!security.admitTlsClient(socket)) socket.destroy();
+      });
+      tlsServer.on('tlsClientError', (error, socket) => security.countHandshakeFailure(handshakePeer(socket), error));
+      server = tlsServer;
+      this.#tls = true;
+    } else {
+      server = createServer(options, handler);
+    }
     server.keepAliveTimeout = 5_000;
     server.maxRequestsPerSocket = 100;
     server.on('connection', (socket: Socket) => this.#admit(socket));
@@ -88,18 +118,19 @@ export class AgentHttpServer {
   }
 
   #admit(socket: Socket): void {
-    this.#connections.set(socket, { busy: false });
-    socket.once('close', () => this.#connections.delete(socket));
+    const key = peer(socket);
+    this.#connections.set(key, { socket, busy: false });
+    socket.once('close', () => this.#connections.delete(key));
     if (this.#connections.size <= MAX_CONNECTIONS) return;
-    for (const [open, state] of this.#connections) {
-      if (open !== socket && !state.busy) {
-        open.destroy();
-        this.#connections.delete(open);
+    for (const [openKey, state] of this.#connections) {
+      if (openKey !== key && !state.busy) {
+        state.socket.destroy();
+        this.#connections.delete(openKey);
         return;
       }
     }
     socket.destroy();
-    this.#connections.delete(socket);
+    this.#connections.delete(key);
   }
 
   async stop(): Promise<void> {
@@ -114,6 +145,15 @@ export class AgentHttpServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = requestPath(request.url ?? '');
+    const security = this.#options.security ?? null;
+    if (security !== null) {
+      const verdict = await security.check(request, path, `${this.#options.host}:${this.#options.port}`);
+      for (const [name, value] of Object.entries(verdict.headers)) response.setHeader(name, value);
+      if (verdict.refusal !== null) {
+        for (const [name, value] of Object.entries(verdict.refusal.headers)) response.setHeader(name, value);
+        return send(response, request, verdict.refusal.status, 'text/plain; charset=utf-8', verdict.refusal.body);
+      }
+    }
     if (path === null) return send(response, request, 400, 'text/plain; charset=utf-8', 'malformed request target\n');
     const { metrics, health } = this.#options.routes;
     const known = path === '/healthz' || path === '/' || (metrics !== null && path === metrics.path);
@@ -138,7 +178,7 @@ export class AgentHttpServer {
  * ("http://host/healthz"); null when the target is neither. Paths are compared as they are, so
  * "//healthz" is not "/healthz": a URL parser would read it as host "healthz" and path "/".
  */
-export function requestPath(target: string): string | null {
+function requestPath(target: string): string | null {
   if (target.startsWith('/')) return target.split('?', 1)[0]!;
   if (!/^https?:\/\//i.test(target)) return null;
   try {
@@ -146,6 +186,19 @@ export function requestPath(target: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The client's address after a failed handshake: the TLS socket is torn down by then, but the TCP
+ * socket under it (Node's `_parent`) kept the address it was admitted with.
+ */
+function handshakePeer(socket: TLSSocket): string | undefined {
+  return socket.remoteAddress ?? (socket as TLSSocket & { _parent?: Socket })._parent?.remoteAddress;
+}
+
+/** A connection's key: unique among the open ones, and the same for a TCP socket and the TLS socket on it. */
+function peer(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
 function send(response: ServerResponse, request: IncomingMessage, status: number, contentType: string, body: string): void {

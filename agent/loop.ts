@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Config } from '../shared/config/types.js';
-import { cycleFamilies, type BuildInfo } from '../shared/metrics/families.js';
+import type { Config } from '../shared/config/configTypes.js';
+import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
 import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
@@ -32,8 +32,15 @@ export function pushDeadlineMs(input: { cycleStartMs: number; intervalMs: number
   return Math.max(nextCycleDue, input.nowMs + Math.min(MIN_PUSH_MS, input.intervalMs));
 }
 
+/** Names only what this agent serves: /metrics with api_server, /healthz with it or health.listen. */
+function firstCollectionMessage(config: Pick<Config, 'apiServer' | 'health'>): string {
+  if (config.apiServer.enabled) return 'first collection started; /metrics and /healthz answer 503 until it ends';
+  if (config.health.listen !== null) return 'first collection started; /healthz answers 503 until it ends';
+  return 'first collection started';
+}
+
 /** Thrown out of runCycle when stop() abandoned the collection in flight. */
-export class CycleAbandoned extends Error {
+class CycleAbandoned extends Error {
   constructor() {
     super('cycle abandoned: shutting down');
   }
@@ -65,14 +72,20 @@ export class AgentLoop {
   #stopping = false;
   #lastRegistry: Registry | null = null;
   #lastCycle: CycleSummary | null = null;
-  #pending: AgentParts | null = null;
+  #pending: { parts: AgentParts; applied: (old: AgentParts) => void } | null = null;
+  /** From the start of a tick to its end: parts are swapped only outside it. */
+  #ticking = false;
   readonly #types: NamespaceTypes;
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
 
-  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string }) {
+  /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
+  readonly #extraSelfMetrics: () => ExtraMetric[];
+
+  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[] }) {
     this.#parts = parts;
+    this.#extraSelfMetrics = deps.selfMetrics ?? (() => []);
     this.#logger = deps.logger;
     this.#build = deps.build;
     this.#procRoot = deps.procRoot ?? '/proc';
@@ -109,9 +122,17 @@ export class AgentLoop {
     this.#schedule(splay);
   }
 
-  /** New parts take effect at the start of the next cycle, never in the middle of one. */
-  replaceParts(parts: AgentParts): void {
-    this.#pending = parts;
+  /**
+   * New parts take effect between cycles, never in the middle of one: at once when the loop waits
+   * for its next cycle, else when the cycle in flight has pushed. Resolves with the parts replaced,
+   * for the caller to stop what it no longer uses (the loop does not know which reader or target
+   * the new parts kept). One replacement at a time: the reload step runs them one after the other.
+   */
+  replaceParts(parts: AgentParts): Promise<AgentParts> {
+    return new Promise((applied) => {
+      this.#pending = { parts, applied };
+      if (!this.#ticking) this.#applyPending();
+    });
   }
 
   /**
@@ -141,7 +162,8 @@ export class AgentLoop {
     this.#stats.recordCycle(snapshot, config.netnsDirs);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...this.#stats.snapshot(targets), reader: reader.inUse });
+    const self = this.#stats.snapshot(targets);
+    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse });
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -168,10 +190,15 @@ export class AgentLoop {
     // An abandoned collection is not waited for (a reader may take its time to give up its reads):
     // it pushes nothing. A push in flight is.
     const pushInFlight = collecting === null ? this.#inFlight?.catch(() => undefined) ?? Promise.resolve() : Promise.resolve();
-    const readerStopped = this.#parts.reader.stop().catch(() => undefined);
+    // Parts a reload built but the loop never used: a new remote_write target already holds the buffer.
+    const unused = this.#pending?.parts ?? { reader: this.#parts.reader, targets: [] };
+    this.#pending = null;
+    const readers = [...new Set([this.#parts.reader, unused.reader])];
+    const targets = [...new Set([...this.#parts.targets, ...unused.targets])];
+    const readerStopped = Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
     await until(pushInFlight, half);
-    const targetsStopped = Promise.allSettled(this.#parts.targets.map((target) => target.stop(deadlineMs)));
+    const targetsStopped = Promise.allSettled(targets.map((target) => target.stop(deadlineMs)));
     return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
@@ -204,13 +231,22 @@ export class AgentLoop {
 
   async #tick(): Promise<void> {
     if (this.#stopping) return;
-    await this.#applyPending();
+    this.#ticking = true;
+    try {
+      await this.#cycle();
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #cycle(): Promise<void> {
+    this.#applyPending();
     const started = Date.now();
     const { intervalMs, jitterMs } = this.#parts.config;
     // Until the first collection ends /metrics and /healthz answer 503; on a busy host with
     // thousands of namespaces that takes tens of seconds, so say when it starts and ends.
     const first = this.#cyclesStarted++ === 0;
-    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, 'first collection started; /metrics and /healthz answer 503 until it ends');
+    if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, firstCollectionMessage(this.#parts.config));
     this.#inFlight = this.runCycle(this.#parts.targets.length > 0);
     try {
       const result = await this.#inFlight;
@@ -232,16 +268,14 @@ export class AgentLoop {
     this.#schedule(Math.max(0, intervalMs - elapsed) + Math.random() * jitterMs);
   }
 
-  async #applyPending(): Promise<void> {
+  #applyPending(): void {
     const pending = this.#pending;
     if (pending === null) return;
     this.#pending = null;
     const old = this.#parts;
-    this.#parts = pending;
-    if (old.reader !== pending.reader) await old.reader.stop().catch(() => undefined);
-    const dropped = old.targets.filter((target) => !pending.targets.includes(target));
-    await Promise.allSettled(dropped.map((target) => target.stop(Date.now() + 5_000)));
+    this.#parts = pending.parts;
     this.#logger.info('new configuration in effect');
+    pending.applied(old);
   }
 
   #logFirstCycle({ snapshot, pushes }: CycleResult, elapsedMs: number): void {

@@ -4,18 +4,22 @@
 // Dockerfile's entrypoint passes the same flags.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
-import { loadConfig, type LoadedConfig } from './config.js';
+import { listenerSpecs } from '../shared/reloadPlan.js';
+import { loadConfig } from './config.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
-import { AgentHttpServer, type HttpRoutes } from './httpServer.js';
+import { Listeners } from './listeners.js';
 import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
-import { createReader } from './readers/create.js';
+import { createReader } from './readers/createReader.js';
+import { loadForReload, reload, ReloadQueue } from './reload.js';
 import type { NamespaceReader } from './readers/reader.js';
-import { createTargets } from './targets/create.js';
+import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { buildInfo } from './version.js';
+import { WebConfigError, WebConfigSource } from './webConfigFile.js';
+import { WebSecurity } from './webSecurity.js';
 
 /** Exit codes: 0 done, 1 a runtime failure (a push in --once, a port in use), 2 bad usage or config. */
 const EXIT_FAILURE = 1;
@@ -48,13 +52,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cli.mode === 'check-config') {
     // Building the targets reads their TLS files, which --check-config must vouch for too.
     if (!(await startTargets(await createTargets(config, logger), 'validate'))) return EXIT_USAGE;
-    return write(process.stdout, `config OK (${loaded.source})\n`, 0);
+    const web = openWebConfig(webConfigPath(config, cli), logger);
+    if (web === null) return EXIT_USAGE;
+    for (const warning of webConfigWarnings(config, web)) process.stderr.write(`netns-exporter: warning: ${warning}\n`);
+    return write(process.stdout, `config OK (${loaded.source}${web.file === null ? '' : `, web config ${web.file}`})\n`, 0);
   }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
   if (cli.mode === 'delete') return deleteGroup(config, logger);
-  return run(config, loaded.pushFingerprint, cli, output);
+  return run(config, cli, output);
 }
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
@@ -121,17 +128,23 @@ async function deleteGroup(config: Config, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function run(config: Config, pushFingerprint: string, cli: CliOptions, output: LogOutput): Promise<number> {
+async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<number> {
   const { logger } = output;
   const build = buildInfo();
+  const web = openWebConfig(webConfigPath(config, cli), logger);
+  if (web === null) return EXIT_USAGE;
+  const security = new WebSecurity(web, { allowUnauthenticatedHealth: config.health.allowUnauthenticated, logger });
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
   // reader: auto proves setns here, so the line below can say which reader reads.
   const reader = await startedReader(config, logger);
-  const loop = new AgentLoop({ config, reader, targets }, { logger, build });
-  const servers = await startServers(config, loop, logger);
-  if (servers === null) return EXIT_FAILURE;
-  let fingerprint = pushFingerprint;
+  const loop = new AgentLoop({ config, reader, targets }, { logger, build, selfMetrics: () => security.selfMetrics() });
+  const listeners = listenersOf(loop, logger, security);
+  try {
+    await listeners.start(listenerSpecs(config));
+  } catch (error) {
+    return write(process.stderr, `netns-exporter: cannot listen: ${(error as Error).message}\n`, EXIT_FAILURE);
+  }
   logger.info({ version: build.version, reader: reader.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
@@ -142,25 +155,22 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
     if (cli.logFile !== null) logger.info({ signal, file: cli.logFile }, 'log file reopened');
   };
   process.on('SIGUSR1', () => reopenLog('SIGUSR1'));
+  const reloads = new ReloadQueue(
+    () => reload({
+      loop, listeners, logger, startTargets,
+      webConfig: (next) => {
+        web.reload(webConfigPath(next, cli));
+        security.allowUnauthenticatedHealth = next.health.allowUnauthenticated;
+      },
+      load: () => loadForReload(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel }),
+    }),
+    (error) => logger.error({ err: error.message }, 'SIGHUP: reload failed; the running configuration stays'),
+  );
   process.on('SIGHUP', () => {
     reopenLog('SIGHUP');
-    const reloaded = reloadConfig(cli);
-    if (!reloaded.ok) {
-      logger.error({ errors: reloaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
-      return;
-    }
-    void (async () => {
-      const keepTargets = reloaded.pushFingerprint === fingerprint;
-      const newTargets = keepTargets ? [...loop.targets] : await createTargets(reloaded.config, logger, loop.targets);
-      if (!keepTargets && !(await startTargets(newTargets))) {
-        logger.error('SIGHUP: new push targets cannot start; the running configuration stays');
-        return;
-      }
-      fingerprint = reloaded.pushFingerprint;
-      logger.level = reloaded.config.logLevel;
-      loop.replaceParts({ config: reloaded.config, reader: await createReader(reloaded.config, logger), targets: newTargets });
-      logger.info({ source: reloaded.source }, 'SIGHUP: configuration reloaded; applies from the next cycle');
-    })().catch((error: Error) => logger.error({ err: error.message }, 'SIGHUP: reload failed; the running configuration stays'));
+    // Read again whether or not the agent config changes (or loads): the web config is its own file.
+    web.reload(web.file);
+    if (reloads.request() === 'queued') logger.info('SIGHUP: a reload is running; this one follows it');
   });
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -171,22 +181,14 @@ async function run(config: Config, pushFingerprint: string, cli: CliOptions, out
   const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
   const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
   const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
-  await Promise.race([Promise.all(servers.map((server) => server.stop())), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  await Promise.race([listeners.stop(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  await security.stop();
   clearTimeout(overdue);
   // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which
   // waits for every thread: leave without it.
   if (!finished) exitNow(logger, 'a part did not stop within the shutdown deadline');
   logger.info('stopped');
   return 0;
-}
-
-/** A reload never stops the agent: whatever goes wrong in loading is a refused config. */
-function reloadConfig(cli: CliOptions): LoadedConfig {
-  try {
-    return loadConfig(cli.configPath, cli.configExplicit, { threads: cli.threads, logLevel: cli.logLevel });
-  } catch (error) {
-    return { ok: false, errors: [`${cli.configPath}: ${(error as Error).message}`] };
-  }
 }
 
 /**
@@ -209,47 +211,68 @@ async function startedReader(config: Config, logger: Logger): Promise<NamespaceR
   return reader;
 }
 
-/** The pull server (api_server) and the health listener; a port in use is fatal at start-up. */
-async function startServers(config: Config, loop: AgentLoop, logger: Logger): Promise<AgentHttpServer[] | null> {
-  const health = () => evaluateHealth({
-    nowMs: Date.now(),
-    maxAgeMs: loop.config.health.maxAgeMs,
-    maxFailedRatio: loop.config.health.maxFailedRatio,
-    targets: loop.targets.map((target) => target.state()),
-    lastCycle: loop.lastCycle,
-    reader: loop.reader.inUse,
-  });
-  const metrics: HttpRoutes['metrics'] = {
-    path: config.apiServer.telemetryPath,
+/** --web.config.file wins over web_config_file. */
+function webConfigPath(config: Config, cli: CliOptions): string | null {
+  return cli.webConfigFile ?? config.webConfigFile;
+}
+
+/** The web config, loaded; null (after one `config error:` line per problem) when it cannot be used. */
+function openWebConfig(file: string | null, logger: Logger): WebConfigSource | null {
+  try {
+    return new WebConfigSource(file, logger);
+  } catch (error) {
+    if (!(error instanceof WebConfigError)) throw error;
+    process.stderr.write(error.lines.map((line) => `netns-exporter: config error: web config ${line}\n`).join(''));
+    return null;
+  }
+}
+
+/**
+ * What a valid web config may still get wrong for this agent: basic auth on the load balancer's
+ * listener without the exemption turns every node's health check into a 401, and a required client
+ * certificate applies to the health check's connections too.
+ */
+function webConfigWarnings(config: Config, web: WebConfigSource): string[] {
+  const { config: settings, tls } = web.current();
+  const listen = config.health.listen;
+  if (listen === null) return [];
+  const at = `health.listen (${listen.host}:${listen.port})`;
+  const warnings: string[] = [];
+  if (Object.keys(settings.users).length > 0 && !config.health.allowUnauthenticated) {
+    warnings.push(`basic_auth_users guards /healthz on ${at}: a load balancer's health check without credentials gets 401 and takes every node out; set health.allow_unauthenticated: true, or give the check credentials`);
+  }
+  const clientAuth = tls?.config.clientAuth;
+  if (clientAuth === 'RequireAnyClientCert' || clientAuth === 'RequireAndVerifyClientCert') {
+    warnings.push(`client_auth_type ${clientAuth} applies to ${at} too: the load balancer's health check must present a client certificate (haproxy: check-ssl crt ...)`);
+  }
+  return warnings;
+}
+
+/** The pull server (api_server) and the health listener, answering from the loop's latest state. */
+function listenersOf(loop: AgentLoop, logger: Logger, security: WebSecurity): Listeners {
+  return new Listeners({
+    health: () => evaluateHealth({
+      nowMs: Date.now(),
+      maxAgeMs: loop.config.health.maxAgeMs,
+      maxFailedRatio: loop.config.health.maxFailedRatio,
+      targets: loop.targets.map((target) => target.state()),
+      lastCycle: loop.lastCycle,
+      reader: loop.reader.inUse,
+    }),
     render: async () => {
       const registry = loop.lastRegistry;
       return registry === null ? null : { contentType: registry.contentType, body: await registry.metrics() };
     },
-  };
-  const servers: AgentHttpServer[] = [];
-  const api = config.apiServer;
-  if (api.enabled) {
-    servers.push(new AgentHttpServer({ host: api.address, port: api.port, requestTimeoutMs: api.requestTimeoutMs, routes: { metrics, health }, logger }));
-  }
-  const listen = config.health.listen;
-  if (listen !== null && !(api.enabled && listen.host === api.address && listen.port === api.port)) {
-    servers.push(new AgentHttpServer({ host: listen.host, port: listen.port, requestTimeoutMs: 10_000, routes: { metrics: null, health }, logger }));
-  }
-  for (const server of servers) {
-    try {
-      const address = await server.start();
-      logger.info({ address: address.address, port: address.port }, 'listening');
-    } catch (error) {
-      process.stderr.write(`netns-exporter: cannot listen: ${(error as Error).message}\n`);
-      await Promise.all(servers.map((started) => started.stop()));
-      return null;
-    }
-  }
-  return servers;
+  }, logger, security);
 }
 
-/** Starting a target reads its TLS files: one that cannot be read is a config error (exit 2). */
+/**
+ * Starting a target reads its TLS files: one that cannot be used is a config error (exit 2).
+ * Validating (--check-config) tries every target, so each one's problem is reported in one run;
+ * starting stops at the first, leaving the rest unstarted.
+ */
 async function startTargets(targets: readonly PushTarget[], how: 'start' | 'validate' = 'start'): Promise<boolean> {
+  let ok = true;
   for (const target of targets) {
     try {
       if (how === 'start') await target.start();
@@ -257,10 +280,11 @@ async function startTargets(targets: readonly PushTarget[], how: 'start' | 'vali
     } catch (error) {
       const message = (error as Error).message;
       process.stderr.write(`netns-exporter: config error: ${message.startsWith('push.') ? message : `push.${target.name}: ${message}`}\n`);
-      return false;
+      ok = false;
+      if (how === 'start') break;
     }
   }
-  return true;
+  return ok;
 }
 
 function write(stream: NodeJS.WriteStream, text: string, code: number): number {

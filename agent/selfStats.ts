@@ -1,5 +1,5 @@
 import type { SelfStats } from '../shared/metrics/families.js';
-import { READ_ERROR_REASONS, type Snapshot } from '../shared/types.js';
+import { READ_ERROR_REASONS, type Snapshot } from '../shared/snapshot.js';
 import type { PushOutcome, PushTarget } from './targets/target.js';
 
 /** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */

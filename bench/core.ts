@@ -98,7 +98,7 @@ function row(count: number, label: string, median: Measured, runs: readonly Meas
  * read timeout are generous: on a loaded 2-core box a read may be slow, and a timed-out read would
  * make the run look faster than it is (the run is checked for every namespace anyway).
  */
-export function benchConfig(whitelistPattern: string, threads: number | null): string {
+function benchConfig(whitelistPattern: string, threads: number | null): string {
   return [
     'namespaces_filter:',
     `  whitelist_pattern: ${JSON.stringify(whitelistPattern)}`,

@@ -18,7 +18,7 @@ import { DEFAULT_RECEIVERS, ProcessSampler, RECEIVER_KINDS, scrapeOnce, startRec
 import { samplesPerNode, type ShardPlan, type ShardReport } from './fleetShard.js';
 import { fixed, formatTable } from './figures.js';
 
-export interface FleetOptions {
+interface FleetOptions {
   nodes: number[];
   receivers: ReceiverKind[];
   durationMs: number;
@@ -41,7 +41,7 @@ export interface FleetOptions {
   scrapeTimeoutMs: number;
 }
 
-export const FLEET_DEFAULTS: FleetOptions = {
+const FLEET_DEFAULTS: FleetOptions = {
   // From below the default Pushgateway's knee up; each receiver stops at its own knee.
   nodes: [10, 30, 100, 300, 1000, 3000],
   receivers: [...DEFAULT_RECEIVERS],
@@ -247,7 +247,7 @@ function receiverRow(result: RunResult, samples: number): string[] {
 const RECEIVER_HEADER = ['receiver', 'nodes', 'series', 'CPU cores', 'peak cores', 'CPU µs/sample', 'RSS MiB', 'RSS B/series', 'scrape s', 'scrape MiB text / gzip'];
 
 /** Runs the whole fleet benchmark and returns the lines to print. */
-export async function benchFleet(options: FleetOptions, progress: (line: string) => void = (line) => console.error(line)): Promise<string[]> {
+async function benchFleet(options: FleetOptions, progress: (line: string) => void = (line) => console.error(line)): Promise<string[]> {
   hookSignals();
   const lines: string[] = [];
   const plan: ShardPlan = {
@@ -336,7 +336,7 @@ function receiverKind(name: string, what: string): ReceiverKind {
 }
 
 /** `npm run bench -- fleet [options]`: the options, defaults from FLEET_DEFAULTS. */
-export function fleetOptions(argv: readonly string[]): FleetOptions {
+function fleetOptions(argv: readonly string[]): FleetOptions {
   const { values } = parseArgs({
     args: [...argv],
     options: {

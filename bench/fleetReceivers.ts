@@ -51,7 +51,7 @@ export async function startReceiver(kind: ReceiverKind): Promise<Receiver> {
 let ticksPerSecond: number | null = null;
 
 /** The kernel's clock ticks per second (USER_HZ, 100 on every common build). */
-export function clockTicks(): number {
+function clockTicks(): number {
   if (ticksPerSecond === null) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -63,7 +63,7 @@ export function clockTicks(): number {
 }
 
 /** CPU ticks and RSS of a live process, or null once it has gone. */
-export function readProcess(pid: number): { ticks: number; rssKb: number | null } | null {
+function readProcess(pid: number): { ticks: number; rssKb: number | null } | null {
   try {
     return { ticks: parseProcStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')), rssKb: parseStatusRssKb(readFileSync(`/proc/${pid}/status`, 'utf8')) };
   } catch {

@@ -15,11 +15,11 @@ import { PushgatewayTarget } from '../agent/targets/pushgateway.js';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
 import type { PushTarget } from '../agent/targets/target.js';
 import { parseConfig } from '../shared/config/schema.js';
-import type { Config } from '../shared/config/types.js';
+import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
-import { buildRegistry, registryFromFamilies } from '../shared/metrics/registry.js';
+import { registryFromFamilies } from '../shared/metrics/registry.js';
 import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
-import type { Snapshot } from '../shared/types.js';
+import type { Snapshot } from '../shared/snapshot.js';
 import { syntheticSnapshot } from '../test/helpers/snapshot.js';
 import type { PushRecord } from './fleetFigures.js';
 
@@ -167,7 +167,7 @@ export async function runShard(plan: ShardPlan): Promise<ShardReport> {
 /** Samples per node and cycle (what one node sends), counted from one registry. */
 export async function samplesPerNode(plan: ShardPlan): Promise<number> {
   const config = nodeConfig(plan, 'node-00000');
-  const registry = buildRegistry(cycleSnapshot(namespaceNames(plan.namespaces, 0), plan.devices, 0), config, BUILD, null);
+  const registry = registryFromFamilies(cycleFamilies(cycleSnapshot(namespaceNames(plan.namespaces, 0), plan.devices, 0), config, BUILD, null));
   const families = await registry.getMetricsAsJSON();
   return families.reduce((sum, family) => sum + family.values.length, 0);
 }

@@ -1,11 +1,11 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
-import { collectorSample, NO_COLLECTORS } from '../shared/collectors.js';
+import { collectorSample, NO_COLLECTORS } from '../shared/collectors/collectorList.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { compress, encodeWriteRequest } from '../shared/remoteWrite/encode.js';
 import { seriesFromMetrics } from '../shared/remoteWrite/series.js';
-import { INTERFACE_STATS } from '../shared/stats.js';
-import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/types.js';
+import { INTERFACE_STATS } from '../shared/interfaceStats.js';
+import type { InterfaceSample, NamespaceResult, Snapshot } from '../shared/snapshot.js';
 import { configFrom } from '../test/helpers/config.js';
 import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import { startPrometheus } from '../test/helpers/servers.js';

@@ -23,8 +23,8 @@ export function setnsPhaseOf(functionName: string, url: string): string {
   if (functionName === '(idle)') return IDLE;
   if (functionName === '(garbage collector)') return GC;
   if (['open', 'close', 'fstat', 'readlink', 'lstat', 'stat', 'readFileUtf8', 'read'].includes(functionName) && url === '') return KERNEL_FS;
-  if (url.endsWith('/readers/libc.js')) return KERNEL_FFI;
-  if (url.endsWith('/parse/netlink.js') || url.endsWith('/parse/procValue.js')) return PARSE;
+  if (url.endsWith('/readers/netnsLibc.js')) return KERNEL_FFI;
+  if (url.endsWith('/parse/netlink.js') || url.endsWith('/collectors/procMetrics.js')) return PARSE;
   if (url.endsWith('/packedInterfaces.js') || functionName === 'postMessage' || functionName === 'shareOneBuffer') return REPLY;
   if (['#checkProgress', '#watch'].includes(functionName)) return WATCHDOG;
   if (/^node:internal\/(modules|bootstrap|main|process\/pre_execution)/.test(url) || ['startThread', 'compileFunction', 'internalBinding'].includes(functionName) || url.includes('/node_modules/koffi/')) {

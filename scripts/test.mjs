@@ -1,5 +1,9 @@
-// Runs every uvu suite under dist/test and prints the closing line CI reads: "N passed, N failed".
+// Runs every uvu suite under dist/test and prints the closing line CI reads:
+// "N passed, N failed" (", N skipped" when a suite was skipped), then the skipped suites by name.
 import { spawn } from 'node:child_process';
+
+/** What test/helpers/requirements.ts prints for a suite it skips outside CI. */
+const SKIPPED_MARK = 'SKIPPED (not in CI): ';
 
 // Only compiled test files (never their .map files); an optional argument narrows by path.
 const narrow = process.argv[2] ?? '';
@@ -15,11 +19,15 @@ child.stdout.on('data', (chunk) => {
 });
 child.on('close', (code) => {
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  // uvu's Total is the tests it ran; its Skipped (test.skip, and each suite skipped for a missing
+  // requirement) is counted apart from it.
   const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
   const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
   const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-  let failed = total - passed - skipped;
+  let failed = total - passed;
   if (code !== 0 && failed === 0) failed = 1; // uvu crashed before its summary
+  const skippedSuites = plain.split('\n').filter((line) => line.startsWith(SKIPPED_MARK)).map((line) => line.slice(SKIPPED_MARK.length));
   console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  for (const suite of skippedSuites) console.log(`skipped: ${suite}`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });

@@ -7,13 +7,25 @@
 export interface BackoffPolicy {
   /** Wait before the first retry. */
   minDelayMs: number;
-  /** Longest computed wait (a server's Retry-After may ask for more, deadline permitting). */
+  /** Longest computed wait (a server's Retry-After may ask for more, up to maxRetryAfterMs). */
   maxDelayMs: number;
   /** Share of the wait drawn at random, 0 to 1, so a fleet that failed together does not retry together. */
   jitter: number;
   /** A retry is only worth it with at least this long left for the attempt itself. */
   minAttemptMs: number;
+  /**
+   * Ceiling of a server's Retry-After (push.*.max_retry_after): one reply asking for a day must not
+   * stop sending for a day when the receiver is back in seconds. Not maxDelayMs: that would
+   * multiply the requests a rate limiter asked to slow.
+   */
+  maxRetryAfterMs: number;
 }
+
+/**
+ * Share by which a Retry-After wait is spread: up to this much later than asked, and below the
+ * ceiling by up to as much, so a fleet told "60" (or capped together) does not return in one second.
+ */
+const RETRY_AFTER_SPREAD = 0.2;
 
 /** How one attempt failed. */
 export type AttemptFailure =
@@ -49,7 +61,7 @@ export function nextRetry(input: RetryInput): RetryDecision {
   const { attempt, failure, nowMs, deadlineMs, policy } = input;
   if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a whole number ≥ 1, got ${attempt}`);
   if (!isRetryable(failure)) return { retry: false, reason: 'not-retryable' };
-  const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, nowMs) : null;
+  const asked = failure.kind === 'status' ? retryAfterDelay(failure.retryAfter ?? null, nowMs, policy.maxRetryAfterMs, input.random) : null;
   const delayMs = asked ?? backoffDelay(attempt, policy, input.random);
   // Waiting past the deadline would only end in a shorter, likelier-to-fail attempt or an overrun.
   if (nowMs + delayMs + policy.minAttemptMs > deadlineMs) return { retry: false, reason: 'deadline' };
@@ -77,6 +89,18 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   const at = Date.parse(text);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - nowMs);
+}
+
+/**
+ * The wait a Retry-After earns: never earlier than the server asked, spread up to
+ * RETRY_AFTER_SPREAD later, and never past `ceilingMs` (itself spread downwards by as much). Null
+ * when absent or unreadable.
+ */
+export function retryAfterDelay(value: string | null, nowMs: number, ceilingMs: number, random: () => number): number | null {
+  const asked = parseRetryAfter(value, nowMs);
+  if (asked === null) return null;
+  const share = RETRY_AFTER_SPREAD * random();
+  return Math.round(Math.min(asked * (1 + share), ceilingMs * (1 - share)));
 }
 
 /**

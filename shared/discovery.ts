@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { NameFilter } from './config/types.js';
+import type { NameFilter } from './config/configTypes.js';
 import { passesFilter } from './filter.js';
-import type { DiscoveryProblem, Namespace } from './types.js';
+import type { DiscoveryProblem, Namespace } from './snapshot.js';
 
 /** A netns_dirs folder as listed and stat()ed (agent/discover.ts does the I/O). */
 export type ListedFolder =
@@ -16,7 +16,10 @@ export type ListedFolder =
   | { dir: string; code: string };
 
 export interface ListedFile {
+  /** As UTF-8, U+FFFD for bytes that are not. */
   name: string;
+  /** The name's bytes, when they are not valid UTF-8. */
+  bytes?: Buffer;
   dev: number;
   ino: number;
   /** The namespace type (net, pid, mnt…) when the mount table or the file says; null when unknown. */
@@ -40,13 +43,15 @@ export interface Discovery {
  * Which listed files are network namespaces to read: on nsfs (`nsfsDevice`, null when unknown),
  * of type net (a pid namespace bound into the folder is not), each namespace once however many
  * names or folders it is bound under, each name once (the first folder wins), and passing the
- * name filter. Sorted by name.
+ * name filter. Sorted by name. Two names that read the same once their bytes that are not UTF-8
+ * become U+FFFD get labels apart: the later one (by bytes) takes `~2`, with a problem to warn about.
  */
 export function selectNamespaces(folders: readonly ListedFolder[], filter: NameFilter, nsfsDevice: number | null): Discovery {
   const problems: DiscoveryProblem[] = [];
   const unlisted: Discovery['unlisted'] = [];
   const byInode = new Map<string, Namespace>();
   const names = new Set<string>();
+  const labels = new Map<string, string>();
   let listedCount = 0;
   for (const folder of folders) {
     if ('code' in folder) {
@@ -55,7 +60,9 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
     }
     listedCount += folder.listedCount;
     const notOnNsfs: string[] = [];
-    for (const { name, dev, ino, type } of folder.files) {
+    const accepted: { listed: ListedFile; shown: string; ns: Namespace }[] = [];
+    for (const listed of folder.files) {
+      const { name, bytes, dev, ino, type } = listed;
       if (!passesFilter(name, filter)) continue;
       const file = path.join(folder.dir, name);
       if (nsfsDevice !== null && dev !== nsfsDevice) {
@@ -68,12 +75,28 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
       }
       const key = `${dev}:${ino}`;
       if (byInode.has(key)) continue;
-      if (names.has(name)) {
+      const shown = bytes === undefined ? name : escapeBytes(bytes);
+      if (names.has(shown)) {
         problems.push({ key: `duplicate:${file}`, message: `${file}: a namespace named ${JSON.stringify(name)} was already found in another folder; skipped` });
         continue;
       }
-      names.add(name);
-      byInode.set(key, { name, path: file, inode: ino });
+      names.add(shown);
+      const fileBytes = bytes === undefined ? {} : { file: Buffer.concat([Buffer.from(path.join(folder.dir, '/')), bytes]) };
+      const ns: Namespace = { name, path: file, inode: ino, ...fileBytes };
+      byInode.set(key, ns);
+      accepted.push({ listed, shown, ns });
+    }
+    // Labels by bytes, not by the file system's listing order: the same name keeps its label.
+    for (const { shown, ns } of accepted.sort((a, b) => byNameBytes(a.listed, b.listed))) {
+      const label = freeLabel(ns.name, labels);
+      if (label !== ns.name) {
+        problems.push({
+          key: `same-label:${folder.dir}/${shown}`,
+          message: `${folder.dir}/${shown} gets the same label as ${labels.get(ns.name)} (${JSON.stringify(ns.name)}: bytes that are not UTF-8 read as U+FFFD); labelled ${JSON.stringify(label)}`,
+        });
+        ns.name = label;
+      }
+      labels.set(label, `${folder.dir}/${shown}`);
     }
     // One problem per folder: `netns_dirs: [/proc]` would otherwise be one line per process.
     if (notOnNsfs.length > 0) {
@@ -83,4 +106,39 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
   }
   const namespaces = [...byInode.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { namespaces, listedCount, problems, unlisted };
+}
+
+/** Listing order is the file system's: by bytes, the same name takes the same label every cycle. */
+function byNameBytes(a: ListedFile, b: ListedFile): number {
+  return Buffer.compare(a.bytes ?? Buffer.from(a.name), b.bytes ?? Buffer.from(b.name));
+}
+
+/** `name`, or `name~2`, `name~3`... when another file holds it. */
+function freeLabel(name: string, taken: ReadonlyMap<string, string>): string {
+  if (!taken.has(name)) return name;
+  let suffix = 2;
+  while (taken.has(`${name}~${suffix}`)) suffix += 1;
+  return `${name}~${suffix}`;
+}
+
+/** A name for messages: bytes that are not UTF-8 as \xNN, the rest as it is. */
+function escapeBytes(bytes: Buffer): string {
+  let text = '';
+  let start = 0;
+  while (start < bytes.length) {
+    const length = utf8SequenceLength(bytes, start);
+    text += length === 0 ? `\\x${bytes[start]!.toString(16).padStart(2, '0')}` : bytes.toString('utf8', start, start + length);
+    start += Math.max(length, 1);
+  }
+  return text;
+}
+
+/** The length of the valid UTF-8 sequence at `start`, or 0 when the byte there starts none. */
+function utf8SequenceLength(bytes: Buffer, start: number): number {
+  for (let length = 1; length <= 4 && start + length <= bytes.length; length += 1) {
+    const piece = bytes.subarray(start, start + length);
+    const decoded = piece.toString('utf8');
+    if (!decoded.includes('\uFFFD') && Buffer.from(decoded).equals(piece)) return length;
+  }
+  return 0;
 }

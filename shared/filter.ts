@@ -1,4 +1,4 @@
-import type { NameFilter } from './config/types.js';
+import type { NameFilter } from './config/configTypes.js';
 
 /** The original's rule: a name must match the whitelist (when set) and not the blacklist, which wins. */
 export function passesFilter(name: string, filter: NameFilter): boolean {

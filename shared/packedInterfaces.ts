@@ -1,5 +1,5 @@
-import { INTERFACE_STATS } from './stats.js';
-import type { InterfaceAddress, InterfaceSample } from './types.js';
+import { INTERFACE_STATS } from './interfaceStats.js';
+import type { InterfaceAddress, InterfaceSample } from './snapshot.js';
 
 /**
  * A namespace's devices in the form the setns worker posts them to the main thread: one array of

@@ -1,5 +1,5 @@
-import { INTERFACE_STATS } from './stats.js';
-import type { InterfaceSample, NamespaceSample } from './types.js';
+import { INTERFACE_STATS } from './interfaceStats.js';
+import type { InterfaceSample, NamespaceSample } from './snapshot.js';
 
 /**
  * The verdict on a candidate reader's reading of one namespace, taken between two readings by the

@@ -1,6 +1,6 @@
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { compareProofReadings } from '../../shared/readerProof.js';
-import type { Namespace, NamespaceResult } from '../../shared/types.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { NsenterReader } from './nsenter.js';
 import type { NamespaceReader } from './reader.js';
@@ -25,6 +25,8 @@ export interface AutoReaderOptions {
 
 /** Namespaces tried in turn when nsenter cannot read one or it keeps changing. */
 const PROOF_NAMESPACES = 3;
+/** The self-test's verdict when nsenter itself may not enter a namespace: the operator's fix, first. */
+const PERMISSION_PROBLEM = 'cannot enter network namespaces: operation not permitted — run as root or with CAP_SYS_ADMIN';
 /** Readings of one namespace: a disagreement must repeat to count, a namespace in motion is read again. */
 const PROOF_ATTEMPTS = 3;
 
@@ -123,7 +125,11 @@ export class AutoReader implements NamespaceReader {
     this.#chosen = this.#nsenter;
     this.#setns = null;
     await setns?.stop();
-    logger.warn({ reader: 'nsenter', reason: problem ?? 'stopped' }, 'reader auto: the setns reader failed its self-test; reading with nsenter');
+    // Without the privilege the self-test's details would bury the fix: lead with it.
+    const message = problem === PERMISSION_PROBLEM
+      ? `${PERMISSION_PROBLEM} (reader auto: no self-test possible; reading with nsenter)`
+      : 'reader auto: the setns reader failed its self-test; reading with nsenter';
+    logger.warn({ reader: 'nsenter', reason: problem ?? 'stopped' }, message);
   }
 
   /** Why the setns reader cannot be trusted here, or null when it read a namespace as nsenter did. */
@@ -133,6 +139,8 @@ export class AutoReader implements NamespaceReader {
       let differed = false;
       for (let attempt = 0; attempt < PROOF_ATTEMPTS; attempt += 1) {
         const before = await this.#nsenter.read(ns);
+        // Not allowed to enter one namespace is not allowed to enter any: no other candidate will do.
+        if (!before.ok && before.reason === 'permission') return PERMISSION_PROBLEM;
         if (!before.ok) {
           last = `nsenter could not read ${JSON.stringify(ns.name)} to compare: ${before.message}`;
           break;

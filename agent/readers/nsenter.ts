@@ -1,14 +1,15 @@
 import { stat } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
-import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors/collectorList.js';
+import { IP_ADDR_ARGUMENTS } from '../../shared/collectors/interfaces.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
-import type { Namespace, NamespaceResult, ReadFailureReason } from '../../shared/types.js';
+import { namespaceFile, type Namespace, type NamespaceResult, type ReadFailureReason } from '../../shared/snapshot.js';
 import { HostWideFiles } from './procFile.js';
 import type { NamespaceReader } from './reader.js';
-import { BASH_WITHOUT_STARTUP_FILES, ShellWorker, type ShellRun } from './shellWorker.js';
+import { BASH_WITHOUT_STARTUP_FILES, NAMESPACE_FD_PATH, ShellWorker, type ShellRun } from './shellWorker.js';
 
 export interface NsenterReaderOptions {
   timeoutMs: number;
@@ -24,7 +25,9 @@ export interface NsenterReaderOptions {
 }
 
 /**
- * Reads a namespace with one process chain: `nsenter --net=<file> -- ip -j -s -s addr show`, which
+ * Reads a namespace with one process chain: `nsenter --net=/proc/self/fd/3 -- ip -j -s -s addr show`
+ * (the worker shell opens the namespace file as descriptor 3: a name that is not valid UTF-8 reaches
+ * it as bytes, which no command line built from a JavaScript string can carry), which
  * lists the namespace's own devices, addresses and full rtnl_link_stats64 over netlink. With
  * proc_metrics, bash reads each /proc file with its `read` builtin (no process per file) and then
  * execs ip, which takes its place: nsenter → bash → ip is one fork per namespace. `nsenter --net` enters only the network namespace: unlike `ip netns exec`, it
@@ -49,7 +52,7 @@ export class NsenterReader implements NamespaceReader {
     this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, collectors: NO_COLLECTORS, ...options };
     this.#limit = pLimit(this.#options.threads);
     const { procRoot } = this.#options;
-    this.#hostWideFiles = new HostWideFiles(splitHostWide(collectorFiles(this.#options.collectors)).hostWide, (file) => `${procRoot}/${file}`);
+    this.#hostWideFiles = new HostWideFiles(splitHostWide(collectorFiles(this.#options.collectors)).hostWide.map((file) => file.procPath), (file) => `${procRoot}/${file}`);
   }
 
   async start(): Promise<void> {}
@@ -80,7 +83,7 @@ export class NsenterReader implements NamespaceReader {
     const worker = this.#idle.pop() ?? this.#newWorker();
     let run: ShellRun;
     try {
-      run = await worker.run(ns.path, this.#options.timeoutMs);
+      run = await worker.run(namespaceFile(ns), this.#options.timeoutMs);
     } finally {
       if (worker.usable) this.#idle.push(worker);
       else this.#all.delete(worker);
@@ -114,12 +117,12 @@ export class NsenterReader implements NamespaceReader {
     return worker;
   }
 
-  /** The command the worker runs per namespace, with the namespace file in "$f". */
+  /** The command the worker runs per namespace, with the namespace file open as descriptor 3. */
   #commandScript(): string {
     const { nsenter, ip, procMetrics, procRoot, collectors } = this.#options;
-    const ipCommand = `${shellQuote(ip)} -j -s -s addr show`;
-    const files = splitHostWide(collectorFiles(collectors)).perNamespace;
-    if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net="$f" -- ${ipCommand}`;
+    const ipCommand = `${shellQuote(ip)} ${IP_ADDR_ARGUMENTS.join(' ')}`;
+    const files = splitHostWide(collectorFiles(collectors)).perNamespace.map((file) => file.procPath);
+    if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net=${NAMESPACE_FD_PATH} -- ${ipCommand}`;
     const collectorsShell = collectorShellFragments(procRoot, files);
     const inner = [
       // The collector files first: nothing of this read's own (ip's netlink socket) may count in the
@@ -144,7 +147,7 @@ export class NsenterReader implements NamespaceReader {
       `exec ${ipCommand}`,
     ].join('\n');
     const procFiles = procMetrics.map((metric) => shellQuote(metric.file)).join(' ');
-    return `${shellQuote(nsenter)} --net="$f" -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${procFiles}`;
+    return `${shellQuote(nsenter)} --net=${NAMESPACE_FD_PATH} -- ${BASH_WITHOUT_STARTUP_FILES.join(' ')} -c ${shellQuote(inner)} bash ${procFiles}`;
   }
 }
 
@@ -153,7 +156,7 @@ const STOP_GRACE_MS = 2_000;
 
 /** A namespace has vanished when its file is gone or now names another namespace. */
 async function vanished(ns: Namespace): Promise<boolean> {
-  const info = await stat(ns.path).catch(() => null);
+  const info = await stat(namespaceFile(ns)).catch(() => null);
   return info === null || info.ino !== ns.inode;
 }
 
@@ -161,6 +164,6 @@ function firstLine(text: string): string {
   return text.trim().split('\n')[0]?.slice(0, 300) ?? '';
 }
 
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }

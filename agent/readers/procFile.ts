@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/types.js';
+import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/snapshot.js';
 
 /**
  * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting
@@ -31,7 +31,7 @@ export function readWholeFile(file: string): CollectorFileRead {
 const HOST_WIDE_MAX_AGE_MS = 1_000;
 
 /**
- * The host-wide collector files (shared/collectors.ts HOST_WIDE_COLLECTOR_FILES), read in the
+ * The host-wide collector files (those a collector declares `hostWide`), read in the
  * caller's own namespace at most once a second instead of in every namespace: each lookup under
  * /proc/sys/net/netfilter costs ~150 µs on a host with many namespaces. Synchronous, like the read
  * it replaces; `read` must run where the caller's namespace is its own (the setns worker calls

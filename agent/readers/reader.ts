@@ -1,4 +1,4 @@
-import type { Namespace, NamespaceResult } from '../../shared/types.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 
 /**
  * Reads one namespace: the only kind of module allowed to spawn processes or enter namespaces.

@@ -1,6 +1,6 @@
-import { NO_COLLECTORS } from '../../shared/collectors.js';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
-import type { Namespace, NamespaceResult } from '../../shared/types.js';
+import { NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import type { NamespaceReader } from './reader.js';
 import { SetnsWorkerPool } from './setnsPool.js';

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/types.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
-import type { Namespace, NamespaceResult, NamespaceSample } from '../../shared/types.js';
+import { namespaceFile, type Namespace, type NamespaceResult, type NamespaceSample } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
-import { bindExit } from './libc.js';
+import { bindExit } from './netnsLibc.js';
 import { sharedNow, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
@@ -143,11 +143,6 @@ export class SetnsWorkerPool {
     });
   }
 
-  /** Queued reads settle as 'doubt': the reader reads them elsewhere. */
-  drain(): void {
-    this.#drainQueue();
-  }
-
   #exitHardAtExit(): void {
     let exit: (code: number) => never;
     try {
@@ -179,7 +174,7 @@ export class SetnsWorkerPool {
     slot.jobs.push(...jobs);
     slot.batchSizes.push(jobs.length);
     const request: BatchRequest = {
-      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: job.ns.path, inode: job.ns.inode })),
+      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: namespaceFile(job.ns), inode: job.ns.inode })),
       procFiles: this.#options.procMetrics.map((metric) => metric.file),
     };
     slot.worker.postMessage(request);

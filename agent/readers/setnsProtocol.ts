@@ -1,6 +1,6 @@
 import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorsConfig } from '../../shared/config/types.js';
-import type { CollectorSample, ReadFailureReason } from '../../shared/types.js';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
+import type { CollectorSample, ReadFailureReason } from '../../shared/snapshot.js';
 
 /**
  * The messages between the setns reader's pool (main thread) and its worker threads, and the clock
@@ -21,7 +21,8 @@ export interface WorkerSetup {
 
 export interface ReadRequest {
   id: number;
-  path: string;
+  /** Bytes for a name that is not valid UTF-8 (a Buffer arrives in the thread as a Uint8Array). */
+  path: string | Uint8Array;
   inode: number;
 }
 

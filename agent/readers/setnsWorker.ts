@@ -1,12 +1,13 @@
 import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors.js';
+import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { ParseError } from '../../shared/parse/error.js';
-import { RTM_GETADDR, RTM_GETLINK, parseInterfaceDumps } from '../../shared/parse/netlink.js';
-import { parseProcValue } from '../../shared/parse/procValue.js';
+import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
+import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
+import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/types.js';
-import { LibcError, loadLibc, type Libc } from './libc.js';
+import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS, readWholeFile } from './procFile.js';
 import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
@@ -35,11 +36,11 @@ function run(): void {
   let poisoned = false;
   const { progress } = setup;
   const { perNamespace, hostWide } = splitHostWide(collectorFiles(setup.collectors));
-  const hostWideFiles = new HostWideFiles(hostWide, (file) => threadProcPath(setup.procRoot, file));
+  const hostWideFiles = new HostWideFiles(hostWide.map((file) => file.procPath), (file) => threadProcPath(setup.procRoot, file));
   port.on('message', (batch: BatchRequest) => {
     // Here at home, before any setns of the batch: the same values serve every namespace.
     const hostWideRaw = hostWideFiles.current();
-    const files: FilesToRead = { procFiles: batch.procFiles, collectorFiles: perNamespace, hostWideRaw };
+    const files: FilesToRead = { procFiles: batch.procFiles, collectorFiles: perNamespace.map((file) => file.procPath), hostWideRaw };
     const replies = batch.reads.map((request): ReadReply => {
       if (poisoned) return failure(request.id, 0, 0, true, 'worker', 'worker refused the read: its namespace is in doubt');
       const started = sharedNow();
@@ -70,11 +71,11 @@ interface FilesToRead {
 function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: FilesToRead, homeFd: number, homeInode: number): ReadReply {
   let fd: number;
   try {
-    fd = openSync(request.path, 'r');
+    fd = openSync(typeof request.path === 'string' ? request.path : Buffer.from(request.path), 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return failure(request.id, 0, homeInode, false, 'vanished', 'namespace file is gone');
-    return failure(request.id, 0, homeInode, false, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${request.path}: ${code}`);
+    return failure(request.id, 0, homeInode, false, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${Buffer.from(request.path).toString()}: ${code}`);
   }
   try {
     // The file may have been unmounted and reused since discovery: then it names another namespace.
@@ -107,9 +108,7 @@ function readHere(libc: Libc, setup: WorkerSetup, files: FilesToRead): ReadReply
   // for a moment after it is closed. Parsed here, so only the small sample goes back.
   const raw = { ...files.hostWideRaw, ...Object.fromEntries(files.collectorFiles.map((file) => [file, readWholeFile(threadProcPath(setup.procRoot, file))])) };
   const collectors = collectorSample(raw, setup.collectors);
-  // Addresses first: the kernel sizes a dump's first datagram by the largest recv the socket has seen,
-  // so after the (small) address dump all the links come in one datagram instead of several.
-  const [addresses, links] = libc.dumpRoute([RTM_GETADDR, RTM_GETLINK], setup.timeoutMs) as [Uint8Array, Uint8Array];
+  const [addresses, links] = libc.dumpRoute(INTERFACE_DUMPS, setup.timeoutMs) as [Uint8Array, Uint8Array];
   const procValues = files.procFiles.map((file) => readProcValue(threadProcPath(setup.procRoot, file)));
   return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues, collectors };
 }

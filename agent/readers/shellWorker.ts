@@ -10,6 +10,7 @@ export type ShellRun =
 /** More output than any namespace's ip JSON: a runaway command is cut off instead of eating memory. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const NUL = 0;
+const NUL_BYTE = Buffer.of(NUL);
 
 /**
  * What the shells start with, whatever the agent inherited: a fixed PATH (a directory an operator's
@@ -26,9 +27,14 @@ export const SHELL_ENVIRONMENT: Readonly<Record<string, string>> = {
  */
 export const BASH_WITHOUT_STARTUP_FILES = ['bash', '--norc', '--noprofile'] as const;
 
+/** Where the command finds the namespace file the worker opened for it. */
+export const NAMESPACE_FD_PATH = '/proc/self/fd/3';
+
 /**
  * A long-lived bash that runs `command` once per namespace file written to its stdin (NUL-terminated,
- * since names may hold newlines), with the file in "$f". After each run it writes NUL, the exit code
+ * since names may hold newlines; as bytes, since they need not be UTF-8), with the file open as
+ * descriptor 3 (NAMESPACE_FD_PATH) and its name in "$f". A file that cannot be opened fails the run
+ * without running the command. After each run it writes NUL, the exit code
  * and NUL on stdout, and NUL on stderr, which frames both streams (ip's JSON never holds a NUL).
  * It runs in its own process group, so a timeout kills the command and everything it started.
  */
@@ -44,7 +50,7 @@ export class ShellWorker {
   constructor(command: string) {
     const loop = [
       "while IFS= read -r -d '' f; do",
-      `  ${command} </dev/null`,
+      `  ${command} </dev/null 3<"$f"`,
       "  printf '\\0%d\\0' \"$?\"",
       "  printf '\\0' >&2",
       'done',
@@ -71,7 +77,7 @@ export class ShellWorker {
     return this.#dead === null && this.#pending === null;
   }
 
-  run(file: string, timeoutMs: number): Promise<ShellRun> {
+  run(file: string | Buffer, timeoutMs: number): Promise<ShellRun> {
     if (this.#dead !== null) return Promise.resolve({ kind: 'worker-died', message: this.#dead });
     if (this.#pending !== null) throw new Error('ShellWorker is busy');
     return new Promise<ShellRun>((resolve) => {
@@ -89,7 +95,7 @@ export class ShellWorker {
       this.#stdoutBytes = 0;
       this.#stderr = [];
       this.#stderrDone = false;
-      this.#child.stdin.write(`${file}\0`);
+      this.#child.stdin.write(Buffer.concat([Buffer.from(file), NUL_BYTE]));
     });
   }
 

@@ -1,5 +1,5 @@
 import type { AttemptFailure } from '../../shared/backoff.js';
-import { describeResponse, HttpTransportError, type HttpClient, type HttpRequest, type HttpResponse } from './http.js';
+import { describeResponse, HttpTransportError, type HttpClient, type HttpRequest, type HttpResponse } from './httpClient.js';
 
 /** One HTTP attempt as the retry policy sees it: a 2xx response, or how it failed with a secret-free text. */
 export type AttemptResult =
@@ -26,7 +26,7 @@ export async function attemptRequest(client: HttpClient, request: HttpRequest): 
   }
 }
 
-export function headerValue(response: HttpResponse, name: string): string | null {
+function headerValue(response: HttpResponse, name: string): string | null {
   const value = response.headers[name];
   return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
 }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { SecretFileError, secretFromFileText } from '../../shared/config/secret.js';
-import type { HttpClientConfig } from '../../shared/config/types.js';
+import type { HttpClientConfig } from '../../shared/config/configTypes.js';
 
 /**
  * The credentials of a push client that live in files (password_file, bearer_token_file, the TLS

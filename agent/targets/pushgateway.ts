@@ -1,17 +1,17 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
-import type { PushgatewayConfig } from '../../shared/config/types.js';
+import type { PushgatewayConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
 import { TargetConnection } from './connection.js';
-import type { HttpTargetDeps } from './http.js';
+import type { HttpTargetDeps } from './httpClient.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 const gzip = promisify(gzipCallback);
 
 /** The gateway is one local service: retry quickly, a few times, and leave the rest to the next cycle. */
-export const PUSHGATEWAY_BACKOFF: BackoffPolicy = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
+const PUSHGATEWAY_BACKOFF: Omit<BackoffPolicy, 'maxRetryAfterMs'> = { minDelayMs: 250, maxDelayMs: 4_000, jitter: 0.5, minAttemptMs: 200 };
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -27,6 +27,7 @@ export class PushgatewayTarget implements PushTarget {
   readonly #config: PushgatewayConfig;
   readonly #deps: PushgatewayDeps;
   readonly #link: TargetConnection<PushgatewayConfig>;
+  readonly #policy: BackoffPolicy;
   /** The push in flight; stop() aborts it, so shutdown is not held up by a push that retries. */
   #inFlight: AbortController | null = null;
 
@@ -34,6 +35,7 @@ export class PushgatewayTarget implements PushTarget {
     this.#config = config;
     this.#deps = deps;
     this.#link = new TargetConnection(this.name, 'push.pushgateway', config, deps);
+    this.#policy = { ...PUSHGATEWAY_BACKOFF, maxRetryAfterMs: config.maxRetryAfterMs };
   }
 
   /** Builds the HTTP client: throws HttpClientConfigError naming an unreadable TLS file. */
@@ -105,12 +107,13 @@ export class PushgatewayTarget implements PushTarget {
    * delete_on_shutdown is off by default: a restart, an upgrade or a crash loop would otherwise
    * blank this node's dashboards (and fire "absent" alerts) until the next push. Operators
    * decommissioning a node turn it on so its group does not linger at the last values forever.
+   * A reload that replaces this target passes `deleteGroup`: its successor may push to the same group.
    */
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(deadlineMs: number, deleteGroup = this.#config.deleteOnShutdown): Promise<void> {
     this.#inFlight?.abort();
     if (!this.#link.isOpen) return;
     try {
-      if (!this.#config.deleteOnShutdown) return;
+      if (!deleteGroup) return;
       const result = await this.deleteGroup(deadlineMs);
       const group = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping).pathname;
       if (result.ok) this.#deps.logger.info({ target: this.name, group }, 'deleted this node\'s group from the Pushgateway');
@@ -134,8 +137,9 @@ export class PushgatewayTarget implements PushTarget {
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<{ attempts: number; error: string | null; errorClass: string | null }> {
-    const result = await this.#link.send(request, { policy: PUSHGATEWAY_BACKOFF, deadlineMs, ...(signal ? { signal } : {}) });
+    const result = await this.#link.send(request, { policy: this.#policy, deadlineMs, ...(signal ? { signal } : {}) });
     if (result.ok) return { attempts: result.attempts, error: null, errorClass: null };
+    if (result.reason === 'retry-after') return { attempts: 0, error: result.error, errorClass: 'retry-after' };
     if (result.failure === null) return { attempts: 0, error: 'deadline reached before the first attempt', errorClass: 'deadline' };
     const suffix = result.reason === 'deadline' && result.attempts > 1 ? ` (gave up after ${result.attempts} attempts: deadline)` : '';
     return { attempts: result.attempts, error: `${result.error}${suffix}`, errorClass: failureClass(result.failure) };

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { failureClass, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
-import type { RemoteWriteConfig } from '../../shared/config/types.js';
+import { failureClass, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
+import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import {
   compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress,
@@ -12,12 +11,12 @@ import {
 } from '../../shared/remoteWrite/series.js';
 import { attemptRequest } from './attempt.js';
 import { TargetConnection } from './connection.js';
-import type { HttpTargetDeps } from './http.js';
+import type { HttpTargetDeps } from './httpClient.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
-export const METADATA_INTERVAL_MS = 60_000;
+const METADATA_INTERVAL_MS = 60_000;
 
 export interface RemoteWriteDeps extends HttpTargetDeps<RemoteWriteConfig> {
   /** The target this one replaces (SIGHUP): start() takes over its buffer instead of opening the folder anew. */
@@ -53,8 +52,6 @@ export class RemoteWriteTarget implements PushTarget {
   /** The previous cycle's series, to send stale markers for those that disappear. */
   #previous = new Map<string, Label[]>();
   #lastMetadataMs: number | null = null;
-  /** A Retry-After that outlived a push: no request before this time. */
-  #notBeforeMs = 0;
   #sentSamples = 0;
   readonly #dropped = { rejected: 0, too_large: 0 };
   /** Set once this target handed its buffer to the one that replaced it (SIGHUP): it pushes there. */
@@ -66,7 +63,7 @@ export class RemoteWriteTarget implements PushTarget {
     this.#buffer = new RemoteWriteBuffer({
       maxSamples: config.buffer.maxSamples, maxBytes: config.buffer.maxBytes, dir: config.buffer.dir, logger: deps.logger,
     });
-    this.#policy = { minDelayMs: config.minBackoffMs, maxDelayMs: config.maxBackoffMs, jitter: 0.5, minAttemptMs: 100 };
+    this.#policy = { minDelayMs: config.minBackoffMs, maxDelayMs: config.maxBackoffMs, jitter: 0.5, minAttemptMs: 100, maxRetryAfterMs: config.maxRetryAfterMs };
     this.#link = new TargetConnection(this.name, 'push.remote_write', config, deps);
   }
 
@@ -229,14 +226,6 @@ export class RemoteWriteTarget implements PushTarget {
     for (;;) {
       const batch = await this.#buffer.peek(this.#config.maxSamplesPerSend);
       if (batch === null) return { attempts, error: rejection, errorClass: rejection === null ? null : 'rejected' };
-      const now = this.#link.now();
-      if (this.#notBeforeMs > now) {
-        if (this.#notBeforeMs + this.#policy.minAttemptMs > deadlineMs) {
-          return { attempts, error: `receiver asked to wait (Retry-After) until ${new Date(this.#notBeforeMs).toISOString()}; samples stay buffered`, errorClass: 'retry-after' };
-        }
-        await sleep(this.#notBeforeMs - now);
-        continue;
-      }
       const result = await this.#link.send({ method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS } }, {
         policy: this.#policy, deadlineMs, handledByCaller: (failure) => rejectionVerdict(failure) !== 'keep',
       });
@@ -246,6 +235,7 @@ export class RemoteWriteTarget implements PushTarget {
         continue;
       }
       const { failure, error } = result;
+      if (result.reason === 'retry-after') return { attempts, error: `${error}; samples stay buffered`, errorClass: 'retry-after' };
       if (failure === null || error === null) {
         return { attempts, error: rejection ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? 'deadline' : 'rejected' };
       }
@@ -261,9 +251,6 @@ export class RemoteWriteTarget implements PushTarget {
         if (split.error === null) continue;
         return { attempts, error: `${split.error}; samples stay buffered`, errorClass: split.errorClass };
       }
-      // Retry-After outlives this push: the next one waits for it before sending anything.
-      const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter ?? null, this.#link.now()) : null;
-      if (asked !== null) this.#notBeforeMs = this.#link.now() + asked;
       // A 401, 404 or TLS refusal lands here too: not worth retrying now, but the samples stay
       // for when it is fixed (a rotated password file is read again on the next attempt).
       return { attempts, error: `${error}; samples stay buffered`, errorClass: failureClass(failure) };

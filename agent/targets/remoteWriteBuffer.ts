@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { FolderLock } from './folderLock.js';
 
 /**
  * The samples remote_write has not delivered yet, oldest first: one entry per request-sized chunk
@@ -61,21 +62,14 @@ const FILE_SUFFIX = '.rwb';
 const CORRUPT_SUFFIX = '.corrupt';
 /** Only the newest few set-aside files are kept for a post-mortem: a disk going bad must not fill the folder. */
 export const MAX_CORRUPT_FILES = 5;
-export const LOCK_FILE = '.lock';
 
-export class BufferFileError extends Error {
+class BufferFileError extends Error {
   override readonly name = 'BufferFileError';
   readonly code = 'EBUFFERFILE';
   /** Samples the file held, when its header checked out (so the count can be trusted). */
   constructor(message: string, readonly samples: number | null = null) {
     super(message);
   }
-}
-
-/** Another live process holds the folder. */
-export class BufferLockedError extends Error {
-  override readonly name = 'BufferLockedError';
-  readonly code = 'EBUFFERLOCKED';
 }
 
 export class RemoteWriteBuffer {
@@ -90,7 +84,7 @@ export class RemoteWriteBuffer {
   #diskFullSamples = 0;
   #corruptSamples = 0;
   #corruptFiles = 0;
-  #locked = false;
+  #lock: FolderLock | null = null;
   /** The error code of the last failed write, so a full disk warns once, not every cycle. */
   #writeError: string | null = null;
 
@@ -106,8 +100,7 @@ export class RemoteWriteBuffer {
     const dir = this.#options.dir;
     if (dir === null) return;
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await acquireLock(dir);
-    this.#locked = true;
+    this.#lock = await FolderLock.acquire(dir);
     const names = (await readdir(dir)).sort();
     for (const name of names) {
       const file = path.join(dir, name);
@@ -136,9 +129,10 @@ export class RemoteWriteBuffer {
 
   /** Lets the folder go (stop, or a hand-over to the next target on SIGHUP). */
   async close(): Promise<void> {
-    if (!this.#locked || this.#options.dir === null) return;
-    this.#locked = false;
-    await releaseLock(this.#options.dir);
+    const lock = this.#lock;
+    if (lock === null) return;
+    this.#lock = null;
+    await lock.release();
   }
 
   /**
@@ -168,7 +162,7 @@ export class RemoteWriteBuffer {
   async persist(): Promise<void> {
     const dir = this.#options.dir;
     // Never write into a folder this buffer does not hold (open() failed, or it was handed over).
-    if (dir === null || !this.#locked) return;
+    if (dir === null || this.#lock === null) return;
     for (const entry of [...this.#entries]) {
       const body = this.#bodies.get(entry.id);
       if (body === undefined) continue;
@@ -256,9 +250,8 @@ export class RemoteWriteBuffer {
 
   /** Locks the folder again after a hand-over that did not go through. */
   async relock(): Promise<void> {
-    if (this.#options.dir === null || this.#locked) return;
-    await acquireLock(this.#options.dir);
-    this.#locked = true;
+    if (this.#options.dir === null || this.#lock !== null) return;
+    this.#lock = await FolderLock.acquire(this.#options.dir);
   }
 
   stats(): BufferStats {
@@ -343,45 +336,6 @@ function isDiskFull(error: NodeJS.ErrnoException): boolean {
 async function pruneCorruptFiles(dir: string): Promise<void> {
   const corrupt = (await readdir(dir)).filter((name) => name.endsWith(`${FILE_SUFFIX}${CORRUPT_SUFFIX}`)).sort();
   for (const name of corrupt.slice(0, Math.max(0, corrupt.length - MAX_CORRUPT_FILES))) await rm(path.join(dir, name), { force: true });
-}
-
-/**
- * One writer per folder: a lock file holding the owner's pid, created exclusively. A lock whose
- * process is gone (a crash, a kill -9) is taken over; a live owner, this process included (an old
- * target that was not handed over), is refused.
- */
-async function acquireLock(dir: string): Promise<void> {
-  const file = path.join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      await syncDir(dir);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-      throw new BufferLockedError(`in use by process ${owner}${owner === process.pid ? ' (this one)' : ''}: one agent per buffer folder (lock file ${file})`);
-    }
-    await rm(file, { force: true });
-  }
-  throw new BufferLockedError(`lock file ${file} keeps coming back: another agent is starting on this folder`);
-}
-
-async function releaseLock(dir: string): Promise<void> {
-  const file = path.join(dir, LOCK_FILE);
-  const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-  if (owner === process.pid) await rm(file, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Makes a rename or a new file in `dir` durable: without it a power cut can forget the name. */

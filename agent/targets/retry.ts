@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nextRetry, type AttemptFailure, type BackoffPolicy } from '../../shared/backoff.js';
 import type { Logger } from '../log.js';
 import { attemptRequest } from './attempt.js';
-import type { HttpClient, HttpRequest } from './http.js';
+import type { HttpClient, HttpRequest } from './httpClient.js';
 
 export interface RetryOptions {
   /** Names the target in the debug line of each retry. */
@@ -22,11 +22,12 @@ export interface RetryOptions {
 }
 
 /** Why retrying ended without a 2xx. */
-export type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller';
+/** `retry-after`: a receiver's earlier Retry-After ends too late for an attempt before the deadline. */
+type GiveUpReason = 'not-retryable' | 'deadline' | 'aborted' | 'caller' | 'retry-after';
 
 export type SendResult =
   | { ok: true; attempts: number }
-  /** `failure` and `error` are null only when the deadline came before the first attempt. */
+  /** `failure` is null when no attempt was made (the deadline came first, or a pending Retry-After); `error` then says why, or is null. */
   | { ok: false; attempts: number; reason: GiveUpReason; failure: AttemptFailure | null; error: string | null };
 
 /**

@@ -15,6 +15,7 @@ export class TargetStatus {
   #lastError: string | null = null;
   #consecutiveFailures = 0;
   #loggedError: string | null = null;
+  #nextAttemptMs: number | null = null;
 
   constructor(
     readonly name: string,
@@ -44,6 +45,11 @@ export class TargetStatus {
     this.#loggedError = errorClass;
   }
 
+  /** When a receiver's Retry-After lets the next request go (null: no wait pending). */
+  nextAttemptAt(ms: number | null): void {
+    this.#nextAttemptMs = ms;
+  }
+
   state(): TargetState {
     return {
       name: this.name,
@@ -51,6 +57,7 @@ export class TargetStatus {
       lastAttemptMs: this.#lastAttemptMs,
       lastError: this.#lastError,
       consecutiveFailures: this.#consecutiveFailures,
+      nextAttemptMs: this.#nextAttemptMs,
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
 import type { MetricFamilyJson } from '../../shared/remoteWrite/series.js';
-import type { Snapshot } from '../../shared/types.js';
+import type { Snapshot } from '../../shared/snapshot.js';
 
 /** What a cycle hands to every push target. */
 export interface CycleOutput {
@@ -28,6 +28,8 @@ export interface TargetState {
   lastAttemptMs: number | null;
   lastError: string | null;
   consecutiveFailures: number;
+  /** No request before this time (epoch ms): a receiver's Retry-After, capped; null when none is pending. */
+  nextAttemptMs?: number | null;
 }
 
 /**

@@ -48,7 +48,7 @@ export function readString(value: unknown, path: string, fallback: string, issue
 }
 
 /** Label values come from the config (hostname, grouping, external_labels): a sane length, checked. */
-export const MAX_LABEL_VALUE_LENGTH = 1024;
+const MAX_LABEL_VALUE_LENGTH = 1024;
 
 export function readLabelValue(value: unknown, path: string, fallback: string, issues: ConfigIssues): string {
   const text = readString(value, path, fallback, issues);

@@ -1,4 +1,4 @@
-import type { LabelsConfig } from './types.js';
+import type { LabelsConfig } from './configTypes.js';
 
 /**
  * Label presets reproducing the original exporter's two documented outputs:

@@ -1,32 +1,31 @@
 import path from 'node:path';
-import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../stats.js';
+import { DEFAULT_INTERFACE_STATS, INTERFACE_STATS, isInterfaceStat, type InterfaceStat } from '../interfaceStats.js';
 import {
   ConfigIssues, describe, isObject, join, MAX_TIMER_MS, readBoolean, readDuration, readEnum, readObject,
   readOptionalString, readLabelValue, readLabelValueMap, readPositiveInteger, readRegex, readString, readStringList,
   type RawObject,
 } from './fields.js';
-import { readHttpClient } from './http.js';
+import { readHttpClient } from './httpClientConfig.js';
 import { LABEL_PRESETS } from './presets.js';
-import { DEFAULT_NETSTAT_FIELDS } from '../collectors.js';
 import type {
   ApiServerConfig, CollectorsConfig, Config, ConfigEnvironment, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
-} from './types.js';
+} from './configTypes.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
 const TOP_LEVEL_KEYS = [
   'interface_metrics', 'proc_metrics', 'collectors', 'namespaces_filter', 'device_filter', 'threads', 'api_server',
   'netns_dirs', 'interval', 'read_timeout', 'reader', 'labels', 'hostname', 'push', 'health', 'splay',
-  'jitter', 'self_metrics', 'log_level',
+  'jitter', 'self_metrics', 'log_level', 'web_config_file',
 ] as const;
 
-export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_PART = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-export const DEFAULT_INTERVAL_MS = 15_000;
+const DEFAULT_INTERVAL_MS = 15_000;
 /** Like the original, loopback is left out unless device_filter is configured. */
 const DEFAULT_DEVICE_FILTER = { whitelist: null, blacklist: /^lo$/u };
-export const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
+const DEFAULT_API_SERVER = { address: '127.0.0.1', port: 8080, telemetryPath: '/metrics' };
 
 /** Environment variables that override a top-level key (documented in the config reference). */
 export const ENV_OVERRIDES: Record<string, string[]> = {
@@ -66,21 +65,38 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
     jitterMs: readDuration(root.jitter, 'jitter', 0, issues, true),
     selfMetrics: readSelfMetrics(root.self_metrics, issues),
     logLevel: readEnum(root.log_level, 'log_level', LOG_LEVELS, 'info', issues),
+    webConfigFile: readOptionalString(root.web_config_file, 'web_config_file', issues) || null,
   };
+  if (config.webConfigFile !== null && !path.isAbsolute(config.webConfigFile)) issues.add('web_config_file', 'must be an absolute path');
   if (config.readTimeoutMs > config.intervalMs) {
     issues.add('read_timeout', `must not exceed interval (${config.intervalMs} ms)`);
   }
   if (config.intervalMs + config.jitterMs > MAX_TIMER_MS) {
     issues.add('jitter', `interval plus jitter must be at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait)`);
   }
-  return issues.list.length > 0 ? { ok: false, errors: issues.list } : { ok: true, config };
+  return issues.list.length > 0 ? { ok: false, errors: namingEnvOverrides(issues.list, environment.env) } : { ok: true, config };
+}
+
+/**
+ * An error in a value that came from an environment variable names the variable as well as the
+ * key: the operator looks for the mistake in the unit's Environment= or the container's -e, not in
+ * the file.
+ */
+function namingEnvOverrides(errors: readonly string[], env: Record<string, string | undefined>): string[] {
+  const overridden = Object.entries(ENV_OVERRIDES)
+    .filter(([variable]) => env[variable] !== undefined && env[variable] !== '')
+    .map(([variable, keyPath]) => ({ variable, key: keyPath.join('.') }));
+  return errors.map((error) => {
+    const source = overridden.find(({ key }) => error.startsWith(`${key}: `) || error.startsWith(`${key}.`));
+    return source === undefined ? error : `${source.key} (from ${source.variable})${error.slice(source.key.length)}`;
+  });
 }
 
 /**
  * 5 s, or half a short interval: the default must never be what makes a valid interval invalid,
  * and a hung read then still leaves the push half the interval.
  */
-export function defaultReadTimeoutMs(intervalMs: number): number {
+function defaultReadTimeoutMs(intervalMs: number): number {
   return Math.min(5_000, intervalMs / 2);
 }
 
@@ -133,12 +149,19 @@ function readProcMetrics(value: unknown, issues: ConfigIssues): ProcMetricConfig
   return metrics;
 }
 
+/** node_exporter's default `--collector.netstat.fields`. */
+export const DEFAULT_NETSTAT_FIELDS = '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)'
+  + '|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)'
+  + '|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)'
+  + '|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$';
+
 /**
  * Conntrack is on by default: a full table drops a router's traffic silently, and it adds two
  * gauges and eight counters per namespace. netstat (~40 series with the default fields) and
  * sockstat (~14) would double or triple a typical namespace's series, so they are opt-in.
  */
-export const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
+
+const DEFAULT_COLLECTORS_ENABLED = { netstat: false, sockstat: false, conntrack: true } as const;
 
 function readCollectors(value: unknown, issues: ConfigIssues): CollectorsConfig {
   const fields = readObject(value, 'collectors', ['netstat', 'sockstat', 'conntrack'], issues);
@@ -280,7 +303,7 @@ function readPush(value: unknown, hostname: string, environment: ConfigEnvironme
   };
 }
 
-const HTTP_CLIENT_KEYS = ['url', 'timeout', 'basic_auth', 'bearer_token', 'bearer_token_file', 'bearer_token_env', 'tls_config', 'proxy_url', 'headers'];
+const HTTP_CLIENT_KEYS = ['url', 'timeout', 'max_retry_after', 'basic_auth', 'bearer_token', 'bearer_token_file', 'bearer_token_env', 'tls_config', 'proxy_url', 'headers'];
 
 function readPushgateway(value: unknown, hostname: string, environment: ConfigEnvironment, issues: ConfigIssues): PushgatewayConfig {
   const at = 'push.pushgateway';
@@ -336,12 +359,13 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
 }
 
 function readHealth(value: unknown, intervalMs: number, issues: ConfigIssues): HealthConfig {
-  const fields = readObject(value, 'health', ['listen', 'max_age', 'max_failed_ratio'], issues);
+  const fields = readObject(value, 'health', ['listen', 'max_age', 'max_failed_ratio', 'allow_unauthenticated'], issues);
   const listen = readOptionalString(fields.listen, 'health.listen', issues);
   return {
     listen: listen === null ? null : readListenAddress(listen, 'health.listen', issues),
     maxAgeMs: readDuration(fields.max_age, 'health.max_age', 3 * intervalMs, issues),
     maxFailedRatio: readRatio(fields.max_failed_ratio, 'health.max_failed_ratio', DEFAULT_MAX_FAILED_RATIO, issues),
+    allowUnauthenticated: readBoolean(fields.allow_unauthenticated, 'health.allow_unauthenticated', false, issues),
   };
 }
 
@@ -363,7 +387,7 @@ function readRatio(value: unknown, at: string, fallback: number, issues: ConfigI
 }
 
 /** "host:port", "[::1]:port" or ":port" (all addresses). */
-export function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
+function readListenAddress(text: string, at: string, issues: ConfigIssues): { host: string; port: number } | null {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {

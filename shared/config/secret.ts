@@ -32,11 +32,14 @@ export class SecretFileError extends Error {
 
 /**
  * A secret file's text as the secret: one trailing line break is the editor's, not the password's.
- * A second line means the wrong file (say /etc/shadow): refused, never sent or shown. The push
- * client applies the same rule when it reads a rotated file again.
+ * A second line means the wrong file (say /etc/shadow): refused, never sent or shown. An empty file
+ * is one created but not yet written (the install step makes it with `install -m 0600 /dev/null`),
+ * or caught mid-write: refused, so a push never goes out with an empty password. The push client
+ * applies the same rules when it reads a rotated file again, and keeps the previous secret.
  */
 export function secretFromFileText(text: string): string {
   const secret = text.replace(/\r?\n$/, '');
   if (/[\r\n]/.test(secret)) throw new SecretFileError('holds more than one line; a secret file holds the secret alone');
+  if (secret === '') throw new SecretFileError('is empty: write the secret into it');
   return secret;
 }

@@ -1,7 +1,7 @@
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 
 /** Alias expansions allowed in one config (yaml's own default): a real config needs a handful. */
-export const MAX_ALIAS_COUNT = 100;
+const MAX_ALIAS_COUNT = 100;
 
 export type YamlResult = { ok: true; value: unknown } | { ok: false; error: string };
 

@@ -1,46 +1,11 @@
-import type { ProcMetricConfig } from '../config/types.js';
-import type { InterfaceStat } from '../stats.js';
-import { READ_ERROR_REASONS } from '../types.js';
+import type { MetricSpec } from '../metricSpec.js';
+import { READ_ERROR_REASONS } from '../snapshot.js';
 
 /**
- * Every metric the exporter writes: names and help texts of the original Go exporter where it had
- * them, so dashboards keep working. The metric reference in the README is tested against this.
+ * The metrics that belong to no collector: the namespace itself, the build, and the agent's own
+ * figures. Each collector describes its own in its module under shared/collectors/. The metric
+ * reference in docs/metrics.md is tested against both.
  */
-export interface MetricSpec {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  /** Labels beyond the configurable ones (hostname, deviceIP, from_namespace rules). */
-  labels: readonly string[];
-}
-
-export const INTERFACE_STAT_HELP = 'Interface statistics in the network namespace';
-export const PROC_METRIC_HELP = 'Statistics from /proc filesystem in the network namespace';
-
-export function interfaceStatMetric(stat: InterfaceStat): MetricSpec {
-  return { name: `netns_network_${stat}_total`, help: INTERFACE_STAT_HELP, type: 'counter', labels: ['netns', 'device'] };
-}
-
-/** Counters keep the original's `_total` name; a gauge (a level such as a conntrack count) does not. */
-export function procMetric(metric: ProcMetricConfig): MetricSpec {
-  const name = metric.type === 'counter' ? `netns_network_${metric.name}_total` : `netns_network_${metric.name}`;
-  return { name, help: PROC_METRIC_HELP, type: metric.type, labels: ['netns'] };
-}
-
-export const NETWORK_UP: MetricSpec = {
-  name: 'netns_network_up', help: "Value is 1 if operstate is 'up', 0 otherwise.",
-  type: 'gauge', labels: ['netns', 'device'],
-};
-
-export const NETWORK_INFO: MetricSpec = {
-  name: 'netns_network_info', help: 'Non-numeric data of an interface in the network namespace, value is always 1.',
-  type: 'gauge', labels: ['netns', 'device', 'operstate', 'address', 'link_type'],
-};
-
-export const NETWORK_MTU: MetricSpec = {
-  name: 'netns_network_mtu_bytes', help: 'MTU of an interface in the network namespace.',
-  type: 'gauge', labels: ['netns', 'device'],
-};
 
 export const NAMESPACE: MetricSpec = {
   name: 'netns_network_namespace', help: 'Value is 1 for every network namespace found and read.',
@@ -65,4 +30,6 @@ export const SELF = {
   pushes: { name: 'netns_exporter_pushes_total', help: 'Pushes attempted, by target (retries within one push count once).', type: 'counter', labels: ['target'] },
   pushFailures: { name: 'netns_exporter_push_failures_total', help: 'Pushes that failed after their retries, by target.', type: 'counter', labels: ['target'] },
   lastPushSuccess: { name: 'netns_exporter_last_push_success_timestamp_seconds', help: 'Unix time of the last successful push, by target.', type: 'gauge', labels: ['target'] },
+  httpAuthFailures: { name: 'netns_exporter_http_auth_failures_total', help: 'Requests to the listeners refused by basic auth (web config), by reason: no_credentials, unknown_user, wrong_password.', type: 'counter', labels: ['reason'] },
+  httpRefused: { name: 'netns_exporter_http_refused_total', help: 'Connections and requests the listeners turned away before any route, by reason: rate_limit, auth_busy (too many password checks at once), tls_handshake, client_certificate.', type: 'counter', labels: ['reason'] },
 } as const satisfies Record<string, MetricSpec>;

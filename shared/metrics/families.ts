@@ -1,10 +1,10 @@
-import type { Config } from '../config/types.js';
-import type { Snapshot } from '../types.js';
-import {
-  BUILD_INFO, NAMESPACE, NETWORK_INFO, NETWORK_MTU, NETWORK_UP, SELF, interfaceStatMetric, procMetric,
-  type MetricSpec,
-} from './catalogue.js';
-import { conntrackMetric, netstatMetric, sockstatMetric } from './collectors.js';
+import type { Config } from '../config/configTypes.js';
+import type { Snapshot } from '../snapshot.js';
+import { FILE_COLLECTORS } from '../collectors/collectorList.js';
+import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
+import { procMetric } from '../collectors/procMetrics.js';
+import type { MetricSpec } from '../metricSpec.js';
+import { BUILD_INFO, NAMESPACE, SELF } from './catalogue.js';
 import { configuredLabelNames, deviceLabels, namespaceLabels, sorted, type LabelSet } from './labels.js';
 
 export interface BuildInfo {
@@ -132,7 +132,7 @@ function addNamespaceMetrics(families: FamilyList, snapshot: Snapshot, config: R
   }
 }
 
-/** netstat, sockstat and conntrack: one family per figure any namespace reported, in name order. */
+/** The file collectors (FILE_COLLECTORS): one family per figure any namespace reported, in name order. */
 function addCollectorMetrics(families: FamilyList, snapshot: Snapshot, config: RegistryConfig): void {
   const series = new Map<string, { spec: MetricSpec; values: { labels: LabelSet; value: number }[] }>();
   const add = (spec: MetricSpec, labels: LabelSet, value: number): void => {
@@ -144,9 +144,9 @@ function addCollectorMetrics(families: FamilyList, snapshot: Snapshot, config: R
     const collectors = result.ok ? result.sample.collectors : undefined;
     if (!result.ok || collectors === undefined) continue;
     const labels = sorted(namespaceLabels(result.ns.name, config.labels, config.hostname));
-    for (const [key, value] of Object.entries(collectors.netstat)) add(netstatMetric(key), labels, value);
-    for (const [key, value] of Object.entries(collectors.sockstat)) add(sockstatMetric(key), labels, value);
-    for (const [key, value] of Object.entries(collectors.conntrack)) add(conntrackMetric(key), labels, value);
+    for (const collector of FILE_COLLECTORS) {
+      for (const [key, value] of Object.entries(collectors[collector.name])) add(collector.metric(key), labels, value);
+    }
   }
   const labelNames = configuredLabelNames(config.labels, false);
   for (const name of [...series.keys()].sort()) {

@@ -1,5 +1,5 @@
-import type { LabelsConfig } from '../config/types.js';
-import type { InterfaceSample } from '../types.js';
+import type { LabelsConfig } from '../config/configTypes.js';
+import type { InterfaceSample } from '../snapshot.js';
 
 export type LabelSet = Record<string, string>;
 
@@ -25,7 +25,7 @@ export function deviceLabels(base: LabelSet, device: InterfaceSample, labels: La
  * The address an operator means by "the device's IP": the first global IPv4, else any IPv4, else the
  * first global IPv6; "" when there is none (as in the original's output).
  */
-export function primaryAddress(device: InterfaceSample): string {
+function primaryAddress(device: InterfaceSample): string {
   const v4 = device.addresses.filter((a) => a.family === 'inet');
   const v6Global = device.addresses.filter((a) => a.family === 'inet6' && a.scope === 'global');
   return (v4.find((a) => a.scope === 'global') ?? v4[0] ?? v6Global[0])?.address ?? '';

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Snapshot } from '../types.js';
-import { cycleFamilies, type BuildInfo, type MetricFamily, type RegistryConfig, type SelfStats } from './families.js';
+import type { MetricFamily } from './families.js';
 
 /**
  * Metric families → a fresh prom-client Registry, for the text exposition (Pushgateway, /metrics).
@@ -20,9 +19,4 @@ export function registryFromFamilies(families: readonly MetricFamily[]): Registr
     }
   }
   return registry;
-}
-
-/** A snapshot's registry: its families (shared/metrics/families.ts) rendered by prom-client. */
-export function buildRegistry(snapshot: Snapshot, config: RegistryConfig, build: BuildInfo, self: SelfStats | null): Registry {
-  return registryFromFamilies(cycleFamilies(snapshot, config, build, self));
 }

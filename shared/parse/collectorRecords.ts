@@ -1,4 +1,4 @@
-import type { CollectorFileRead, CollectorFilesRaw } from '../types.js';
+import type { CollectorFileRead, CollectorFilesRaw } from '../snapshot.js';
 
 /**
  * How a shell reading namespace files frames the collector files in its output: per file a mark,

@@ -1,5 +1,5 @@
-import { INTERFACE_STATS, type InterfaceStat } from '../stats.js';
-import type { InterfaceAddress, InterfaceSample } from '../types.js';
+import { INTERFACE_STATS, type InterfaceStat } from '../interfaceStats.js';
+import type { InterfaceAddress, InterfaceSample } from '../snapshot.js';
 import { ParseError } from './error.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { InterfaceStat } from '../stats.js';
-import type { InterfaceAddress, InterfaceSample } from '../types.js';
+import type { InterfaceStat } from '../interfaceStats.js';
+import type { InterfaceAddress, InterfaceSample } from '../snapshot.js';
 import { ParseError } from './error.js';
 
 /**
@@ -8,9 +8,9 @@ import { ParseError } from './error.js';
  * samples: the same operstate and link type names, the same MAC and address spelling.
  */
 
-export const RTM_NEWLINK = 16;
+const RTM_NEWLINK = 16;
 export const RTM_GETLINK = 18;
-export const RTM_NEWADDR = 20;
+const RTM_NEWADDR = 20;
 export const RTM_GETADDR = 22;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
@@ -272,7 +272,7 @@ export function formatLinkAddress(bytes: Uint8Array, linkType: number): string {
 
 const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
-export function formatIPv4(bytes: Uint8Array): string {
+function formatIPv4(bytes: Uint8Array): string {
   if (bytes.length !== 4) throw new ParseError(`an IPv4 address has 4 bytes, got ${bytes.length}`);
   return `${bytes[0]!}.${bytes[1]!}.${bytes[2]!}.${bytes[3]!}`;
 }

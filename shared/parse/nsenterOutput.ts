@@ -1,7 +1,7 @@
-import type { ProcMetricConfig } from '../config/types.js';
-import type { NamespaceSample } from '../types.js';
+import type { ProcMetricConfig } from '../config/configTypes.js';
+import type { NamespaceSample } from '../snapshot.js';
 import { parseIpAddrJson } from './ipJson.js';
-import { parseProcValue } from './procValue.js';
+import { parseProcValue } from '../collectors/procMetrics.js';
 
 /** Separates the proc records from ip's JSON; iproute2 escapes control characters, so it never emits one. */
 export const PROC_RECORD_MARK = '\x1e';

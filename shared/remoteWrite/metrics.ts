@@ -1,4 +1,4 @@
-import type { MetricSpec } from '../metrics/catalogue.js';
+import type { MetricSpec } from '../metricSpec.js';
 
 /** The remote_write target's own figures, rendered into the self-metrics each cycle. */
 export const REMOTE_WRITE_METRICS = {

@@ -89,7 +89,7 @@ function byName(a: Label, b: Label): number {
 }
 
 /** An unambiguous identity for a sorted label list: names cannot hold `=` or `,`, values are JSON-quoted. */
-export function seriesKey(labels: readonly Label[]): string {
+function seriesKey(labels: readonly Label[]): string {
   let key = '';
   for (const label of labels) key += `${label.name}=${JSON.stringify(label.value)},`;
   return key;

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isMap, isScalar, parse, parseDocument, visit } from 'yaml';
 import { parseConfig } from '../../shared/config/schema.js';
-import type { Config } from '../../shared/config/types.js';
+import type { Config } from '../../shared/config/configTypes.js';
 import { makeCertificates } from '../helpers/webConfig.js';
 
 /** Every shipped example must pass the real CLI's --check-config, as an operator would run it. */

@@ -73,6 +73,8 @@ test('the long-running agent answers 503 on /healthz with the reason, and warns 
     assert.equal(body.problems, ['0 of 3 namespaces read: operation not permitted — run as root or with CAP_SYS_ADMIN'], `${JSON.stringify(body)}\n${agent.output().slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // four more cycles
     const warnings = agent.output().split('\n').filter((line) => line.includes('"level":40'));
+    // The first warning an operator reads is the clear one: cause and fix, before any self-test detail.
+    assert.match(warnings[0] ?? '', /run as root or with CAP_SYS_ADMIN/, warnings.join('\n'));
     const unhealthy = warnings.filter((line) => line.includes('"msg":"collection unhealthy"'));
     assert.is(unhealthy.length, 1, warnings.join('\n'));
     // The only other warning: reader auto's self-test, which cannot enter a namespace either (once, at start).

@@ -1,5 +1,5 @@
 import { parseConfig } from '../../shared/config/schema.js';
-import type { Config, ConfigEnvironment } from '../../shared/config/types.js';
+import type { Config, ConfigEnvironment } from '../../shared/config/configTypes.js';
 
 export const TEST_ENVIRONMENT: ConfigEnvironment = {
   hostname: 'node-1',

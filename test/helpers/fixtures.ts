@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { FILE_COLLECTORS } from '../../shared/collectors/collectorList.js';
 
 /** Fixtures live in the source tree (test/fixtures), not in dist/. */
 export function fixture(relativePath: string): string {
@@ -19,3 +20,6 @@ export function procFixture(name: string, files: readonly string[]): Record<stri
     }
   }));
 }
+
+/** Every file the file collectors read, relative to /proc, in their order. */
+export const ALL_COLLECTOR_FILES = FILE_COLLECTORS.flatMap((collector) => collector.files).map((file) => file.procPath);

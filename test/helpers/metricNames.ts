@@ -4,9 +4,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { parseConfig } from '../../shared/config/schema.js';
-import * as catalogue from '../../shared/metrics/catalogue.js';
-import type { MetricSpec } from '../../shared/metrics/catalogue.js';
-import { INTERFACE_STATS } from '../../shared/stats.js';
+import { FILE_COLLECTORS } from '../../shared/collectors/collectorList.js';
+import { interfaceStatMetric } from '../../shared/collectors/interfaces.js';
+import { procMetric } from '../../shared/collectors/procMetrics.js';
+import type { MetricSpec } from '../../shared/metricSpec.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 
 /** Series the Pushgateway adds to every pushed group. */
 export const GATEWAY_METRICS = ['push_time_seconds', 'push_failure_time_seconds'];
@@ -19,8 +21,9 @@ function isSpec(value: unknown): value is MetricSpec {
 /**
  * Every fixed metric the agent can write: each MetricSpec exported by a module under shared/ (the
  * catalogue, the remote_write target's figures, ...), each spec inside an exported record (SELF),
- * and one per interface statistic. Walking the built modules means a metric added later, in the
- * catalogue or beside its part, is covered without touching the tests.
+ * one per interface statistic, and each file collector's known series. Walking the built modules
+ * means a metric added later, in the catalogue or beside its part, is covered without touching the
+ * tests.
  */
 export async function catalogueSpecs(): Promise<MetricSpec[]> {
   const specs = new Map<string, MetricSpec>();
@@ -34,9 +37,10 @@ export async function catalogueSpecs(): Promise<MetricSpec[]> {
     }
   }
   for (const stat of INTERFACE_STATS) {
-    const spec = catalogue.interfaceStatMetric(stat);
+    const spec = interfaceStatMetric(stat);
     specs.set(spec.name, spec);
   }
+  for (const spec of FILE_COLLECTORS.flatMap((collector) => collector.knownMetrics)) specs.set(spec.name, spec);
   return [...specs.values()];
 }
 
@@ -64,7 +68,7 @@ export function processMetricNames(): string[] {
 export function exampleProcMetricNames(exampleFile: string): string[] {
   const result = parseConfig(parse(readFileSync(exampleFile, 'utf8')), { hostname: 'h', env: {}, readFile: () => 'x' });
   if (!result.ok) throw new Error(`${exampleFile}: ${result.errors.join('; ')}`);
-  return result.config.procMetrics.map((metric) => catalogue.procMetric(metric).name);
+  return result.config.procMetrics.map((metric) => procMetric(metric).name);
 }
 
 /** Metric names used in a PromQL expression: identifiers outside quoted strings with our prefixes. */

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import snappy from 'snappyjs';
 import type { Logger } from '../../agent/log.js';
 import type { CycleOutput, PushTarget } from '../../agent/targets/target.js';
-import type { RemoteWriteConfig } from '../../shared/config/types.js';
+import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import { decodeWriteRequest } from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import type { Label } from '../../shared/remoteWrite/series.js';
@@ -114,7 +114,7 @@ export function startVictoriaMetrics(): Promise<RunningServer> {
     (port, dir) => [
       `-httpListenAddr=127.0.0.1:${port}`,
       `-storageDataPath=${dir}`,
-      // Recent samples are hidden from queries by default (1 m); tests query what they just wrote.
+      // Recent samples are hidden from queries by default (30 s); tests query what they just wrote.
       '-search.latencyOffset=0s',
       '-search.disableCache',
       '-loggerLevel=ERROR',

@@ -1,18 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import type { Test } from 'uvu';
+import { suite as uvuSuite, type Test } from 'uvu';
+
+/** How a skipped suite is announced; scripts/test.mjs names each such suite after its closing line. */
+const SKIPPED_MARK = 'SKIPPED (not in CI): ';
 
 /** CI sets CI=true: there a missing requirement is a failure, never a silent skip. */
-export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
-export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables' | 'squid' | 'logrotate';
+export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables' | 'squid' | 'logrotate' | 'haproxy' | 'curl';
 
 const COMMANDS: Record<Exclude<Requirement, 'root'>, string> = {
   ip: 'ip', nsenter: 'nsenter', ping: 'ping', prometheus: 'prometheus', pushgateway: 'prometheus-pushgateway',
   promtool: 'promtool', openssl: 'openssl', 'victoria-metrics': 'victoria-metrics',
-  'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables', squid: 'squid', logrotate: 'logrotate',
+  'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables', squid: 'squid', logrotate: 'logrotate', haproxy: 'haproxy', curl: 'curl',
 };
 
-export function missingRequirements(requirements: readonly Requirement[]): string[] {
+function missingRequirements(requirements: readonly Requirement[]): string[] {
   return requirements.filter((requirement) => {
     if (requirement === 'root') return process.getuid?.() !== 0;
     try {
@@ -25,8 +28,9 @@ export function missingRequirements(requirements: readonly Requirement[]): strin
 }
 
 /**
- * Runs a suite when its requirements are met. Outside CI a missing one skips the suite with a
- * printed reason; in CI the suite is replaced by one failing test that names what is missing.
+ * Runs a suite when its requirements are met. Outside CI a missing one skips the suite: the reason
+ * is printed and the skip registered with uvu, so the closing line counts it. In CI the suite gets
+ * one more test, failing, that names what is missing.
  */
 export function runWhen(suite: Test, requirements: readonly Requirement[], name: string): void {
   const missing = missingRequirements(requirements);
@@ -36,7 +40,10 @@ export function runWhen(suite: Test, requirements: readonly Requirement[], name:
   }
   const reason = `${name} needs ${missing.join(', ')}`;
   if (!IN_CI) {
-    console.log(`SKIPPED (not in CI): ${reason}`);
+    console.log(`${SKIPPED_MARK}${reason}`);
+    const skipped = uvuSuite(name);
+    skipped.skip();
+    skipped.run();
     return;
   }
   suite('requirements', () => {

@@ -1,6 +1,6 @@
-import { collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
-import { INTERFACE_STATS, type InterfaceStat } from '../../shared/stats.js';
-import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/types.js';
+import { collectorSample, NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
+import { INTERFACE_STATS, type InterfaceStat } from '../../shared/interfaceStats.js';
+import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/snapshot.js';
 
 /** Builders for in-memory snapshots, for tests of everything downstream of the readers. */
 export function device(name: string, overrides: Partial<InterfaceSample> = {}, stats: Partial<Record<InterfaceStat, number>> = {}): InterfaceSample {

@@ -1,6 +1,6 @@
-import { collectorSample, NO_COLLECTORS } from '../../shared/collectors.js';
-import { INTERFACE_STATS, type InterfaceStat } from '../../shared/stats.js';
-import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/types.js';
+import { collectorSample, NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
+import { INTERFACE_STATS, type InterfaceStat } from '../../shared/interfaceStats.js';
+import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/snapshot.js';
 
 /**
  * A Snapshot made in memory (no namespaces needed): `namespaces` × `devices`, each statistic a

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { CollectorFilesRaw } from '../../shared/types.js';
+import type { CollectorFilesRaw } from '../../shared/snapshot.js';
 import { addNamespace, addVeth, inNs } from './netns.js';
 
 const SERVER_IP = '10.199.14.1';
 const CLIENT_IP = '10.199.14.2';
-export const LISTEN_PORT = 5514;
+const LISTEN_PORT = 5514;
 export const CLOSED_PORT = 5515;
 
 /** Two test namespaces joined by a veth: `server` (10.199.14.1, tracks connections) and `client`. */

@@ -19,6 +19,8 @@ export interface TestCertificates {
 }
 
 export const SERVER_NAME = 'pushgateway.test';
+/** The client certificate's one subject alternative name (for client_allowed_sans). */
+export const CLIENT_NAME = 'scraper.test';
 
 export function makeCertificates(dir: string): TestCertificates {
   const file = (name: string) => path.join(dir, name);
@@ -34,7 +36,7 @@ export function makeCertificates(dir: string): TestCertificates {
       '-out', file(`${name}.crt`), '-days', '2', '-extfile', file(`${name}.ext`)]);
   };
   leaf('server', `subjectAltName=IP:127.0.0.1,DNS:${SERVER_NAME}\nextendedKeyUsage=serverAuth\n`);
-  leaf('client', 'extendedKeyUsage=clientAuth\n');
+  leaf('client', `subjectAltName=DNS:${CLIENT_NAME}\nextendedKeyUsage=clientAuth\n`);
   return {
     caCert: file('ca.crt'), serverCert: file('server.crt'), serverKey: file('server.key'),
     clientCert: file('client.crt'), clientKey: file('client.key'), otherCaCert: file('other-ca.crt'),

@@ -1,4 +1,5 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
@@ -93,6 +94,37 @@ test('buffer.dir: a second agent on the same folder exits 2 naming the key; SIGH
   await assertNoCycleLost(prometheus, agent, 5);
   agent.child.kill('SIGTERM');
   assert.is(await agent.exited, 0);
+});
+
+/** The process unshare forked into the new pid namespace (pid 1 there): the agent. */
+function namespacedChild(unsharePid: number): number {
+  const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  if (children.length !== 1) throw new Error(`unshare ${unsharePid} has children [${children.join(' ')}]`);
+  return Number(children[0]);
+}
+
+test('buffer.dir: kill -9 in a pid namespace, restart with the same pid → the stale lock does not block; the buffered cycles arrive', async () => {
+  const promPort = await freePort();
+  const bufferDir = tempDir('rw-samepid');
+  cleanup.push(() => rmSync(bufferDir, { recursive: true, force: true }));
+  const configFile = writeConfig(agentConfig(promPort, { buffer: { dir: bufferDir } }), 'rw-samepid');
+  // As in the container image: the agent has the same pid on every start (1 here, 2 under tini).
+  const unshare = ['unshare', '-pf', '--mount-proc'];
+  const first = startAgent(['--config', configFile], {}, unshare);
+  agents.push(first);
+  await waitFor('cycles buffered on disk', async () => readdirSync(bufferDir).filter((name) => name.endsWith('.rwb')).length >= 2, { context: first.output });
+  assert.match(readFileSync(path.join(bufferDir, '.lock'), 'utf8'), /^1\n$/, 'pid 1 in its namespace');
+  process.kill(namespacedChild(first.child.pid!), 'SIGKILL');
+  await first.exited;
+  assert.ok(existsSync(path.join(bufferDir, '.lock')), 'kill -9 leaves the lock file behind');
+
+  const prometheus = await startPrometheus({ port: promPort });
+  cleanup.push(() => prometheus.stop());
+  const second = runAgent(['--config', configFile, '--once'], { wrap: unshare, timeoutMs: 30_000 });
+  assert.is(second.status, 0, second.stderr);
+  const delivered = await rawSamples(prometheus.url, 'netns_exporter_cycles_total', Date.now());
+  const values = [...delivered.values()][0]?.map(([, value]) => value) ?? [];
+  assert.ok(values.length >= 3, `the buffered cycles and the new one arrived: ${JSON.stringify(values)}`);
 });
 
 runWhen(test, ['root', 'prometheus'], 'agent buffer ownership tests');

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
 import type { NamespaceReader } from '../../agent/readers/reader.js';
-import { INTERFACE_STATS } from '../../shared/stats.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { runAgent, writeConfig } from '../helpers/agent.js';
 import { find, parseExposition } from '../helpers/exposition.js';
 import { addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, kernelStat, sh, TEST_PREFIX } from '../helpers/netns.js';

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
+import { collectorSample } from '../../shared/collectors/collectorList.js';
+import { ALL_COLLECTOR_FILES } from '../helpers/fixtures.js';
 import { configFrom } from '../helpers/config.js';
 import { cleanupNamespaces } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
@@ -12,7 +13,7 @@ import { addTcpPair, connectFromClient, kernelCollectorFiles, startStuckListener
  * right namespace's counters only. The readers' tests compare their output with the same helpers.
  */
 const test = suite('collectors against the kernel: per-namespace TCP and conntrack figures');
-const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
+const ALL_FILES = ALL_COLLECTOR_FILES;
 const config = configFrom({ collectors: { netstat: { enabled: true, fields: '.*' }, sockstat: { enabled: true } } }).collectors;
 let pair: TcpPair;
 

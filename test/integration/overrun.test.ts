@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentLoop } from '../../agent/loop.js';
-import { createReader } from '../../agent/readers/create.js';
+import { createReader } from '../../agent/readers/createReader.js';
 import type { NamespaceReader } from '../../agent/readers/reader.js';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import { configFrom } from '../helpers/config.js';

@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
 import type { NamespaceReader } from '../../agent/readers/reader.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
-import { collectorFiles, collectorSample } from '../../shared/collectors.js';
-import type { CollectorsConfig } from '../../shared/config/types.js';
-import type { CollectorSample, Namespace } from '../../shared/types.js';
+import { collectorFiles, collectorSample } from '../../shared/collectors/collectorList.js';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
+import type { CollectorSample, Namespace } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { cleanupNamespaces } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
@@ -64,7 +64,7 @@ async function withUdpTraffic<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-const kernel = (ns: string): CollectorSample => collectorSample(kernelCollectorFiles(ns, collectorFiles(ALL_ON)), ALL_ON);
+const kernel = (ns: string): CollectorSample => collectorSample(kernelCollectorFiles(ns, collectorFiles(ALL_ON).map((file) => file.procPath)), ALL_ON);
 
 /** Every figure the reader gave lies between the kernel's before and after (gauges as well as counters), and no figure is missing. */
 function assertBetween(label: string, read: CollectorSample, before: CollectorSample, after: CollectorSample): void {

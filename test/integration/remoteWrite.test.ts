@@ -152,7 +152,9 @@ test('restart of the agent during an outage, with buffer.dir → nothing missing
   assert.ok((await first.push(syntheticCycle(times[0]!, metric, { a: 1 }), soon())).ok);
   await receiver.stop();
   for (const index of [1, 2, 3]) assert.not.ok((await first.push(syntheticCycle(times[index]!, metric, { a: index + 1 }), soon(600))).ok);
-  // The agent dies without a chance to flush (no stop()): its lock file names a process that is gone.
+  // The agent dies: the kernel lets go of its flock (a stop() past its deadline sends nothing),
+  // and the lock file it leaves behind names a process that is gone.
+  await first.stop(Date.now());
   writeFileSync(path.join(dir, '.lock'), `${deadPid()}\n`);
 
   await receiver.start();

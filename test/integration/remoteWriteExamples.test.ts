@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
 import { parseConfig } from '../../shared/config/schema.js';
-import type { RemoteWriteConfig } from '../../shared/config/types.js';
+import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import { memoryLogger, promQuery, startVictoriaMetrics, syntheticCycle } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';
 import { startPrometheus, type RunningServer } from '../helpers/servers.js';

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
 import type { PushOutcome } from '../../agent/targets/target.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { buildRegistry } from '../helpers/registry.js';
 import { configFrom } from '../helpers/config.js';
 import { memoryLogger, promQuery, remoteWriteConfig, syntheticCycle } from '../helpers/remoteWrite.js';
 import { runWhen } from '../helpers/requirements.js';

@@ -23,9 +23,14 @@ const imports = (file: string) => [...readFileSync(path.join(ROOT, file), 'utf8'
 
 test('only the namespace readers spawn processes or enter namespaces', () => {
   const allowed = /^agent\/readers\//;
+  // The one module outside the readers that calls libc (the buffer folder's flock): FFI, no spawning.
+  const libc = 'agent/system/libc.ts';
+  // The one module outside the readers that starts threads (bcrypt for basic auth): threads, nothing else.
+  const bcrypt = 'agent/system/bcrypt.ts';
   for (const file of [...sources('agent'), ...sources('shared')]) {
     if (allowed.test(file)) continue;
-    assert.not.ok(imports(file).some((spec) => spec === 'node:child_process' || spec === 'koffi'), `${file} spawns or loads FFI`);
+    const forbidden = ['node:child_process', 'node:worker_threads', 'koffi'].filter((spec) => !(file === libc && spec === 'koffi') && !(file === bcrypt && spec === 'node:worker_threads'));
+    assert.not.ok(imports(file).some((spec) => forbidden.includes(spec)), `${file} spawns or loads FFI`);
   }
 });
 
@@ -45,6 +50,40 @@ test('nothing imports the team kit beside the repository', () => {
     for (const spec of imports(file)) {
       const resolved = path.resolve(path.dirname(path.join(ROOT, file)), spec);
       if (spec.startsWith('.')) assert.ok(resolved.startsWith(ROOT), `${file} imports ${spec} from outside the repository`);
+    }
+  }
+});
+
+test('no two source files under agent/ and shared/ share a name', () => {
+  const byName = new Map<string, string[]>();
+  for (const file of [...sources('agent'), ...sources('shared')]) {
+    const name = path.basename(file);
+    byName.set(name, [...(byName.get(name) ?? []), file]);
+  }
+  const shared = [...byName.values()].filter((files) => files.length > 1);
+  assert.equal(shared, [], `files sharing a name: ${shared.map((files) => files.join(' and ')).join('; ')}`);
+});
+
+/** The collectors, each one module under shared/collectors/ (as node_exporter keeps one file per collector). */
+const COLLECTOR_MODULES = ['interfaces', 'procMetrics', 'netstat', 'sockstat', 'conntrack'];
+/** A source's code without its comments, to look for names it uses. */
+const code = (file: string) => readFileSync(path.join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+
+test('each collector is one module under shared/collectors/', () => {
+  for (const name of COLLECTOR_MODULES) assert.ok(sources('shared').includes(`shared/collectors/${name}.ts`), `shared/collectors/${name}.ts is missing`);
+});
+
+test('the readers and the registry iterate over the collector list: none names a file collector', () => {
+  for (const file of [...sources('agent/readers'), ...sources('shared/metrics')]) {
+    assert.not.ok(/\b(netstat|sockstat|conntrack)\b/i.test(code(file)), `${file} names a collector`);
+  }
+});
+
+test('shared/config/ imports nothing from the floors above it', () => {
+  for (const file of sources('shared/config')) {
+    for (const spec of imports(file)) {
+      const upward = spec.startsWith('../') && !spec.endsWith('/interfaceStats.js');
+      assert.not.ok(upward, `${file} imports ${spec}`);
     }
   }
 });

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backoffDelay, failureClass, isRetryable, nextRetry, parseRetryAfter, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 
-const POLICY: BackoffPolicy = { minDelayMs: 100, maxDelayMs: 1_000, jitter: 0.5, minAttemptMs: 50 };
+const POLICY: BackoffPolicy = { minDelayMs: 100, maxDelayMs: 1_000, jitter: 0.5, minAttemptMs: 50, maxRetryAfterMs: 300_000 };
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const low = () => 0;
 const high = () => 0.999999;
@@ -76,6 +76,32 @@ test('a failure\'s class is its status or code, never its text', () => {
   assert.is(failureClass({ kind: 'status', status: 503, retryAfter: '7' }), 'HTTP 503');
   assert.is(failureClass({ kind: 'network', code: 'ETIMEDOUT' }), 'network ETIMEDOUT');
   assert.is(failureClass({ kind: 'tls' }), 'tls unknown');
+});
+
+/** The ceiling a Retry-After gets by default (push.*.max_retry_after). */
+const FIVE_MINUTES = 300_000;
+const CAPPED: BackoffPolicy = { ...POLICY, maxRetryAfterMs: FIVE_MINUTES };
+const FAR = NOW + 7 * 86_400_000;
+
+test('Retry-After has a ceiling of its own: a day, an absurd number or a far date waits at most max_retry_after', () => {
+  const day = new Date(NOW + 86_400_000).toUTCString();
+  for (const value of ['86400', '9999999999999', day]) {
+    for (const random of [low, high, () => 0.5]) {
+      const decision = nextRetry({ attempt: 1, failure: { kind: 'status', status: 429, retryAfter: value }, nowMs: NOW, deadlineMs: FAR, policy: CAPPED, random });
+      assert.ok(decision.retry, value);
+      const { delayMs } = decision as { delayMs: number };
+      // Jittered below the ceiling, never past it: a fleet capped together does not come back together.
+      assert.ok(delayMs <= FIVE_MINUTES && delayMs >= FIVE_MINUTES * 0.8, `${value}: waited ${delayMs} ms`);
+    }
+  }
+});
+
+test('Retry-After below the ceiling: never earlier than asked, spread a little later so a fleet told "60" does not return in one second', () => {
+  const failure = { kind: 'status', status: 429, retryAfter: '60' } as const;
+  const delays = [low, () => 0.5, high].map((random) => (nextRetry({ attempt: 1, failure, nowMs: NOW, deadlineMs: FAR, policy: CAPPED, random }) as { delayMs: number }).delayMs);
+  assert.is(delays[0], 60_000);
+  assert.ok(delays[1]! > 60_000 && delays[2]! > delays[1]!, String(delays));
+  assert.ok(delays[2]! <= 72_000, String(delays));
 });
 
 test.run();

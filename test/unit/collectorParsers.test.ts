@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConntrackStat } from '../../shared/parse/conntrack.js';
+import { parseConntrackStat } from '../../shared/collectors/conntrack.js';
 import { ParseError } from '../../shared/parse/error.js';
-import { FieldSelection, parseSnmp6, parseSnmpPairs } from '../../shared/parse/netstat.js';
-import { parseSockstat } from '../../shared/parse/sockstat.js';
+import { FieldSelection, parseSnmp6, parseSnmpPairs } from '../../shared/collectors/netstat.js';
+import { parseSockstat } from '../../shared/collectors/sockstat.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const test = suite('/proc collector parsers');

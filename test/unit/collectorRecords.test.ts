@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
+import { collectorSample } from '../../shared/collectors/collectorList.js';
 import { COLLECTOR_RECORD_MARK, collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { configFrom } from '../helpers/config.js';
-import { fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
+import { ALL_COLLECTOR_FILES, fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
 
 const test = suite('collector records: the shell framing of whole /proc files');
-const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
+const ALL_FILES = ALL_COLLECTOR_FILES;
 
 /** The read fragment, `between` (other commands of the reader's script), then the write fragment. */
 function runLoop(procRoot: string, files: readonly string[], between = ':'): string {

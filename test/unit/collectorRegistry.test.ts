@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COLLECTOR_FILES, collectorSample } from '../../shared/collectors.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
-import type { NamespaceResult } from '../../shared/types.js';
+import { collectorSample } from '../../shared/collectors/collectorList.js';
+import { buildRegistry } from '../helpers/registry.js';
+import type { NamespaceResult } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
-import { procFixture } from '../helpers/fixtures.js';
+import { ALL_COLLECTOR_FILES, procFixture } from '../helpers/fixtures.js';
 import { readOk, snapshotOf } from '../helpers/samples.js';
 
 const test = suite('registry: collector families');
@@ -14,7 +14,7 @@ const ROUTER = 'qrouter-27e6b9c0-73c4-4624-9481-eb5c90f109bd';
 
 function withCollectors(name: string, fixtureName: string): NamespaceResult {
   const result = readOk(name, []);
-  if (result.ok) result.sample.collectors = collectorSample(procFixture(fixtureName, Object.values(COLLECTOR_FILES).flat()), configFrom(RAW).collectors);
+  if (result.ok) result.sample.collectors = collectorSample(procFixture(fixtureName, ALL_COLLECTOR_FILES), configFrom(RAW).collectors);
   return result;
 }
 

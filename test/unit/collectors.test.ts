@@ -1,21 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COLLECTOR_FILES, collectorFiles, collectorSample, DEFAULT_NETSTAT_FIELDS, splitHostWide } from '../../shared/collectors.js';
-import { NETSTAT_DEFAULT_METRICS } from '../../shared/metrics/collectors.js';
-import type { CollectorsConfig } from '../../shared/config/types.js';
+import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
+import { netstat } from '../../shared/collectors/netstat.js';
+import { DEFAULT_NETSTAT_FIELDS } from '../../shared/config/schema.js';
+import type { CollectorFile } from '../../shared/collectors/collector.js';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
 import { configErrors, configFrom } from '../helpers/config.js';
-import { procFixture } from '../helpers/fixtures.js';
+import { ALL_COLLECTOR_FILES, procFixture } from '../helpers/fixtures.js';
 
 const test = suite('collectors: files to read and raw text → sample');
-const ALL_FILES = Object.values(COLLECTOR_FILES).flat();
+const ALL_FILES = ALL_COLLECTOR_FILES;
+const procPaths = (files: readonly CollectorFile[]) => files.map((file) => file.procPath);
 const allOn = (): CollectorsConfig => configFrom({ collectors: { netstat: { enabled: true }, sockstat: { enabled: true }, conntrack: { enabled: true } } }).collectors;
 
 test('defaults: conntrack on, netstat and sockstat off; the files follow the config', () => {
   const defaults = configFrom({}).collectors;
-  assert.equal(collectorFiles(defaults), ['net/stat/nf_conntrack', 'sys/net/netfilter/nf_conntrack_max']);
-  assert.equal(splitHostWide(collectorFiles(defaults)), { perNamespace: ['net/stat/nf_conntrack'], hostWide: ['sys/net/netfilter/nf_conntrack_max'] });
-  assert.equal(collectorFiles(allOn()), ALL_FILES);
+  assert.equal(procPaths(collectorFiles(defaults)), ['net/stat/nf_conntrack', 'sys/net/netfilter/nf_conntrack_max']);
+  const { perNamespace, hostWide } = splitHostWide(collectorFiles(defaults));
+  assert.equal({ perNamespace: procPaths(perNamespace), hostWide: procPaths(hostWide) }, { perNamespace: ['net/stat/nf_conntrack'], hostWide: ['sys/net/netfilter/nf_conntrack_max'] });
+  assert.equal(procPaths(collectorFiles(allOn())), ALL_FILES);
   const off = configFrom({ collectors: { conntrack: { enabled: false } } }).collectors;
   assert.equal(collectorFiles(off), []);
   assert.equal(collectorSample({}, off), { netstat: {}, sockstat: {}, conntrack: {}, errors: [] });
@@ -24,7 +28,7 @@ test('defaults: conntrack on, netstat and sockstat off; the files follow the con
 test('the recorded namespace: default netstat fields are node_exporter\'s, 42 series on Linux 6.18', () => {
   const sample = collectorSample(procFixture('busy', ALL_FILES), allOn());
   assert.equal(sample.errors, []);
-  assert.equal(Object.keys(sample.netstat).sort(), Object.keys(NETSTAT_DEFAULT_METRICS).sort());
+  assert.equal(Object.keys(sample.netstat).sort(), netstat.knownMetrics.map((spec) => spec.name.replace('netns_netstat_', '')).sort());
   assert.is(sample.netstat.TcpExt_ListenOverflows, 6);
   assert.is(sample.netstat.Tcp_RetransSegs, 3);
   assert.is(sample.netstat.Ip6_InOctets, 0);

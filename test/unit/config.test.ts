@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDuration } from '../../shared/config/duration.js';
-import { DEFAULT_INTERFACE_STATS } from '../../shared/stats.js';
+import { DEFAULT_INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { configErrors, configFrom } from '../helpers/config.js';
 
 const test = suite('config schema');
@@ -121,7 +121,7 @@ test('environment overrides', () => {
   assert.is(config.intervalMs, 30_000);
   assert.is(config.threads, 7);
   assert.is(config.push.pushgateway!.url.href, 'http://127.0.0.1:9091/');
-  assert.match(configErrors({}, { env: { NETNS_EXPORTER_THREADS: 'many' } })[0]!, /^threads: /);
+  assert.match(configErrors({}, { env: { NETNS_EXPORTER_THREADS: 'many' } })[0]!, /^threads \(from NETNS_EXPORTER_THREADS\): /);
 });
 
 test('label presets', () => {

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConfig, ENV_OVERRIDES } from '../../shared/config/schema.js';
 import { LABEL_PRESETS } from '../../shared/config/presets.js';
-import { INTERFACE_STATS } from '../../shared/stats.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 
 const REFERENCE = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));
 const PROBE = '__probe__';

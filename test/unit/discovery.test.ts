@@ -61,4 +61,22 @@ test('the name filter applies, the blacklist wins; namespaces come sorted by nam
   assert.is(found.listedCount, 4);
 });
 
+test('names that are not UTF-8 keep their bytes; two that read alike are labelled apart by bytes, whatever the listing order', () => {
+  const bytes = (...codes: number[]) => Buffer.from([0x62, 0x61, 0x64, ...codes]);
+  const listed = [file('bad\uFFFD', 101, { bytes: bytes(0xff) }), file('bad\uFFFD', 100, { bytes: bytes(0xfe) }), file('bad\uFFFD', 102)];
+  for (const order of [listed, [...listed].reverse()]) {
+    const found = selectNamespaces([folder('/run/netns', order)], noFilter, NSFS);
+    assert.equal(found.namespaces.map((ns) => [ns.name, ns.inode, ns.file?.toString('hex') ?? null]), [
+      // A name that is valid UTF-8 and holds U+FFFD itself (bytes ef bf bd) sorts first and keeps it.
+      ['bad\uFFFD', 102, null],
+      ['bad\uFFFD~2', 100, Buffer.from('/run/netns/bad\xfe', 'latin1').toString('hex')],
+      ['bad\uFFFD~3', 101, Buffer.from('/run/netns/bad\xff', 'latin1').toString('hex')],
+    ]);
+    assert.equal(found.problems.map((problem) => problem.message), [
+      '/run/netns/bad\\xfe gets the same label as /run/netns/bad\uFFFD ("bad\uFFFD": bytes that are not UTF-8 read as U+FFFD); labelled "bad\uFFFD~2"',
+      '/run/netns/bad\\xff gets the same label as /run/netns/bad\uFFFD ("bad\uFFFD": bytes that are not UTF-8 read as U+FFFD); labelled "bad\uFFFD~3"',
+    ]);
+  }
+});
+
 test.run();

@@ -3,13 +3,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { SelfStatsRecorder } from '../../agent/selfStats.js';
-import type { Config } from '../../shared/config/types.js';
-import { collectorFiles, collectorSample } from '../../shared/collectors.js';
+import type { Config } from '../../shared/config/configTypes.js';
+import { collectorFiles, collectorSample } from '../../shared/collectors/collectorList.js';
 import { passesFilter } from '../../shared/filter.js';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { buildRegistry } from '../helpers/registry.js';
 import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { PROC_RECORD_MARK, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
-import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/types.js';
+import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { fixture, fixturePath, procFixture } from '../helpers/fixtures.js';
 
@@ -37,7 +37,7 @@ function nsenterRead(ipFixture: string, procRecords: string[], config: Config): 
 
 /** The collector files as both readers read them, recorded from a namespace (test/fixtures/proc). */
 function collectorsFrom(recording: 'busy' | 'bare', config: Config): NamespaceSample['collectors'] {
-  return collectorSample(procFixture(recording, collectorFiles(config.collectors)), config.collectors);
+  return collectorSample(procFixture(recording, collectorFiles(config.collectors).map((file) => file.procPath)), config.collectors);
 }
 
 /** What the setns reader gets for one namespace: the two rtnetlink dumps, and the proc values. */

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ParseError } from '../../shared/parse/error.js';
 import { parseIpAddrJson } from '../../shared/parse/ipJson.js';
-import { INTERFACE_STATS } from '../../shared/stats.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const test = suite('ip -j -s -s addr show parser');

@@ -51,6 +51,31 @@ test('agent/readers/ may spawn and load FFI', async () => {
   for (const code of Object.values(SPAWNS)) assert.equal(await lint('agent/readers', code), [], code);
 });
 
+/** The rule ids and messages eslint reports for `code` as if it were the file `relative` (e.g. agent/system/libc.ts). */
+async function lintAs(relative: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, relative) });
+  return result!.messages.map((message) => `${message.ruleId}: ${message.message}`);
+}
+
+test('agent/system/libc.ts is the one module outside readers/ that may load FFI, and it spawns nothing', async () => {
+  for (const what of ['koffi through createRequire, in one expression', 'koffi through a require made by createRequire'] as const) {
+    assert.equal(await lintAs('agent/system/libc.ts', SPAWNS[what]), [], what);
+    assert.match((await lintAs('agent/system/other.ts', SPAWNS[what])).join('\n'), /only agent\/readers\//, `${what} next to it`);
+  }
+  for (const what of ['a static import of child_process', 'worker_threads without the node: prefix', 'a dynamic import of worker_threads', 'process.dlopen'] as const) {
+    assert.match((await lintAs('agent/system/libc.ts', SPAWNS[what])).join('\n'), /only agent\/readers\//, what);
+  }
+});
+
+test('agent/system/bcrypt.ts alone outside the readers may start threads, and nothing more', async () => {
+  assert.equal(await lintAs('agent/system/bcrypt.ts', SPAWNS['worker_threads without the node: prefix']), []);
+  assert.equal(await lintAs('agent/system/bcrypt.ts', SPAWNS['a dynamic import of worker_threads']), []);
+  for (const what of ['a static import of child_process', 'koffi through createRequire, in one expression', 'process.dlopen'] as const) {
+    assert.match((await lintAs('agent/system/bcrypt.ts', SPAWNS[what])).join('\n'), /only agent\/readers\//, what);
+  }
+  assert.match((await lintAs('agent/system/other.ts', SPAWNS['worker_threads without the node: prefix'])).join('\n'), /only agent\/readers\//, 'another file beside it may not');
+});
+
 test('shared/: an import from agent/, file I/O and spawning are errors', async () => {
   assert.match((await lint('shared', "import { loadConfig } from '../../agent/config.js';\nloadConfig('x', true, { threads: null, logLevel: null });\n")).join('\n'), /shared\/ must never import from agent\//);
   assert.match((await lint('shared', "import { readFileSync } from 'node:fs';\nreadFileSync('x');\n")).join('\n'), /shared\/ is pure/);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { procMetric } from '../../shared/metrics/catalogue.js';
+import { procMetric } from '../../shared/collectors/procMetrics.js';
 import { catalogueSpecs, exampleProcMetricNames, GATEWAY_METRICS, processMetricNames } from '../helpers/metricNames.js';
 
 const REFERENCE = fileURLToPath(new URL('../../../docs/metrics.md', import.meta.url));

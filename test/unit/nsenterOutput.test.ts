@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ProcMetricConfig } from '../../shared/config/types.js';
+import type { ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { PROC_RECORD_MARK, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
-import { parseProcValue } from '../../shared/parse/procValue.js';
+import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const test = suite('nsenter reader output');

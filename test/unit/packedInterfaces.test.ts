@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { packInterfaces, unpackInterfaces } from '../../shared/packedInterfaces.js';
-import { INTERFACE_STATS } from '../../shared/stats.js';
+import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
 const test = suite('packed interfaces (setns worker → main thread)');

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareProofReadings } from '../../shared/readerProof.js';
-import type { NamespaceSample } from '../../shared/types.js';
+import type { NamespaceSample } from '../../shared/snapshot.js';
 import { device } from '../helpers/samples.js';
 
 const test = suite('reader proof: a setns reading bracketed by two nsenter readings');

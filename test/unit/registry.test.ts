@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildRegistry } from '../../shared/metrics/registry.js';
+import { buildRegistry } from '../helpers/registry.js';
 import { configFrom } from '../helpers/config.js';
 import { device, readOk, snapshotOf } from '../helpers/samples.js';
 

@@ -233,4 +233,19 @@ test('on disk: a folder held by a live process is refused; a lock left by a dead
   assert.not.ok(existsSync(path.join(folder, '.lock')), 'released on close');
 });
 
+test('on disk: the kernel\'s lock decides, not the pid in .lock: our own pid (a restart in a container) or any 0.1.0 lock never blocks', async () => {
+  const folder = dir();
+  // What 0.1.0 left after a kill -9 in a container: a lock naming the pid the agent always gets.
+  writeFileSync(path.join(folder, '.lock'), `${process.pid}\n`);
+  const buffer = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await buffer.open();
+  assert.is(readFileSync(path.join(folder, '.lock'), 'utf8'), `${process.pid}\n`);
+  await buffer.close();
+  // A live process's pid (init's), with nobody holding the lock: taken over too.
+  writeFileSync(path.join(folder, '.lock'), '1\n');
+  const next = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger: memoryLogger().logger });
+  await next.open();
+  await next.close();
+});
+
 test.run();

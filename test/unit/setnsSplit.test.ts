@@ -7,7 +7,7 @@ const test = suite('setns profile split');
 
 test('frames go to the phases of a setns read', () => {
   assert.is(setnsPhaseOf('open', ''), 'kernel: open, close, stat, readlink');
-  assert.is(setnsPhaseOf('', 'file:///x/dist/agent/readers/libc.js'), 'kernel: setns and netlink via koffi');
+  assert.is(setnsPhaseOf('', 'file:///x/dist/agent/readers/netnsLibc.js'), 'kernel: setns and netlink via koffi');
   assert.is(setnsPhaseOf('parseInterfaceDumps', 'file:///x/dist/shared/parse/netlink.js'), 'parse (netlink, proc values)');
   assert.is(setnsPhaseOf('unpackInterfaces', 'file:///x/dist/shared/packedInterfaces.js'), 'packed reply (pack, post, unpack)');
   assert.is(setnsPhaseOf('postMessage', ''), 'packed reply (pack, post, unpack)');

@@ -1,4 +1,4 @@
-import type { Config } from '../../shared/config/types.js';
+import type { Config } from '../../shared/config/configTypes.js';
 import type { Logger } from '../log.js';
 import { buildInfo } from '../version.js';
 import type { PushTarget } from './target.js';

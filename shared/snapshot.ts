@@ -1,10 +1,19 @@
-import type { InterfaceStat } from './stats.js';
+import type { InterfaceStat } from './interfaceStats.js';
 
 /** A network namespace file found by discovery. `inode` identifies the namespace itself. */
 export interface Namespace {
+  /** The `netns` label: the file's name, with U+FFFD for bytes that are not UTF-8 (and `~2` if taken). */
   name: string;
+  /** For messages: the folder joined with the name as the label shows it. */
   path: string;
   inode: number;
+  /** The file's path as bytes, when its name is not valid UTF-8: `path` cannot open it, this can. */
+  file?: Buffer;
+}
+
+/** What opens a namespace's file: its path, or its bytes when the name is not valid UTF-8. */
+export function namespaceFile(ns: Namespace): string | Buffer {
+  return ns.file ?? ns.path;
 }
 
 export interface InterfaceAddress {
@@ -37,7 +46,7 @@ export interface NamespaceSample {
 }
 
 /** Why a read failed. */
-export const READ_FAILURE_REASONS = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal'] as const;
+const READ_FAILURE_REASONS = ['vanished', 'timeout', 'permission', 'spawn', 'exit', 'parse', 'worker', 'internal'] as const;
 export type ReadFailureReason = (typeof READ_FAILURE_REASONS)[number];
 
 /** The `reason` label of netns_exporter_read_errors_total: a failed read, or one file a read could not use. */

@@ -1,14 +1,73 @@
-import { ParseError } from './error.js';
+import type { CollectorsConfig } from '../config/configTypes.js';
+import type { MetricSpec } from '../metricSpec.js';
+import { ParseError } from '../parse/error.js';
+import { collectorFile, procInteger, type FileCollector, type ParsedStats, type ReadFile } from './collector.js';
 
 /**
- * What a line-oriented /proc statistics file yields: `Protocol_Field` → value, and one note per
- * line that had to be skipped (a truncated read, a header without its values). The kernel never
- * writes malformed lines, so a note means the read was cut short; what parsed is still good.
+ * The netstat collector: the protocol counters of /proc/net/snmp, netstat and snmp6, as
+ * node_exporter's netstat collector reads them, keeping the fields `collectors.netstat.fields`
+ * matches. Keys are `Protocol_Field` (`Tcp_RetransSegs`).
  */
-export interface ParsedStats {
-  values: Record<string, number>;
-  skipped: string[];
+const SNMP = collectorFile('proc-net', 'snmp');
+const NETSTAT = collectorFile('proc-net', 'netstat');
+const SNMP6 = collectorFile('proc-net', 'snmp6');
+
+function sample(read: ReadFile, config: CollectorsConfig): Record<string, number> {
+  const selection = fieldSelection(config.netstat.fields);
+  return {
+    ...read(SNMP, (text) => parseSnmpPairs(text, selection)),
+    ...read(NETSTAT, (text) => parseSnmpPairs(text, selection)),
+    ...read(SNMP6, (text) => parseSnmp6(text, selection)),
+  };
 }
+
+/** One FieldSelection per configured regex, so its remembered answers serve every namespace and cycle. */
+const selections = new WeakMap<RegExp, FieldSelection>();
+function fieldSelection(fields: RegExp): FieldSelection {
+  let selection = selections.get(fields);
+  if (selection === undefined) selections.set(fields, (selection = new FieldSelection(fields)));
+  return selection;
+}
+
+/** netstat fields that are levels or settings, not running totals. */
+const NETSTAT_GAUGES = new Set([
+  'Ip_Forwarding', 'Ip_DefaultTTL', 'Tcp_RtoAlgorithm', 'Tcp_RtoMin', 'Tcp_RtoMax', 'Tcp_MaxConn', 'Tcp_CurrEstab',
+]);
+
+/**
+ * `Tcp_RetransSegs` → netns_netstat_Tcp_RetransSegs: node_exporter's name with `netns_` for
+ * `node_`, so its dashboards' queries carry over; help as node_exporter words it. Typed properly
+ * where node_exporter leaves them untyped.
+ */
+function metric(key: string): MetricSpec {
+  const protocolEnd = key.indexOf('_');
+  return {
+    name: `netns_netstat_${key}`,
+    help: `Statistic ${key.slice(0, protocolEnd)}${key.slice(protocolEnd + 1)} in the network namespace.`,
+    type: NETSTAT_GAUGES.has(key) ? 'gauge' : 'counter',
+    labels: ['netns'],
+  };
+}
+
+/** The series the default `fields` give on Linux 6.18. */
+const DEFAULT_FIELDS_SERIES = [
+  'Ip_Forwarding', 'IpExt_InOctets', 'IpExt_OutOctets', 'Ip6_InOctets', 'Ip6_OutOctets',
+  'Icmp_InMsgs', 'Icmp_InErrors', 'Icmp_OutMsgs', 'Icmp6_InMsgs', 'Icmp6_InErrors', 'Icmp6_OutMsgs',
+  'Tcp_ActiveOpens', 'Tcp_PassiveOpens', 'Tcp_CurrEstab', 'Tcp_InSegs', 'Tcp_OutSegs', 'Tcp_RetransSegs', 'Tcp_InErrs', 'Tcp_OutRsts',
+  'TcpExt_ListenOverflows', 'TcpExt_ListenDrops', 'TcpExt_SyncookiesSent', 'TcpExt_SyncookiesRecv', 'TcpExt_SyncookiesFailed',
+  'TcpExt_TCPSynRetrans', 'TcpExt_TCPTimeouts', 'TcpExt_TCPOFOQueue', 'TcpExt_TCPRcvQDrop',
+  'Udp_InDatagrams', 'Udp_OutDatagrams', 'Udp_NoPorts', 'Udp_InErrors', 'Udp_RcvbufErrors', 'Udp_SndbufErrors',
+  'Udp6_InDatagrams', 'Udp6_OutDatagrams', 'Udp6_NoPorts', 'Udp6_InErrors', 'Udp6_RcvbufErrors', 'Udp6_SndbufErrors',
+  'UdpLite_InErrors', 'UdpLite6_InErrors',
+];
+
+export const netstat: FileCollector = {
+  name: 'netstat',
+  files: [SNMP, NETSTAT, SNMP6],
+  sample,
+  metric,
+  knownMetrics: DEFAULT_FIELDS_SERIES.map(metric),
+};
 
 /** A header line of snmp/netstat, parsed: its protocol, field count and the columns kept. */
 interface HeaderColumns {
@@ -71,12 +130,6 @@ function remember<T>(map: Map<string, T>, key: string, value: T): void {
 }
 
 const EVERY_FIELD = new FieldSelection(null);
-
-/** A whole number as /proc prints it, or NaN: cheaper than a regex test per value. */
-export function procInteger(text: string): number {
-  const value = Number(text);
-  return Number.isInteger(value) && !text.startsWith('0x') ? value : NaN;
-}
 
 /**
  * `/proc/net/snmp` and `/proc/net/netstat`: pairs of lines, a header naming the fields and a line

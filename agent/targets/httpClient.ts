@@ -3,11 +3,12 @@ import https from 'node:https';
 import got, { RequestError, type Got } from 'got';
 import { HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/redact.js';
-import type { HttpClientConfig } from '../../shared/config/types.js';
+import type { HttpClientConfig } from '../../shared/config/configTypes.js';
 import { proxyFromEnvironment } from '../../shared/proxy.js';
 import type { Logger } from '../log.js';
 import { CredentialFiles, HttpClientConfigError, REAL_FILES, type FileAccess } from './credentials.js';
 import { ForwardProxyAgent } from './forwardProxy.js';
+import { decodeResponseBody, MAX_RESPONSE_BODY_BYTES } from './responseBody.js';
 
 /**
  * The HTTP client every push target shares (Pushgateway, remote_write): Prometheus' http_config
@@ -46,7 +47,10 @@ export interface HttpRequest {
 export interface HttpResponse {
   statusCode: number;
   headers: http.IncomingHttpHeaders;
+  /** Decoded, at most MAX_RESPONSE_BODY_BYTES; empty when `bodyTooLarge`. */
   body: Buffer;
+  /** The body went past MAX_RESPONSE_BODY_BYTES on the wire or decompressed, and was not read further. */
+  bodyTooLarge?: boolean;
 }
 
 export interface HttpClientOptions {
@@ -88,10 +92,8 @@ export class HttpTransportError extends Error {
   }
 }
 
-export { HttpClientConfigError };
-
 /** How much of a server's error body goes into a message: enough to act on, never a whole page. */
-export const MAX_ERROR_BODY_CHARS = 512;
+const MAX_ERROR_BODY_CHARS = 512;
 
 export function createHttpClient(config: HttpClientConfig, options: HttpClientOptions): HttpClient {
   const files: FileAccess = options.readFile ? { ...REAL_FILES, readFile: options.readFile } : REAL_FILES;
@@ -114,6 +116,8 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
     throwHttpErrors: false,
     followRedirect: false,
     responseType: 'buffer',
+    // Decoded here, within the body limit: got would inflate a gzip body whole.
+    decompress: false,
     agent: agents,
   });
 
@@ -130,8 +134,10 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
       if (after !== null && after !== before) options.logger?.warn({ error: after }, `${options.at}: a changed secret or TLS file is not usable; the previous one stays in use`);
       else if (after === null && before !== null) options.logger?.info(`${options.at}: changed secret or TLS files are in use`);
       for (const secret of secrets) known.add(secret);
+      let head: { statusCode: number; headers: http.IncomingHttpHeaders } | null = null;
+      let tooLarge = false;
       try {
-        const response = await instance(request.url ?? config.url, {
+        const sending = instance(request.url ?? config.url, {
           method: request.method,
           body: request.body,
           headers: { ...(request.headers ?? {}), ...authHeader },
@@ -145,8 +151,21 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
             ...(config.tls.serverName !== null ? { serverName: config.tls.serverName } : {}),
           },
         });
-        return { statusCode: response.statusCode, headers: response.headers, body: response.rawBody };
+        // The status line as soon as it arrives (got's own 'response' event may come after the body started).
+        sending.on('request', (outgoing: http.ClientRequest) => outgoing.once('response', (incoming) => (head = { statusCode: incoming.statusCode ?? 0, headers: incoming.headers })));
+        sending.on('downloadProgress', (progress: { transferred: number }) => {
+          if (progress.transferred <= MAX_RESPONSE_BODY_BYTES || tooLarge) return;
+          tooLarge = true;
+          sending.cancel();
+        });
+        const response = await sending;
+        const { body, tooLarge: inflatedTooLarge } = decodeResponseBody(response.rawBody, response.headers['content-encoding']);
+        return { statusCode: response.statusCode, headers: response.headers, body, ...(inflatedTooLarge ? { bodyTooLarge: true } : {}) };
       } catch (error) {
+        // Cut off at the limit: the status and headers came, which is what the targets judge by.
+        // (Set in the event handlers above, which TypeScript's narrowing does not see.)
+        const cut = head as { statusCode: number; headers: http.IncomingHttpHeaders } | null;
+        if (tooLarge && cut !== null) return { ...cut, body: Buffer.alloc(0), bodyTooLarge: true };
         throw toTransportError(error, request.timeoutMs, proxy, scrub);
       }
     },
@@ -157,7 +176,7 @@ export function createHttpClient(config: HttpClientConfig, options: HttpClientOp
   };
 }
 
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
+function scrubSecrets(text: string, secrets: readonly string[]): string {
   let result = text;
   for (const secret of secrets) result = result.split(secret).join('<secret>');
   return redactUrl(result);
@@ -214,7 +233,7 @@ const TLS_HINTS: Record<string, string> = {
  */
 export function describeResponse(response: HttpResponse, scrub: (text: string) => string): string {
   const reason = http.STATUS_CODES[response.statusCode] ?? 'unknown status';
-  const text = errorText(response);
+  const text = response.bodyTooLarge ? `response body too large (over ${MAX_RESPONSE_BODY_BYTES / 1024} KiB; not read further)` : errorText(response);
   const shown = text.length > MAX_ERROR_BODY_CHARS ? `${text.slice(0, MAX_ERROR_BODY_CHARS)}…` : text;
   const hint = response.statusCode === 407 ? ' (from the proxy, which wants credentials: user:password@ in proxy_url or HTTP_PROXY)' : '';
   return scrub(`HTTP ${response.statusCode} ${reason}${hint}${shown === '' ? '' : `: ${shown}`}`);

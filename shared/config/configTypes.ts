@@ -1,4 +1,4 @@
-import type { InterfaceStat } from '../stats.js';
+import type { InterfaceStat } from '../interfaceStats.js';
 import type { Secret } from './secret.js';
 
 export interface NameFilter {
@@ -55,6 +55,8 @@ export interface BasicAuth {
 export interface HttpClientConfig {
   url: URL;
   timeoutMs: number;
+  /** Longest wait a server's Retry-After is honoured for. */
+  maxRetryAfterMs: number;
   basicAuth: BasicAuth | null;
   bearerToken: Secret | null;
   tls: TlsConfig;
@@ -72,7 +74,7 @@ export interface PushgatewayConfig extends HttpClientConfig {
   gzip: boolean;
 }
 
-export interface RemoteWriteBufferConfig {
+interface RemoteWriteBufferConfig {
   maxSamples: number;
   /** With a folder, unsent batches are kept on disk and survive a restart. */
   dir: string | null;
@@ -94,6 +96,8 @@ export interface HealthConfig {
   maxAgeMs: number;
   /** Unhealthy when more than this share of the namespaces found failed (vanished ones aside). */
   maxFailedRatio: number;
+  /** GET /healthz needs no basic-auth credentials even when the web config sets basic_auth_users. */
+  allowUnauthenticated: boolean;
 }
 
 /** The per-namespace collectors beyond interfaces (issue 14); each reads a few /proc files. */
@@ -132,6 +136,8 @@ export interface Config {
   jitterMs: number;
   selfMetrics: { process: boolean };
   logLevel: string;
+  /** The exporter-toolkit web config securing the listeners (TLS, basic auth); null: none. */
+  webConfigFile: string | null;
 }
 
 /** What validation may consult besides the YAML: injected so the schema stays pure and testable. */
@@ -140,4 +146,6 @@ export interface ConfigEnvironment {
   env: Record<string, string | undefined>;
   /** Reads a secret file (password_file, bearer_token_file); throws when it cannot. */
   readFile: (file: string) => string;
+  /** Throws when a TLS file (ca_file, cert_file, key_file) cannot be opened for reading; absent, none is checked. */
+  checkFile?: (file: string) => void;
 }

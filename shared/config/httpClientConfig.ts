@@ -4,10 +4,13 @@ import {
   type RawObject,
 } from './fields.js';
 import { redactUrl } from './redact.js';
-import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './types.js';
+import type { BasicAuth, ConfigEnvironment, HttpClientConfig, TlsConfig } from './configTypes.js';
 
 /** Headers the push protocols set themselves; a user header may not replace them. */
 const PROTECTED_HEADERS = ['authorization', 'content-encoding', 'content-type', 'content-length', 'host', 'x-prometheus-remote-write-version'];
+
+/** The ceiling of a receiver's Retry-After (shared/backoff.ts applies it). */
+const DEFAULT_MAX_RETRY_AFTER_MS = 300_000;
 
 /** The http_config part shared by push.pushgateway and push.remote_write. */
 export function readHttpClient(
@@ -28,9 +31,10 @@ export function readHttpClient(
   return {
     url: readHttpUrl(fields.url, join(at, 'url'), true, issues) ?? new URL('http://invalid.invalid/'),
     timeoutMs: readDuration(fields.timeout, join(at, 'timeout'), 10_000, issues),
+    maxRetryAfterMs: readDuration(fields.max_retry_after, join(at, 'max_retry_after'), DEFAULT_MAX_RETRY_AFTER_MS, issues),
     basicAuth,
     bearerToken,
-    tls: readTls(fields.tls_config, join(at, 'tls_config'), issues),
+    tls: readTls(fields.tls_config, join(at, 'tls_config'), environment, issues),
     proxyUrl: readHttpUrl(fields.proxy_url, join(at, 'proxy_url'), false, issues),
     headers,
   };
@@ -40,6 +44,11 @@ function readHttpUrl(value: unknown, at: string, required: boolean, issues: Conf
   const text = readOptionalString(value, at, issues);
   if (text === null || text === '') {
     if (required) issues.add(at, 'required: an http:// or https:// URL');
+    return null;
+  }
+  // "localhost:9091" parses as a URL of scheme "localhost"; say what is missing instead.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    issues.add(at, `${JSON.stringify(redactUrl(text))} has no scheme: add http:// or https://`);
     return null;
   }
   let url: URL;
@@ -83,7 +92,10 @@ function readSecret(
   const key = given[0];
   if (key === undefined) return null;
   const text = readString(fields[key], join(at, key), '', issues);
-  if (key === name) return new Secret(text);
+  if (key === name) {
+    if (text === '') issues.add(join(at, key), 'is empty');
+    return new Secret(text);
+  }
   if (key.endsWith('_env')) {
     const fromEnv = environment.env[text];
     if (fromEnv === undefined || fromEnv === '') {
@@ -105,15 +117,32 @@ function readSecret(
   }
 }
 
-function readTls(value: unknown, at: string, issues: ConfigIssues): TlsConfig {
+function readTls(value: unknown, at: string, environment: ConfigEnvironment, issues: ConfigIssues): TlsConfig {
   const fields = readObject(value, at, ['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify'], issues);
+  const file = (key: string) => readTlsFile(fields[key], join(at, key), environment, issues);
   const tls: TlsConfig = {
-    caFile: readOptionalString(fields.ca_file, join(at, 'ca_file'), issues),
-    certFile: readOptionalString(fields.cert_file, join(at, 'cert_file'), issues),
-    keyFile: readOptionalString(fields.key_file, join(at, 'key_file'), issues),
+    caFile: file('ca_file'),
+    certFile: file('cert_file'),
+    keyFile: file('key_file'),
     serverName: readOptionalString(fields.server_name, join(at, 'server_name'), issues),
     insecureSkipVerify: readBoolean(fields.insecure_skip_verify, join(at, 'insecure_skip_verify'), false, issues),
   };
   if ((tls.certFile === null) !== (tls.keyFile === null)) issues.add(at, 'cert_file and key_file go together');
   return tls;
+}
+
+/**
+ * A TLS file's path, checked for readability here so that every file that cannot be read is
+ * reported with the other config errors at once; its content is parsed when the client is built.
+ */
+function readTlsFile(value: unknown, at: string, environment: ConfigEnvironment, issues: ConfigIssues): string | null {
+  const file = readOptionalString(value, at, issues);
+  if (file === null || environment.checkFile === undefined) return file;
+  try {
+    environment.checkFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    issues.add(at, `cannot read ${JSON.stringify(file)} (${code})`);
+  }
+  return file;
 }

@@ -1,4 +1,4 @@
-import type { Config } from '../../shared/config/types.js';
+import type { Config } from '../../shared/config/configTypes.js';
 import { discoverNamespaces } from '../discover.js';
 import type { Logger } from '../log.js';
 import { availableParallelism } from 'node:os';
