@@ -13,8 +13,9 @@
 # NETNS_EXPORTER_DEB_MAINTAINER the Maintainer field. Needs dpkg-dev, Node.js 20 on amd64, npm and
 # the npm registry or npm's cache (production dependencies, from package-lock.json).
 set -euo pipefail
+# Folders the install -D lines below create are 0755 (/etc/netns-exporter too), whatever the caller's umask.
+umask 022
 cd "$(dirname "$0")/../.."
-REPO="$PWD"
 OUT="$(realpath "${1:-.}")"
 
 NAME=netns-exporter
