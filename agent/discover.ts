@@ -2,8 +2,8 @@ import { readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NameFilter } from '../shared/config/configTypes.js';
-import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { passesFilter } from '../shared/filter.js';
+import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
 
 export interface DiscoveryOptions {
@@ -25,7 +25,7 @@ export async function discoverNamespaces(options: DiscoveryOptions): Promise<Dis
   types.beginCycle();
   const folders: ListedFolder[] = [];
   for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types));
-  return selectNamespaces(folders, options.filter, nsfsDevice);
+  return selectNamespaces(folders, nsfsDevice);
 }
 
 async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes): Promise<ListedFolder> {
@@ -35,7 +35,7 @@ async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | 
   const folderBytes = Buffer.from(path.join(dir, '/'));
   for (const raw of listed) {
     const name = raw.toString('utf8');
-    // The name filter first: a stat per file is the costly part on a node with thousands.
+    // The name filter here, before the stat (the costly part on a node with thousands), and only here.
     if (!passesFilter(name, filter)) continue;
     // A name that is not UTF-8 shows U+FFFD in `name`: only its bytes open the file.
     const bytes = Buffer.from(name).equals(raw) ? null : raw;

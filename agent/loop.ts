@@ -1,14 +1,15 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
+import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
-import type { MetricFamilyJson } from '../shared/remoteWrite/series.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
-import { ProblemLog } from './problemLog.js';
+import { ProblemLog, problemKey } from './problemLog.js';
+import { settledBy } from './deadline.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { CycleOutput, PushOutcome, PushTarget } from './targets/target.js';
@@ -17,6 +18,8 @@ export interface AgentParts {
   config: Config;
   reader: NamespaceReader;
   targets: PushTarget[];
+  /** The metric families' series, kept from cycle to cycle (made on the first cycle when absent). */
+  families?: FamilyTable;
 }
 
 /** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
@@ -79,6 +82,7 @@ export class AgentLoop {
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
+  readonly #processTable = new FamilyTable();
 
   /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
   readonly #extraSelfMetrics: () => ExtraMetric[];
@@ -93,6 +97,9 @@ export class AgentLoop {
     this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
     this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_' });
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
+    // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
+    for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);
   }
 
   get config(): Config {
@@ -163,7 +170,7 @@ export class AgentLoop {
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse });
+    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse }, this.#familyTable());
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
@@ -197,14 +204,24 @@ export class AgentLoop {
     const targets = [...new Set([...this.#parts.targets, ...unused.targets])];
     const readerStopped = Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
-    await until(pushInFlight, half);
+    await settledBy(pushInFlight, half);
     const targetsStopped = Promise.allSettled(targets.map((target) => target.stop(deadlineMs)));
-    return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
+    return settledBy(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
   /** prom-client's process figures in the families' shape, for remote_write. */
-  async #processFamilies(): Promise<MetricFamilyJson[]> {
-    return (await this.#processRegistry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+  async #processFamilies(): Promise<SeriesFamily[]> {
+    return familiesFromValues((await this.#processRegistry.getMetricsAsJSON()) as unknown as FamilyValues[], this.#processTable);
+  }
+
+  /** The table of the last cycle; a reload that changes what the series' labels are made of brings a new one. */
+  #familyTable(): FamilyTable {
+    this.#parts.families ??= new FamilyTable();
+    return this.#parts.families;
+  }
+
+  get families(): FamilyTable | undefined {
+    return this.#parts.families;
   }
 
   async #pushAll(cycle: CycleOutput): Promise<CycleResult['pushes']> {
@@ -303,20 +320,4 @@ export class AgentLoop {
     const failed = snapshot.results.filter((result) => !result.ok).length;
     this.#logger.debug({ namespaces: snapshot.results.length, failed, duration_ms: Math.round(snapshot.durationMs) }, 'cycle collected');
   }
-}
-
-/** The same key while a problem lasts: its text with the counts taken out. */
-function problemKey(message: string): string {
-  return message.replace(/[\d,.]+/g, '#');
-}
-
-/** Resolves true when `work` settles before `deadlineMs`, false when the deadline comes first. */
-async function until(work: Promise<unknown>, deadlineMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - Date.now()));
-  });
-  const done = await Promise.race([work.then(() => true, () => true), timeout]);
-  clearTimeout(timer);
-  return done;
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../shared/config/configTypes.js';
+import { FamilyTable } from '../shared/metrics/familyTable.js';
 import { listenerSpecs, planReload, type ReloadAction, type ReloadPlan } from '../shared/reloadPlan.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { Listeners } from './listeners.js';
@@ -62,6 +63,11 @@ const HANDLERS: Record<ReloadAction, (work: ReloadWork, deps: ReloadDeps) => Pro
     deps.logger.level = work.next.logLevel;
     return true;
   },
+  'rebuild-series': async (work) => {
+    // The new table's series are sent anew; remote_write marks stale only the label sets that went.
+    work.parts.families = new FamilyTable();
+    return true;
+  },
 };
 
 /**
@@ -75,7 +81,7 @@ export async function reload(deps: ReloadDeps): Promise<void> {
     logger.error({ errors: loaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
     return;
   }
-  const work: ReloadWork = { old: loop.config, next: loaded.config, plan: planReload(loop.config, loaded.config), parts: { config: loaded.config, reader: loop.reader, targets: [...loop.targets] } };
+  const work: ReloadWork = { old: loop.config, next: loaded.config, plan: planReload(loop.config, loaded.config), parts: { config: loaded.config, reader: loop.reader, targets: [...loop.targets], ...(loop.families ? { families: loop.families } : {}) } };
   for (const action of work.plan.actions) {
     if (!(await HANDLERS[action](work, deps))) return;
   }

@@ -17,6 +17,7 @@ import type { PushTarget } from '../agent/targets/target.js';
 import { parseConfig } from '../shared/config/schema.js';
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
+import { FamilyTable } from '../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../shared/metrics/registry.js';
 import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import type { Snapshot } from '../shared/snapshot.js';
@@ -122,13 +123,15 @@ async function runNode(plan: ShardPlan, node: number, report: ShardReport): Prom
   const target = createTarget(config);
   const names = namespaceNames(plan.namespaces, node);
   const perSend = config.push.remoteWrite?.maxSamplesPerSend ?? 1;
+  // The families' slots are kept between cycles, as the agent keeps them.
+  const table = new FamilyTable();
   await target.start();
   try {
     await sleepUntil(plan.startAtMs - Date.now() + Math.random() * config.splayMs, plan.endAtMs);
     for (let cycle = 0; Date.now() < plan.endAtMs && !stopping.signal.aborted; cycle++) {
       const startMs = Date.now();
       const snapshot = cycleSnapshot(names, plan.devices, cycle);
-      const families = cycleFamilies(snapshot, config, BUILD, null);
+      const families = cycleFamilies(snapshot, config, BUILD, null, table);
       const registry = registryFromFamilies(families);
       const sentBefore = remoteWriteFigures(target).sentSamples;
       // The loop's deadline: a push must finish before the next cycle is due.

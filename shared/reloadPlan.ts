@@ -1,5 +1,6 @@
 import type { Config } from './config/configTypes.js';
 import { Secret } from './config/secret.js';
+import { familiesKeepTable } from './metrics/families.js';
 import { groupingUrl } from './pushgateway/url.js';
 
 /**
@@ -20,6 +21,8 @@ const RELOAD_RULES = {
   'apply-web-config': (old: Config, next: Config) => old.webConfigFile !== next.webConfigFile || old.health.allowUnauthenticated !== next.health.allowUnauthenticated,
   'rebind-listeners': (old: Config, next: Config) => !sameValue(listenerSpecs(old), listenerSpecs(next)),
   'set-log-level': (old: Config, next: Config) => old.logLevel !== next.logLevel,
+  /** The families' series keep their label sets between cycles: a change in what those are made of needs new ones. */
+  'rebuild-series': (old: Config, next: Config) => !familiesKeepTable(old, next),
 } satisfies Record<string, (old: Config, next: Config) => boolean>;
 
 export type ReloadAction = keyof typeof RELOAD_RULES;

@@ -2,17 +2,15 @@ import { rm } from 'node:fs/promises';
 import { failureClass, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
-import {
-  compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress,
-} from '../../shared/remoteWrite/encode.js';
+import { decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress } from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
-import {
-  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type Label, type TimeSeries,
-} from '../../shared/remoteWrite/series.js';
-import { attemptRequest } from './attempt.js';
+import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
+import { sampleCount, type TimeSeries } from '../../shared/remoteWrite/series.js';
 import { TargetConnection } from './connection.js';
 import type { HttpTargetDeps } from './httpClient.js';
+import type { SendResult } from './retry.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
+import { loadSnappy, type SnappyBlock } from './snappy.js';
 import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
@@ -49,8 +47,12 @@ export class RemoteWriteTarget implements PushTarget {
   #opened: Promise<void> | null = null;
   /** push and stop run one at a time: both take entries from the head of the buffer. */
   #queue: Promise<unknown> = Promise.resolve();
-  /** The previous cycle's series, to send stale markers for those that disappear. */
-  #previous = new Map<string, Label[]>();
+  /** Each series' encoded labels from cycle to cycle, and the stale markers of those that go. */
+  #series: SeriesCache;
+  /** Snappy block compression, loaded on first use: the native binding where it loads, else snappyjs. */
+  #snappy: SnappyBlock | null = null;
+  /** The push in flight: stop() aborts it, so shutdown is not held up by retries. */
+  #inFlight: AbortController | null = null;
   #lastMetadataMs: number | null = null;
   #sentSamples = 0;
   readonly #dropped = { rejected: 0, too_large: 0 };
@@ -65,6 +67,7 @@ export class RemoteWriteTarget implements PushTarget {
     });
     this.#policy = { minDelayMs: config.minBackoffMs, maxDelayMs: config.maxBackoffMs, jitter: 0.5, minAttemptMs: 100, maxRetryAfterMs: config.maxRetryAfterMs };
     this.#link = new TargetConnection(this.name, 'push.remote_write', config, deps);
+    this.#series = new SeriesCache(config.externalLabels);
   }
 
   /**
@@ -87,13 +90,17 @@ export class RemoteWriteTarget implements PushTarget {
       if (this.#successor !== null) return this.#successor.push(cycle, deadlineMs);
       const started = performance.now();
       this.#link.status.attempted();
+      const controller = new AbortController();
+      this.#inFlight = controller;
       let result: DrainResult;
       try {
         await this.#open();
         await this.#enqueue(cycle);
-        result = await this.#drain(deadlineMs);
+        result = await this.#drain(deadlineMs, controller.signal);
       } catch (cause) {
         result = { attempts: 0, error: this.#link.describe(cause), errorClass: null };
+      } finally {
+        if (this.#inFlight === controller) this.#inFlight = null;
       }
       // What the send left goes to disk now; a write that fails keeps it in memory (never throws).
       await this.#buffer.persist();
@@ -117,7 +124,7 @@ export class RemoteWriteTarget implements PushTarget {
       const { entries, files } = await this.#buffer.handOut(!sameFolder);
       await this.#buffer.close();
       try {
-        await successor.#adopt(entries, this.#previous, this.#lastMetadataMs);
+        await successor.#adopt(entries, this.#series, this.#lastMetadataMs);
       } catch (error) {
         // The successor cannot take them (its folder is unusable): this target keeps its buffer and runs on.
         await this.#buffer.relock();
@@ -147,6 +154,7 @@ export class RemoteWriteTarget implements PushTarget {
           { labels: { reason: 'too_large' }, value: this.#dropped.too_large },
           { labels: { reason: 'disk_full' }, value: stats.diskFullSamples },
           { labels: { reason: 'corrupt' }, value: stats.corruptSamples },
+          { labels: { reason: 'deleted' }, value: stats.deletedSamples },
         ],
       },
       { spec: M.bufferedSamples, values: [{ labels: {}, value: stats.samples }] },
@@ -155,8 +163,12 @@ export class RemoteWriteTarget implements PushTarget {
     ];
   }
 
-  /** Tries to deliver what is buffered before `deadlineMs`; with a buffer folder the rest waits on disk for the next start. */
+  /**
+   * Ends the push in flight (its retries and waits), then tries to deliver what is buffered before
+   * `deadlineMs`; with a buffer folder the rest waits on disk for the next start.
+   */
   stop(deadlineMs: number): Promise<void> {
+    this.#inFlight?.abort();
     return this.#exclusive(async () => {
       try {
         if (!this.#link.isOpen || this.#successor !== null) return;
@@ -175,11 +187,14 @@ export class RemoteWriteTarget implements PushTarget {
     });
   }
 
-  /** Takes over a predecessor's memory entries and its view of the series (for stale markers). */
-  async #adopt(entries: HandedEntry[], previous: Map<string, Label[]>, lastMetadataMs: number | null): Promise<void> {
+  /**
+   * Takes over a predecessor's memory entries and its series (for stale markers): kept as they
+   * are under the same external labels, else sent anew under the new ones, the old ones marked stale.
+   */
+  async #adopt(entries: HandedEntry[], series: SeriesCache, lastMetadataMs: number | null): Promise<void> {
     await this.#open();
     await this.#buffer.adopt(entries);
-    this.#previous = previous;
+    this.#series = series.successor(this.#config.externalLabels);
     this.#lastMetadataMs = lastMetadataMs;
     await this.#buffer.persist();
   }
@@ -201,18 +216,13 @@ export class RemoteWriteTarget implements PushTarget {
   /** The cycle's series (plus stale markers), cut into request-sized chunks, each compressed once. */
   async #enqueue(cycle: Pick<CycleOutput, 'snapshot' | 'families'>): Promise<void> {
     const timestampMs = cycle.snapshot.timestampMs;
-    const { series, metadata, duplicates } = seriesFromMetrics(cycle.families, timestampMs, this.#config.externalLabels);
-    if (duplicates > 0) this.#deps.logger.debug({ target: this.name, duplicates }, 'remote_write: series with identical labels sent once');
-    const stale = staleSeries(this.#previous, series, timestampMs);
-    this.#previous = seriesIndex(series);
     const sendMetadata = this.#config.sendMetadata && (this.#lastMetadataMs === null || timestampMs - this.#lastMetadataMs >= METADATA_INTERVAL_MS);
     if (sendMetadata) this.#lastMetadataMs = timestampMs;
-    const chunkSize = Math.min(this.#config.maxSamplesPerSend, this.#config.buffer.maxSamples);
-    const chunks = chunkSeries([...series, ...stale], chunkSize);
-    for (const [index, chunk] of chunks.entries()) {
-      const body = compress(encodeWriteRequest({ timeseries: chunk, metadata: sendMetadata && index === 0 ? metadata : [] }));
-      await this.#buffer.append(body, sampleCount(chunk), timestampMs);
-    }
+    const maxSamples = Math.min(this.#config.maxSamplesPerSend, this.#config.buffer.maxSamples);
+    const { compress } = await this.#compressor();
+    const { chunks, duplicates } = this.#series.encode(cycle.families, timestampMs, { maxSamples, metadata: sendMetadata, compress });
+    if (duplicates > 0) this.#deps.logger.debug({ target: this.name, duplicates }, 'remote_write: series with identical labels sent once');
+    for (const chunk of chunks) await this.#buffer.append(chunk.body, chunk.samples, timestampMs);
   }
 
   /**
@@ -220,21 +230,21 @@ export class RemoteWriteTarget implements PushTarget {
    * receiver refuses in a way that is not about the data (401, 403, 404, 407, a TLS refusal): then
    * nothing is dropped, draining stops, and the next cycle tries again.
    */
-  async #drain(deadlineMs: number): Promise<DrainResult> {
+  async #drain(deadlineMs: number, signal?: AbortSignal): Promise<DrainResult> {
     let attempts = 0;
     let rejection: string | null = null;
     for (;;) {
+      if (signal?.aborted === true) return { attempts, error: 'stopped before it finished; samples stay buffered', errorClass: 'stopped' };
       const batch = await this.#buffer.peek(this.#config.maxSamplesPerSend);
       if (batch === null) return { attempts, error: rejection, errorClass: rejection === null ? null : 'rejected' };
-      const result = await this.#link.send({ method: 'POST', body: requestBody(batch), headers: { ...REMOTE_WRITE_HEADERS } }, {
-        policy: this.#policy, deadlineMs, handledByCaller: (failure) => rejectionVerdict(failure) !== 'keep',
-      });
+      const result = await this.#send(await this.#requestBody(batch), deadlineMs, signal);
       attempts += result.attempts;
       if (result.ok) {
         await this.#delivered(batch.entries, batch.samples);
         continue;
       }
       const { failure, error } = result;
+      if (result.reason === 'aborted') return { attempts, error: 'stopped before it finished; samples stay buffered', errorClass: 'stopped' };
       if (result.reason === 'retry-after') return { attempts, error: `${error}; samples stay buffered`, errorClass: 'retry-after' };
       if (failure === null || error === null) {
         return { attempts, error: rejection ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? 'deadline' : 'rejected' };
@@ -246,7 +256,7 @@ export class RemoteWriteTarget implements PushTarget {
         continue;
       }
       if (verdict === 'split') {
-        const split = await this.#sendSplit(batch, deadlineMs);
+        const split = await this.#sendSplit(batch, deadlineMs, signal);
         attempts += split.attempts;
         if (split.error === null) continue;
         return { attempts, error: `${split.error}; samples stay buffered`, errorClass: split.errorClass };
@@ -259,27 +269,25 @@ export class RemoteWriteTarget implements PushTarget {
 
   /**
    * A 413: the batch is split in halves (by entries, then by series) and each half sent on its own,
-   * down to one series; only a single series the receiver still finds too large is dropped. A half
-   * that fails otherwise stops the split and the whole batch stays buffered (halves already
-   * delivered are sent again later: a receiver takes an identical sample twice without complaint).
+   * through the same retrying send as a whole batch, down to one series; only a single series the
+   * receiver still finds too large is dropped. A half that fails otherwise stops the split and the
+   * whole batch stays buffered (halves already delivered are sent again later: a receiver takes an
+   * identical sample twice without complaint).
    */
-  async #sendSplit(batch: BufferBatch, deadlineMs: number): Promise<DrainResult> {
-    const client = this.#link.client();
+  async #sendSplit(batch: BufferBatch, deadlineMs: number, signal: AbortSignal | undefined): Promise<DrainResult> {
     const series = batch.bodies.flatMap((body) => decodeWriteRequest(uncompress(body)).timeseries);
     let attempts = 0;
     let delivered = 0;
     const send = async (part: TimeSeries[]): Promise<{ error: string | null; errorClass: string | null }> => {
-      const remaining = deadlineMs - this.#link.now();
-      if (remaining <= 0) return { error: 'deadline reached while splitting a batch the receiver found too large (413)', errorClass: 'deadline' };
-      attempts += 1;
-      const result = await attemptRequest(client, {
-        method: 'POST', body: toBuffer(compress(encodeWriteRequest({ timeseries: part, metadata: [] }))), headers: { ...REMOTE_WRITE_HEADERS },
-        timeoutMs: Math.min(this.#config.timeoutMs, remaining),
-      });
+      const result = await this.#send(toBuffer((await this.#compressor()).compress(encodeWriteRequest({ timeseries: part, metadata: [] }))), deadlineMs, signal);
+      attempts += result.attempts;
       if (result.ok) {
         delivered += sampleCount(part);
         return { error: null, errorClass: null };
       }
+      if (result.reason === 'aborted') return { error: 'stopped while splitting a batch the receiver found too large (413)', errorClass: 'stopped' };
+      if (result.reason === 'retry-after') return { error: result.error, errorClass: 'retry-after' };
+      if (result.failure === null) return { error: 'deadline reached while splitting a batch the receiver found too large (413)', errorClass: 'deadline' };
       const verdict = rejectionVerdict(result.failure);
       if (verdict === 'split' && part.length > 1) {
         const half = Math.ceil(part.length / 2);
@@ -304,6 +312,27 @@ export class RemoteWriteTarget implements PushTarget {
     return { attempts, ...outcome };
   }
 
+  /** One request body, retried by the target's policy; the drop and the split are the caller's. */
+  #send(body: Buffer, deadlineMs: number, signal: AbortSignal | undefined): Promise<SendResult> {
+    return this.#link.send({ method: 'POST', body, headers: { ...REMOTE_WRITE_HEADERS } }, {
+      policy: this.#policy, deadlineMs, ...(signal ? { signal } : {}), handledByCaller: (failure) => rejectionVerdict(failure) !== 'keep',
+    });
+  }
+
+  /**
+   * One entry is sent as stored. Several are merged: concatenated protobuf messages are one message
+   * whose repeated fields are concatenated, so the series stay in the buffer's (time) order.
+   */
+  async #requestBody(batch: BufferBatch): Promise<Buffer> {
+    if (batch.bodies.length === 1) return toBuffer(batch.bodies[0]!);
+    return toBuffer((await this.#compressor()).compress(Buffer.concat(batch.bodies.map((body) => uncompress(body)))));
+  }
+
+  async #compressor(): Promise<SnappyBlock> {
+    this.#snappy ??= await loadSnappy();
+    return this.#snappy;
+  }
+
   async #delivered(entries: BufferEntry[], samples: number): Promise<void> {
     await this.#buffer.remove(entries);
     this.#sentSamples += samples;
@@ -315,15 +344,6 @@ export class RemoteWriteTarget implements PushTarget {
     this.#dropped[reason] += samples;
     this.#deps.logger.warn({ target: this.name, samples, error }, 'remote_write: receiver rejected samples as malformed; dropped, not retried');
   }
-}
-
-/**
- * One entry is sent as stored. Several are merged: concatenated protobuf messages are one message
- * whose repeated fields are concatenated, so the series stay in the buffer's (time) order.
- */
-function requestBody(batch: BufferBatch): Buffer {
-  if (batch.bodies.length === 1) return toBuffer(batch.bodies[0]!);
-  return toBuffer(compress(Buffer.concat(batch.bodies.map((body) => uncompress(body)))));
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

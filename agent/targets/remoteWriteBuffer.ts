@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { FolderLock } from './folderLock.js';
@@ -40,6 +40,8 @@ export interface BufferStats {
   corruptSamples: number;
   /** Files found unreadable and moved aside. */
   corruptFiles: number;
+  /** Samples of files removed by someone else (buffer.dir deleted while running, or a file of it). */
+  deletedSamples: number;
   /** Entries held in memory only: not written yet, or not writable (disk full). */
   memoryEntries: number;
 }
@@ -84,7 +86,10 @@ export class RemoteWriteBuffer {
   #diskFullSamples = 0;
   #corruptSamples = 0;
   #corruptFiles = 0;
+  #deletedSamples = 0;
   #lock: FolderLock | null = null;
+  /** This buffer owns the folder (opened, not handed over): a lost lock is taken again. */
+  #owner = false;
   /** The error code of the last failed write, so a full disk warns once, not every cycle. */
   #writeError: string | null = null;
 
@@ -101,6 +106,7 @@ export class RemoteWriteBuffer {
     if (dir === null) return;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     this.#lock = await FolderLock.acquire(dir);
+    this.#owner = true;
     const names = (await readdir(dir)).sort();
     for (const name of names) {
       const file = path.join(dir, name);
@@ -129,6 +135,7 @@ export class RemoteWriteBuffer {
 
   /** Lets the folder go (stop, or a hand-over to the next target on SIGHUP). */
   async close(): Promise<void> {
+    this.#owner = false;
     const lock = this.#lock;
     if (lock === null) return;
     this.#lock = null;
@@ -155,12 +162,48 @@ export class RemoteWriteBuffer {
   }
 
   /**
+   * Notices buffer.dir (or its lock file) removed behind the agent's back: the samples of files
+   * that went with it are counted as deleted, the folder and the lock are made again, one warning
+   * says so. Without it the lock would guard nothing and every later write would fail. One stat
+   * when all is well; never throws (a folder that cannot be made again is tried at the next call).
+   */
+  async checkFolder(): Promise<void> {
+    const dir = this.#options.dir;
+    if (dir === null || !this.#owner) return;
+    if (this.#lock !== null && await this.#lock.intact()) return;
+    let samples = 0;
+    let files = 0;
+    for (const entry of [...this.#entries]) {
+      if (this.#bodies.has(entry.id)) continue;
+      if (await access(path.join(dir, fileName(entry.id))).then(() => true, () => false)) continue;
+      samples += entry.samples;
+      files += 1;
+      this.#remove(this.#entries.indexOf(entry));
+    }
+    this.#deletedSamples += samples;
+    const lost = this.#lock;
+    this.#lock = null;
+    await lost?.release().catch(() => undefined);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      this.#lock = await FolderLock.acquire(dir);
+      this.#writeError = null;
+      this.#options.logger.warn({ dir, files, samples }, 'remote_write: buffer.dir or its lock was removed while running; samples of the removed files are lost (counted as reason="deleted"); folder and lock made again');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      if (this.#writeError !== code) this.#options.logger.warn({ dir, files, samples, error: (error as Error).message }, 'remote_write: buffer.dir was removed while running and cannot be made again; undelivered samples are kept in memory');
+      this.#writeError = code;
+    }
+  }
+
+  /**
    * Writes the entries held only in memory to the folder, oldest first. A full disk (ENOSPC,
    * EDQUOT) removes the oldest file to make room for the newer one (counted as disk_full); an entry
    * that still cannot be written stays in memory and is sent from there. Never throws.
    */
   async persist(): Promise<void> {
     const dir = this.#options.dir;
+    await this.checkFolder();
     // Never write into a folder this buffer does not hold (open() failed, or it was handed over).
     if (dir === null || this.#lock === null) return;
     for (const entry of [...this.#entries]) {
@@ -193,6 +236,7 @@ export class RemoteWriteBuffer {
    * An entry whose file has vanished or broken is removed on the way and the next one is taken.
    */
   async peek(maxSamples: number): Promise<BufferBatch | null> {
+    await this.checkFolder();
     const batch: BufferBatch = { entries: [], bodies: [], samples: 0 };
     let index = 0;
     while (index < this.#entries.length) {
@@ -252,6 +296,7 @@ export class RemoteWriteBuffer {
   async relock(): Promise<void> {
     if (this.#options.dir === null || this.#lock !== null) return;
     this.#lock = await FolderLock.acquire(this.#options.dir);
+    this.#owner = true;
   }
 
   stats(): BufferStats {
@@ -263,6 +308,7 @@ export class RemoteWriteBuffer {
       diskFullSamples: this.#diskFullSamples,
       corruptSamples: this.#corruptSamples,
       corruptFiles: this.#corruptFiles,
+      deletedSamples: this.#deletedSamples,
       memoryEntries: this.#options.dir === null ? this.#entries.length : this.#bodies.size,
     };
   }
@@ -304,7 +350,8 @@ export class RemoteWriteBuffer {
       return parseFile(await readFile(file), fileName(entry.id)).body;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.#options.logger.warn({ file }, 'remote_write: a buffer file vanished before it was sent');
+        this.#deletedSamples += entry.samples;
+        this.#options.logger.warn({ file, samples: entry.samples }, 'remote_write: a buffer file was removed before it was sent (counted as reason="deleted")');
         return null;
       }
       await this.#setAside(file, error);

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
-import type { MetricFamilyJson } from '../../shared/remoteWrite/series.js';
+import type { SeriesFamily } from '../../shared/metrics/familyTable.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 
 /** What a cycle hands to every push target. */
@@ -9,7 +9,7 @@ export interface CycleOutput {
   /** For the text exposition. */
   registry: Registry;
   /** The same figures as families (shared/metrics/families.ts), for the series of remote_write. */
-  families: readonly MetricFamilyJson[];
+  families: readonly SeriesFamily[];
 }
 
 export interface PushOutcome {

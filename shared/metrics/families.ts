@@ -5,7 +5,8 @@ import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../c
 import { procMetric } from '../collectors/procMetrics.js';
 import type { MetricSpec } from '../metricSpec.js';
 import { BUILD_INFO, NAMESPACE, SELF } from './catalogue.js';
-import { configuredLabelNames, deviceLabels, namespaceLabels, sorted, type LabelSet } from './labels.js';
+import { FamilyTable, labelKey, type LabelSource, type SeriesFamily, type SlotFamily } from './familyTable.js';
+import { configuredLabelNames, deviceLabels, namespaceLabels, primaryAddress, sorted, type LabelSet } from './labels.js';
 
 export interface BuildInfo {
   version: string;
@@ -34,158 +35,152 @@ export interface SelfStats {
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
 
-/**
- * One metric family of a cycle, in the shape of prom-client's getMetricsAsJSON() (so the
- * remote_write encoder reads it and prom-client's own process figures alike): one value per label
- * set, in the order the label sets first appeared.
- */
-export interface MetricFamily {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  labelNames: readonly string[];
-  values: { labels: LabelSet; value: number }[];
-}
+/** One metric family of a cycle: its series by slot (familyTable.ts), kept between cycles. */
+export type MetricFamily = SeriesFamily;
 
 /**
- * Snapshot → the cycle's metric families, pure. Both the prom-client registry (the text for the
- * Pushgateway and /metrics) and the remote_write encoder read these. A label set given twice is
- * merged as prom-client merges it: a counter adds, a gauge keeps the last value; a family without
- * labels always has its one series (0 until set).
+ * Snapshot → the cycle's metric families, pure. Both the text exposition (the Pushgateway and
+ * /metrics) and the remote_write encoder read these. A label set given twice is merged as
+ * prom-client merges it: a counter adds, a gauge keeps the last value; a family without labels
+ * always has its one series (0 until set). With the table of the previous cycle (same
+ * configuration), series already known keep their slots and label sets: a steady cycle only
+ * writes values.
  */
-export function cycleFamilies(snapshot: Snapshot, config: RegistryConfig, build: BuildInfo, self: SelfStats | null): MetricFamily[] {
-  const families = new FamilyList();
-  addNamespaceMetrics(families, snapshot, config);
-  addCollectorMetrics(families, snapshot, config);
-  families.add(BUILD_INFO, BUILD_INFO.labels).set({ ...build }, 1);
-  if (self !== null) addSelfMetrics(families, snapshot, self);
-  return families.done();
+export function cycleFamilies(
+  snapshot: Snapshot, config: RegistryConfig, build: BuildInfo, self: SelfStats | null, table = new FamilyTable(),
+): SlotFamily[] {
+  table.begin();
+  addNamespaceMetrics(table, snapshot, config);
+  addCollectorMetrics(table, snapshot, config);
+  table.family(BUILD_INFO, BUILD_INFO.labels).set(labelKey({ ...build }), 1, () => ({ ...build }));
+  if (self !== null) addSelfMetrics(table, snapshot, self);
+  return table.done();
 }
 
-/** The families in the order they were added, each merging its label sets as prom-client does. */
-class FamilyList {
-  readonly #families: { family: MetricFamily; byKey: Map<string, { labels: LabelSet; value: number }> }[] = [];
-
-  add(spec: MetricSpec, labelNames: readonly string[]): FamilyWriter {
-    const family: MetricFamily = { name: spec.name, help: spec.help, type: spec.type, labelNames, values: [] };
-    const byKey = new Map<string, { labels: LabelSet; value: number }>();
-    if (labelNames.length === 0) byKey.set('', { labels: {}, value: 0 });
-    this.#families.push({ family, byKey });
-    const sortedNames = [...labelNames].sort();
-    const key = (labels: LabelSet) => sortedNames.filter((name) => labels[name] !== undefined).map((name) => `${name}:${labels[name]},`).join('');
-    return {
-      set(labels, value) {
-        byKey.set(key(labels), { labels, value });
-      },
-      inc(labels, value) {
-        const entry = byKey.get(key(labels));
-        if (entry === undefined) byKey.set(key(labels), { labels, value });
-        else entry.value += value;
-      },
-    };
-  }
-
-  /** A counter family takes inc(), a gauge family set(). */
-  addFilled(spec: MetricSpec, labelNames: readonly string[]): (labels: LabelSet, value: number) => void {
-    const writer = this.add(spec, labelNames);
-    return spec.type === 'counter' ? writer.inc : writer.set;
-  }
-
-  done(): MetricFamily[] {
-    return this.#families.map(({ family, byKey }) => ({ ...family, values: [...byKey.values()] }));
-  }
+/**
+ * Whether families built under `next` can keep the table built under `previous`: the keys of
+ * its series leave out what is the same for every series of one configuration (the hostname,
+ * the from_namespace rules), so a change there needs a new table.
+ */
+export function familiesKeepTable(previous: RegistryConfig, next: RegistryConfig): boolean {
+  return previous.hostname === next.hostname
+    && JSON.stringify(previous.labels, regexAsText) === JSON.stringify(next.labels, regexAsText)
+    && JSON.stringify(previous.interfaceMetrics) === JSON.stringify(next.interfaceMetrics)
+    && JSON.stringify(previous.procMetrics, regexAsText) === JSON.stringify(next.procMetrics, regexAsText);
 }
 
-interface FamilyWriter {
-  /** A gauge's value; the last one given for a label set wins. */
-  set(labels: LabelSet, value: number): void;
-  /** A counter's value; values given for one label set add up. */
-  inc(labels: LabelSet, value: number): void;
+function regexAsText(_key: string, value: unknown): unknown {
+  return value instanceof RegExp ? value.toString() : value;
 }
 
-function addNamespaceMetrics(families: FamilyList, snapshot: Snapshot, config: RegistryConfig): void {
+/** A counter's series are added, a gauge's or an untyped family's set. */
+function writerOf(family: SlotFamily, spec: MetricSpec): (key: string, value: number, labels: LabelSource) => void {
+  return spec.type === 'counter' ? (key, value, labels) => family.add(key, value, labels) : (key, value, labels) => family.set(key, value, labels);
+}
+
+function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
   const nsLabelNames = configuredLabelNames(config.labels, false);
   const deviceLabelNames = configuredLabelNames(config.labels, true);
-  const stats = config.interfaceMetrics.map((stat) => ({ stat, metric: families.add(interfaceStatMetric(stat), deviceLabelNames) }));
-  const up = families.add(NETWORK_UP, deviceLabelNames);
-  const info = families.add(NETWORK_INFO, [...deviceLabelNames, 'operstate', 'address', 'link_type']);
-  const mtu = families.add(NETWORK_MTU, deviceLabelNames);
-  const namespace = families.add(NAMESPACE, nsLabelNames);
-  const procs = config.procMetrics.map((metric) => ({ name: metric.name, spec: procMetric(metric) }))
-    .map(({ name, spec }) => ({ name, write: families.addFilled(spec, nsLabelNames) }));
+  const stats = config.interfaceMetrics.map((stat) => ({ stat, family: table.family(interfaceStatMetric(stat), deviceLabelNames) }));
+  const up = table.family(NETWORK_UP, deviceLabelNames);
+  const info = table.family(NETWORK_INFO, [...deviceLabelNames, 'operstate', 'address', 'link_type']);
+  const mtu = table.family(NETWORK_MTU, deviceLabelNames);
+  const namespace = table.family(NAMESPACE, nsLabelNames);
+  const procs = config.procMetrics.map((metric) => {
+    const spec = procMetric(metric);
+    return { name: metric.name, write: writerOf(table.family(spec, nsLabelNames), spec) };
+  });
+  const withIp = config.labels.deviceIp !== null;
 
   for (const result of snapshot.results) {
     if (!result.ok) continue;
-    const base = namespaceLabels(result.ns.name, config.labels, config.hostname);
-    namespace.set(sorted(base), 1);
+    const nsName = result.ns.name;
+    // Label sets are built only for a series not seen before, once per namespace or device, and
+    // shared by all its families; the keys hold what the labels are made from.
+    let base: LabelSet | null = null;
+    const baseLabels = (): LabelSet => (base ??= namespaceLabels(nsName, config.labels, config.hostname));
+    let nsLabels: LabelSet | null = null;
+    const sortedBase = (): LabelSet => (nsLabels ??= sorted(baseLabels()));
+    namespace.set(nsName, 1, sortedBase);
     for (const device of result.sample.interfaces) {
-      const labels = sorted(deviceLabels(base, device, config.labels));
-      for (const { stat, metric } of stats) metric.inc(labels, device.stats[stat]);
-      up.set(labels, device.operstate === 'UP' ? 1 : 0);
-      info.set(sorted({ ...labels, operstate: device.operstate.toLowerCase(), address: device.mac, link_type: device.linkType }), 1);
-      mtu.set(labels, device.mtu);
+      const key = withIp ? `${nsName}\u0000${device.name}\u0000${primaryAddress(device)}` : `${nsName}\u0000${device.name}`;
+      let made: LabelSet | null = null;
+      const labels = (): LabelSet => (made ??= sorted(deviceLabels(baseLabels(), device, config.labels)));
+      for (let index = 0; index < stats.length; index++) {
+        const { stat, family } = stats[index]!;
+        family.add(key, device.stats[stat], labels);
+      }
+      up.set(key, device.operstate === 'UP' ? 1 : 0, labels);
+      const operstate = device.operstate.toLowerCase();
+      info.set(`${key}\u0000${operstate}\u0000${device.mac}\u0000${device.linkType}`, 1,
+        () => sorted({ ...labels(), operstate, address: device.mac, link_type: device.linkType }));
+      mtu.set(key, device.mtu, labels);
     }
     for (const proc of procs) {
       const value = result.sample.proc[proc.name];
-      if (value !== undefined) proc.write(sorted(base), value);
+      if (value !== undefined) proc.write(nsName, value, sortedBase);
     }
   }
 }
 
 /** The file collectors (FILE_COLLECTORS): one family per figure any namespace reported, in name order. */
-function addCollectorMetrics(families: FamilyList, snapshot: Snapshot, config: RegistryConfig): void {
-  const series = new Map<string, { spec: MetricSpec; values: { labels: LabelSet; value: number }[] }>();
-  const add = (spec: MetricSpec, labels: LabelSet, value: number): void => {
+function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
+  const series = new Map<string, { spec: MetricSpec; values: { key: string; labels: () => LabelSet; value: number }[] }>();
+  const add = (spec: MetricSpec, key: string, labels: () => LabelSet, value: number): void => {
     const entry = series.get(spec.name) ?? { spec, values: [] };
-    entry.values.push({ labels, value });
+    entry.values.push({ key, labels, value });
     series.set(spec.name, entry);
   };
   for (const result of snapshot.results) {
     const collectors = result.ok ? result.sample.collectors : undefined;
     if (!result.ok || collectors === undefined) continue;
-    const labels = sorted(namespaceLabels(result.ns.name, config.labels, config.hostname));
+    const nsName = result.ns.name;
+    let made: LabelSet | null = null;
+    const labels = (): LabelSet => (made ??= sorted(namespaceLabels(nsName, config.labels, config.hostname)));
     for (const collector of FILE_COLLECTORS) {
-      for (const [key, value] of Object.entries(collectors[collector.name])) add(collector.metric(key), labels, value);
+      for (const [key, value] of Object.entries(collectors[collector.name])) add(collector.metric(key), nsName, labels, value);
     }
   }
   const labelNames = configuredLabelNames(config.labels, false);
   for (const name of [...series.keys()].sort()) {
     const { spec, values } = series.get(name)!;
-    fill(families.addFilled(spec, labelNames), spec, values);
+    const write = writerOf(table.family(spec, labelNames), spec);
+    // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
+    for (const { key, labels, value } of values) if (spec.type !== 'counter' || value >= 0) write(key, value, labels);
   }
 }
 
-/** Writes each series; a counter skips a negative value it cannot hold. */
-function fill(write: (labels: LabelSet, value: number) => void, spec: MetricSpec, values: readonly { labels: LabelSet; value: number }[]): void {
-  for (const { labels, value } of values) if (spec.type === 'gauge' || value >= 0) write(labels, value);
-}
-
-function addSelfMetrics(families: FamilyList, snapshot: Snapshot, self: SelfStats): void {
-  families.add(SELF.collectionDuration, []).set({}, snapshot.durationMs / 1000);
-  const namespaces = families.add(SELF.namespaces, SELF.namespaces.labels);
+function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats): void {
+  /** Self figures have one label at most: its value is the key. */
+  const one = (family: SlotFamily, name: string, write: 'set' | 'add') => (value: string, figure: number) => {
+    family[write](value, figure, () => ({ [name]: value }));
+  };
+  table.family(SELF.collectionDuration, []).set('', snapshot.durationMs / 1000, {});
+  const namespaces = one(table.family(SELF.namespaces, SELF.namespaces.labels), 'state', 'set');
   const failed = snapshot.results.filter((result) => !result.ok).length;
-  namespaces.set({ state: 'found' }, snapshot.results.length);
-  namespaces.set({ state: 'read' }, snapshot.results.length - failed);
-  namespaces.set({ state: 'failed' }, failed);
-  const readErrors = families.add(SELF.readErrors, SELF.readErrors.labels);
-  for (const [reason, count] of Object.entries(self.readErrors)) readErrors.inc({ reason }, count);
-  const dirListErrors = families.add(SELF.dirListErrors, SELF.dirListErrors.labels);
-  for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors.inc({ dir }, count);
-  if (self.reader !== undefined) families.add(SELF.readerInfo, SELF.readerInfo.labels).set({ reader: self.reader }, 1);
-  families.add(SELF.cycles, []).inc({}, self.cycles);
-  families.add(SELF.cyclesOverrun, []).inc({}, self.cyclesOverrun);
-  const pushDuration = families.add(SELF.pushDuration, SELF.pushDuration.labels);
-  const pushes = families.add(SELF.pushes, SELF.pushes.labels);
-  const pushFailures = families.add(SELF.pushFailures, SELF.pushFailures.labels);
-  const lastSuccess = families.add(SELF.lastPushSuccess, SELF.lastPushSuccess.labels);
+  namespaces('found', snapshot.results.length);
+  namespaces('read', snapshot.results.length - failed);
+  namespaces('failed', failed);
+  const readErrors = one(table.family(SELF.readErrors, SELF.readErrors.labels), 'reason', 'add');
+  for (const [reason, count] of Object.entries(self.readErrors)) readErrors(reason, count);
+  const dirListErrors = one(table.family(SELF.dirListErrors, SELF.dirListErrors.labels), 'dir', 'add');
+  for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors(dir, count);
+  if (self.reader !== undefined) one(table.family(SELF.readerInfo, SELF.readerInfo.labels), 'reader', 'set')(self.reader, 1);
+  table.family(SELF.cycles, []).add('', self.cycles, {});
+  table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
+  const pushDuration = one(table.family(SELF.pushDuration, SELF.pushDuration.labels), 'target', 'set');
+  const pushes = one(table.family(SELF.pushes, SELF.pushes.labels), 'target', 'add');
+  const pushFailures = one(table.family(SELF.pushFailures, SELF.pushFailures.labels), 'target', 'add');
+  const lastSuccess = one(table.family(SELF.lastPushSuccess, SELF.lastPushSuccess.labels), 'target', 'set');
   for (const [target, push] of Object.entries(self.pushes)) {
-    pushes.inc({ target }, push.attempts);
-    pushFailures.inc({ target }, push.failures);
-    if (push.lastDurationMs !== null) pushDuration.set({ target }, push.lastDurationMs / 1000);
-    if (push.lastSuccessMs !== null) lastSuccess.set({ target }, push.lastSuccessMs / 1000);
+    pushes(target, push.attempts);
+    pushFailures(target, push.failures);
+    if (push.lastDurationMs !== null) pushDuration(target, push.lastDurationMs / 1000);
+    if (push.lastSuccessMs !== null) lastSuccess(target, push.lastSuccessMs / 1000);
   }
   for (const extra of self.extra) {
     const labelNames = [...new Set(extra.values.flatMap((value) => Object.keys(value.labels)))];
-    fill(families.addFilled(extra.spec, labelNames), extra.spec, extra.values);
+    const write = writerOf(table.family(extra.spec, labelNames), extra.spec);
+    for (const { labels, value } of extra.values) if (extra.spec.type !== 'counter' || value >= 0) write(labelKey(labels), value, labels);
   }
 }

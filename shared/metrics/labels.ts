@@ -1,3 +1,4 @@
+import { byCodeUnits } from '../compare.js';
 import type { LabelsConfig } from '../config/configTypes.js';
 import type { InterfaceSample } from '../snapshot.js';
 
@@ -25,7 +26,7 @@ export function deviceLabels(base: LabelSet, device: InterfaceSample, labels: La
  * The address an operator means by "the device's IP": the first global IPv4, else any IPv4, else the
  * first global IPv6; "" when there is none (as in the original's output).
  */
-function primaryAddress(device: InterfaceSample): string {
+export function primaryAddress(device: InterfaceSample): string {
   const v4 = device.addresses.filter((a) => a.family === 'inet');
   const v6Global = device.addresses.filter((a) => a.family === 'inet6' && a.scope === 'global');
   return (v4.find((a) => a.scope === 'global') ?? v4[0] ?? v6Global[0])?.address ?? '';
@@ -44,5 +45,5 @@ export function configuredLabelNames(labels: LabelsConfig, perDevice: boolean): 
 
 /** Label objects with sorted keys, so the exposition lists them as the original (Go) did. */
 export function sorted(set: LabelSet): LabelSet {
-  return Object.fromEntries(Object.entries(set).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(set).sort(([a], [b]) => byCodeUnits(a, b)));
 }

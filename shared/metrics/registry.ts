@@ -10,13 +10,25 @@ export function registryFromFamilies(families: readonly MetricFamily[]): Registr
   const registry = new Registry();
   for (const family of families) {
     const options = { name: family.name, help: family.help, labelNames: family.labelNames, registers: [registry] };
-    if (family.type === 'gauge') {
-      const gauge = new Gauge(options);
-      for (const { labels, value } of family.values) gauge.set(labels, value);
+    const { order, labels, slotValues } = family;
+    if (family.type !== 'counter') {
+      const gauge = family.type === 'untyped' ? new UntypedGauge(options) : new Gauge(options);
+      for (let index = 0; index < family.count; index++) gauge.set(labels[order[index]!]!, slotValues[order[index]!]!);
     } else {
       const counter = new Counter(options);
-      for (const { labels, value } of family.values) counter.inc(labels, value);
+      for (let index = 0; index < family.count; index++) counter.inc(labels[order[index]!]!, slotValues[order[index]!]!);
     }
   }
   return registry;
+}
+
+/**
+ * prom-client has no untyped metric: a gauge (set, never summed) that calls itself untyped in the
+ * exposition's TYPE line and in getMetricsAsJSON() (remote_write sends it as unknown).
+ */
+class UntypedGauge extends Gauge {
+  override async get(): ReturnType<Gauge['get']> {
+    const metric = await super.get();
+    return { ...metric, type: 'untyped' as unknown as typeof metric.type };
+  }
 }

@@ -7,7 +7,7 @@ export const REMOTE_WRITE_METRICS = {
   },
   samplesDropped: {
     name: 'netns_exporter_remote_write_samples_dropped_total',
-    help: 'Samples never delivered, by reason: buffer_full (oldest dropped to make room), rejected (the receiver called them malformed: 400, 409, 415), too_large (a single series still refused with 413), disk_full (oldest buffer file removed on a full disk), corrupt (a buffer file whose body did not check out).',
+    help: 'Samples never delivered, by reason: buffer_full (oldest dropped to make room), rejected (the receiver called them malformed: 400, 409, 415), too_large (a single series still refused with 413), disk_full (oldest buffer file removed on a full disk), corrupt (a buffer file whose body did not check out), deleted (buffer files removed by someone else, buffer.dir deleted while running included).',
     type: 'counter',
     labels: ['reason'],
   },

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { MetricFamily } from '../../shared/metrics/families.js';
+import { familiesFromValues } from '../../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../../shared/metrics/registry.js';
 import { pino } from 'pino';
+import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import type { Logger } from '../../agent/log.js';
 import type { CycleOutput, PushTarget } from '../../agent/targets/target.js';
@@ -29,10 +30,10 @@ export function memoryLogger(): { logger: Logger; lines: () => Record<string, un
 
 /** A synthetic cycle: one gauge per (series label, value), at `timestampMs`. */
 export function syntheticCycle(timestampMs: number, metric: string, values: Record<string, number>): CycleOutput {
-  const families: MetricFamily[] = [{
+  const families = familiesFromValues([{
     name: metric, help: 'test series', type: 'gauge', labelNames: ['series'],
     values: Object.entries(values).map(([series, value]) => ({ labels: { series }, value })),
-  }];
+  }]);
   return { snapshot: snapshotOf([], timestampMs), registry: registryFromFamilies(families), families };
 }
 
@@ -144,3 +145,20 @@ export function normaliseLabels(labels: Readonly<Record<string, string>>): Label
     .map(([name, value]) => ({ name, value }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/**
+ * The spec's own schema (prompb), parsed from .proto text by protobufjs' parser: a decoder and
+ * encoder independent of the agent's hand-written one. Sample.value is `double` here.
+ */
+export const SPEC_WRITE_REQUEST = protobuf.parse(`
+syntax = "proto3";
+package prometheus;
+message WriteRequest { repeated TimeSeries timeseries = 1; reserved 2; repeated MetricMetadata metadata = 3; }
+message MetricMetadata {
+  enum MetricType { UNKNOWN = 0; COUNTER = 1; GAUGE = 2; HISTOGRAM = 3; GAUGEHISTOGRAM = 4; SUMMARY = 5; INFO = 6; STATESET = 7; }
+  MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5;
+}
+message Sample { double value = 1; int64 timestamp = 2; }
+message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
+message Label { string name = 1; string value = 2; }
+`).root.lookupType('prometheus.WriteRequest');

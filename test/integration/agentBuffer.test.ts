@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -125,6 +125,54 @@ test('buffer.dir: kill -9 in a pid namespace, restart with the same pid → the 
   const delivered = await rawSamples(prometheus.url, 'netns_exporter_cycles_total', Date.now());
   const values = [...delivered.values()][0]?.map(([, value]) => value) ?? [];
   assert.ok(values.length >= 3, `the buffered cycles and the new one arrived: ${JSON.stringify(values)}`);
+});
+
+/** Samples a buffer file holds, from its header (magic, then the count as u32 LE). */
+function fileSamples(file: string): number {
+  return readFileSync(file).readUInt32LE(6);
+}
+
+/** A self-metric's value from the agent's /metrics page, or null when the series is absent. */
+async function selfMetric(port: number, name: string, labels: string): Promise<number | null> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}}`));
+  return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('buffer.dir deleted while running: counted as reason="deleted", warned once, folder and lock recreated', async () => {
+  const promPort = await freePort();
+  const apiPort = await freePort();
+  const bufferDir = tempDir('rw-deleted');
+  const moved = `${bufferDir}.gone`;
+  cleanup.push(() => rmSync(bufferDir, { recursive: true, force: true }));
+  cleanup.push(() => rmSync(moved, { recursive: true, force: true }));
+  const configFile = writeConfig({
+    ...agentConfig(promPort, { buffer: { dir: bufferDir } }),
+    api_server: { server_address: '127.0.0.1', server_port: apiPort },
+  }, 'rw-deleted');
+  const agent = start(configFile);
+  await waitFor('cycles buffered on disk', async () => readdirSync(bufferDir).filter((name) => name.endsWith('.rwb')).length >= 3, { context: agent.output });
+  // Out of the agent's reach in one step, as `rm -rf` would leave it; the files are counted here.
+  renameSync(bufferDir, moved);
+  const lostFiles = readdirSync(moved).filter((name) => name.endsWith('.rwb'));
+  const lost = lostFiles.reduce((sum, name) => sum + fileSamples(path.join(moved, name)), 0);
+  assert.ok(lost > 0);
+
+  await waitFor('the folder and its lock back', async () => existsSync(path.join(bufferDir, '.lock')) && readdirSync(bufferDir).some((name) => name.endsWith('.rwb')), { context: agent.output });
+  assert.is(readFileSync(path.join(bufferDir, '.lock'), 'utf8'), `${agent.child.pid}\n`);
+  const second = runAgent(['--config', configFile, '--once'], { timeoutMs: 20_000 });
+  assert.is(second.status, 2, `the recreated lock is held: ${second.stderr}`);
+  assert.match(second.stderr, /in use by process/);
+  const deleted = await waitFor('the loss counted', async () => selfMetric(apiPort, 'netns_exporter_remote_write_samples_dropped_total', 'reason="deleted"'), { context: agent.output });
+  assert.is(deleted, lost, `${lostFiles.length} files held ${lost} samples`);
+  const warnings = agent.output().split('\n').filter((line) => /buffer\.dir|buffer file|buffer folder/.test(line) && /"level":40|WARN/.test(line));
+  assert.is(warnings.length, 1, warnings.join('\n'));
+
+  const prometheus = await startPrometheus({ port: promPort });
+  cleanup.push(() => prometheus.stop());
+  await waitFor('the buffer drained after the outage', async () => readdirSync(bufferDir).every((name) => !name.endsWith('.rwb')) && /succeeds again/.test(agent.output()), { context: agent.output, timeoutMs: 30_000 });
+  agent.child.kill('SIGTERM');
+  assert.is(await agent.exited, 0);
 });
 
 runWhen(test, ['root', 'prometheus'], 'agent buffer ownership tests');

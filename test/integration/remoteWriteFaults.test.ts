@@ -167,6 +167,26 @@ test('413: the batch is split until the receiver takes it; only a single series 
   assert.equal(dropped.values.filter((value) => value.value > 0), [{ labels: { reason: 'too_large' }, value: 1 }]);
 });
 
+test('413 then a receiver that hangs: stop() ends the split at once, the batch stays buffered', async () => {
+  const receiver = await server((index, res) => {
+    if (index === 1) res.writeHead(413).end('request entity too large');
+    // Later requests (the halves) are never answered.
+  });
+  const rw = target(receiver.url, { timeout: '20s' });
+  await rw.start();
+  const pushing = rw.push(syntheticCycle(T0, 'm', { a: 1, b: 2, c: 3, d: 4 }), Date.now() + 25_000);
+  while (receiver.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+  const stopAsked = Date.now();
+  await rw.stop(Date.now() + 1_000);
+  const stoppedMs = Date.now() - stopAsked;
+  const outcome = await pushing;
+  assert.ok(stoppedMs < 3_000, `stop() waited ${stoppedMs} ms for a split half the receiver never answered`);
+  assert.not.ok(outcome.ok);
+  assert.match(outcome.error ?? '', /stopped/);
+  assert.is(remoteWriteFigures(rw).sentSamples, 0);
+  assert.is(remoteWriteFigures(rw).tooLargeSamples, 0);
+});
+
 for (const status of [401, 403, 404, 407]) {
   test(`${status}: nothing dropped, draining stops at once, the batch waits for the next cycle`, async () => {
     const receiver = await server((_, res) => res.writeHead(status).end('no'));

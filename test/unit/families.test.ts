@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cycleFamilies } from '../../shared/metrics/families.js';
+import { cycleFamilies, familiesKeepTable } from '../../shared/metrics/families.js';
+import { FamilyTable } from '../../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../../shared/metrics/registry.js';
 import { configFrom } from '../helpers/config.js';
 import { device, readOk, snapshotOf } from '../helpers/samples.js';
@@ -37,6 +38,27 @@ test('the registry holds exactly the families: what /metrics shows is what remot
   const json = await registryFromFamilies(families).getMetricsAsJSON();
   assert.equal(json.map((entry) => ({ name: entry.name, values: entry.values.map(({ labels, value }) => ({ labels, value })) })),
     families.map((entry) => ({ name: entry.name, values: entry.values })));
+});
+
+test('a table kept between cycles: each cycle has its own values (counters are the totals given, not added across cycles), label sets built once, gone series dropped', () => {
+  const table = new FamilyTable();
+  const rx = (results: Parameters<typeof snapshotOf>[0]) => cycleFamilies(snapshotOf(results), config, build, null, table)
+    .find((entry) => entry.name === 'netns_network_rx_bytes_total')!;
+  const first = rx([readOk('a', [device('eth0', {}, { rx_bytes: 10 })]), readOk('b', [device('eth0', {}, { rx_bytes: 1 })])]);
+  const labelsOfA = first.values[0]!.labels;
+  const second = rx([readOk('a', [device('eth0', {}, { rx_bytes: 25 })])]);
+  assert.equal(second.values, [{ labels: { device: 'eth0', netns: 'a' }, value: 25 }]);
+  assert.ok(second.values[0]!.labels === labelsOfA, 'the label set of a known series is kept, not built again');
+  // Twins still add up within one cycle.
+  const third = rx([readOk('a', [device('eth0', {}, { rx_bytes: 30 })]), readOk('a', [device('eth0', {}, { rx_bytes: 2 })])]);
+  assert.equal(third.values, [{ labels: { device: 'eth0', netns: 'a' }, value: 32 }]);
+});
+
+test('what the series keys leave out needs a new table when it changes: the hostname, the label rules', () => {
+  const base = configFrom({ hostname: 'h1', labels: { hostname: 'host' } });
+  assert.ok(familiesKeepTable(base, configFrom({ hostname: 'h1', labels: { hostname: 'host' } })));
+  assert.not.ok(familiesKeepTable(base, configFrom({ hostname: 'h2', labels: { hostname: 'host' } })));
+  assert.not.ok(familiesKeepTable(base, configFrom({ hostname: 'h1', labels: { hostname: 'node' } })));
 });
 
 test.run();

@@ -16,7 +16,7 @@ test('the same config twice: nothing to do', () => {
 
 test('a new hostname rebuilds the targets and moves the group; the old one is deleted with delete_on_shutdown', () => {
   const plan = planReload(configFrom({ ...base, hostname: 'a' }), configFrom({ ...base, hostname: 'b' }));
-  assert.equal(plan.actions, ['rebuild-targets']);
+  assert.equal(plan.actions, ['rebuild-targets', 'rebuild-series']);
   assert.is(plan.oldGroup?.url.pathname, '/metrics/job/netns_exporter/instance/a');
   assert.is(plan.oldGroup?.delete, true);
 });
@@ -35,7 +35,7 @@ test('without delete_on_shutdown the moved group is to be kept (and logged)', ()
 
 test('a hostname change reaches remote_write through its instance label', () => {
   const rw = { push: { remote_write: { url: 'http://127.0.0.1:9090/api/v1/write' } } };
-  assert.equal(planReload(configFrom({ ...rw, hostname: 'a' }), configFrom({ ...rw, hostname: 'b' })).actions, ['rebuild-targets']);
+  assert.equal(planReload(configFrom({ ...rw, hostname: 'a' }), configFrom({ ...rw, hostname: 'b' })).actions, ['rebuild-targets', 'rebuild-series']);
 });
 
 test('health.listen or api_server changed: the listeners are rebound', () => {
@@ -56,9 +56,14 @@ test('reader keys replace the reader; log_level is set; splay needs a restart', 
   assert.equal(plan.restart, ['splay']);
 });
 
-test('per-cycle keys (interval, filters, labels) need no action: the loop reads them each cycle', () => {
-  const plan = planReload(configFrom(base), configFrom({ ...base, interval: '30s', namespaces_filter: { whitelist_pattern: '^q' }, labels: { preset: 'openstack' } }));
+test('per-cycle keys (interval, filters) need no action: the loop reads them each cycle', () => {
+  const plan = planReload(configFrom(base), configFrom({ ...base, interval: '30s', namespaces_filter: { whitelist_pattern: '^q' } }));
   assert.equal(plan, { actions: [], oldGroup: null, restart: [] });
+});
+
+test('labels or the metrics read changed: the series kept between cycles are rebuilt (their label sets are cached)', () => {
+  assert.equal(planReload(configFrom(base), configFrom({ ...base, labels: { preset: 'openstack' } })).actions, ['rebuild-series']);
+  assert.equal(planReload(configFrom(base), configFrom({ ...base, interface_metrics: ['rx_bytes'] })).actions, ['rebuild-series']);
 });
 
 test('health.listen on the api_server address shares its listener', () => {

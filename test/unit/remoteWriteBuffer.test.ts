@@ -49,7 +49,7 @@ test('in memory: entries come back oldest first, batched up to max samples', asy
   assert.is(batch.samples, 20);
   await buffer.remove(batch.entries);
   assert.equal(await bodiesOf(buffer), [3, 4]);
-  assert.equal(buffer.stats(), { entries: 2, samples: 20, bytes: 20, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, memoryEntries: 2 });
+  assert.equal(buffer.stats(), { entries: 2, samples: 20, bytes: 20, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, deletedSamples: 0, memoryEntries: 2 });
 });
 
 test('a single entry larger than the batch size is still taken (alone)', async () => {
@@ -66,7 +66,7 @@ test('full by samples: the OLDEST entries are dropped and counted, with a warnin
   assert.is(await buffer.append(body(4), 10, 4), 10);
   assert.is(await buffer.append(body(5), 20, 5), 20);
   assert.equal(await bodiesOf(buffer), [4, 5]);
-  assert.equal(buffer.stats(), { entries: 2, samples: 30, bytes: 20, droppedSamples: 30, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, memoryEntries: 2 });
+  assert.equal(buffer.stats(), { entries: 2, samples: 30, bytes: 20, droppedSamples: 30, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, deletedSamples: 0, memoryEntries: 2 });
   assert.ok(lines().some((line) => /buffer full/.test(String(line.msg))));
 });
 
@@ -94,7 +94,7 @@ test('on disk: a new buffer over the same folder resends what was not removed, i
   const { logger, lines } = memoryLogger();
   const second = new RemoteWriteBuffer({ maxSamples: 100, maxBytes: 10_000, dir: folder, logger });
   await second.open();
-  assert.equal(second.stats(), { entries: 2, samples: 20, bytes: 205, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, memoryEntries: 0 });
+  assert.equal(second.stats(), { entries: 2, samples: 20, bytes: 205, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 0, deletedSamples: 0, memoryEntries: 0 });
   const batch = (await second.peek(100))!;
   assert.equal(batch.entries.map((entry) => entry.timestampMs), [1_002, 1_003]);
   assert.equal(batch.bodies.map((entry) => [entry[0], entry.length]), [[2, 102], [3, 103]]);
@@ -181,7 +181,7 @@ test('on disk: one flipped byte in a header (a sample count of 16.7 million) set
   await reopened.open();
   assert.equal(await bodiesOf(reopened), [1, 3, 4]);
   assert.equal(reopened.stats(), {
-    entries: 3, samples: 30, bytes: 150, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 1, memoryEntries: 0,
+    entries: 3, samples: 30, bytes: 150, droppedSamples: 0, diskFullSamples: 0, corruptSamples: 0, corruptFiles: 1, deletedSamples: 0, memoryEntries: 0,
   });
   assert.ok(lines().some((line) => /header checksum mismatch/.test(String(line.error))));
   assert.ok(existsSync(`${second}.corrupt`));

@@ -1,33 +1,15 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, STALE_NAN_BITS, uncompress,
 } from '../../shared/remoteWrite/encode.js';
-import {
-  chunkSeries, sampleCount, seriesFromMetrics, seriesIndex, staleSeries, type MetricFamilyJson, type TimeSeries,
-} from '../../shared/remoteWrite/series.js';
-import { normaliseLabels } from '../helpers/remoteWrite.js';
+import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../../shared/metrics/familyTable.js';
+import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
+import { normaliseLabels, SPEC_WRITE_REQUEST } from '../helpers/remoteWrite.js';
 
-/**
- * The spec's own schema, parsed from .proto text by protobufjs' parser: an independent decoder for
- * what the encoder (declared from JSON, Sample.value as fixed64) writes. Sample.value is `double` here.
- */
-const SPEC_PROTO = `
-syntax = "proto3";
-package prometheus;
-message WriteRequest { repeated TimeSeries timeseries = 1; reserved 2; repeated MetricMetadata metadata = 3; }
-message MetricMetadata {
-  enum MetricType { UNKNOWN = 0; COUNTER = 1; GAUGE = 2; HISTOGRAM = 3; GAUGEHISTOGRAM = 4; SUMMARY = 5; INFO = 6; STATESET = 7; }
-  MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5;
-}
-message Sample { double value = 1; int64 timestamp = 2; }
-message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
-message Label { string name = 1; string value = 2; }
-`;
-const SpecWriteRequest = protobuf.parse(SPEC_PROTO).root.lookupType('prometheus.WriteRequest');
+const SpecWriteRequest = SPEC_WRITE_REQUEST;
 
 interface SpecDecoded {
   timeseries: { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[] }[];
@@ -42,10 +24,17 @@ function specDecode(compressed: Uint8Array): SpecDecoded {
 const TS = 1_700_000_123_456;
 const ODD = 'ns with space "quoted" back\\slash ünï€ode';
 
-async function families(build: (registry: Registry) => void): Promise<MetricFamilyJson[]> {
+async function families(build: (registry: Registry) => void): Promise<SeriesFamily[]> {
   const registry = new Registry();
   build(registry);
-  return (await registry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
+  return familiesFromValues((await registry.getMetricsAsJSON()) as unknown as FamilyValues[]);
+}
+
+/** One cycle through a series cache (a new one unless given), its chunks decoded again. */
+function seriesFromMetrics(input: readonly SeriesFamily[], timestampMs: number, external: Record<string, string>, cache = new SeriesCache(external)) {
+  const { chunks, duplicates, stale } = cache.encode(input, timestampMs, { maxSamples: 10_000, metadata: true, compress });
+  const decoded = chunks.map((chunk) => decodeWriteRequest(uncompress(chunk.body)));
+  return { series: decoded.flatMap((request) => request.timeseries), metadata: decoded.flatMap((request) => request.metadata), duplicates, stale, chunks };
 }
 
 const test = suite('remote_write encoding');
@@ -57,8 +46,9 @@ test('a registry round-trips through protobuf + snappy: names, labels, values, m
     bytes.inc({ netns: 'b', device: 'eth0' }, 0.5);
     new Gauge({ name: 'netns_network_mtu_bytes', help: 'mtu', labelNames: ['netns'], registers: [registry] }).set({ netns: 'b' }, 1500);
   });
-  const { series, metadata } = seriesFromMetrics(input, TS, { instance: 'node-1' });
-  const body = compress(encodeWriteRequest({ timeseries: series, metadata }));
+  const { series, metadata, chunks } = seriesFromMetrics(input, TS, { instance: 'node-1' });
+  const body = chunks[0]!.body;
+  assert.is(chunks.length, 1);
   const decoded = specDecode(body);
   assert.equal(decoded.timeseries, [
     {
@@ -78,8 +68,9 @@ test('a registry round-trips through protobuf + snappy: names, labels, values, m
     { type: 1, metricFamilyName: 'netns_network_rx_bytes_total', help: 'rx', unit: '' },
     { type: 2, metricFamilyName: 'netns_network_mtu_bytes', help: 'mtu', unit: '' },
   ]);
-  // Our own decoder agrees with the independent one.
+  // Our own decoder agrees with the independent one, and the series cache writes what the whole-request encoder writes.
   assert.equal(decodeWriteRequest(uncompress(body)).timeseries, series);
+  assert.equal(Buffer.from(uncompress(body)), Buffer.from(encodeWriteRequest({ timeseries: series, metadata })));
 });
 
 test('the body is snappy block format, not the framed stream format', () => {
@@ -133,25 +124,37 @@ test('two series equal once empty labels go are sent once and counted', async ()
   assert.equal(series.map((entry) => entry.samples[0]!.value), [1, 3]);
 });
 
+/** A gauge family `netns_network_up` with one series per namespace, in `table`'s slots. */
+function upFamilies(namespaces: readonly string[], table = new FamilyTable()): SeriesFamily[] {
+  return familiesFromValues([{ name: 'netns_network_up', help: 'up', type: 'gauge', labelNames: ['netns'], values: namespaces.map((netns) => ({ labels: { netns }, value: 1 })) }], table);
+}
+
 test('a series gone since the previous cycle gets one stale marker with the exact StaleNaN bits', () => {
   const labels = (netns: string) => normaliseLabels({ __name__: 'netns_network_up', netns });
-  const cycle1: TimeSeries[] = [{ labels: labels('a'), samples: [{ value: 1, timestampMs: TS }] }, { labels: labels('b'), samples: [{ value: 1, timestampMs: TS }] }];
-  const cycle2: TimeSeries[] = [{ labels: labels('a'), samples: [{ value: 1, timestampMs: TS + 15_000 }] }];
-  const stale = staleSeries(seriesIndex(cycle1), cycle2, TS + 15_000);
-  assert.equal(stale, [{ labels: labels('b'), samples: [{ value: Number.NaN, timestampMs: TS + 15_000, stale: true }] }]);
+  const table = new FamilyTable();
+  const cache = new SeriesCache({});
+  seriesFromMetrics(upFamilies(['a', 'b'], table), TS, {}, cache);
+  const cycle2 = seriesFromMetrics(upFamilies(['a'], table), TS + 15_000, {}, cache);
+  assert.is(cycle2.stale, 1);
+  assert.equal(cycle2.series, [
+    { labels: labels('a'), samples: [{ value: 1, timestampMs: TS + 15_000 }] },
+    { labels: labels('b'), samples: [{ value: Number.NaN, timestampMs: TS + 15_000, stale: true }] },
+  ]);
   // Sent once: the cycle after compares with cycle 2, which no longer has "b".
-  assert.equal(staleSeries(seriesIndex(cycle2), cycle2, TS + 30_000), []);
+  assert.is(seriesFromMetrics(upFamilies(['a'], table), TS + 30_000, {}, cache).stale, 0);
 
-  const raw = encodeWriteRequest({ timeseries: [...cycle2, ...stale] });
+  const raw = uncompress(cycle2.chunks[0]!.body);
   // Sample.value is field 1, wire type 1 (tag 0x09), then the 8 bytes little endian.
   const bits = Buffer.alloc(8);
   bits.writeUInt32LE(STALE_NAN_BITS.low, 0);
   bits.writeUInt32LE(STALE_NAN_BITS.high, 4);
   assert.equal([...bits], [0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
   assert.ok(Buffer.from(raw).includes(Buffer.concat([Buffer.from([0x09]), bits])), 'stale marker bits 0x7ff0000000000002 on the wire');
-  const decoded = specDecode(compress(raw));
+  const decoded = specDecode(cycle2.chunks[0]!.body);
   assert.ok(Number.isNaN(decoded.timeseries[1]!.samples[0]!.value), 'a spec decoder reads a NaN');
-  assert.equal(decodeWriteRequest(raw).timeseries[1]!.samples[0], { value: Number.NaN, timestampMs: TS + 15_000, stale: true });
+  // The whole-request encoder writes the same marker.
+  const whole = encodeWriteRequest({ timeseries: cycle2.series, metadata: cycle2.metadata });
+  assert.equal(Buffer.from(whole), Buffer.from(raw));
 });
 
 test('a NaN value that is not a stale marker is not sent as one', () => {
@@ -169,14 +172,6 @@ test('special values and large timestamps survive bit-exact', () => {
     assert.ok(Object.is(series.samples[0]!.value, values[index]), `value ${values[index]}`);
     assert.is(series.samples[0]!.timestampMs, 4_102_444_800_000 + index);
   });
-});
-
-test('chunks hold at most max samples each and keep the order', () => {
-  const series = Array.from({ length: 7 }, (_, index) => ({ labels: [{ name: '__name__', value: `m${index}` }], samples: [{ value: index, timestampMs: TS }] }));
-  const chunks = chunkSeries(series, 3);
-  assert.equal(chunks.map((chunk) => sampleCount(chunk)), [3, 3, 1]);
-  assert.equal(chunks.flat(), series);
-  assert.throws(() => chunkSeries(series, 0), /positive integer/);
 });
 
 test('concatenated WriteRequests decode as one with the series in order (how the buffer merges batches)', () => {
