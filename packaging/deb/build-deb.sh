@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds netns-exporter_<version>_amd64.deb with dpkg-deb (`npm run package:deb`). Debian 12's own
 # nodejs is 18, so the package carries its runtime: this machine's Node.js 20 binary, the built
-# dist/ and the production node_modules (other platforms' prebuilt koffi binaries left out), all
+# dist/ and the production node_modules (other platforms' prebuilt binaries left out), all
 # under /usr/lib/netns-exporter; /usr/bin/netns-exporter runs them. With them: the systemd unit as
 # shipped (packaging/systemd), /etc/netns-exporter/config.yaml as a conffile (packaging/deb/config.yaml:
 # nothing pushed, /metrics and /healthz on loopback), the logrotate snippet, the docs and examples.
@@ -62,9 +62,9 @@ find "$ROOT$LIB/node_modules" -mindepth 2 -type d \( -name test -o -name tests -
 find "$ROOT$LIB/node_modules" -type f \( \( -iname '*.md' ! -iname 'licen[cs]e*' \) -o -name '*.html' -o -name '*.map' \
   -o \( -name '*.ts' ! -name '*.d.ts' \) -o -name .npmignore -o -name .gitattributes -o -name '.eslintrc*' -o -name .travis.yml \) -delete
 find "$ROOT$LIB/node_modules" -type d -empty -delete
-# As debhelper's dh_strip does: no debugging symbols in the two ELF files.
+# As debhelper's dh_strip does: no debugging symbols in the ELF files (node, the native modules).
 strip --remove-section=.comment --remove-section=.note "$ROOT$LIB/bin/node"
-strip --remove-section=.comment --remove-section=.note --strip-unneeded "$ROOT$LIB/node_modules/koffi/build/koffi/linux_x64/koffi.node"
+find "$ROOT$LIB/node_modules" -name '*.node' -type f -exec strip --remove-section=.comment --remove-section=.note --strip-unneeded {} +
 chmod -R u=rwX,go=rX "$ROOT$LIB"
 chmod 0755 "$ROOT$LIB/dist/agent/bin.js" "$ROOT$LIB/dist/agent/main.js"
 # node's own flag from the shebang of dist/agent/bin.js (a small young generation keeps peak RSS down).

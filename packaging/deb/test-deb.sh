@@ -93,8 +93,11 @@ for path in ./usr/bin/$NAME ./usr/lib/$NAME/bin/node ./usr/lib/$NAME/dist/agent/
   ./etc/$NAME/config.yaml ./etc/logrotate.d/$NAME ./usr/share/doc/$NAME/copyright; do
   grep -qxF "$path" "$WORK/contents" || fail "the package has no $path"
 done
-! grep -q '/koffi/build/koffi/\(darwin\|win32\|freebsd\|openbsd\|linux_arm\|linux_ia32\|linux_riscv\|linux_loong\|musl\)' "$WORK/contents" \
-  || fail "the package carries other platforms' koffi binaries"
+# Native modules for this platform only: koffi's linux_x64, napi-rs's linux-x64-gnu (snappy).
+native="$(grep '\.node$' "$WORK/contents" || true)"
+[ -n "$native" ] || fail "the package has no native module"
+others="$(grep -v '/linux_x64/\|linux-x64-gnu' <<<"$native" || true)"
+[ -z "$others" ] || fail "the package carries other platforms' binaries: $(tr '\n' ' ' <<<"$others")"
 ! grep -q '^\./usr/lib/netns-exporter/node_modules/\(typescript\|eslint\|uvu\|@typescript-eslint\)/' "$WORK/contents" || fail "the package carries development dependencies"
 [ "$(dpkg-deb -I "$DEB" conffiles | LC_ALL=C sort | tr '\n' ' ')" = "/etc/logrotate.d/$NAME /etc/$NAME/config.yaml " ] \
   || fail "conffiles: $(dpkg-deb -I "$DEB" conffiles | tr '\n' ' ')"
