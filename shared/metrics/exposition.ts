@@ -33,13 +33,27 @@ function familiesText(families: readonly SlotFamily[]): string {
 }
 
 /**
- * A cycle's exposition: its families' text, made at once (their slots take the next cycle's
- * values), then whatever `more` renders when asked for (prom-client's process figures, read at
- * that moment as a merged registry would).
+ * A cycle's exposition: its families' text, made when first asked for (an agent that serves no
+ * /metrics and pushes no text never makes it), then whatever `more` renders (prom-client's process
+ * figures, read at that moment as a merged registry would). The families' slots take the next
+ * cycle's values: asked for only after that, it refuses rather than mix two cycles.
  */
 export function cycleExposition(families: readonly SlotFamily[], more?: () => Promise<string>): Exposition {
-  const text = familiesText(families);
-  return { contentType: TEXT_CONTENT_TYPE, metrics: async () => (more === undefined ? `${text}\n` : `${text}\n\n${await more()}`) };
+  const cycles = families.map((family) => family.cycle);
+  let text: string | null = null;
+  const render = (): string => {
+    if (text !== null) return text;
+    if (families.some((family, index) => family.cycle !== cycles[index])) throw new Error('the text of an earlier cycle was asked for after the next cycle began');
+    text = familiesText(families);
+    return text;
+  };
+  return {
+    contentType: TEXT_CONTENT_TYPE,
+    metrics: async () => {
+      const own = render();
+      return more === undefined ? `${own}\n` : `${own}\n\n${await more()}`;
+    },
+  };
 }
 
 function labelText(labels: LabelSet): string {

@@ -41,4 +41,22 @@ test('a whole cycle of namespaces, with prom-client\'s process figures after it 
   }
 });
 
+test('the text is made when asked for, and never from a later cycle\'s values', async () => {
+  const table = new FamilyTable();
+  const family = (value: number) => familiesFromValues([{ name: 'g', help: 'h', type: 'gauge', labelNames: [], values: [{ labels: {}, value }] }], table);
+  const first = cycleExposition(family(1));
+  const asked = cycleExposition(family(2));
+  assert.match(await asked.metrics(), /^g 2$/m);
+  family(3);
+  // Made before the table moved on: still the cycle's own text.
+  assert.match(await asked.metrics(), /^g 2$/m);
+  // Never made in its cycle: refused rather than show cycle 3's value as cycle 1's.
+  try {
+    await first.metrics();
+    assert.unreachable('an earlier cycle\'s text was made from later values');
+  } catch (error) {
+    assert.match((error as Error).message, /earlier cycle/);
+  }
+});
+
 test.run();
