@@ -1,8 +1,9 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseConfig } from '../shared/config/schema.js';
 import type { Config, ConfigEnvironment } from '../shared/config/configTypes.js';
 import { parseConfigYaml } from '../shared/config/yaml.js';
+import { readRegularFile } from './regularFile.js';
 
 export type LoadedConfig = { ok: true; config: Config; source: string } | { ok: false; errors: string[] };
 export type ConfigOverrides = { threads: number | null; logLevel: string | null };
@@ -71,12 +72,8 @@ function firstErrors(errors: string[], file: string): string[] {
  * make the agent read without end.
  */
 export function readBoundedFile(file: string, maxBytes: number, what: string): string {
-  // Non-blocking: opening a FIFO would otherwise wait for a writer before fstat could refuse it.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = fstatSync(fd);
+  return readRegularFile(file, constants.O_RDONLY | constants.O_NONBLOCK, (fd, stat) => {
     const refuse = (reason: string) => Object.assign(new Error(reason), { code: undefined });
-    if (!stat.isFile()) throw refuse(`not a regular file`);
     if ((stat.mode & 0o002) !== 0) {
       throw refuse(`refused: the ${what} is writable by every user (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); run chmod o-w`);
     }
@@ -87,20 +84,12 @@ export function readBoundedFile(file: string, maxBytes: number, what: string): s
     for (let read = -1; read !== 0 && length <= maxBytes; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
     if (length > maxBytes) throw tooLarge();
     return buffer.toString('utf8', 0, length);
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** Throws when `file` cannot be opened for reading or is not a regular file (a folder, a FIFO). */
 function openableFile(file: string): void {
-  // Non-blocking, as above: a FIFO must not hang the check.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: undefined });
-  } finally {
-    closeSync(fd);
-  }
+  readRegularFile(file, constants.O_RDONLY | constants.O_NONBLOCK, () => undefined);
 }
 
 function formatBytes(bytes: number): string {

@@ -8,7 +8,8 @@ import { collectSnapshot } from './collect.js';
 import { NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
-import { ProblemLog } from './problemLog.js';
+import { ProblemLog, problemKey } from './problemLog.js';
+import { settledBy } from './deadline.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { CycleOutput, PushOutcome, PushTarget } from './targets/target.js';
@@ -96,6 +97,9 @@ export class AgentLoop {
     this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
     this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_' });
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
+    // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
+    for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);
   }
 
   get config(): Config {
@@ -163,6 +167,7 @@ export class AgentLoop {
     }
     if (collecting.signal.aborted) throw new CycleAbandoned();
     this.#stats.recordCycle(snapshot, config.netnsDirs);
+    this.#stats.recordDiscoveryErrorsAtStart(reader.takeDiscoveryErrors?.() ?? 0);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);
@@ -200,9 +205,9 @@ export class AgentLoop {
     const targets = [...new Set([...this.#parts.targets, ...unused.targets])];
     const readerStopped = Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
-    await until(pushInFlight, half);
+    await settledBy(pushInFlight, half);
     const targetsStopped = Promise.allSettled(targets.map((target) => target.stop(deadlineMs)));
-    return until(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
+    return settledBy(Promise.all([pushInFlight, readerStopped, targetsStopped]), deadlineMs);
   }
 
   /** prom-client's process figures in the families' shape, for remote_write. */
@@ -316,20 +321,4 @@ export class AgentLoop {
     const failed = snapshot.results.filter((result) => !result.ok).length;
     this.#logger.debug({ namespaces: snapshot.results.length, failed, duration_ms: Math.round(snapshot.durationMs) }, 'cycle collected');
   }
-}
-
-/** The same key while a problem lasts: its text with the counts taken out. */
-function problemKey(message: string): string {
-  return message.replace(/[\d,.]+/g, '#');
-}
-
-/** Resolves true when `work` settles before `deadlineMs`, false when the deadline comes first. */
-async function until(work: Promise<unknown>, deadlineMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - Date.now()));
-  });
-  const done = await Promise.race([work.then(() => true, () => true), timeout]);
-  clearTimeout(timer);
-  return done;
 }

@@ -9,6 +9,7 @@ import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { listenerSpecs } from '../shared/reloadPlan.js';
 import { loadConfig } from './config.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
+import { settledBy } from './deadline.js';
 import { Listeners } from './listeners.js';
 import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
@@ -181,7 +182,7 @@ async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<
   const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
   const overdue = setTimeout(() => exitNow(logger, 'shutdown deadline passed'), SHUTDOWN_DEADLINE_MS);
   const finished = await loop.stop(deadline - SHUTDOWN_RESERVE_MS);
-  await Promise.race([listeners.stop(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  await settledBy(listeners.stop(), deadline);
   await security.stop();
   clearTimeout(overdue);
   // A part still busy (a reader thread stuck in the kernel) would also hold process.exit(), which

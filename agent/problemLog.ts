@@ -1,6 +1,14 @@
 import type { Logger } from './log.js';
 
 /**
+ * The same key while a problem lasts: its text with each figure (`287`, `1,000`, `0.5`, an IPv4
+ * address) blanked to `#`, since a figure may change every cycle while the problem stays the same.
+ */
+export function problemKey(text: string): string {
+  return text.replace(/\d+(?:[.,]\d+)*/g, '#');
+}
+
+/**
  * Warns once per distinct problem, not once per cycle: each cycle hands over every problem it has
  * (keyed by what stays the same while it lasts, not by a text with a count in it); new ones are
  * warned about, ones gone since are logged once as resolved and may warn again if they return.

@@ -1,6 +1,5 @@
 import path from 'node:path';
-import type { NameFilter } from './config/configTypes.js';
-import { passesFilter } from './filter.js';
+import { byCodeUnits } from './compare.js';
 import type { DiscoveryProblem, Namespace } from './snapshot.js';
 
 /** A netns_dirs folder as listed and stat()ed (agent/discover.ts does the I/O). */
@@ -42,11 +41,12 @@ export interface Discovery {
 /**
  * Which listed files are network namespaces to read: on nsfs (`nsfsDevice`, null when unknown),
  * of type net (a pid namespace bound into the folder is not), each namespace once however many
- * names or folders it is bound under, each name once (the first folder wins), and passing the
- * name filter. Sorted by name. Two names that read the same once their bytes that are not UTF-8
- * become U+FFFD get labels apart: the later one (by bytes) takes `~2`, with a problem to warn about.
+ * names or folders it is bound under, each name once (the first folder wins). Sorted by name. Two
+ * names that read the same once their bytes that are not UTF-8 become U+FFFD get labels apart: the
+ * later one (by bytes) takes `~2`, with a problem to warn about. The files passed the name filter
+ * when they were listed (agent/discover.ts), before the stat.
  */
-export function selectNamespaces(folders: readonly ListedFolder[], filter: NameFilter, nsfsDevice: number | null): Discovery {
+export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: number | null): Discovery {
   const problems: DiscoveryProblem[] = [];
   const unlisted: Discovery['unlisted'] = [];
   const byInode = new Map<string, Namespace>();
@@ -63,7 +63,6 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
     const accepted: { listed: ListedFile; shown: string; ns: Namespace }[] = [];
     for (const listed of folder.files) {
       const { name, bytes, dev, ino, type } = listed;
-      if (!passesFilter(name, filter)) continue;
       const file = path.join(folder.dir, name);
       if (nsfsDevice !== null && dev !== nsfsDevice) {
         notOnNsfs.push(name);
@@ -104,7 +103,7 @@ export function selectNamespaces(folders: readonly ListedFolder[], filter: NameF
       problems.push({ key: `not-nsfs:${folder.dir}`, message: `${folder.dir}: ${notOnNsfs.length} ${notOnNsfs.length === 1 ? 'entry is' : 'entries are'} not network namespaces (not on nsfs), e.g. ${examples}; skipped` });
     }
   }
-  const namespaces = [...byInode.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const namespaces = [...byInode.values()].sort((a, b) => byCodeUnits(a.name, b.name));
   return { namespaces, listedCount, problems, unlisted };
 }
 

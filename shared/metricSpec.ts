@@ -6,7 +6,11 @@
 export interface MetricSpec {
   name: string;
   help: string;
-  type: 'counter' | 'gauge';
+  /**
+   * `untyped` where node_exporter leaves a kernel figure untyped (netstat): its name stays as the
+   * kernel writes it, which a counter's `_total` suffix would change.
+   */
+  type: 'counter' | 'gauge' | 'untyped';
   /** Labels beyond the configurable ones (hostname, deviceIP, from_namespace rules). */
   labels: readonly string[];
 }

@@ -6,7 +6,9 @@ import { IP_ADDR_ARGUMENTS } from '../../shared/collectors/interfaces.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { PROC_RECORD_MARK, PROC_UNREADABLE, parseNsenterOutput, splitAtIpJson } from '../../shared/parse/nsenterOutput.js';
+import { shellQuote } from '../../shared/shellQuote.js';
 import { namespaceFile, type Namespace, type NamespaceResult, type ReadFailureReason } from '../../shared/snapshot.js';
+import { settledBy } from '../deadline.js';
 import { HostWideFiles } from './procFile.js';
 import type { NamespaceReader } from './reader.js';
 import { BASH_WITHOUT_STARTUP_FILES, NAMESPACE_FD_PATH, ShellWorker, type ShellRun } from './shellWorker.js';
@@ -67,10 +69,7 @@ export class NsenterReader implements NamespaceReader {
     this.#all.clear();
     this.#idle.length = 0;
     for (const worker of workers) if (!worker.usable) worker.kill();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
-    await Promise.race([Promise.all(workers.map((worker) => worker.close(STOP_GRACE_MS / 2))), late]);
-    clearTimeout(timer);
+    await settledBy(Promise.all(workers.map((worker) => worker.close(STOP_GRACE_MS / 2))), Date.now() + STOP_GRACE_MS);
   }
 
   read(ns: Namespace): Promise<NamespaceResult> {
@@ -162,8 +161,4 @@ async function vanished(ns: Namespace): Promise<boolean> {
 
 function firstLine(text: string): string {
   return text.trim().split('\n')[0]?.slice(0, 300) ?? '';
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import type { CollectorFileRead, CollectorFilesRaw } from '../../shared/snapshot.js';
+import { NotRegularFileError, readRegularFile } from '../regularFile.js';
 
 /**
  * A proc file is opened without following a link in its last part (O_NOFOLLOW) and without waiting
@@ -10,20 +11,13 @@ export const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | const
 
 /** A collector file whole, opened as proc_metrics files are; null when it does not exist (the module is not loaded, IPv6 is off). */
 export function readWholeFile(file: string): CollectorFileRead {
-  let fd: number;
   try {
-    fd = openSync(file, PROC_OPEN_FLAGS);
+    return readRegularFile(file, PROC_OPEN_FLAGS, (fd) => readFileSync(fd, 'utf8'));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return { error: 'not a regular file' };
-    return readFileSync(fd, 'utf8');
-  } catch (error) {
-    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
-  } finally {
-    closeSync(fd);
+    if (error instanceof NotRegularFileError) return { error: error.message };
+    const { code, syscall } = error as NodeJS.ErrnoException;
+    if (syscall === 'open') return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
+    return { error: `cannot read: ${code ?? (error as Error).message}` };
   }
 }
 

@@ -3,6 +3,7 @@ import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/con
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
 import { namespaceFile, type Namespace, type NamespaceResult, type NamespaceSample } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
+import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
 import { sharedNow, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
@@ -120,12 +121,8 @@ export class SetnsWorkerPool {
     }
     // Workers still starting are terminated too; each worker is terminated once.
     for (const worker of this.#live.keys()) this.#terminate(worker);
-    const ended = Promise.all(this.#live.values());
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
-    const outcome = await Promise.race([ended, late]);
-    clearTimeout(timer);
-    if (outcome === 'late' && this.#live.size > 0) this.#exitHardAtExit();
+    const ended = await settledBy(Promise.all(this.#live.values()), Date.now() + STOP_GRACE_MS);
+    if (!ended && this.#live.size > 0) this.#exitHardAtExit();
   }
 
   read(ns: Namespace): Promise<NamespaceResult | 'doubt'> {

@@ -8,6 +8,7 @@ import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
 import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
+import { readRegularFile } from '../regularFile.js';
 import { HostWideFiles, PROC_OPEN_FLAGS, readWholeFile } from './procFile.js';
 import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
 
@@ -137,22 +138,15 @@ const procBuffer = Buffer.allocUnsafe(4096);
 
 /** Like the nsenter reader's `read -r v`: the first field of the first line, or null. */
 function readProcValue(file: string): number | null {
-  let fd: number;
   try {
-    fd = openSync(file, PROC_OPEN_FLAGS);
+    return readRegularFile(file, PROC_OPEN_FLAGS, (fd) => {
+      // One read into a buffer kept for the thread: a sysctl file gives its whole value at offset 0.
+      const text = procBuffer.toString('utf8', 0, readSync(fd, procBuffer, 0, procBuffer.length, 0));
+      const end = text.indexOf('\n');
+      return parseProcValue(end === -1 ? text : text.slice(0, end));
+    });
   } catch {
     return null;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return null;
-    // One read into a buffer kept for the thread: a sysctl file gives its whole value at offset 0.
-    const text = procBuffer.toString('utf8', 0, readSync(fd, procBuffer, 0, procBuffer.length, 0));
-    const end = text.indexOf('\n');
-    return parseProcValue(end === -1 ? text : text.slice(0, end));
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { problemKey } from '../problemLog.js';
 import type { TargetState } from './target.js';
 
 /**
@@ -37,7 +38,7 @@ export class TargetStatus {
     this.#loggedError = null;
   }
 
-  failed(error: string, errorClass: string = error.replace(/\d+(?:\.\d+)?/g, '#')): void {
+  failed(error: string, errorClass: string = problemKey(error)): void {
     this.#lastError = error;
     this.#consecutiveFailures += 1;
     if (errorClass === this.#loggedError) return;

@@ -48,12 +48,16 @@ const HELP: Record<string, string> = {
   stat_search_restart: 'Number of conntrack table lookups which had to be restarted due to hashtable resizes.',
 };
 
-/** `entries` → netns_nf_conntrack_entries (gauge); `stat_drop` → netns_nf_conntrack_stat_drop (counter). */
+/**
+ * `entries` → netns_nf_conntrack_entries, `stat_drop` → netns_nf_conntrack_stat_drop: all gauges,
+ * as node_exporter types its conntrack statistics, so the names stay without `_total` (a counter
+ * would need it) and its queries carry over. rate() still applies to the running totals.
+ */
 function metric(key: string): MetricSpec {
   return {
     name: `netns_nf_conntrack_${key}`,
     help: HELP[key] ?? `Conntrack statistic ${key} in the network namespace.`,
-    type: key.startsWith('stat_') ? 'counter' : 'gauge',
+    type: 'gauge',
     labels: ['netns'],
   };
 }

@@ -29,22 +29,19 @@ function fieldSelection(fields: RegExp): FieldSelection {
   return selection;
 }
 
-/** netstat fields that are levels or settings, not running totals. */
-const NETSTAT_GAUGES = new Set([
-  'Ip_Forwarding', 'Ip_DefaultTTL', 'Tcp_RtoAlgorithm', 'Tcp_RtoMin', 'Tcp_RtoMax', 'Tcp_MaxConn', 'Tcp_CurrEstab',
-]);
-
 /**
  * `Tcp_RetransSegs` → netns_netstat_Tcp_RetransSegs: node_exporter's name with `netns_` for
- * `node_`, so its dashboards' queries carry over; help as node_exporter words it. Typed properly
- * where node_exporter leaves them untyped.
+ * `node_`, so its dashboards' queries carry over; help as node_exporter words it. Untyped, as
+ * node_exporter types them: a counter would need `_total` (promtool, OpenMetrics), which would
+ * change the name the kernel and node_exporter's queries use; and some fields are levels or
+ * settings (Tcp_CurrEstab, Tcp_MaxConn, which is -1).
  */
 function metric(key: string): MetricSpec {
   const protocolEnd = key.indexOf('_');
   return {
     name: `netns_netstat_${key}`,
     help: `Statistic ${key.slice(0, protocolEnd)}${key.slice(protocolEnd + 1)} in the network namespace.`,
-    type: NETSTAT_GAUGES.has(key) ? 'gauge' : 'counter',
+    type: 'untyped',
     labels: ['netns'],
   };
 }

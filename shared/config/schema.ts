@@ -7,6 +7,7 @@ import {
 } from './fields.js';
 import { readHttpClient } from './httpClientConfig.js';
 import { LABEL_PRESETS } from './presets.js';
+import { FIXED_LABEL_NAMES, PROCESS_LABEL_NAMES } from './metricLabels.js';
 import type {
   ApiServerConfig, CollectorsConfig, Config, ConfigEnvironment, HealthConfig, LabelsConfig, NameFilter, NamespaceLabelRule, ProcMetricConfig,
   PushgatewayConfig, RemoteWriteConfig,
@@ -71,6 +72,7 @@ export function parseConfig(raw: unknown, environment: ConfigEnvironment): Confi
   if (config.readTimeoutMs > config.intervalMs) {
     issues.add('read_timeout', `must not exceed interval (${config.intervalMs} ms)`);
   }
+  if (config.push.pushgateway !== null) checkGroupingLabels(config, config.push.pushgateway, root.labels, issues);
   if (config.intervalMs + config.jitterMs > MAX_TIMER_MS) {
     issues.add('jitter', `interval plus jitter must be at most 24d (${MAX_TIMER_MS} ms, the longest a timer can wait)`);
   }
@@ -356,6 +358,34 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
     maxBackoffMs,
     sendMetadata: readBoolean(fields.send_metadata, join(at, 'send_metadata'), true, issues),
   };
+}
+
+/**
+ * The Pushgateway refuses (400, every push) a group whose metrics carry a label of its grouping key,
+ * and puts its own `job` and `instance` over the metrics' values: both are config errors. A label the
+ * config adds that clashes with `job` or `instance` names the label's key; any other clash names
+ * the grouping key.
+ */
+function checkGroupingLabels(config: Config, pushgateway: PushgatewayConfig, rawLabels: unknown, issues: ConfigIssues): void {
+  const explicit = isObject(rawLabels) ? rawLabels : {};
+  const preset = (key: string) => (explicit[key] === undefined ? 'labels.preset' : `labels.${key}`);
+  const configured: { at: string; name: string }[] = [
+    ...(config.labels.hostname === null ? [] : [{ at: preset('hostname'), name: config.labels.hostname }]),
+    ...(config.labels.deviceIp === null ? [] : [{ at: preset('device_ip'), name: config.labels.deviceIp }]),
+    ...config.labels.fromNamespace.map((rule, index) => ({
+      at: explicit.from_namespace === undefined ? 'labels.preset' : `labels.from_namespace[${index}].label`, name: rule.label,
+    })),
+  ];
+  for (const { at, name } of configured) {
+    if (name === 'job' || name === 'instance') {
+      issues.add(at, `${JSON.stringify(name)} is part of the Pushgateway's grouping key, which would overwrite it in every series; choose another label name`);
+    }
+  }
+  const carried = new Set([...FIXED_LABEL_NAMES, ...(config.selfMetrics.process ? PROCESS_LABEL_NAMES : []), ...configured.map((label) => label.name)]);
+  for (const name of Object.keys(pushgateway.grouping)) {
+    if (name === 'instance' || !carried.has(name)) continue;
+    issues.add(join('push.pushgateway', `grouping.${name}`), `the metrics carry a ${JSON.stringify(name)} label; a grouping label must not be one of them (the Pushgateway answers every push with 400)`);
+  }
 }
 
 function readHealth(value: unknown, intervalMs: number, issues: ConfigIssues): HealthConfig {

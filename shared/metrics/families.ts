@@ -27,6 +27,8 @@ export interface SelfStats {
   readErrors: Record<string, number>;
   /** netns_dirs folder → failed listings. */
   dirListErrors: Record<string, number>;
+  /** Discovery steps that failed and were worked around, by reason (DISCOVERY_ERROR_REASONS). */
+  discoveryErrors: Record<string, number>;
   pushes: Record<string, { attempts: number; failures: number; lastDurationMs: number | null; lastSuccessMs: number | null }>;
   extra: ExtraMetric[];
   /** The namespace reader in use; absent where no reader runs (tests of the metrics alone). */
@@ -70,7 +72,7 @@ function regexAsText(_key: string, value: unknown): unknown {
   return value instanceof RegExp ? value.toString() : value;
 }
 
-/** A counter's series are added, a gauge's set. */
+/** A counter's series are added, a gauge's or an untyped family's set. */
 function writerOf(family: SlotFamily, spec: MetricSpec): (key: string, value: number, labels: LabelSource) => void {
   return spec.type === 'counter' ? (key, value, labels) => family.add(key, value, labels) : (key, value, labels) => family.set(key, value, labels);
 }
@@ -142,8 +144,8 @@ function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
   for (const name of [...series.keys()].sort()) {
     const { spec, values } = series.get(name)!;
     const write = writerOf(table.family(spec, labelNames), spec);
-    // A counter skips a negative value it cannot hold.
-    for (const { key, labels, value } of values) if (spec.type === 'gauge' || value >= 0) write(key, value, labels);
+    // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
+    for (const { key, labels, value } of values) if (spec.type !== 'counter' || value >= 0) write(key, value, labels);
   }
 }
 
@@ -162,6 +164,8 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   for (const [reason, count] of Object.entries(self.readErrors)) readErrors(reason, count);
   const dirListErrors = one(table.family(SELF.dirListErrors, SELF.dirListErrors.labels), 'dir', 'add');
   for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors(dir, count);
+  const discoveryErrors = one(table.family(SELF.discoveryErrors, SELF.discoveryErrors.labels), 'reason', 'add');
+  for (const [reason, count] of Object.entries(self.discoveryErrors)) discoveryErrors(reason, count);
   if (self.reader !== undefined) one(table.family(SELF.readerInfo, SELF.readerInfo.labels), 'reader', 'set')(self.reader, 1);
   table.family(SELF.cycles, []).add('', self.cycles, {});
   table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
@@ -178,6 +182,6 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   for (const extra of self.extra) {
     const labelNames = [...new Set(extra.values.flatMap((value) => Object.keys(value.labels)))];
     const write = writerOf(table.family(extra.spec, labelNames), extra.spec);
-    for (const { labels, value } of extra.values) if (extra.spec.type === 'gauge' || value >= 0) write(labelKey(labels), value, labels);
+    for (const { labels, value } of extra.values) if (extra.spec.type !== 'counter' || value >= 0) write(labelKey(labels), value, labels);
   }
 }

@@ -1,3 +1,4 @@
+import { byCodeUnits } from '../compare.js';
 import type { LabelsConfig } from '../config/configTypes.js';
 import type { InterfaceSample } from '../snapshot.js';
 
@@ -44,5 +45,5 @@ export function configuredLabelNames(labels: LabelsConfig, perDevice: boolean): 
 
 /** Label objects with sorted keys, so the exposition lists them as the original (Go) did. */
 export function sorted(set: LabelSet): LabelSet {
-  return Object.fromEntries(Object.entries(set).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(set).sort(([a], [b]) => byCodeUnits(a, b)));
 }

@@ -1,3 +1,4 @@
+import { shellQuote } from '../shellQuote.js';
 import type { CollectorFileRead, CollectorFilesRaw } from '../snapshot.js';
 
 /**
@@ -19,16 +20,15 @@ export const COLLECTOR_RECORD_MARK = '\x1d';
  * (neither uses "$@"), so they fit around the proc_metrics loop in the same script.
  */
 export function collectorShellFragments(procRoot: string, files: readonly string[]): { read: string; write: string } {
-  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
-  const root = quote(procRoot);
+  const root = shellQuote(procRoot);
   const read = files.map((file, index) => {
-    const path = `${root}/${quote(file)}`;
+    const path = `${root}/${shellQuote(file)}`;
     // Two path lookups for a file that exists (the usual case): lookups under /proc/sys/net/netfilter
     // are slow on a host with many namespaces (README, Benchmark results).
     return `if [ -f ${path} ]; then if mapfile -t c${index} < ${path} 2>/dev/null; then s${index}=+; else s${index}='!'; fi; elif [ -e ${path} ]; then s${index}='!'; else s${index}=-; fi`;
   });
   const write = files.map((file, index) =>
-    `printf '${COLLECTOR_RECORD_MARK}%s\\t%s\\n' ${quote(file)} "$s${index}"; [ "$s${index}" != + ] || printf '%s\\n' "\${c${index}[@]}"`);
+    `printf '${COLLECTOR_RECORD_MARK}%s\\t%s\\n' ${shellQuote(file)} "$s${index}"; [ "$s${index}" != + ] || printf '%s\\n' "\${c${index}[@]}"`);
   return { read: read.join('\n') || ':', write: write.join('\n') || ':' };
 }
 

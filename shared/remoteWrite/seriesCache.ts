@@ -1,3 +1,4 @@
+import { byCodeUnits } from '../compare.js';
 import type { SeriesFamily } from '../metrics/familyTable.js';
 import { encodeMetadata, int64Length, STALE_NAN_BITS, writeLabel } from './encode.js';
 import { ProtoWriter, TAG } from './protobuf.js';
@@ -299,7 +300,7 @@ function familyMetadata(family: SeriesFamily): MetricMetadata {
 }
 
 function byName(a: Label, b: Label): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return byCodeUnits(a.name, b.name);
 }
 
 function grown(array: Uint32Array, needed: number): Uint32Array {

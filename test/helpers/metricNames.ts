@@ -15,7 +15,7 @@ export const GATEWAY_METRICS = ['push_time_seconds', 'push_failure_time_seconds'
 
 function isSpec(value: unknown): value is MetricSpec {
   return typeof value === 'object' && value !== null && typeof (value as MetricSpec).name === 'string'
-    && typeof (value as MetricSpec).help === 'string' && ((value as MetricSpec).type === 'counter' || (value as MetricSpec).type === 'gauge');
+    && typeof (value as MetricSpec).help === 'string' && ['counter', 'gauge', 'untyped'].includes((value as MetricSpec).type);
 }
 
 /**

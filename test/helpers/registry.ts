@@ -18,8 +18,8 @@ export function registryFromFamilies(families: readonly SeriesFamily[]): Registr
   for (const family of families) {
     const options = { name: family.name, help: family.help, labelNames: family.labelNames, registers: [registry] };
     const { order, labels, slotValues } = family;
-    if (family.type === 'gauge') {
-      const gauge = new Gauge(options);
+    if (family.type !== 'counter') {
+      const gauge = family.type === 'untyped' ? new UntypedGauge(options) : new Gauge(options);
       for (let index = 0; index < family.count; index++) gauge.set(labels[order[index]!]!, slotValues[order[index]!]!);
     } else {
       const counter = new Counter(options);
@@ -27,4 +27,15 @@ export function registryFromFamilies(families: readonly SeriesFamily[]): Registr
     }
   }
   return registry;
+}
+
+/**
+ * prom-client has no untyped metric: a gauge (set, never summed) that calls itself untyped in the
+ * exposition's TYPE line and in getMetricsAsJSON().
+ */
+class UntypedGauge extends Gauge {
+  override async get(): ReturnType<Gauge['get']> {
+    const metric = await super.get();
+    return { ...metric, type: 'untyped' as unknown as typeof metric.type };
+  }
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
@@ -63,8 +63,14 @@ async function remoteWriteInstances(): Promise<string[]> {
   return results.map((result) => result.metric.instance ?? '');
 }
 
+/** As an editor or config manager saves: a reload never reads a file half written. */
+function writeAtomically(text: string): void {
+  writeFileSync(`${configFile}.new`, text);
+  renameSync(`${configFile}.new`, configFile);
+}
+
 function reload(next: Record<string, unknown>): number {
-  writeFileSync(configFile, stringify(next));
+  writeAtomically(stringify(next));
   const seen = agent!.output().length;
   agent!.child.kill('SIGHUP');
   return seen;
@@ -102,7 +108,7 @@ test('without delete_on_shutdown the old group stays and the log says so', async
   await waitFor('the change in effect', async () => /"new configuration in effect"/.test(agent!.output()));
   const seen = reload(config({ hostname: HOST_C, health: ports.health, api: ports.api, deleteOnShutdown: false }));
   await waitFor('the group under the third hostname', async () => (await groups()).includes(HOST_C));
-  assert.ok((await groups()).includes(HOST_B), 'the old group is left on the gateway');
+  assert.ok((await groups()).includes(HOST_B), `the old group is left on the gateway; groups: ${(await groups()).join(', ')}\n${agent!.output().slice(seen)}`);
   await waitFor('the line about the old group', async () => /old group .*left on the Pushgateway/.test(agent!.output().slice(seen)));
 });
 
@@ -141,7 +147,7 @@ test('a SIGHUP while a reload runs is queued and applied after it, none lost', a
     await waitFor('a push held by the slow receiver', async () => slow.requests.length > held);
     const seen = reload(slowConfig(HOST_A));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    writeFileSync(configFile, stringify(slowConfig(HOST_B)));
+    writeAtomically(stringify(slowConfig(HOST_B)));
     agent!.child.kill('SIGHUP');
     await waitFor('the queued reload done', async () => (agent!.output().slice(seen).match(/"SIGHUP: configuration reloaded/g) ?? []).length >= 2);
     const log = agent!.output().slice(seen);

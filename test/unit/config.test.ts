@@ -111,6 +111,33 @@ test('the Pushgateway grouping key always holds instance', () => {
   assert.match(configErrors({ push: { pushgateway: { url: 'http://gw', grouping: { job: 'x' } } } })[0]!, /grouping\.job/);
 });
 
+test('a grouping label the metrics carry is refused, naming the key (every push would get 400)', () => {
+  const gateway = (grouping: Record<string, string>, extra: Record<string, unknown> = {}) => ({ push: { pushgateway: { url: 'http://gw', grouping } }, ...extra });
+  for (const label of ['netns', 'device', 'operstate', 'reason', 'target']) {
+    const errors = configErrors(gateway({ [label]: 'x' }));
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, new RegExp(`^push\\.pushgateway\\.grouping\\.${label}: the metrics carry a "${label}" label`));
+  }
+  // Labels the config adds: the hostname label of a preset, a from_namespace rule's label.
+  assert.match(configErrors(gateway({ host: 'x' }, { labels: { preset: 'openstack' } }))[0]!, /^push\.pushgateway\.grouping\.host: the metrics carry a "host" label/);
+  assert.match(configErrors(gateway({ router: 'x' }, { labels: { from_namespace: [{ label: 'router', regex: '^qrouter-(.*)' }] } }))[0]!, /^push\.pushgateway\.grouping\.router: /);
+  // Process metrics carry "space" and "type" only when they are on.
+  assert.equal(configErrors(gateway({ space: 'x' }, { self_metrics: { process: false } })), []);
+  assert.equal(configErrors(gateway({ dc: 'east' })), []);
+});
+
+test('labels named job or instance are refused with a Pushgateway target: the gateway would overwrite them', () => {
+  const rules = (label: string) => ({ labels: { from_namespace: [{ label: 'router', regex: '^qrouter-(.*)' }, { label, regex: '^(.*)$' }] } });
+  for (const label of ['job', 'instance']) {
+    const errors = configErrors({ ...rules(label), push: { pushgateway: { url: 'http://gw' } } });
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, new RegExp(`^labels\\.from_namespace\\[1\\]\\.label: "${label}" is part of the Pushgateway's grouping key`));
+  }
+  assert.match(configErrors({ labels: { hostname: 'instance' }, push: { pushgateway: { url: 'http://gw' } } })[0]!, /^labels\.hostname: "instance" is part of the Pushgateway's grouping key/);
+  // remote_write has no grouping key: the label is the user's to choose.
+  assert.equal(configErrors({ ...rules('instance'), push: { remote_write: { url: 'http://rw/api/v1/write' } } }), []);
+});
+
 test('a push target turns the local pull server off unless api_server is set', () => {
   assert.is(configFrom({ push: { pushgateway: { url: 'http://gw' } } }).apiServer.enabled, false);
   assert.is(configFrom({ push: { pushgateway: { url: 'http://gw' } }, api_server: { server_port: 9000 } }).apiServer.enabled, true);

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { passesFilter } from '../../shared/filter.js';
 import { selectNamespaces, type ListedFile, type ListedFolder } from '../../shared/discovery.js';
 
 const test = suite('discovery: which listed files are network namespaces');
@@ -15,7 +16,7 @@ function folder(dir: string, files: ListedFile[]): ListedFolder {
 }
 
 test('one namespace bound under two names in one folder is read once, under its first name', () => {
-  const found = selectNamespaces([folder('/run/netns', [file('qrouter-1', 100), file('alias', 100)])], noFilter, NSFS);
+  const found = selectNamespaces([folder('/run/netns', [file('qrouter-1', 100), file('alias', 100)])], NSFS);
   assert.equal(found.namespaces, [{ name: 'qrouter-1', path: '/run/netns/qrouter-1', inode: 100 }]);
   assert.equal(found.problems, []);
   assert.is(found.listedCount, 2);
@@ -25,37 +26,41 @@ test('the same namespace under two folders is read once, from the first folder, 
   const found = selectNamespaces([
     folder('/run/netns', [file('a', 100)]),
     folder('/var/run/docker/netns', [file('a', 100), file('b', 101)]),
-  ], noFilter, NSFS);
+  ], NSFS);
   assert.equal(found.namespaces.map((ns) => ns.path), ['/run/netns/a', '/var/run/docker/netns/b']);
   assert.equal(found.problems, []);
   assert.is(found.listedCount, 3);
 });
 
 test('another namespace under a name already taken is skipped with a problem', () => {
-  const found = selectNamespaces([folder('/run/netns', [file('a', 100)]), folder('/other', [file('a', 200)])], noFilter, NSFS);
+  const found = selectNamespaces([folder('/run/netns', [file('a', 100)]), folder('/other', [file('a', 200)])], NSFS);
   assert.equal(found.namespaces.map((ns) => ns.inode), [100]);
   assert.equal(found.problems.map((problem) => problem.key), ['duplicate:/other/a']);
 });
 
 test('files not on nsfs are skipped, one problem per folder with three examples', () => {
   const files = [file('p1', 1, { dev: 9 }), file('ns', 100), file('p2', 2, { dev: 9 }), file('p3', 3, { dev: 9 }), file('p4', 4, { dev: 9 })];
-  const found = selectNamespaces([folder('/proc', files)], noFilter, NSFS);
+  const found = selectNamespaces([folder('/proc', files)], NSFS);
   assert.equal(found.namespaces.map((ns) => ns.name), ['ns']);
   assert.equal(found.problems, [{ key: 'not-nsfs:/proc', message: '/proc: 4 entries are not network namespaces (not on nsfs), e.g. /proc/p1, /proc/p2, /proc/p3; skipped' }]);
-  assert.equal(selectNamespaces([folder('/proc', files)], noFilter, null).namespaces.length, 5, 'no nsfs device known: nothing is judged by it');
+  assert.equal(selectNamespaces([folder('/proc', files)], null).namespaces.length, 5, 'no nsfs device known: nothing is judged by it');
 });
 
 test('a namespace of another type is skipped with a problem; an unknown type is read (the read will tell)', () => {
-  const found = selectNamespaces([folder('/run/netns', [file('pid', 7, { type: 'pid' }), file('net', 8, { type: 'net' }), file('unknown', 9)])], noFilter, NSFS);
+  const found = selectNamespaces([folder('/run/netns', [file('pid', 7, { type: 'pid' }), file('net', 8, { type: 'net' }), file('unknown', 9)])], NSFS);
   assert.equal(found.namespaces.map((ns) => ns.name), ['net', 'unknown']);
   assert.equal(found.problems.map((problem) => problem.message), ['/run/netns/pid is a pid namespace, not a network namespace; skipped']);
 });
 
 test('the name filter applies, the blacklist wins; namespaces come sorted by name; unlisted folders are kept apart', () => {
+  const listed = ['qrouter-b', 'qdhcp-a', 'qrouter-a', 'qrouter-x'];
+  const toStat = listed.filter((name) => passesFilter(name, { whitelist: /^qrouter-/, blacklist: /-x$/ }));
+  assert.equal(toStat, ['qrouter-b', 'qrouter-a']);
+  assert.equal(listed.filter((name) => passesFilter(name, noFilter)), listed);
   const found = selectNamespaces([
     { dir: '/locked', code: 'EACCES' },
-    folder('/run/netns', [file('qrouter-b', 2), file('qdhcp-a', 1), file('qrouter-a', 3), file('qrouter-x', 4)]),
-  ], { whitelist: /^qrouter-/, blacklist: /-x$/ }, NSFS);
+    { dir: '/run/netns', listedCount: listed.length, files: toStat.map((name, index) => file(name, index + 1)) },
+  ], NSFS);
   assert.equal(found.namespaces.map((ns) => ns.name), ['qrouter-a', 'qrouter-b']);
   assert.equal(found.unlisted, [{ dir: '/locked', code: 'EACCES' }]);
   assert.is(found.listedCount, 4);
@@ -65,7 +70,7 @@ test('names that are not UTF-8 keep their bytes; two that read alike are labelle
   const bytes = (...codes: number[]) => Buffer.from([0x62, 0x61, 0x64, ...codes]);
   const listed = [file('bad\uFFFD', 101, { bytes: bytes(0xff) }), file('bad\uFFFD', 100, { bytes: bytes(0xfe) }), file('bad\uFFFD', 102)];
   for (const order of [listed, [...listed].reverse()]) {
-    const found = selectNamespaces([folder('/run/netns', order)], noFilter, NSFS);
+    const found = selectNamespaces([folder('/run/netns', order)], NSFS);
     assert.equal(found.namespaces.map((ns) => [ns.name, ns.inode, ns.file?.toString('hex') ?? null]), [
       // A name that is valid UTF-8 and holds U+FFFD itself (bytes ef bf bd) sorts first and keeps it.
       ['bad\uFFFD', 102, null],
