@@ -167,6 +167,7 @@ export class AgentLoop {
     }
     if (collecting.signal.aborted) throw new CycleAbandoned();
     this.#stats.recordCycle(snapshot, config.netnsDirs);
+    this.#stats.recordDiscoveryErrorsAtStart(reader.takeDiscoveryErrors?.() ?? 0);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);

@@ -24,4 +24,6 @@ export interface NamespaceReader {
    * seconds whatever they do.
    */
   stop(): Promise<void>;
+  /** Discoveries this reader ran itself (auto's self-test at start) that failed, since the last call. */
+  takeDiscoveryErrors?(): number;
 }

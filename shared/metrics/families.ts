@@ -27,6 +27,8 @@ export interface SelfStats {
   readErrors: Record<string, number>;
   /** netns_dirs folder → failed listings. */
   dirListErrors: Record<string, number>;
+  /** Discovery steps that failed and were worked around, by reason (DISCOVERY_ERROR_REASONS). */
+  discoveryErrors: Record<string, number>;
   pushes: Record<string, { attempts: number; failures: number; lastDurationMs: number | null; lastSuccessMs: number | null }>;
   extra: ExtraMetric[];
   /** The namespace reader in use; absent where no reader runs (tests of the metrics alone). */
@@ -165,6 +167,8 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   for (const [reason, count] of Object.entries(self.readErrors)) readErrors(reason, count);
   const dirListErrors = one(table.family(SELF.dirListErrors, SELF.dirListErrors.labels), 'dir', 'add');
   for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors(dir, count);
+  const discoveryErrors = one(table.family(SELF.discoveryErrors, SELF.discoveryErrors.labels), 'reason', 'add');
+  for (const [reason, count] of Object.entries(self.discoveryErrors)) discoveryErrors(reason, count);
   if (self.reader !== undefined) one(table.family(SELF.readerInfo, SELF.readerInfo.labels), 'reader', 'set')(self.reader, 1);
   table.family(SELF.cycles, []).add('', self.cycles, {});
   table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
