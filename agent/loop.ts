@@ -171,7 +171,13 @@ export class AgentLoop {
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse }, this.#familyTable());
+    const held = reader.held ?? null;
+    const families = cycleFamilies(snapshot, config, this.#build, {
+      ...self,
+      extra: [...self.extra, ...this.#extraSelfMetrics()],
+      reader: reader.inUse,
+      ...(held === null ? {} : { held: held.held }),
+    }, this.#familyTable());
     const cycleRegistry = registryFromFamilies(families);
     const withProcess = processMetrics && config.selfMetrics.process;
     const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;

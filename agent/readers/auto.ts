@@ -60,6 +60,14 @@ export class AutoReader implements NamespaceReader {
     return this.#chosen?.inUse ?? 'nsenter';
   }
 
+  get held(): { held: number; limit: number } | null {
+    return this.#chosen?.held ?? null;
+  }
+
+  retain(namespaces: readonly Namespace[]): void {
+    this.#chosen?.retain?.(namespaces);
+  }
+
   start(): Promise<void> {
     this.#starting ??= (async () => {
       await this.#nsenter.start();

@@ -33,6 +33,8 @@ export interface SelfStats {
   extra: ExtraMetric[];
   /** The namespace reader in use; absent where no reader runs (tests of the metrics alone). */
   reader?: 'nsenter' | 'setns';
+  /** Namespaces the reader holds open; absent for a reader that holds none (nsenter). */
+  held?: number;
 }
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
@@ -170,6 +172,7 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   const discoveryErrors = one(table.family(SELF.discoveryErrors, SELF.discoveryErrors.labels), 'reason', 'add');
   for (const [reason, count] of Object.entries(self.discoveryErrors)) discoveryErrors(reason, count);
   if (self.reader !== undefined) one(table.family(SELF.readerInfo, SELF.readerInfo.labels), 'reader', 'set')(self.reader, 1);
+  if (self.held !== undefined) table.family(SELF.heldNamespaces, []).set('', self.held, {});
   table.family(SELF.cycles, []).add('', self.cycles, {});
   table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
   const pushDuration = one(table.family(SELF.pushDuration, SELF.pushDuration.labels), 'target', 'set');
