@@ -337,7 +337,10 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   async #compressor(): Promise<SnappyBlock> {
-    this.#snappy ??= await loadSnappy();
+    if (this.#snappy === null) {
+      this.#snappy = await loadSnappy();
+      this.#deps.logger.debug({ target: this.name, snappy: this.#snappy.kind }, 'remote_write: snappy compression loaded');
+    }
     return this.#snappy;
   }
 

@@ -5,7 +5,7 @@ import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../c
 import { procMetric } from '../collectors/procMetrics.js';
 import type { MetricSpec } from '../metricSpec.js';
 import { BUILD_INFO, NAMESPACE, SELF } from './catalogue.js';
-import { FamilyTable, labelKey, type LabelSource, type SeriesFamily, type SlotFamily } from './familyTable.js';
+import { FamilyTable, labelKey, type LabelSource, type SlotFamily } from './familyTable.js';
 import { configuredLabelNames, deviceLabels, namespaceLabels, primaryAddress, sorted, type LabelSet } from './labels.js';
 
 export interface BuildInfo {
@@ -38,9 +38,6 @@ export interface SelfStats {
 }
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
-
-/** One metric family of a cycle: its series by slot (familyTable.ts), kept between cycles. */
-export type MetricFamily = SeriesFamily;
 
 /**
  * Snapshot → the cycle's metric families, pure. Both the text exposition (the Pushgateway and

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cycleFamilies, familiesKeepTable } from '../../shared/metrics/families.js';
 import { FamilyTable } from '../../shared/metrics/familyTable.js';
-import { registryFromFamilies } from '../../shared/metrics/registry.js';
+import { registryFromFamilies } from '../helpers/registry.js';
 import { configFrom } from '../helpers/config.js';
 import { device, readOk, snapshotOf } from '../helpers/samples.js';
 
