@@ -52,7 +52,7 @@ test('TLS files: a half-written certificate keeps the previous one in use and sa
   const first = credentials.current().tls.ca;
   writeFileSync(caFile, readFileSync(certs.otherCaCert).subarray(0, 100));
   assert.is(credentials.current().tls.ca, first, 'the previous CA stays');
-  assert.match(String(credentials.rotationError), /push\.remote_write\.tls_config: ".*ca-in-use\.crt" not usable/);
+  assert.match(String(credentials.rotationError), /push\.remote_write\.tls_config\.ca_file: ".*ca-in-use\.crt" not usable/);
   writeFileSync(caFile, readFileSync(certs.otherCaCert));
   assert.equal(credentials.current().tls.ca, readFileSync(certs.otherCaCert));
   assert.is(credentials.rotationError, null);
