@@ -23,7 +23,7 @@ export default {
     'scripts/*.mjs',
     'bench/run.ts',
     // The benchmarks bench/run.ts loads from a URL, when they exist.
-    'bench/{readers,collectors,pushgateway,remoteWrite}.ts',
+    'bench/{readers,collectors,pushgateway,remoteWrite,pushCost}.ts',
   ],
   project: ['agent/**/*.ts!', 'shared/**/*.ts!', 'test/**/*.{ts,mjs}', 'bench/**/*.ts', 'scripts/*.mjs'],
   ignoreBinaries: SYSTEM_PROGRAMS,

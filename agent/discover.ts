@@ -5,6 +5,7 @@ import type { NameFilter } from '../shared/config/configTypes.js';
 import { passesFilter } from '../shared/filter.js';
 import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
+import type { DiscoveryProblem } from '../shared/snapshot.js';
 
 export interface DiscoveryOptions {
   netnsDirs: readonly string[];
@@ -22,13 +23,15 @@ export interface DiscoveryOptions {
  * shared/discovery.ts selects the network namespaces among them.
  */
 export async function discoverNamespaces(options: DiscoveryOptions): Promise<Discovery> {
-  const nsfsDevice = await nsfsDeviceOf(options.procRoot);
+  const { nsfsDevice, problem } = await nsfsDeviceOf(options.procRoot);
   const types = options.types ?? new NamespaceTypes(options.procRoot);
   types.beginCycle();
   options.mounting?.beginCycle();
   const folders: ListedFolder[] = [];
   for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types, options.mounting));
-  return selectNamespaces(folders, nsfsDevice);
+  const discovery = selectNamespaces(folders, nsfsDevice);
+  const failures = [problem, types.failure].filter((failure) => failure !== null);
+  return { ...discovery, problems: [...failures, ...discovery.problems] };
 }
 
 async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes, mounting?: MountsInProgress): Promise<ListedFolder> {
@@ -88,6 +91,7 @@ export class NamespaceTypes {
   readonly #procRoot: string;
   #byInode = new Map<number, string>();
   #readThisCycle = false;
+  #failure: DiscoveryProblem | null = null;
 
   constructor(procRoot: string) {
     this.#procRoot = procRoot;
@@ -95,16 +99,25 @@ export class NamespaceTypes {
 
   beginCycle(): void {
     this.#readThisCycle = false;
+    this.#failure = null;
+  }
+
+  /** Why the mount table could not be read this cycle, if it could not. */
+  get failure(): DiscoveryProblem | null {
+    return this.#failure;
   }
 
   /** The type, or null when neither the mount table nor the file says (the read will tell). */
   typeOf(file: string | Buffer, inode: number): string | null {
     if (!this.#byInode.has(inode) && !this.#readThisCycle) {
       this.#readThisCycle = true;
+      const mountinfo = path.join(this.#procRoot, 'self/mountinfo');
       try {
-        this.#byInode = parseNamespaceMounts(readFileSync(path.join(this.#procRoot, 'self/mountinfo'), 'utf8'));
-      } catch {
-        // no mount table (an unusual procfs): types stay unknown, as before this check existed
+        this.#byInode = parseNamespaceMounts(readFileSync(mountinfo, 'utf8'));
+      } catch (error) {
+        // Types stay unknown: a pid or mount namespace bound into a folder is then found by its read.
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        this.#failure = { key: 'mount-table', reason: 'mount_table', message: `cannot read ${mountinfo} (${code}): namespace types are unknown this cycle` };
       }
     }
     return this.#byInode.get(inode) ?? linkType(file);
@@ -139,7 +152,13 @@ function statOrNull(file: string | Buffer): Stats | null {
   }
 }
 
-async function nsfsDeviceOf(procRoot: string): Promise<number | null> {
-  const info = await stat(path.join(procRoot, 'self/ns/net')).catch(() => null);
-  return info?.dev ?? null;
+/** The device of nsfs, which every namespace file is on; null, with the problem, when it cannot be told. */
+async function nsfsDeviceOf(procRoot: string): Promise<{ nsfsDevice: number | null; problem: DiscoveryProblem | null }> {
+  const own = path.join(procRoot, 'self/ns/net');
+  try {
+    return { nsfsDevice: (await stat(own)).dev, problem: null };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { nsfsDevice: null, problem: { key: 'nsfs-check', reason: 'nsfs_check', message: `cannot stat ${own} (${code}): files are not checked for being namespaces this cycle` } };
+  }
 }

@@ -18,6 +18,11 @@ export interface HealthReport {
   status: 'ok' | 'failing' | 'starting';
   /** The namespace reader doing the reading (reader: auto settles on one at start). */
   reader?: 'nsenter' | 'setns';
+  /**
+   * The setns reader's held namespaces: read without entering them; `limit` is what the descriptor
+   * budget allows, and the namespaces past it are entered at every cycle.
+   */
+  held_namespaces?: { held: number; limit: number };
   max_age_seconds: number;
   /** Why the status is not ok, in words an operator can act on; empty when ok. */
   problems: string[];
@@ -46,6 +51,7 @@ export function evaluateHealth(input: {
   targets: readonly TargetState[];
   lastCycle: CycleSummary | null;
   reader?: 'nsenter' | 'setns';
+  held?: { held: number; limit: number } | null;
 }): HealthReport {
   const fresh = (ms: number | null) => ms !== null && input.nowMs - ms <= input.maxAgeMs;
   const targets = input.targets.map((state) => ({
@@ -76,6 +82,7 @@ export function evaluateHealth(input: {
   return {
     status,
     ...(input.reader === undefined ? {} : { reader: input.reader }),
+    ...(input.held === undefined || input.held === null ? {} : { held_namespaces: { held: input.held.held, limit: input.held.limit } }),
     max_age_seconds: input.maxAgeMs / 1000,
     problems,
     targets,

@@ -147,7 +147,7 @@ export class AgentHttpServer {
     const path = requestPath(request.url ?? '');
     const security = this.#options.security ?? null;
     if (security !== null) {
-      const verdict = await security.check(request, path, `${this.#options.host}:${this.#options.port}`);
+      const verdict = await security.check(request, path, { name: `${this.#options.host}:${this.#options.port}`, tls: this.#tls });
       for (const [name, value] of Object.entries(verdict.headers)) response.setHeader(name, value);
       if (verdict.refusal !== null) {
         for (const [name, value] of Object.entries(verdict.refusal.headers)) response.setHeader(name, value);

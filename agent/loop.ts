@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { cycleExposition, type Exposition } from '../shared/metrics/exposition.js';
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
-import { registryFromFamilies } from '../shared/metrics/registry.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
 import { MountsInProgress, NamespaceTypes } from './discover.js';
@@ -51,7 +51,7 @@ class CycleAbandoned extends Error {
 
 export interface CycleResult {
   snapshot: Snapshot;
-  registry: Registry;
+  registry: Exposition;
   pushes: { target: string; outcome: PushOutcome }[];
   summary: CycleSummary;
 }
@@ -73,7 +73,7 @@ export class AgentLoop {
   /** Aborts the collection in flight: on shutdown its reads are killed and nothing half-read is pushed. */
   #collecting: AbortController | null = null;
   #stopping = false;
-  #lastRegistry: Registry | null = null;
+  #lastRegistry: Exposition | null = null;
   #lastCycle: CycleSummary | null = null;
   #pending: { parts: AgentParts; applied: (old: AgentParts) => void } | null = null;
   /** From the start of a tick to its end: parts are swapped only outside it. */
@@ -117,7 +117,7 @@ export class AgentLoop {
     return this.#parts.targets;
   }
 
-  get lastRegistry(): Registry | null {
+  get lastRegistry(): Exposition | null {
     return this.#lastRegistry;
   }
 
@@ -170,13 +170,20 @@ export class AgentLoop {
     }
     if (collecting.signal.aborted) throw new CycleAbandoned();
     this.#stats.recordCycle(snapshot, config.netnsDirs);
+    this.#stats.recordDiscoveryErrorsAtStart(reader.takeDiscoveryErrors?.() ?? 0);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);
-    const families = cycleFamilies(snapshot, config, this.#build, { ...self, extra: [...self.extra, ...this.#extraSelfMetrics()], reader: reader.inUse }, this.#familyTable());
-    const cycleRegistry = registryFromFamilies(families);
+    const held = reader.held ?? null;
+    const families = cycleFamilies(snapshot, config, this.#build, {
+      ...self,
+      extra: [...self.extra, ...this.#extraSelfMetrics()],
+      reader: reader.inUse,
+      ...(held === null ? {} : { held: held.held }),
+    }, this.#familyTable());
     const withProcess = processMetrics && config.selfMetrics.process;
-    const registry = withProcess ? Registry.merge([cycleRegistry, this.#processRegistry]) : cycleRegistry;
+    const processRegistry = this.#processRegistry;
+    const registry = cycleExposition(families, withProcess ? () => processRegistry.metrics() : undefined);
     const viewKnown = snapshot.unlistedDirs.length === 0;
     this.#lastRegistry = viewKnown ? registry : null;
     this.#lastCycle = summary;

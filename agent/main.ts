@@ -18,6 +18,7 @@ import { loadForReload, reload, ReloadQueue } from './reload.js';
 import type { NamespaceReader } from './readers/reader.js';
 import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
+import { childFileLimit, raiseFileLimit } from './system/fileLimit.js';
 import { buildInfo } from './version.js';
 import { WebConfigError, WebConfigSource } from './webConfigFile.js';
 import { WebSecurity } from './webSecurity.js';
@@ -59,6 +60,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return write(process.stdout, `config OK (${loaded.source}${web.file === null ? '' : `, web config ${web.file}`})\n`, 0);
   }
   logger.debug({ source: loaded.source, config }, 'configuration loaded');
+  // Before any reader starts: the setns reader sizes the namespaces it keeps open by this limit.
+  const fileLimit = raiseFileLimit();
+  logger.debug({ nofile_soft: fileLimit?.soft, nofile_hard: fileLimit?.hard, children_nofile: childFileLimit() }, 'descriptor limit');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
   if (cli.mode === 'delete') return deleteGroup(config, logger);
@@ -259,6 +263,7 @@ function listenersOf(loop: AgentLoop, logger: Logger, security: WebSecurity): Li
       targets: loop.targets.map((target) => target.state()),
       lastCycle: loop.lastCycle,
       reader: loop.reader.inUse,
+      held: loop.reader.held ?? null,
     }),
     render: async () => {
       const registry = loop.lastRegistry;

@@ -14,12 +14,26 @@ export class NotRegularFileError extends Error {
  * descriptor is closed whatever happens; open(2)'s errors are thrown as they come (`syscall: 'open'`).
  */
 export function readRegularFile<T>(file: string, flags: number, read: (fd: number, stats: Stats) => T): T {
+  const { fd, stats } = openRegularFile(file, flags);
+  try {
+    return read(fd, stats);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The same guard for a descriptor kept open (the setns reader holds a namespace's files between
+ * cycles): the caller closes it. Not a regular file: closed here, NotRegularFileError thrown.
+ */
+export function openRegularFile(file: string, flags: number): { fd: number; stats: Stats } {
   const fd = openSync(file, flags);
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new NotRegularFileError();
-    return read(fd, stats);
-  } finally {
+    return { fd, stats };
+  } catch (error) {
     closeSync(fd);
+    throw error;
   }
 }

@@ -1,5 +1,5 @@
 import type { SelfStats } from '../shared/metrics/families.js';
-import { READ_ERROR_REASONS, type Snapshot } from '../shared/snapshot.js';
+import { DISCOVERY_ERROR_REASONS, READ_ERROR_REASONS, type Snapshot } from '../shared/snapshot.js';
 import type { PushOutcome, PushTarget } from './targets/target.js';
 
 /** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */
@@ -10,6 +10,7 @@ export class SelfStatsRecorder {
   /** Every reason starts at 0, so rate() and alerts see a series before the first failure. */
   readonly #readErrors: Record<string, number> = Object.fromEntries(READ_ERROR_REASONS.map((reason) => [reason, 0]));
   readonly #dirListErrors: Record<string, number> = {};
+  readonly #discoveryErrors: Record<string, number> = Object.fromEntries(DISCOVERY_ERROR_REASONS.map((reason) => [reason, 0]));
   readonly #pushes: SelfStats['pushes'] = {};
 
   /** `netnsDirs`: the configured folders, each with its series from the first cycle on. */
@@ -17,6 +18,7 @@ export class SelfStatsRecorder {
     this.#cycles += 1;
     for (const dir of netnsDirs) this.#dirListErrors[dir] ??= 0;
     for (const { dir } of snapshot.unlistedDirs) this.#dirListErrors[dir] = (this.#dirListErrors[dir] ?? 0) + 1;
+    for (const { reason } of snapshot.discoveryErrors) if (reason !== undefined) this.#discoveryErrors[reason] = (this.#discoveryErrors[reason] ?? 0) + 1;
     for (const result of snapshot.results) {
       if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
       else {
@@ -24,6 +26,11 @@ export class SelfStatsRecorder {
         this.#readErrors.collector_file = (this.#readErrors.collector_file ?? 0) + result.sample.collectors.errors.length;
       }
     }
+  }
+
+  /** Discoveries at start (the reader's self-test) that failed since the last call. */
+  recordDiscoveryErrorsAtStart(count: number): void {
+    this.#discoveryErrors.start = (this.#discoveryErrors.start ?? 0) + count;
   }
 
   recordOverrun(): void {
@@ -51,6 +58,7 @@ export class SelfStatsRecorder {
       pushesOverrun: this.#pushesOverrun,
       readErrors: { ...this.#readErrors },
       dirListErrors: { ...this.#dirListErrors },
+      discoveryErrors: { ...this.#discoveryErrors },
       pushes: structuredClone(this.#pushes),
       extra: targets.flatMap((target) => target.selfMetrics()),
     };

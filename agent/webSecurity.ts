@@ -49,6 +49,8 @@ export class WebSecurity {
   readonly #refused: Record<Refusal, number> = { rate_limit: 0, auth_busy: 0, tls_handshake: 0, client_certificate: 0 };
   readonly #loggedAddresses = new Set<string>();
   #loggingStopped = false;
+  /** Plain listeners already warned that the web config now asks for TLS. */
+  readonly #plainWarned = new Set<string>();
   #allowUnauthenticatedHealth: boolean;
 
   constructor(source: WebConfigSource, options: { allowUnauthenticatedHealth: boolean; logger: Logger }) {
@@ -110,11 +112,18 @@ export class WebSecurity {
     this.#logOnce(address, { reason: error.reason ?? error.code ?? error.message.split('\n')[0]! }, 'TLS handshake failed');
   }
 
-  /** Decides before routing; `path` is the request's path (null when malformed). */
-  async check(request: IncomingMessage, path: string | null, listener: string): Promise<Verdict> {
-    const { config } = this.#source.current();
+  /**
+   * Decides before routing; `path` is the request's path (null when malformed), `tls` whether the
+   * listener speaks TLS (a plain listener cannot start to: that is warned once).
+   */
+  async check(request: IncomingMessage, path: string | null, listener: { name: string; tls: boolean }): Promise<Verdict> {
+    const { config, tls } = this.#source.current();
+    if (tls !== null && !listener.tls && !this.#plainWarned.has(listener.name)) {
+      this.#plainWarned.add(listener.name);
+      this.#logger.warn({ file: this.#source.file, listener: listener.name }, 'web config: TLS cannot be turned on on a running listener; restart the agent (or move the listener) to serve TLS. Plain HTTP stays');
+    }
     const headers = config.headers;
-    if (config.rateLimit !== null && !this.#take(listener, config.rateLimit)) {
+    if (config.rateLimit !== null && !this.#take(listener.name, config.rateLimit)) {
       this.#refused.rate_limit += 1;
       return { headers, refusal: { status: 429, body: 'too many requests\n', headers: {} } };
     }

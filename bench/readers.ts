@@ -16,7 +16,7 @@ const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/setnsFloor.c', import.me
 /** Namespaces on the host that match no filter, as users have: discovery lists them too. */
 const OTHER_NAMESPACES = 100;
 /** Cycles of one long-running agent: the first ones warm up, the last STEADY_CYCLES count. */
-const CYCLES = 8;
+const CYCLE_COUNT = 8;
 const STEADY_CYCLES = 4;
 const FLOOR_ROUNDS = 6;
 const READERS = ['setns', 'nsenter'] as const;
@@ -61,7 +61,7 @@ export async function benchReaders(counts: number[]): Promise<string[]> {
       for (const reader of READERS) {
         const config = writeConfig(work, reader, pool.whitelistPattern);
         const steady = await longRunning(config, count);
-        rows.push({ count, run: `${reader}: steady state (cycles ${CYCLES - STEADY_CYCLES + 1}–${CYCLES})`, wallMs: steady.wallMs, cpuMs: steady.cpuMs, rssMb: steady.rssMb });
+        rows.push({ count, run: `${reader}: steady state (cycles ${CYCLE_COUNT - STEADY_CYCLES + 1}–${CYCLE_COUNT})`, wallMs: steady.wallMs, cpuMs: steady.cpuMs, rssMb: steady.rssMb });
         rows.push({ count, run: `${reader}: first cycle of that agent`, wallMs: steady.firstWallMs, cpuMs: null, rssMb: null });
         rows.push(await freshRun(config, work, count, reader));
       }
@@ -92,8 +92,9 @@ function cells(row: Row, rows: readonly Row[]): string[] {
   ];
 }
 
-function writeConfig(work: string, reader: string, whitelist: string): string {
-  const file = path.join(work, `${reader}.yaml`);
+/** The original's example config with `reader`, pull mode, a 2 s interval; `extra` lines appended (a push section). */
+export function writeConfig(work: string, reader: string, whitelist: string, name = reader, extra: readonly string[] = []): string {
+  const file = path.join(work, `${name}.yaml`);
   writeFileSync(file, [
     `reader: ${reader}`,
     'namespaces_filter:',
@@ -108,6 +109,7 @@ function writeConfig(work: string, reader: string, whitelist: string): string {
     // Short enough that a slow reader's cycles run back to back; reads get the whole interval.
     'interval: 2s',
     'read_timeout: 2s',
+    ...extra,
     '',
   ].join('\n'));
   return file;
@@ -154,10 +156,16 @@ async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: numbe
   return { wallMs: performance.now() - started, cpuMs: cost.userMs + cost.sysMs };
 }
 
-/** One agent, CYCLES cycles: its cycle log lines, and its tree's CPU read from /proc after each. */
-async function longRunning(config: string, count: number): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
+/**
+ * One agent, `cycles` cycles: its cycle log lines, and its tree's CPU read from /proc after each.
+ * `nodeFlags` go before the agent's own (--cpu-prof, say).
+ */
+export async function longRunning(
+  config: string, count: number, options: { cycles?: number; steady?: number; nodeFlags?: readonly string[] } = {},
+): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
+  const CYCLES = options.cycles ?? CYCLE_COUNT;
   // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
-  const child = spawn(process.execPath, [...AGENT, '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...AGENT, '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const cycles: CycleSample[] = [];
   let tail = '';
   const limitMs = 60_000 + CYCLES * count * 30;
@@ -187,7 +195,7 @@ async function longRunning(config: string, count: number): Promise<{ wallMs: num
       });
     });
     const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return { ...steadyFigures(cycles, STEADY_CYCLES), rssMb: peak === null ? 0 : Number(peak[1]) / 1024 };
+    return { ...steadyFigures(cycles, options.steady ?? STEADY_CYCLES), rssMb: peak === null ? 0 : Number(peak[1]) / 1024 };
   } finally {
     await stopAgent(child);
   }

@@ -7,7 +7,7 @@
  *   --repeat N     runs of each kind per count, median reported (default 3, env BENCH_REPEAT)
  *   --threads N    the agent's threads (default: the config default, env BENCH_THREADS)
  *   --profile      one extra agent run per count under --cpu-prof, summarised
- *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write)
+ *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, push_cost)
  *
  * `npm run bench -- fleet [options]` runs the fleet benchmark instead (bench/fleet.ts; no root).
  */
@@ -29,6 +29,7 @@ const OPTIONAL: OptionalBench[] = [
   { part: 'collectors', file: './collectors.js', run: (module, counts) => call(module, 'benchCollectors', counts) },
   { part: 'pushgateway', file: './pushgateway.js', run: (module) => call(module, 'benchPushgateway') },
   { part: 'remote_write', file: './remoteWrite.js', run: (module) => call(module, 'benchRemoteWrite') },
+  { part: 'push_cost', file: './pushCost.js', run: (module, counts) => call(module, 'benchPushCost', counts) },
 ];
 
 async function call(module: Record<string, unknown>, name: string, ...args: unknown[]): Promise<string[]> {

@@ -60,7 +60,17 @@ export type NamespaceResult =
 export interface DiscoveryProblem {
   key: string;
   message: string;
+  /** Set when a step of discovery itself failed and was worked around (counted); unset for a finding about a file. */
+  reason?: DiscoveryErrorReason;
 }
+
+/**
+ * The `reason` label of netns_exporter_discovery_errors_total: the nsfs device could not be
+ * stat()ed (files are then not checked for being on nsfs), the mount table could not be read
+ * (namespace types are then unknown), the discovery for the reader's self-test at start failed.
+ */
+export const DISCOVERY_ERROR_REASONS = ['nsfs_check', 'mount_table', 'start'] as const;
+type DiscoveryErrorReason = (typeof DISCOVERY_ERROR_REASONS)[number];
 
 /** One cycle's collection, immutable once built. */
 export interface Snapshot {

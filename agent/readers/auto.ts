@@ -49,6 +49,7 @@ export class AutoReader implements NamespaceReader {
   #starting: Promise<void> | null = null;
   #deciding: Promise<void> | null = null;
   #stopped = false;
+  #discoveryErrors = 0;
 
   constructor(options: AutoReaderOptions) {
     this.#options = options;
@@ -59,10 +60,22 @@ export class AutoReader implements NamespaceReader {
     return this.#chosen?.inUse ?? 'nsenter';
   }
 
+  get held(): { held: number; limit: number } | null {
+    return this.#chosen?.held ?? null;
+  }
+
+  retain(namespaces: readonly Namespace[]): void {
+    this.#chosen?.retain?.(namespaces);
+  }
+
   start(): Promise<void> {
     this.#starting ??= (async () => {
       await this.#nsenter.start();
-      const candidates = await this.#options.candidates().catch(() => [] as Namespace[]);
+      const candidates = await this.#options.candidates().catch((error: unknown) => {
+        this.#discoveryErrors += 1;
+        this.#options.logger.warn({ err: (error as Error).message }, 'reader auto: discovery at start failed; the self-test runs on the first namespace read');
+        return [] as Namespace[];
+      });
       if (candidates.length > 0) await this.#decide(candidates);
     })();
     return this.#starting;
@@ -72,6 +85,12 @@ export class AutoReader implements NamespaceReader {
     await this.start();
     if (this.#chosen === null) await this.#decide([ns]);
     return (this.#chosen ?? this.#nsenter).read(ns);
+  }
+
+  takeDiscoveryErrors(): number {
+    const count = this.#discoveryErrors;
+    this.#discoveryErrors = 0;
+    return count;
   }
 
   async stop(): Promise<void> {

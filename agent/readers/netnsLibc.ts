@@ -25,10 +25,13 @@ export interface Libc {
   /** setns(2) for a network namespace; applies to the calling thread only. */
   enterNetNamespace(fd: number): void;
   /**
-   * Whole rtnetlink dumps of the calling thread's network namespace, one per type, in order, each
-   * with its NLMSG_DONE, over one socket.
+   * An rtnetlink socket of the calling thread's network namespace: it dumps that namespace's links
+   * from any thread, for as long as it is open (and keeps the namespace alive that long).
    */
-  dumpRoute(types: readonly (typeof RTM_GETLINK | typeof RTM_GETADDR)[], timeoutMs: number): Uint8Array[];
+  openRoute(timeoutMs: number): number;
+  /** Whole rtnetlink dumps over `fd`, one per type, in order, each with its NLMSG_DONE. */
+  dumpRoute(fd: number, types: readonly (typeof RTM_GETLINK | typeof RTM_GETADDR)[]): Uint8Array[];
+  close(fd: number): void;
 }
 
 /**
@@ -63,36 +66,41 @@ export function loadLibc(): Libc {
     enterNetNamespace(fd) {
       if (setns(fd, CLONE_NEWNET) !== 0) fail('setns');
     },
-    dumpRoute(types, timeoutMs) {
-      // The socket belongs to the namespace the thread is in when it is created: one per dump.
+    openRoute(timeoutMs) {
+      // The socket belongs to the namespace the thread is in when it is created, for good.
       const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) as number;
       if (fd < 0) fail('socket(AF_NETLINK)');
-      try {
-        if (timevalFor !== timeoutMs) {
-          timeval.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
-          timeval.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
-          timevalFor = timeoutMs;
-        }
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) !== 0) fail('setsockopt(SO_RCVTIMEO)');
-        return types.map((type) => {
-          seq = (seq + 1) >>> 0;
-          const request = requests.get(type)!;
-          new DataView(request.buffer).setUint32(8, seq, true);
-          if (send(fd, request, request.length, 0) !== request.length) fail('send');
-          const chunks: Uint8Array[] = [];
-          for (;;) {
-            const length = Number(recv(fd, buffer, buffer.length, MSG_TRUNC));
-            if (length < 0) fail('recv');
-            if (length > buffer.length) throw new LibcError(`netlink datagram of ${length} bytes exceeds the ${buffer.length}-byte buffer`, 0);
-            if (length === 0) throw new LibcError('netlink socket closed before NLMSG_DONE', 0);
-            const chunk = buffer.slice(0, length);
-            chunks.push(chunk);
-            if (endsWithDone(chunk)) return chunks.length === 1 ? chunk : concat(chunks);
-          }
-        });
-      } finally {
-        close(fd);
+      if (timevalFor !== timeoutMs) {
+        timeval.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+        timeval.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+        timevalFor = timeoutMs;
       }
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) !== 0) {
+        close(fd);
+        fail('setsockopt(SO_RCVTIMEO)');
+      }
+      return fd;
+    },
+    dumpRoute(fd, types) {
+      return types.map((type) => {
+        seq = (seq + 1) >>> 0;
+        const request = requests.get(type)!;
+        new DataView(request.buffer).setUint32(8, seq, true);
+        if (send(fd, request, request.length, 0) !== request.length) fail('send');
+        const chunks: Uint8Array[] = [];
+        for (;;) {
+          const length = Number(recv(fd, buffer, buffer.length, MSG_TRUNC));
+          if (length < 0) fail('recv');
+          if (length > buffer.length) throw new LibcError(`netlink datagram of ${length} bytes exceeds the ${buffer.length}-byte buffer`, 0);
+          if (length === 0) throw new LibcError('netlink socket closed before NLMSG_DONE', 0);
+          const chunk = buffer.slice(0, length);
+          chunks.push(chunk);
+          if (endsWithDone(chunk)) return chunks.length === 1 ? chunk : concat(chunks);
+        }
+      });
+    },
+    close(fd) {
+      close(fd);
     },
   };
 }

@@ -10,7 +10,7 @@ import { NotRegularFileError, readRegularFile } from '../regularFile.js';
 export const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A collector file whole, opened as proc_metrics files are; null when it does not exist (the module is not loaded, IPv6 is off). */
-export function readWholeFile(file: string): CollectorFileRead {
+function readWholeFile(file: string): CollectorFileRead {
   try {
     return readRegularFile(file, PROC_OPEN_FLAGS, (fd) => readFileSync(fd, 'utf8'));
   } catch (error) {

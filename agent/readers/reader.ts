@@ -20,8 +20,17 @@ export interface NamespaceReader {
    */
   read(ns: Namespace): Promise<NamespaceResult>;
   /**
+   * This cycle's namespaces, handed over before they are read: a reader that keeps namespaces open
+   * closes what it holds for any other.
+   */
+  retain?(namespaces: readonly Namespace[]): void;
+  /** Namespaces held open between cycles and how many may be (null: this reader holds none). */
+  readonly held?: { held: number; limit: number } | null;
+  /**
    * Ends every read in flight (processes, process groups, worker threads) and returns within a few
    * seconds whatever they do.
    */
   stop(): Promise<void>;
+  /** Discoveries this reader ran itself (auto's self-test at start) that failed, since the last call. */
+  takeDiscoveryErrors?(): number;
 }

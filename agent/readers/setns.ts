@@ -1,8 +1,11 @@
-import { NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
+import path from 'node:path';
+import { collectorFiles, NO_COLLECTORS, splitHostWide } from '../../shared/collectors/collectorList.js';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import type { NamespaceReader } from './reader.js';
+import { readFileLimit } from '../system/fileLimit.js';
+import { FolderWatch } from './folderWatch.js';
 import { SetnsWorkerPool } from './setnsPool.js';
 
 export interface SetnsReaderOptions {
@@ -20,6 +23,22 @@ export interface SetnsReaderOptions {
   workerUrl?: URL;
   /** How long a new worker may take to load koffi and report ready. */
   startTimeoutMs?: number;
+  /**
+   * Namespaces whose handles may stay open at once; by default as many as the descriptor limit
+   * allows (heldLimitFor). 0 enters every namespace at every read.
+   */
+  heldLimit?: number;
+}
+
+/**
+ * Descriptors kept back from the budget for everything else: the targets' connections, the
+ * remote_write buffer's files, the reader shells' pipes, the listeners, the threads' own.
+ */
+const DESCRIPTOR_HEADROOM = 512;
+
+/** How many namespaces' handles fit in `softLimit` descriptors, at `perNamespace` each. */
+function heldLimitFor(softLimit: number, perNamespace: number): number {
+  return Math.max(0, Math.floor((softLimit - DESCRIPTOR_HEADROOM) / Math.max(1, perNamespace)));
 }
 
 /**
@@ -39,6 +58,7 @@ export class SetnsReader implements NamespaceReader {
   readonly kind = 'setns' as const;
   readonly #options: SetnsReaderOptions;
   readonly #pool: SetnsWorkerPool;
+  readonly #watch: FolderWatch;
   /** Inodes of the namespaces whose read timed out in a worker thread. */
   readonly #timedOut = new Set<number>();
   #starting: Promise<void> | null = null;
@@ -48,17 +68,42 @@ export class SetnsReader implements NamespaceReader {
 
   constructor(options: SetnsReaderOptions) {
     this.#options = options;
+    const collectors = options.collectors ?? NO_COLLECTORS;
+    // A socket, each per-namespace collector file and each proc_metrics file.
+    const perNamespace = 1 + splitHostWide(collectorFiles(collectors)).perNamespace.length + options.procMetrics.length;
     this.#pool = new SetnsWorkerPool({
       workers: options.workers,
       timeoutMs: options.timeoutMs,
-      procMetrics: options.procMetrics,
-      collectors: options.collectors ?? NO_COLLECTORS,
+      procFiles: options.procMetrics.map((metric) => metric.file),
+      procNames: options.procMetrics.map((metric) => metric.name),
+      heldLimit: options.heldLimit ?? heldLimitFor(readFileLimit()?.soft ?? 1024, perNamespace),
+      collectors,
       procRoot: options.procRoot ?? '/proc',
       logger: options.logger,
       workerUrl: options.workerUrl,
       startTimeoutMs: options.startTimeoutMs,
       onFault: (timedOut) => this.#onFault(timedOut),
     });
+    this.#watch = new FolderWatch(() => this.#pool.heldNamespaces(), (inodes) => this.#pool.forget(inodes));
+  }
+
+  /** Namespaces held open now, and how many the descriptor budget allows. */
+  get held(): { held: number; limit: number } {
+    return this.#pool.heldFigures;
+  }
+
+  /**
+   * This cycle's namespaces, from discovery: the handles of any other namespace are closed (its
+   * file went without an event reaching the watch, or a reload narrowed the selection), and their
+   * folders are watched for the next deletions.
+   */
+  retain(namespaces: readonly Namespace[]): void {
+    const selected = new Set<number>();
+    for (const ns of namespaces) selected.add(ns.inode);
+    const gone: number[] = [];
+    for (const inode of this.#pool.heldNamespaces().keys()) if (!selected.has(inode)) gone.push(inode);
+    if (gone.length > 0) this.#pool.forget(gone);
+    if (!this.#stopped) this.#watch.watchFolders(new Set(namespaces.map((ns) => path.dirname(ns.path))));
   }
 
   /** Whether reads currently go to the fallback: the workers could not start, or one was in doubt. */
@@ -78,6 +123,7 @@ export class SetnsReader implements NamespaceReader {
   /** Ends every worker and every fallback read in flight; returns within a bound whatever a thread does. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#watch.close();
     await Promise.all([this.#pool.stop(), this.#options.fallback.stop()]);
   }
 

@@ -1,18 +1,26 @@
 import { Worker } from 'node:worker_threads';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import { closeSync } from 'node:fs';
+import type { CollectorsConfig } from '../../shared/config/configTypes.js';
 import { unpackInterfaces } from '../../shared/packedInterfaces.js';
 import { namespaceFile, type Namespace, type NamespaceResult, type NamespaceSample } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
-import { sharedNow, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
+import { sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
   /** Worker threads; each reads one namespace at a time, with a batch or two queued behind it. */
   workers: number;
   timeoutMs: number;
-  procMetrics: readonly ProcMetricConfig[];
+  /** proc_metrics files relative to /proc, in config order, and the names their values go by. */
+  procFiles: readonly string[];
+  procNames: readonly string[];
   collectors: CollectorsConfig;
+  /**
+   * Namespaces whose handles may stay open at once (the descriptor budget); the others are entered
+   * at each read.
+   */
+  heldLimit: number;
   procRoot: string;
   logger: Logger;
   /** The worker script, injectable so a test can stand a hung or failing worker in for it. */
@@ -38,6 +46,8 @@ const BATCHES_PER_WORKER = 2;
 interface Job {
   id: number;
   ns: Namespace;
+  /** Keep the namespace's handles open (it has none yet, and the budget has room). */
+  hold: boolean;
   /** When it was posted to a worker, on the clock the threads share (sharedNow). */
   postedAt: number;
   settle: (result: NamespaceResult | 'doubt') => void;
@@ -54,6 +64,21 @@ interface Slot {
   progress: BigInt64Array;
   /** Watches the read the worker is on; runs only while the worker has reads. */
   watchdog: NodeJS.Timeout | null;
+  /** Reads meant for this worker, not yet posted: a held namespace is read where its handles are. */
+  queue: Job[];
+  /** Inodes of the namespaces whose handles this worker holds. */
+  held: Set<number>;
+  /** Descriptors of handles it was told to close and has not said it closed: whoever outlives it closes them. */
+  closing: Map<number, number[]>;
+}
+
+/** A namespace whose handles a worker holds. */
+interface HeldNamespace {
+  slot: Slot;
+  fds: number[];
+  /** Its path as the label shows it, and what opens it (bytes for a name that is not UTF-8). */
+  path: string;
+  file: string | Buffer;
 }
 
 /**
@@ -70,8 +95,13 @@ export class SetnsWorkerPool {
   readonly #live = new Map<Worker, Promise<void>>();
   /** Terminated workers whose thread has not ended yet. */
   readonly #abandoned = new Set<Worker>();
-  /** Reads not yet posted to a worker. */
-  #queue: Job[] = [];
+  /** Namespaces whose handles a worker holds, by inode. */
+  readonly #held = new Map<number, HeldNamespace>();
+  /** Inodes with a read in flight that opens handles: one set per namespace, never two. */
+  readonly #opening = new Set<number>();
+  /** Inodes forgotten while a read that opens handles was in flight: those handles close on arrival. */
+  readonly #forgotten = new Set<number>();
+  #budgetLogged = false;
   #pumpScheduled = false;
   #replacing = 0;
   #retired = false;
@@ -94,6 +124,37 @@ export class SetnsWorkerPool {
   /** Why a worker was last in doubt or the workers could not be had; null while nothing went wrong. */
   get lastProblem(): string | null {
     return this.#lastProblem;
+  }
+
+  /** How many namespaces have their handles held now, and how many may be. */
+  get heldFigures(): { held: number; limit: number } {
+    return { held: this.#held.size, limit: this.#options.heldLimit };
+  }
+
+  /** The held namespaces (inode → file), for whoever watches their files. */
+  heldNamespaces(): ReadonlyMap<number, { path: string; file: string | Buffer }> {
+    return this.#held;
+  }
+
+  /**
+   * Closes the handles held for these namespaces (their files are gone, or they are no longer
+   * selected): the worker that holds them closes them after the batch it is reading, at once when
+   * idle. A read in flight that opens handles for one of them closes them when it answers.
+   */
+  forget(inodes: Iterable<number>): void {
+    const bySlot = new Map<Slot, number[]>();
+    for (const inode of inodes) {
+      const held = this.#held.get(inode);
+      if (held === undefined) {
+        if (this.#opening.has(inode)) this.#forgotten.add(inode);
+        continue;
+      }
+      this.#held.delete(inode);
+      held.slot.held.delete(inode);
+      held.slot.closing.set(inode, held.fds);
+      bySlot.set(held.slot, [...(bySlot.get(held.slot) ?? []), inode]);
+    }
+    for (const [slot, list] of bySlot) slot.worker.postMessage({ kind: 'forget', inodes: list } satisfies WorkerRequest);
   }
 
   /** Starts the workers; when one cannot start, the pool retires (hasWorkers is false) and says why. */
@@ -126,9 +187,17 @@ export class SetnsWorkerPool {
   }
 
   read(ns: Namespace): Promise<NamespaceResult | 'doubt'> {
-    if (!this.hasWorkers) return Promise.resolve('doubt');
-    return new Promise((settle) => {
-      this.#queue.push({ id: this.#nextId++, ns, postedAt: 0, settle });
+    if (!this.hasWorkers || this.#slots.length === 0) return Promise.resolve('doubt');
+    const owner = this.#held.get(ns.inode)?.slot;
+    const slot = owner ?? this.#leastLoaded();
+    const hold = owner === undefined && !this.#opening.has(ns.inode) && this.#roomToHold(ns);
+    if (hold) this.#opening.add(ns.inode);
+    return new Promise((resolve) => {
+      const settle = (result: NamespaceResult | 'doubt') => {
+        if (hold) this.#opening.delete(ns.inode);
+        resolve(result);
+      };
+      slot.queue.push({ id: this.#nextId++, ns, hold, postedAt: 0, settle });
       // Posted once every read handed over in this turn is queued, so that they share messages.
       if (!this.#pumpScheduled) {
         this.#pumpScheduled = true;
@@ -138,6 +207,33 @@ export class SetnsWorkerPool {
         });
       }
     });
+  }
+
+  /** Queued reads settle as 'doubt': the reader reads them elsewhere. */
+  drain(): void {
+    this.#drainQueue();
+  }
+
+  /** The worker with the fewest namespaces: those it holds plus those it has to read. */
+  #leastLoaded(): Slot {
+    let best = this.#slots[0]!;
+    const load = (slot: Slot) => slot.held.size + slot.queue.length + slot.jobs.length;
+    for (const slot of this.#slots) if (load(slot) < load(best)) best = slot;
+    return best;
+  }
+
+  /** Whether one more namespace's handles fit the descriptor budget; the first refusal is said once. */
+  #roomToHold(ns: Namespace): boolean {
+    const { heldLimit } = this.#options;
+    if (this.#held.size + this.#opening.size < heldLimit) return true;
+    if (!this.#budgetLogged) {
+      this.#budgetLogged = true;
+      this.#options.logger.warn(
+        { held_limit: heldLimit, namespace: ns.name },
+        'setns reader: the descriptor budget is spent; namespaces past it are entered at each read (raise LimitNOFILE / --ulimit nofile to hold them all)',
+      );
+    }
+    return false;
   }
 
   #exitHardAtExit(): void {
@@ -154,14 +250,11 @@ export class SetnsWorkerPool {
   /** Posts queued reads to every worker with room, in batches that shrink with the queue so the workers finish together. */
   #pump(): void {
     if (!this.hasWorkers) return this.#drainQueue();
-    while (this.#queue.length > 0) {
-      let slot: Slot | undefined;
-      for (const candidate of this.#slots) {
-        if (candidate.batchSizes.length < BATCHES_PER_WORKER && (slot === undefined || candidate.jobs.length < slot.jobs.length)) slot = candidate;
+    for (const slot of this.#slots) {
+      while (slot.queue.length > 0 && slot.batchSizes.length < BATCHES_PER_WORKER) {
+        const size = Math.min(MAX_BATCH, Math.ceil(slot.queue.length / BATCHES_PER_WORKER));
+        this.#post(slot, slot.queue.splice(0, size));
       }
-      if (slot === undefined) return;
-      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / (BATCHES_PER_WORKER * this.#slots.length)));
-      this.#post(slot, this.#queue.splice(0, size));
     }
   }
 
@@ -170,16 +263,16 @@ export class SetnsWorkerPool {
     for (const job of jobs) job.postedAt = postedAt;
     slot.jobs.push(...jobs);
     slot.batchSizes.push(jobs.length);
-    const request: BatchRequest = {
-      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: namespaceFile(job.ns), inode: job.ns.inode })),
-      procFiles: this.#options.procMetrics.map((metric) => metric.file),
+    const request: WorkerRequest = {
+      kind: 'batch',
+      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: namespaceFile(job.ns), inode: job.ns.inode, hold: job.hold })),
     };
     slot.worker.postMessage(request);
     if (slot.watchdog === null) this.#watch(slot, this.#options.timeoutMs);
   }
 
   #drainQueue(): void {
-    for (const job of this.#queue.splice(0)) job.settle('doubt');
+    for (const slot of this.#slots) for (const job of slot.queue.splice(0)) job.settle('doubt');
   }
 
   #watch(slot: Slot, delayMs: number): void {
@@ -217,6 +310,10 @@ export class SetnsWorkerPool {
   }
 
   #onReply(slot: Slot, reply: WorkerReply): void {
+    if (reply.kind === 'forgotten') {
+      for (const inode of reply.inodes) slot.closing.delete(inode);
+      return;
+    }
     const size = slot.batchSizes[0];
     // Late (after a timeout), out of order or unasked-for: the worker and this side disagree about what it did.
     if (reply.kind !== 'batch' || size === undefined || reply.replies.length !== size || reply.replies.some((r, i) => r.id !== slot.jobs[i]!.id)) {
@@ -228,6 +325,11 @@ export class SetnsWorkerPool {
     if (slot.jobs.length === 0) {
       clearTimeout(slot.watchdog ?? undefined);
       slot.watchdog = null;
+    }
+    // Handles the worker opened are recorded first, doubt or not: whoever outlives it closes them.
+    for (const [index, job] of jobs.entries()) {
+      const { heldFds } = reply.replies[index]!;
+      if (Array.isArray(heldFds)) this.#recordHeld(slot, job.ns, heldFds);
     }
     for (const [index, job] of jobs.entries()) {
       const read = reply.replies[index]!;
@@ -244,14 +346,20 @@ export class SetnsWorkerPool {
     this.#pump();
   }
 
+  #recordHeld(slot: Slot, ns: Namespace, fds: number[]): void {
+    this.#held.set(ns.inode, { slot, fds, path: ns.path, file: namespaceFile(ns) });
+    slot.held.add(ns.inode);
+    if (this.#forgotten.delete(ns.inode)) this.forget([ns.inode]);
+  }
+
   #toResult(ns: Namespace, reply: ReadReply): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
     const sample: NamespaceSample = { interfaces: unpackInterfaces(outcome.interfaces), proc: {}, procErrors: [], collectors: outcome.collectors };
-    this.#options.procMetrics.forEach((metric, index) => {
+    this.#options.procNames.forEach((name, index) => {
       const value = outcome.procValues[index];
-      if (typeof value === 'number') sample.proc[metric.name] = value;
-      else sample.procErrors.push(metric.name);
+      if (typeof value === 'number') sample.proc[name] = value;
+      else sample.procErrors.push(name);
     });
     return { ns, ok: true, sample, durationMs };
   }
@@ -321,12 +429,23 @@ export class SetnsWorkerPool {
     this.#options.logger.warn({ error: message }, 'setns reader unavailable; reading with nsenter');
   }
 
-  /** The reads queued on a worker that is going away settle as 'doubt'. */
+  /**
+   * The reads queued on a worker that is going away settle as 'doubt'; the handles it holds are
+   * closed here once its thread has ended (or the grace for a stuck one has passed).
+   */
   #abandon(slot: Slot): void {
     clearTimeout(slot.watchdog ?? undefined);
     slot.watchdog = null;
     slot.batchSizes.length = 0;
-    for (const job of slot.jobs.splice(0)) job.settle('doubt');
+    for (const job of [...slot.jobs.splice(0), ...slot.queue.splice(0)]) job.settle('doubt');
+    const fds = [...slot.closing.values()].flat();
+    slot.closing.clear();
+    for (const inode of slot.held) {
+      fds.push(...this.#held.get(inode)!.fds);
+      this.#held.delete(inode);
+    }
+    slot.held.clear();
+    if (fds.length > 0) closeWhenEnded(this.#live.get(slot.worker), fds);
   }
 
   #addSlot(slot: Slot): void {
@@ -337,7 +456,7 @@ export class SetnsWorkerPool {
   /** A worker that has loaded koffi and knows its own namespace, or a rejection saying why not. */
   #spawn(): Promise<Slot> {
     const progress = new BigInt64Array(new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT));
-    const setup: WorkerSetup = { procRoot: this.#options.procRoot, timeoutMs: this.#options.timeoutMs, collectors: this.#options.collectors, progress };
+    const setup: WorkerSetup = { procRoot: this.#options.procRoot, timeoutMs: this.#options.timeoutMs, collectors: this.#options.collectors, procFiles: this.#options.procFiles, progress };
     const url = this.#options.workerUrl ?? new URL('./setnsWorker.js', import.meta.url);
     const worker = new Worker(url, { workerData: setup });
     this.#live.set(worker, new Promise((resolve) => worker.once('exit', () => {
@@ -365,7 +484,7 @@ export class SetnsWorkerPool {
       worker.once('message', (reply: WorkerReply) => {
         if (reply.kind !== 'ready') return fail(reply.kind === 'init-failed' ? reply.message : `sent ${reply.kind} first`);
         settle();
-        const slot: Slot = { worker, homeInode: reply.homeInode, jobs: [], batchSizes: [], progress, watchdog: null };
+        const slot: Slot = { worker, homeInode: reply.homeInode, jobs: [], batchSizes: [], progress, watchdog: null, queue: [], held: new Set(), closing: new Map() };
         worker.on('message', (message: WorkerReply) => this.#onReply(slot, message));
         worker.on('error', (error) => this.#fault(slot, `worker crashed: ${error.message}`));
         worker.on('exit', (code) => this.#fault(slot, `worker exited with ${code}`));
@@ -375,10 +494,38 @@ export class SetnsWorkerPool {
   }
 }
 
-/** What is wrong with a reply's namespace bookkeeping, or null when the worker can be trusted. */
+/**
+ * What is wrong with a reply's namespace bookkeeping, or null when the worker can be trusted. A read
+ * of held handles entered nothing: its socket and files were bound to the namespace when opened.
+ */
 function doubtAbout(slot: Slot, ns: Namespace, reply: ReadReply): string | null {
   if (reply.poisoned) return 'worker reports its namespace in doubt';
+  if (!reply.entered) return !reply.outcome.ok || slot.held.has(ns.inode) ? null : 'worker claims handles of a namespace it does not hold';
   if (reply.afterInode !== slot.homeInode) return `worker is in namespace ${reply.afterInode}, not its own ${slot.homeInode}`;
   if (reply.outcome.ok && reply.insideInode !== ns.inode) return `worker read namespace ${reply.insideInode}, not ${ns.inode}`;
   return null;
+}
+
+/**
+ * Closes the descriptors a terminated worker held once its thread has ended, or after the grace
+ * when it is stuck in the kernel: a held socket would keep its namespace alive for good.
+ */
+function closeWhenEnded(ended: Promise<void> | undefined, fds: readonly number[]): void {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    for (const fd of fds) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed with its thread
+      }
+    }
+  };
+  const timer = setTimeout(close, STOP_GRACE_MS);
+  timer.unref();
+  if (ended === undefined) close();
+  else void ended.then(close);
 }

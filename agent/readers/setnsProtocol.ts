@@ -12,6 +12,8 @@ export interface WorkerSetup {
   timeoutMs: number;
   /** Parsed in the thread, so only the small sample comes back; the same object serves every read. */
   collectors: CollectorsConfig;
+  /** proc_metrics files relative to /proc, in config order (names are the main thread's business). */
+  procFiles: readonly string[];
   /**
    * Where the thread says what it is doing, for the main thread's timeouts: [0] the id of the read it
    * started (negated once it is finished), [1] when (sharedNow, ms).
@@ -24,30 +26,46 @@ export interface ReadRequest {
   /** Bytes for a name that is not valid UTF-8 (a Buffer arrives in the thread as a Uint8Array). */
   path: string | Uint8Array;
   inode: number;
+  /**
+   * Keep the namespace's socket and files open for the next reads (its handles are then read
+   * without entering it). False past the descriptor budget: entered, read and left, as each time.
+   */
+  hold: boolean;
 }
 
-/** Reads to do in order, answered with one batch reply. */
-export interface BatchRequest {
-  reads: ReadRequest[];
-  /** proc_metrics files relative to /proc, in config order (names are the main thread's business). */
-  procFiles: string[];
-}
+export type WorkerRequest =
+  /** Reads to do in order, answered with one batch reply. */
+  | { kind: 'batch'; reads: ReadRequest[] }
+  /** Close the handles held for these namespace inodes: their files are gone or no longer selected. */
+  | { kind: 'forget'; inodes: number[] };
 
 export type WorkerReply =
   | { kind: 'ready'; homeInode: number }
   | { kind: 'init-failed'; message: string }
-  | { kind: 'batch'; replies: ReadReply[] };
+  | { kind: 'batch'; replies: ReadReply[] }
+  /** The handles of these inodes are closed (an answer to 'forget'). */
+  | { kind: 'forgotten'; inodes: number[] };
 
 export interface ReadReply {
   id: number;
   /** How long the read took, as this thread measured it. */
   durationMs: number;
-  /** The namespace inode the thread was in while reading (0 when it never entered). */
+  /**
+   * Whether the thread entered the namespace for this read (a first read, or one past the budget).
+   * Held handles are read from home: nothing to check then.
+   */
+  entered: boolean;
+  /** When entered: the namespace inode the thread found itself in after setns (0 when it never got in). */
   insideInode: number;
-  /** The thread's namespace inode after going back: the main thread checks it against homeInode. */
+  /** When entered: the thread's namespace inode after going back, checked against homeInode. */
   afterInode: number;
   /** When set, the thread cannot vouch for its namespace any more: it must be terminated. */
   poisoned: boolean;
+  /**
+   * The descriptors this read opened and the thread now holds for the namespace (null: none kept),
+   * so that whoever outlives the thread can close them.
+   */
+  heldFds: number[] | null;
   outcome:
     | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[]; collectors: CollectorSample }
     | { ok: false; reason: ReadFailureReason; message: string };

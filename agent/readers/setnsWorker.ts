@@ -6,19 +6,44 @@ import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
 import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { packInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
-import { readRegularFile } from '../regularFile.js';
-import { HostWideFiles, PROC_OPEN_FLAGS, readWholeFile } from './procFile.js';
-import { sharedNow, threadProcPath, type BatchRequest, type ReadReply, type ReadRequest, type WorkerReply, type WorkerSetup } from './setnsProtocol.js';
+import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
+import { sharedNow, threadProcPath, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 /**
- * The setns reader's worker thread. It enters one namespace at a time with setns(2) on its own
- * thread, reads it, and goes back. Everything here is synchronous on purpose: an async fs call
- * would run on libuv's thread pool, in whatever namespace that thread is in.
+ * The setns reader's worker thread. A namespace read for the first time is entered with setns(2)
+ * on this thread; there its rtnetlink socket and its proc files are opened, and the thread goes
+ * back. A socket or a /proc file opened inside a namespace stays bound to it: the next reads dump
+ * and pread() them from home, without entering anything or looking up a path. The main thread says
+ * when to close them (the namespace's file is gone); past the descriptor budget a namespace is
+ * entered, read and left each time instead. Everything here is synchronous on purpose: an async fs
+ * call would run on libuv's thread pool, in whatever namespace that thread is in.
  */
 
 const THREAD_NS = '/proc/thread-self/ns/net';
+
+/** A file opened in a namespace: its descriptor, null when it does not exist there, or why it cannot be read. */
+type Opened = number | null | { error: string };
+
+/** What the thread keeps open for one namespace. */
+interface Handles {
+  route: number;
+  /** The per-namespace collector files, in the order of Files.collectorFiles. */
+  collectorFiles: Opened[];
+  /** The proc_metrics files, in config order. */
+  procFiles: Opened[];
+}
+
+interface Files {
+  collectorFiles: readonly string[];
+  procFiles: readonly string[];
+}
+
+/** The descriptor table is full: the namespace is read without keeping anything open. */
+class OutOfDescriptors extends Error {}
+
 function run(): void {
   const port = parentPort;
   if (port === null) throw new Error('setnsWorker.js must run as a worker thread');
@@ -37,22 +62,36 @@ function run(): void {
   let poisoned = false;
   const { progress } = setup;
   const { perNamespace, hostWide } = splitHostWide(collectorFiles(setup.collectors));
+  const files: Files = { collectorFiles: perNamespace.map((file) => file.procPath), procFiles: setup.procFiles };
   const hostWideFiles = new HostWideFiles(hostWide.map((file) => file.procPath), (file) => threadProcPath(setup.procRoot, file));
-  port.on('message', (batch: BatchRequest) => {
+  const held = new Map<number, Handles>();
+  const home: Home = { fd: homeFd, inode: homeInode };
+  port.on('message', (request: WorkerRequest) => {
+    if (request.kind === 'forget') {
+      for (const inode of request.inodes) {
+        const handles = held.get(inode);
+        held.delete(inode);
+        if (handles !== undefined) closeHandles(libc, handles);
+      }
+      port.postMessage({ kind: 'forgotten', inodes: request.inodes } satisfies WorkerReply);
+      return;
+    }
     // Here at home, before any setns of the batch: the same values serve every namespace.
     const hostWideRaw = hostWideFiles.current();
-    const files: FilesToRead = { procFiles: batch.procFiles, collectorFiles: perNamespace.map((file) => file.procPath), hostWideRaw };
-    const replies = batch.reads.map((request): ReadReply => {
-      if (poisoned) return failure(request.id, 0, 0, true, 'worker', 'worker refused the read: its namespace is in doubt');
+    const replies = request.reads.map((read): ReadReply => {
+      if (poisoned) return failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true });
       const started = sharedNow();
       // The time first: the main thread reads the id, then the time.
       Atomics.store(progress, 1, BigInt(Math.floor(started)));
-      Atomics.store(progress, 0, BigInt(request.id));
-      const reply = readNamespace(libc, setup, request, files, homeFd, homeInode);
+      Atomics.store(progress, 0, BigInt(read.id));
+      const handles = held.get(read.inode);
+      const reply = handles === undefined
+        ? enterAndRead(libc, setup, read, files, hostWideRaw, home, held)
+        : { ...base(read.id), outcome: readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw)) };
       const finished = sharedNow();
       reply.durationMs = finished - started;
       Atomics.store(progress, 1, BigInt(Math.floor(finished)));
-      Atomics.store(progress, 0, BigInt(-request.id));
+      Atomics.store(progress, 0, BigInt(-read.id));
       poisoned = reply.poisoned;
       return reply;
     });
@@ -61,57 +100,200 @@ function run(): void {
   port.postMessage({ kind: 'ready', homeInode } satisfies WorkerReply);
 }
 
-/** The /proc files to read in every namespace, relative to /proc. */
-interface FilesToRead {
-  procFiles: readonly string[];
-  collectorFiles: readonly string[];
-  /** The host-wide collector files, read in the thread's own namespace (HostWideFiles). */
-  hostWideRaw: CollectorFilesRaw;
+interface Home {
+  fd: number;
+  inode: number;
 }
 
-function readNamespace(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: FilesToRead, homeFd: number, homeInode: number): ReadReply {
+/**
+ * A namespace this thread holds nothing for: entered, read, left. With `hold`, its socket and files
+ * are opened while inside and kept; the reply lists them.
+ */
+function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: Files, hostWideRaw: CollectorFilesRaw, home: Home, held: Map<number, Handles>): ReadReply {
   let fd: number;
   try {
     fd = openSync(typeof request.path === 'string' ? request.path : Buffer.from(request.path), 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return failure(request.id, 0, homeInode, false, 'vanished', 'namespace file is gone');
-    return failure(request.id, 0, homeInode, false, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${Buffer.from(request.path).toString()}: ${code}`);
+    if (code === 'ENOENT') return failure(request.id, 'vanished', 'namespace file is gone');
+    return failure(request.id, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'worker', `cannot open ${Buffer.from(request.path).toString()}: ${code}`);
   }
   try {
     // The file may have been unmounted and reused since discovery: then it names another namespace.
-    if (fstatSync(fd).ino !== request.inode) return failure(request.id, 0, homeInode, false, 'vanished', 'namespace file now names another namespace');
+    if (fstatSync(fd).ino !== request.inode) return failure(request.id, 'vanished', 'namespace file now names another namespace');
     try {
       libc.enterNetNamespace(fd);
     } catch (error) {
       const errno = error instanceof LibcError ? error.errno : 0;
-      return failure(request.id, 0, homeInode, false, errno === 1 ? 'permission' : 'worker', (error as Error).message);
+      return failure(request.id, errno === 1 ? 'permission' : 'worker', (error as Error).message);
     }
-    // setns(2) succeeded with a descriptor whose inode was just checked: the thread is in that namespace.
-    const insideInode = request.inode;
+    // Where the thread really is now, asked of the kernel: the main thread compares it with the request.
+    const insideInode = threadNamespaceInode();
+    let heldFds: number[] | null = null;
     let outcome: ReadReply['outcome'];
-    try {
-      outcome = readHere(libc, setup, files);
-    } catch (error) {
-      outcome = { ok: false, reason: error instanceof ParseError ? 'parse' : 'worker', message: (error as Error).message };
+    if (insideInode !== request.inode) {
+      outcome = { ok: false, reason: 'worker', message: `setns led to namespace ${insideInode}, not ${request.inode}` };
+    } else {
+      const handles = request.hold ? openHandles(libc, setup, files) : null;
+      if (handles !== null) {
+        held.set(request.inode, handles);
+        heldFds = handleFds(handles);
+        outcome = readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw));
+      } else {
+        outcome = readOutcome(() => readEntered(libc, setup, files, hostWideRaw));
+      }
     }
-    const afterInode = goHome(libc, homeFd);
-    const poisoned = afterInode !== homeInode || insideInode !== request.inode;
+    const afterInode = goHome(libc, home.fd);
+    const poisoned = afterInode !== home.inode;
     if (poisoned && outcome.ok) outcome = { ok: false, reason: 'worker', message: 'thread did not return to its own namespace' };
-    return { id: request.id, durationMs: 0, insideInode, afterInode, poisoned, outcome };
+    return { id: request.id, durationMs: 0, entered: true, insideInode, afterInode, poisoned, heldFds, outcome };
   } finally {
     closeSync(fd);
   }
 }
 
-function readHere(libc: Libc, setup: WorkerSetup, files: FilesToRead): ReadReply['outcome'] {
-  // The collector files before the dumps: a netlink socket lingers in the namespace's socket count
-  // for a moment after it is closed. Parsed here, so only the small sample goes back.
-  const raw = { ...files.hostWideRaw, ...Object.fromEntries(files.collectorFiles.map((file) => [file, readWholeFile(threadProcPath(setup.procRoot, file))])) };
-  const collectors = collectorSample(raw, setup.collectors);
-  const [addresses, links] = libc.dumpRoute(INTERFACE_DUMPS, setup.timeoutMs) as [Uint8Array, Uint8Array];
-  const procValues = files.procFiles.map((file) => readProcValue(threadProcPath(setup.procRoot, file)));
+function readOutcome(read: () => ReadReply['outcome']): ReadReply['outcome'] {
+  try {
+    return read();
+  } catch (error) {
+    return { ok: false, reason: error instanceof ParseError ? 'parse' : 'worker', message: (error as Error).message };
+  }
+}
+
+/** Opens, inside the namespace, everything later reads need; null when the descriptor table is full. */
+function openHandles(libc: Libc, setup: WorkerSetup, files: Files): Handles | null {
+  const opened: number[] = [];
+  const open = (file: string): Opened => {
+    const result = openProcFile(threadProcPath(setup.procRoot, file));
+    if (typeof result === 'number') opened.push(result);
+    return result;
+  };
+  try {
+    const collectorFds = files.collectorFiles.map(open);
+    const procFds = files.procFiles.map(open);
+    let route: number;
+    try {
+      route = libc.openRoute(setup.timeoutMs);
+    } catch (error) {
+      if (error instanceof LibcError && (error.errno === EMFILE || error.errno === ENFILE)) throw new OutOfDescriptors();
+      throw error;
+    }
+    return { route, collectorFiles: collectorFds, procFiles: procFds };
+  } catch (error) {
+    for (const fd of opened) closeSync(fd);
+    if (error instanceof OutOfDescriptors) return null;
+    throw error;
+  }
+}
+
+const EMFILE = 24;
+const ENFILE = 23;
+
+function handleFds(handles: Handles): number[] {
+  const fds = [handles.route];
+  for (const opened of [...handles.collectorFiles, ...handles.procFiles]) if (typeof opened === 'number') fds.push(opened);
+  return fds;
+}
+
+function closeHandles(libc: Libc, handles: Handles): void {
+  libc.close(handles.route);
+  for (const opened of [...handles.collectorFiles, ...handles.procFiles]) if (typeof opened === 'number') closeSync(opened);
+}
+
+/** A /proc file opened as proc_metrics files are (procFile.ts); a full descriptor table throws OutOfDescriptors. */
+function openProcFile(file: string): Opened {
+  try {
+    return openRegularFile(file, PROC_OPEN_FLAGS).fd;
+  } catch (error) {
+    if (error instanceof NotRegularFileError) return { error: error.message };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') throw new OutOfDescriptors();
+    return code === 'ENOENT' ? null : { error: `cannot open: ${code}` };
+  }
+}
+
+/** One read over held handles: pread() each file from its start, one dump pair on the socket. */
+function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
+  const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
+  handles.collectorFiles.forEach((opened, index) => (raw[files.collectorFiles[index]!] = preadWhole(opened)));
+  // The held socket is open while the files are read: it is the agent's, not the namespace's.
+  const collectors = collectorSample(raw, setup.collectors, { ownSockets: 1 });
+  const [addresses, links] = libc.dumpRoute(handles.route, INTERFACE_DUMPS) as [Uint8Array, Uint8Array];
+  const procValues = handles.procFiles.map(preadValue);
   return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues, collectors };
+}
+
+/**
+ * A namespace read without keeping anything (past the descriptor budget): the collector files before
+ * the dumps, since a netlink socket lingers in the namespace's socket count for a moment after it
+ * is closed. Parsed here, so only the small sample goes back.
+ */
+function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
+  const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
+  for (const file of files.collectorFiles) raw[file] = readOnce(threadProcPath(setup.procRoot, file), preadWhole);
+  const collectors = collectorSample(raw, setup.collectors);
+  const route = libc.openRoute(setup.timeoutMs);
+  let dumps: Uint8Array[];
+  try {
+    // Addresses first: the kernel sizes a dump's first datagram by the largest recv the socket has
+    // seen, so after the (small) address dump all the links come in one datagram instead of several.
+    dumps = libc.dumpRoute(route, INTERFACE_DUMPS);
+  } finally {
+    libc.close(route);
+  }
+  const procValues = files.procFiles.map((file) => readOnce(threadProcPath(setup.procRoot, file), preadValue));
+  return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(dumps[1]!, dumps[0]!)), procValues, collectors };
+}
+
+/** Opens `file`, reads it with `read` and closes it. */
+function readOnce<T>(file: string, read: (opened: Opened) => T): T {
+  let opened: Opened;
+  try {
+    opened = openProcFile(file);
+  } catch {
+    opened = { error: 'cannot open: EMFILE' };
+  }
+  try {
+    return read(opened);
+  } finally {
+    if (typeof opened === 'number') closeSync(opened);
+  }
+}
+
+/** Grows when a file does not fit (snmp6 and netstat are a few KiB). */
+let fileBuffer = Buffer.allocUnsafe(16 * 1024);
+
+/** A whole file from offset 0: seq_file and sysctl files start over at each pread from 0. */
+function preadWhole(opened: Opened): CollectorFileRead {
+  if (typeof opened !== 'number') return opened;
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === fileBuffer.length) {
+        const bigger = Buffer.allocUnsafe(fileBuffer.length * 2);
+        fileBuffer.copy(bigger);
+        fileBuffer = bigger;
+      }
+      const got = readSync(opened, fileBuffer, length, fileBuffer.length - length, length);
+      if (got === 0) return fileBuffer.toString('utf8', 0, length);
+      length += got;
+    }
+  } catch (error) {
+    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+}
+
+/** Like the nsenter reader's `read -r v`: the first field of the first line, or null. */
+function preadValue(opened: Opened): number | null {
+  if (typeof opened !== 'number') return null;
+  try {
+    // One read: a sysctl file gives its whole value at offset 0.
+    const text = fileBuffer.toString('utf8', 0, readSync(opened, fileBuffer, 0, fileBuffer.length, 0));
+    const end = text.indexOf('\n');
+    return parseProcValue(end === -1 ? text : text.slice(0, end));
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -133,23 +315,6 @@ function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
   return replies;
 }
 
-/** More than the first line of any file a proc metric names (one number). */
-const procBuffer = Buffer.allocUnsafe(4096);
-
-/** Like the nsenter reader's `read -r v`: the first field of the first line, or null. */
-function readProcValue(file: string): number | null {
-  try {
-    return readRegularFile(file, PROC_OPEN_FLAGS, (fd) => {
-      // One read into a buffer kept for the thread: a sysctl file gives its whole value at offset 0.
-      const text = procBuffer.toString('utf8', 0, readSync(fd, procBuffer, 0, procBuffer.length, 0));
-      const end = text.indexOf('\n');
-      return parseProcValue(end === -1 ? text : text.slice(0, end));
-    });
-  } catch {
-    return null;
-  }
-}
-
 /** Back to the thread's own namespace; the inode it is in afterwards (0 when that cannot be told). */
 function goHome(libc: Libc, homeFd: number): number {
   try {
@@ -166,8 +331,13 @@ function threadNamespaceInode(): number {
   return match === null ? 0 : Number(match[1]);
 }
 
-function failure(id: number, insideInode: number, afterInode: number, poisoned: boolean, reason: ReadFailureReason, message: string): ReadReply {
-  return { id, durationMs: 0, insideInode, afterInode, poisoned, outcome: { ok: false, reason, message } };
+/** A reply for a read that did not enter anything (held handles, or a refusal before setns). */
+function base(id: number): Omit<ReadReply, 'outcome'> {
+  return { id, durationMs: 0, entered: false, insideInode: 0, afterInode: 0, poisoned: false, heldFds: null };
+}
+
+function failure(id: number, reason: ReadFailureReason, message: string, extra: { poisoned?: boolean } = {}): ReadReply {
+  return { ...base(id), poisoned: extra.poisoned ?? false, outcome: { ok: false, reason, message } };
 }
 
 run();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { childFileLimit } from '../system/fileLimit.js';
 
 export type ShellRun =
   | { kind: 'done'; stdout: string; stderr: string; exitCode: number }
@@ -48,7 +49,10 @@ export class ShellWorker {
   #dead: string | null = null;
 
   constructor(command: string) {
+    const childLimit = childFileLimit();
     const loop = [
+      // The descriptor limit the agent raised for itself is not the children's: they get the usual one back.
+      ...(childLimit === null ? [] : [`ulimit -Sn ${childLimit} 2>/dev/null`]),
       "while IFS= read -r -d '' f; do",
       `  ${command} </dev/null 3<"$f"`,
       "  printf '\\0%d\\0' \"$?\"",

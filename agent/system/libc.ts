@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 
 /**
  * The one module outside agent/readers/ that calls libc (the lint fence in eslint.config.js names
- * it): calls Node has no binding for, made by the agent's main thread. libc is loaded through
+ * it): calls Node has no binding for, made by the agent's main thread (the buffer folder's flock,
+ * the descriptor limit). libc is loaded through
  * koffi on first use, so an agent that never needs a call here never loads it.
  */
 
@@ -18,9 +19,23 @@ class SystemCallError extends Error {
   }
 }
 
+const RLIMIT_NOFILE = 7;
+
+export interface FileLimit {
+  soft: number;
+  hard: number;
+}
+
+interface RlimitStruct {
+  rlim_cur: number | bigint;
+  rlim_max: number | bigint;
+}
+
 interface Bound {
   errno(): number;
   flock(fd: number, operation: number): number;
+  getrlimit(resource: number, limit: [RlimitStruct]): number;
+  setrlimit(resource: number, limit: RlimitStruct): number;
 }
 
 let bound: Bound | null = null;
@@ -31,7 +46,16 @@ function libc(): Bound {
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
   const flock = lib.func('int flock(int fd, int operation)');
-  bound = { errno: () => koffi.errno(), flock: (fd, operation) => flock(fd, operation) as number };
+  // Named once for the prototypes below (struct rlimit: two rlim_t).
+  koffi.struct('netns_exporter_rlimit', { rlim_cur: 'uint64', rlim_max: 'uint64' });
+  const getrlimit = lib.func('int getrlimit(int resource, _Out_ netns_exporter_rlimit *rlim)');
+  const setrlimit = lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)');
+  bound = {
+    errno: () => koffi.errno(),
+    flock: (fd, operation) => flock(fd, operation) as number,
+    getrlimit: (resource, limit) => getrlimit(resource, limit) as number,
+    setrlimit: (resource, limit) => setrlimit(resource, limit) as number,
+  };
   return bound;
 }
 
@@ -48,5 +72,19 @@ export function tryLockExclusive(fd: number): boolean {
     const errno = lib.errno();
     if (errno === EWOULDBLOCK) return false;
     if (errno !== EINTR) throw new SystemCallError(`flock failed: errno ${errno}`, errno);
+  }
+}
+
+/** RLIMIT_NOFILE of this process, from getrlimit(2). */
+export function getFileLimit(): FileLimit {
+  const out: [RlimitStruct] = [{ rlim_cur: 0, rlim_max: 0 }];
+  if (libc().getrlimit(RLIMIT_NOFILE, out) !== 0) throw new SystemCallError(`getrlimit(RLIMIT_NOFILE) failed: errno ${libc().errno()}`, libc().errno());
+  return { soft: Number(out[0].rlim_cur), hard: Number(out[0].rlim_max) };
+}
+
+/** setrlimit(2) for RLIMIT_NOFILE; throws with the errno when the kernel refuses. */
+export function setFileLimit(limit: FileLimit): void {
+  if (libc().setrlimit(RLIMIT_NOFILE, { rlim_cur: limit.soft, rlim_max: limit.hard }) !== 0) {
+    throw new SystemCallError(`setrlimit(RLIMIT_NOFILE, ${limit.soft}:${limit.hard}) failed: errno ${libc().errno()}`, libc().errno());
   }
 }

@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
-import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { tryLockExclusive } from '../system/libc.js';
 
 const LOCK_FILE = '.lock';
+const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 /** Another live process (or another owner in this one) holds the folder. */
 class BufferLockedError extends Error {
@@ -23,7 +24,12 @@ export class FolderLock {
   static async acquire(dir: string): Promise<FolderLock> {
     const file = path.join(dir, LOCK_FILE);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const handle = await open(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+      // Held open read-only (flock needs no more): a file open for writing would keep an operator
+      // from remounting the folder read-only, and a read-only folder still takes the lock.
+      // A read-only folder without a lock file cannot get one: the folder itself is locked then.
+      const handle = await open(file, constants.O_RDONLY | constants.O_CREAT, 0o600)
+        .catch((error: NodeJS.ErrnoException) => (READ_ONLY_CODES.has(error.code ?? '') ? open(dir, constants.O_RDONLY | constants.O_DIRECTORY) : Promise.reject(error)));
+      const locked = (await handle.stat()).isDirectory() ? dir : file;
       let held = false;
       try {
         if (!tryLockExclusive(handle.fd)) {
@@ -33,11 +39,11 @@ export class FolderLock {
         }
         // The owner before us removes the file on release: a lock on a removed file guards nothing.
         const inode = (await handle.stat()).ino;
-        if ((await stat(file).catch(() => null))?.ino !== inode) continue;
-        await handle.truncate(0);
-        await handle.write(`${process.pid}\n`, 0);
+        if ((await stat(locked).catch(() => null))?.ino !== inode) continue;
+        // Only information for a second agent's error; a read-only folder goes without it.
+        await writeFile(file, `${process.pid}\n`).catch(() => undefined);
         held = true;
-        return new FolderLock(file, handle, inode);
+        return new FolderLock(locked, handle, inode);
       } finally {
         if (!held) await handle.close();
       }
@@ -52,7 +58,7 @@ export class FolderLock {
 
   /** Removes the file while still holding it (so no one locks a name about to vanish), then lets go. */
   async release(): Promise<void> {
-    if (await this.intact()) await unlink(this.file).catch(() => undefined);
+    if (path.basename(this.file) === LOCK_FILE && await this.intact()) await unlink(this.file).catch(() => undefined);
     await this.handle.close();
   }
 }

@@ -55,6 +55,8 @@ export class RemoteWriteTarget implements PushTarget {
   #inFlight: AbortController | null = null;
   #lastMetadataMs: number | null = null;
   #sentSamples = 0;
+  /** Samples refused as already delivered: files from before a restart in a read-only buffer.dir. */
+  #resentSamples = 0;
   readonly #dropped = { rejected: 0, too_large: 0 };
   /** Set once this target handed its buffer to the one that replaced it (SIGHUP): it pushes there. */
   #successor: RemoteWriteTarget | null = null;
@@ -132,7 +134,8 @@ export class RemoteWriteTarget implements PushTarget {
         throw error;
       }
       this.#successor = successor;
-      for (const file of files) await rm(file, { force: true });
+      // A read-only folder keeps them: the successor holds the samples, a resend is only a duplicate.
+      for (const file of files) await rm(file, { force: true }).catch(() => undefined);
       if (entries.length > 0) this.#deps.logger.info({ target: this.name, entries: entries.length }, 'remote_write: buffered samples handed to the reloaded target');
     });
   }
@@ -158,6 +161,7 @@ export class RemoteWriteTarget implements PushTarget {
         ],
       },
       { spec: M.bufferedSamples, values: [{ labels: {}, value: stats.samples }] },
+      { spec: M.resentSamples, values: [{ labels: {}, value: this.#resentSamples }] },
       { spec: M.bufferedBytes, values: [{ labels: {}, value: stats.bytes }] },
       { spec: M.corruptFiles, values: [{ labels: {}, value: stats.corruptFiles }] },
     ];
@@ -250,6 +254,10 @@ export class RemoteWriteTarget implements PushTarget {
         return { attempts, error: rejection ?? 'deadline reached before the first attempt; samples stay buffered', errorClass: rejection === null ? 'deadline' : 'rejected' };
       }
       const verdict = rejectionVerdict(failure);
+      if (verdict === 'drop' && batch.maybeDelivered) {
+        await this.#resent(batch.entries, batch.samples, error);
+        continue;
+      }
       if (verdict === 'drop') {
         await this.#reject(batch.entries, batch.samples, 'rejected', error);
         rejection = `${batch.samples} samples rejected: ${error}`;
@@ -329,13 +337,29 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   async #compressor(): Promise<SnappyBlock> {
-    this.#snappy ??= await loadSnappy();
+    if (this.#snappy === null) {
+      this.#snappy = await loadSnappy();
+      this.#deps.logger.debug({ target: this.name, snappy: this.#snappy.kind }, 'remote_write: snappy compression loaded');
+    }
     return this.#snappy;
   }
 
   async #delivered(entries: BufferEntry[], samples: number): Promise<void> {
     await this.#buffer.remove(entries);
     this.#sentSamples += samples;
+  }
+
+  /**
+   * A file from before a restart, found in a read-only folder, that the receiver refused: most
+   * likely delivered then (its file could not be removed), so a duplicate, not malformed data.
+   * Counted apart; it drops nothing else, since such a file is always sent alone.
+   */
+  async #resent(entries: BufferEntry[], samples: number, error: string): Promise<void> {
+    await this.#buffer.remove(entries);
+    if (this.#resentSamples === 0) {
+      this.#deps.logger.warn({ target: this.name, samples, error }, 'remote_write: the receiver refused samples buffered before the restart, most likely delivered then (buffer.dir is read-only, their files could not be removed); counted as resent, nothing else dropped');
+    }
+    this.#resentSamples += samples;
   }
 
   async #reject(entries: BufferEntry[], samples: number, reason: 'rejected', error: string): Promise<void> {

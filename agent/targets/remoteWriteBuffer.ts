@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -51,6 +52,11 @@ export interface BufferBatch {
   entries: BufferEntry[];
   bodies: Uint8Array[];
   samples: number;
+  /**
+   * One entry found at start in a read-only folder: it may have been delivered before the restart
+   * (its file could not be removed then), so it goes alone and a 400 for it is a resend.
+   */
+  maybeDelivered: boolean;
 }
 
 /** Entries a buffer hands to its successor (a new target after SIGHUP): the ones it holds in memory only. */
@@ -90,6 +96,12 @@ export class RemoteWriteBuffer {
   #lock: FolderLock | null = null;
   /** This buffer owns the folder (opened, not handed over): a lost lock is taken again. */
   #owner = false;
+  /** Delivered (or dropped) entries whose files could not be removed (a read-only folder): never sent again, removed when it can be. */
+  readonly #undeleted = new Set<number>();
+  /** Entries found at start in a read-only folder: perhaps delivered before the restart. */
+  readonly #maybeDelivered = new Set<number>();
+  /** The error code of the last failed removal, so a read-only folder warns once, not every cycle. */
+  #removeError: string | null = null;
   /** The error code of the last failed write, so a full disk warns once, not every cycle. */
   #writeError: string | null = null;
 
@@ -107,12 +119,14 @@ export class RemoteWriteBuffer {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     this.#lock = await FolderLock.acquire(dir);
     this.#owner = true;
+    // Files that could not be removed once delivered (the folder went read-only) look like any other.
+    const readOnly = await access(dir, constants.W_OK).then(() => false, () => true);
     const names = (await readdir(dir)).sort();
     for (const name of names) {
       const file = path.join(dir, name);
       // A temp file is a write that never completed (crash between write and rename).
       if (name.endsWith(`${FILE_SUFFIX}.tmp`)) {
-        await rm(file, { force: true });
+        await rm(file, { force: true }).catch(() => undefined);
         continue;
       }
       const id = entryId(name);
@@ -122,6 +136,7 @@ export class RemoteWriteBuffer {
       try {
         const { header } = parseFile(await readFile(file), name);
         this.#push({ id, samples: header.samples, bytes: header.bodyLength, timestampMs: header.timestampMs });
+        if (readOnly) this.#maybeDelivered.add(id);
       } catch (error) {
         await this.#setAside(file, error);
       }
@@ -204,6 +219,7 @@ export class RemoteWriteBuffer {
   async persist(): Promise<void> {
     const dir = this.#options.dir;
     await this.checkFolder();
+    await this.#removeUndeleted();
     // Never write into a folder this buffer does not hold (open() failed, or it was handed over).
     if (dir === null || this.#lock === null) return;
     for (const entry of [...this.#entries]) {
@@ -237,11 +253,12 @@ export class RemoteWriteBuffer {
    */
   async peek(maxSamples: number): Promise<BufferBatch | null> {
     await this.checkFolder();
-    const batch: BufferBatch = { entries: [], bodies: [], samples: 0 };
+    const batch: BufferBatch = { entries: [], bodies: [], samples: 0, maybeDelivered: false };
     let index = 0;
     while (index < this.#entries.length) {
       const entry = this.#entries[index]!;
-      if (batch.entries.length > 0 && batch.samples + entry.samples > maxSamples) break;
+      const maybeDelivered = this.#maybeDelivered.has(entry.id);
+      if (batch.entries.length > 0 && (batch.samples + entry.samples > maxSamples || maybeDelivered || batch.maybeDelivered)) break;
       const body = await this.#body(entry);
       if (body === null) {
         this.#remove(index);
@@ -250,20 +267,50 @@ export class RemoteWriteBuffer {
       batch.entries.push(entry);
       batch.bodies.push(body);
       batch.samples += entry.samples;
+      batch.maybeDelivered = maybeDelivered;
       index += 1;
     }
     return batch.entries.length === 0 ? null : batch;
   }
 
-  /** Forgets delivered (or rejected) entries; they are the head, as `peek` returned them. */
+  /**
+   * Forgets delivered (or rejected) entries; they are the head, as `peek` returned them. A file
+   * that cannot be removed (a read-only folder: EROFS, or EPERM under chattr +i) is remembered as
+   * gone, never sent again, and removed when the folder is writable again. Never throws.
+   */
   async remove(entries: readonly BufferEntry[]): Promise<void> {
     for (const entry of entries) {
       const index = this.#entries.findIndex((candidate) => candidate.id === entry.id);
       if (index === -1) continue;
       const onDisk = !this.#bodies.has(entry.id);
       this.#remove(index);
-      if (this.#options.dir !== null && onDisk) await rm(path.join(this.#options.dir, fileName(entry.id)), { force: true });
+      if (this.#options.dir !== null && onDisk) await this.#removeFile(entry.id);
     }
+  }
+
+  async #removeFile(id: number): Promise<boolean> {
+    const file = path.join(this.#options.dir!, fileName(id));
+    try {
+      await rm(file, { force: true });
+      this.#undeleted.delete(id);
+      this.#removeError = null;
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      if (this.#removeError !== code) {
+        this.#options.logger.warn({ dir: this.#options.dir, error: (error as Error).message }, 'remote_write: cannot remove buffer files of delivered samples; they are not sent again, and are removed once the folder is writable');
+      }
+      this.#removeError = code;
+      this.#undeleted.add(id);
+      return false;
+    }
+  }
+
+  /** Removes the files of delivered entries that could not be removed before; stops at the first that still cannot. */
+  async #removeUndeleted(): Promise<void> {
+    if (this.#undeleted.size === 0) return;
+    for (const id of [...this.#undeleted]) if (!(await this.#removeFile(id))) return;
+    this.#options.logger.info({ dir: this.#options.dir }, 'remote_write: buffer files of delivered samples removed, the folder is writable again');
   }
 
   /**
@@ -322,6 +369,7 @@ export class RemoteWriteBuffer {
   #remove(index: number): void {
     const [entry] = this.#entries.splice(index, 1);
     if (entry === undefined) return;
+    this.#maybeDelivered.delete(entry.id);
     this.#samples -= entry.samples;
     this.#bytes -= entry.bytes;
     this.#bodies.delete(entry.id);
@@ -371,7 +419,7 @@ export class RemoteWriteBuffer {
       await pruneCorruptFiles(path.dirname(file));
     } catch (renameError) {
       this.#options.logger.warn({ file, error: (renameError as Error).message }, 'remote_write: could not move a corrupt buffer file aside; deleting it');
-      await rm(file, { force: true });
+      await rm(file, { force: true }).catch(() => undefined);
     }
   }
 }

@@ -1,5 +1,5 @@
-import type { Registry } from 'prom-client';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
+import type { Exposition } from '../../shared/metrics/exposition.js';
 import type { SeriesFamily } from '../../shared/metrics/familyTable.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 
@@ -7,7 +7,7 @@ import type { Snapshot } from '../../shared/snapshot.js';
 export interface CycleOutput {
   snapshot: Snapshot;
   /** For the text exposition. */
-  registry: Registry;
+  registry: Exposition;
   /** The same figures as families (shared/metrics/families.ts), for the series of remote_write. */
   families: readonly SeriesFamily[];
 }

@@ -12,7 +12,7 @@ export interface FileCollector {
   readonly name: keyof CollectorsConfig;
   readonly files: readonly CollectorFile[];
   /** One namespace's figures, `key` → value, from its files' text; `read` parses one file. */
-  sample(read: ReadFile, config: CollectorsConfig): Record<string, number>;
+  sample(read: ReadFile, config: CollectorsConfig, context: ReadContext): Record<string, number>;
   /** The metric a figure's key is written as. */
   metric(key: string): MetricSpec;
   /** The series it writes on the kernel the docs describe (docs/metrics.md lists each). */
@@ -42,6 +42,14 @@ const TREE_UNDER_PROC: Record<ProcTree, string> = { 'proc-net': 'net', 'proc-sys
 
 export function collectorFile(tree: ProcTree, path: string, { hostWide = false } = {}): CollectorFile {
   return { tree, path, hostWide, procPath: `${TREE_UNDER_PROC[tree]}/${path}` };
+}
+
+/**
+ * What the reader itself had open in the namespace while its files were read: the setns reader
+ * keeps an rtnetlink socket there between cycles, which is the agent's, not the namespace's load.
+ */
+export interface ReadContext {
+  ownSockets: number;
 }
 
 /** One file's values; a file that could not be read or parsed gives none and a note in the sample's errors. */

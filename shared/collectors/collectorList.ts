@@ -1,7 +1,7 @@
 import type { CollectorsConfig } from '../config/configTypes.js';
 import { ParseError } from '../parse/error.js';
 import type { CollectorFilesRaw, CollectorSample } from '../snapshot.js';
-import type { CollectorFile, FileCollector, ParsedStats, ReadFile } from './collector.js';
+import type { CollectorFile, FileCollector, ParsedStats, ReadContext, ReadFile } from './collector.js';
 import { conntrack } from './conntrack.js';
 import { netstat } from './netstat.js';
 import { sockstat } from './sockstat.js';
@@ -30,11 +30,11 @@ export function splitHostWide(files: readonly CollectorFile[]): { perNamespace: 
 }
 
 /** The files' text as read inside one namespace → the collectors' part of its sample. */
-export function collectorSample(raw: CollectorFilesRaw, config: CollectorsConfig): CollectorSample {
+export function collectorSample(raw: CollectorFilesRaw, config: CollectorsConfig, context: ReadContext = { ownSockets: 0 }): CollectorSample {
   const sample: CollectorSample = { netstat: {}, sockstat: {}, conntrack: {}, errors: [] };
   const read: ReadFile = (file, parse) => parseFile(raw, file.procPath, parse, sample.errors);
   for (const collector of FILE_COLLECTORS) {
-    if (config[collector.name].enabled) sample[collector.name] = collector.sample(read, config);
+    if (config[collector.name].enabled) sample[collector.name] = collector.sample(read, config, context);
   }
   return sample;
 }

@@ -1,5 +1,5 @@
 import type { MetricSpec } from '../metricSpec.js';
-import { collectorFile, procInteger, type FileCollector, type ParsedStats, type ReadFile } from './collector.js';
+import { collectorFile, procInteger, type FileCollector, type ParsedStats, type ReadContext, type ReadFile } from './collector.js';
 
 /** The sockstat collector: socket counts by protocol and state, from /proc/net/sockstat and sockstat6. */
 const SOCKSTAT = collectorFile('proc-net', 'sockstat');
@@ -12,9 +12,11 @@ const SOCKSTAT6 = collectorFile('proc-net', 'sockstat6');
  */
 const HOST_WIDE_FIGURES = ['TCP_orphan', 'TCP_alloc', 'TCP_mem', 'UDP_mem'] as const;
 
-function sample(read: ReadFile): Record<string, number> {
+function sample(read: ReadFile, _config: unknown, context: ReadContext): Record<string, number> {
   const values = { ...read(SOCKSTAT, parseSockstat), ...read(SOCKSTAT6, parseSockstat) };
   for (const key of HOST_WIDE_FIGURES) delete values[key];
+  // The reader's own sockets are left out: the figure is what the namespace's programs use.
+  if (values.sockets_used !== undefined) values.sockets_used -= context.ownSockets;
   return values;
 }
 

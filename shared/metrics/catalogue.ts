@@ -1,5 +1,5 @@
 import type { MetricSpec } from '../metricSpec.js';
-import { READ_ERROR_REASONS } from '../snapshot.js';
+import { DISCOVERY_ERROR_REASONS, READ_ERROR_REASONS } from '../snapshot.js';
 
 /**
  * The metrics that belong to no collector: the namespace itself, the build, and the agent's own
@@ -23,7 +23,9 @@ export const SELF = {
   namespaces: { name: 'netns_exporter_namespaces', help: 'Namespaces in the last collection by state: found (after filters), read, failed.', type: 'gauge', labels: ['state'] },
   readErrors: { name: 'netns_exporter_read_errors_total', help: `Namespace reads that failed, by reason (${READ_ERROR_REASONS.join(', ')}).`, type: 'counter', labels: ['reason'] },
   dirListErrors: { name: 'netns_exporter_netns_dir_list_errors_total', help: 'Listings of a netns_dirs folder that failed (ELOOP, EACCES, EMFILE, EIO), by folder; such a cycle is not pushed.', type: 'counter', labels: ['dir'] },
+  discoveryErrors: { name: 'netns_exporter_discovery_errors_total', help: `Discovery steps that failed and were worked around, by reason (${DISCOVERY_ERROR_REASONS.join(', ')}).`, type: 'counter', labels: ['reason'] },
   readerInfo: { name: 'netns_exporter_reader_info', help: 'The namespace reader doing the reading (reader: auto settles on setns or nsenter at start), value is always 1.', type: 'gauge', labels: ['reader'] },
+  heldNamespaces: { name: 'netns_exporter_held_namespaces', help: 'Namespaces the setns reader keeps open between cycles (an rtnetlink socket and its files each) and reads without entering; those past the descriptor budget are entered at every cycle.', type: 'gauge', labels: [] },
   cycles: { name: 'netns_exporter_cycles_total', help: 'Collection cycles run.', type: 'counter', labels: [] },
   cyclesOverrun: { name: 'netns_exporter_cycles_overrun_total', help: 'Cycles whose collection (the reads) took longer than the interval, delaying the next one.', type: 'counter', labels: [] },
   pushesOverrun: { name: 'netns_exporter_pushes_overrun_total', help: 'Cycles whose push (a slow or hung receiver) ran past the interval after a collection on time, delaying the next one.', type: 'counter', labels: [] },

@@ -5,7 +5,7 @@ import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../c
 import { procMetric } from '../collectors/procMetrics.js';
 import type { MetricSpec } from '../metricSpec.js';
 import { BUILD_INFO, NAMESPACE, SELF } from './catalogue.js';
-import { FamilyTable, labelKey, type LabelSource, type SeriesFamily, type SlotFamily } from './familyTable.js';
+import { FamilyTable, labelKey, type LabelSource, type SlotFamily } from './familyTable.js';
 import { configuredLabelNames, deviceLabels, namespaceLabels, primaryAddress, sorted, type LabelSet } from './labels.js';
 
 export interface BuildInfo {
@@ -28,16 +28,17 @@ export interface SelfStats {
   readErrors: Record<string, number>;
   /** netns_dirs folder → failed listings. */
   dirListErrors: Record<string, number>;
+  /** Discovery steps that failed and were worked around, by reason (DISCOVERY_ERROR_REASONS). */
+  discoveryErrors: Record<string, number>;
   pushes: Record<string, { attempts: number; failures: number; lastDurationMs: number | null; lastSuccessMs: number | null }>;
   extra: ExtraMetric[];
   /** The namespace reader in use; absent where no reader runs (tests of the metrics alone). */
   reader?: 'nsenter' | 'setns';
+  /** Namespaces the reader holds open; absent for a reader that holds none (nsenter). */
+  held?: number;
 }
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
-
-/** One metric family of a cycle: its series by slot (familyTable.ts), kept between cycles. */
-export type MetricFamily = SeriesFamily;
 
 /**
  * Snapshot → the cycle's metric families, pure. Both the text exposition (the Pushgateway and
@@ -166,7 +167,10 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   for (const [reason, count] of Object.entries(self.readErrors)) readErrors(reason, count);
   const dirListErrors = one(table.family(SELF.dirListErrors, SELF.dirListErrors.labels), 'dir', 'add');
   for (const [dir, count] of Object.entries(self.dirListErrors)) dirListErrors(dir, count);
+  const discoveryErrors = one(table.family(SELF.discoveryErrors, SELF.discoveryErrors.labels), 'reason', 'add');
+  for (const [reason, count] of Object.entries(self.discoveryErrors)) discoveryErrors(reason, count);
   if (self.reader !== undefined) one(table.family(SELF.readerInfo, SELF.readerInfo.labels), 'reader', 'set')(self.reader, 1);
+  if (self.held !== undefined) table.family(SELF.heldNamespaces, []).set('', self.held, {});
   table.family(SELF.cycles, []).add('', self.cycles, {});
   table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
   table.family(SELF.pushesOverrun, []).add('', self.pushesOverrun, {});

@@ -17,6 +17,12 @@ export const REMOTE_WRITE_METRICS = {
   bufferedBytes: {
     name: 'netns_exporter_remote_write_buffered_bytes', help: 'Compressed size of the samples waiting in the remote_write buffer.', type: 'gauge', labels: [],
   },
+  resentSamples: {
+    name: 'netns_exporter_remote_write_resent_total',
+    help: 'Samples sent again after a restart although the receiver had them (buffer.dir was read-only, so their files could not be removed once delivered); its 400 drops nothing.',
+    type: 'counter',
+    labels: [],
+  },
   corruptFiles: {
     name: 'netns_exporter_remote_write_buffer_corrupt_files_total',
     help: 'Buffer files found unreadable and moved aside (renamed *.corrupt; the newest 5 are kept).',

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -135,7 +136,7 @@ function fileSamples(file: string): number {
 /** A self-metric's value from the agent's /metrics page, or null when the series is absent. */
 async function selfMetric(port: number, name: string, labels: string): Promise<number | null> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}}`));
+  const line = text.split('\n').find((candidate) => candidate.startsWith(labels === '' ? `${name} ` : `${name}{${labels}}`));
   return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -173,6 +174,61 @@ test('buffer.dir deleted while running: counted as reason="deleted", warned once
   await waitFor('the buffer drained after the outage', async () => readdirSync(bufferDir).every((name) => !name.endsWith('.rwb')) && /succeeds again/.test(agent.output()), { context: agent.output, timeoutMs: 30_000 });
   agent.child.kill('SIGTERM');
   assert.is(await agent.exited, 0);
+});
+
+/** Prometheus' own count of remote_write requests it answered with `code`. */
+async function receiverAnswers(prometheus: RunningServer, code: number): Promise<number> {
+  const text = await (await fetch(`${prometheus.url}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith('prometheus_http_requests_total{') && candidate.includes('handler="/api/v1/write"') && candidate.includes(`code="${code}"`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('buffer.dir read-only at recovery: delivered files are never resent while running; after a restart their resend is counted as resent, drops nothing', async () => {
+  const promPort = await freePort();
+  const apiPort = await freePort();
+  const bufferDir = tempDir('rw-readonly');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', bufferDir]);
+  cleanup.push(() => {
+    execFileSync('umount', ['-l', bufferDir]);
+    rmSync(bufferDir, { recursive: true, force: true });
+  });
+  const configFile = writeConfig({
+    ...agentConfig(promPort, { buffer: { dir: bufferDir } }),
+    api_server: { server_address: '127.0.0.1', server_port: apiPort },
+  }, 'rw-readonly');
+  const agent = start(configFile);
+  await waitFor('cycles buffered on disk', async () => readdirSync(bufferDir).filter((name) => name.endsWith('.rwb')).length >= 5, { context: agent.output });
+  execFileSync('mount', ['-o', 'remount,ro', bufferDir]);
+  const onDisk = readdirSync(bufferDir).filter((name) => name.endsWith('.rwb'));
+  const onDiskSamples = onDisk.reduce((sum, name) => sum + fileSamples(path.join(bufferDir, name)), 0);
+
+  const prometheus = await startPrometheus({ port: promPort });
+  cleanup.push(() => prometheus.stop());
+  await assertNoCycleLost(prometheus, agent, 12);
+  assert.is(await receiverAnswers(prometheus, 400), 0, 'nothing delivered was sent again');
+  assert.is(await selfMetric(apiPort, 'netns_exporter_remote_write_samples_dropped_total', 'reason="rejected"'), 0);
+  assert.equal(readdirSync(bufferDir).filter((name) => name.endsWith('.rwb')), onDisk, 'the delivered files are still there (read-only)');
+  agent.child.kill('SIGTERM');
+  assert.is(await agent.exited, 0);
+
+  // A restart while the folder stays read-only: the delivered files are all the agent finds.
+  const again = start(configFile);
+  const resent = await waitFor('the resend counted', async () => {
+    const value = await selfMetric(apiPort, 'netns_exporter_remote_write_resent_total', '');
+    return value !== null && value >= onDiskSamples ? value : null;
+  }, { context: again.output, timeoutMs: 30_000 });
+  assert.is(resent, onDiskSamples, `${onDisk.length} files held ${onDiskSamples} samples`);
+  assert.is(await selfMetric(apiPort, 'netns_exporter_remote_write_samples_dropped_total', 'reason="rejected"'), 0, 'the resend\'s 400 drops nothing');
+  await waitFor('the new cycles delivered', async () => /succeeds again|"consecutiveFailures"/.test(again.output()) || (await receiverAnswers(prometheus, 204)) > 20, { context: again.output });
+  const before = await receiverAnswers(prometheus, 400);
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  assert.is(await receiverAnswers(prometheus, 400), before, 'each resent file is sent once');
+
+  // Writable again: the delivered files go.
+  execFileSync('mount', ['-o', 'remount,rw', bufferDir]);
+  await waitFor('the delivered files removed', async () => readdirSync(bufferDir).every((name) => !name.endsWith('.rwb')), { context: again.output });
+  again.child.kill('SIGTERM');
+  assert.is(await again.exited, 0);
 });
 
 runWhen(test, ['root', 'prometheus'], 'agent buffer ownership tests');

@@ -18,6 +18,9 @@ import { bcryptHash, CLIENT_NAME, makeCertificates, type TestCertificates } from
 const test = suite('agent listeners: web config (TLS, basic auth)');
 let dir = '';
 let certs: TestCertificates;
+/** The certificates made first; `certs` moves to a second set when the rotation test swaps them. */
+let first: TestCertificates;
+let rotated: TestCertificates | null = null;
 let webFile = '';
 let apiPort = 0;
 let healthPort = 0;
@@ -68,6 +71,7 @@ function agentConfig(extra: Record<string, unknown> = {}): Record<string, unknow
 test.before(async () => {
   dir = tempDir('web-config');
   certs = makeCertificates(dir);
+  first = certs;
   HASH.prometheus = bcryptHash('scrape-secret');
   HASH.lb = bcryptHash('lb-secret');
   webFile = path.join(dir, 'web.yml');
@@ -242,6 +246,21 @@ test('a rotated certificate applies to new connections; an open one keeps the se
   fresh.destroy();
   // The listener's certificate now comes from the other CA: curl trusts that one from here on.
   certs = { ...certs, caCert: other.caCert };
+  rotated = other;
+});
+
+test('VerifyClientCertIfGiven and RequireAnyClientCert: the certificate checks OpenSSL leaves to the agent', async () => {
+  assert.ok(rotated !== null, 'runs after the rotation test');
+  const fromFirstCa = ['--cert', first.clientCert, '--key', first.clientKey, '-u', 'prometheus:scrape-secret'];
+  const fromOtherCa = ['--cert', rotated.clientCert, '--key', rotated.clientKey, '-u', 'prometheus:scrape-secret'];
+  const none = ['-u', 'prometheus:scrape-secret'];
+  writeWeb([...tlsLines(['  client_auth_type: VerifyClientCertIfGiven', `  client_ca_file: ${first.caCert}`]), ...usersLines()].join('\n'));
+  await waitFor('an unverified certificate turned away', async () => curl(api('/metrics'), fromOtherCa).status === 0);
+  assert.is(curl(api('/metrics'), none).status, 200, 'no certificate: none to verify');
+  assert.is(curl(api('/metrics'), fromFirstCa).status, 200, 'a certificate the client CA signed');
+  writeWeb([...tlsLines(['  client_auth_type: RequireAnyClientCert']), ...usersLines()].join('\n'));
+  await waitFor('any certificate required', async () => curl(api('/metrics'), none).status === 0);
+  assert.is(curl(api('/metrics'), fromOtherCa).status, 200, 'any certificate, verified or not');
 });
 
 test('rate_limit: beyond the burst a request is answered 429 and counted', async () => {

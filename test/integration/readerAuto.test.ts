@@ -64,7 +64,7 @@ function lyingWorker(name: string, inside: string): URL {
   return standInWorker(name, [
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
     `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
-    `  insideInode: ${inside}, afterInode: ${home}, poisoned: false,`,
+    `  entered: true, heldFds: null, insideInode: ${inside}, afterInode: ${home}, poisoned: false,`,
     `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'wrong0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
   ].join('\n'));
 }

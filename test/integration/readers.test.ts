@@ -100,17 +100,23 @@ test.before(() => {
 test.after(cleanupNamespaces);
 
 test('both readers give identical samples: devices, states, MACs, addresses, 24 statistics, proc values, collectors', async () => {
-  const setns = setnsReader();
+  let setns = setnsReader();
   const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: PROC, collectors: ALL_COLLECTORS });
   try {
-    await setns.start();
     // IPv6 neighbour discovery can still move a counter between the two reads: compare again then.
     let a: Snapshot | null = null;
     let b: Snapshot | null = null;
     for (let attempt = 0; attempt < 5; attempt += 1) {
+      setns = setnsReader();
+      await setns.start();
+      // The first cycle opens each namespace's handles, the second reads them without entering.
+      await collect(setns);
       a = await collect(setns);
-      // A reader's netlink socket counts in its namespace's `sockets: used` for a moment after it is
-      // closed: let the setns workers' go before nsenter reads the same namespaces.
+      assert.not.ok(setns.usingFallback, 'the setns workers did the reading');
+      assert.is(setns.held.held, 4);
+      // The held sockets count in their namespaces' `sockets: used` while open (the setns reader
+      // leaves its own out), and a closed one for a moment after: let them go before nsenter reads.
+      await setns.stop();
       await new Promise((resolve) => setTimeout(resolve, 100));
       b = await collect(nsenter);
       if (JSON.stringify(comparable(a.results)) === JSON.stringify(comparable(b.results))) break;
@@ -119,7 +125,6 @@ test('both readers give identical samples: devices, states, MACs, addresses, 24 
     assert.is(a!.results.length, 4);
     assert.ok(a!.results.every((result) => result.ok), JSON.stringify(a!.results.filter((r) => !r.ok)));
     assert.equal(comparable(a!.results), comparable(b!.results));
-    assert.not.ok(setns.usingFallback, 'the setns workers did the reading');
     const byName = new Map(a!.results.map((result) => [result.ns.name, result.ok ? result.sample : null]));
     const states = (ns: string) => Object.fromEntries(byName.get(ns)!.interfaces.map((i) => [i.name, i.operstate]));
     assert.equal(states(down), { lo: 'DOWN', [dev('c')]: 'LOWERLAYERDOWN', [dev('d')]: 'DOWN' });
@@ -197,7 +202,7 @@ test('a namespace deleted between listing and reading is "vanished"; a reused fi
     const ns: Namespace = { name: doomed, path: `/run/netns/${doomed}`, inode: statSync(`/run/netns/${doomed}`).ino };
     deleteNamespace(doomed);
     const gone = await setns.read(ns);
-    assert.is(gone.ok ? 'ok' : gone.reason, 'vanished');
+    assert.is(gone.ok ? 'ok' : gone.reason, 'vanished', JSON.stringify(gone).slice(0, 300));
     // The file now names another namespace (another inode): never read it under the old name.
     const other = await setns.read({ ...ns, path: `/run/netns/${left}` });
     assert.is(other.ok ? 'ok' : other.reason, 'vanished');
@@ -264,7 +269,7 @@ test('a worker that reports the wrong namespace is replaced and its read is done
   const liar = standInWorker('liar', [
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
     `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
-    `  insideInode: r.inode + 1, afterInode: ${home}, poisoned: false,`,
+    `  entered: true, heldFds: null, insideInode: r.inode + 1, afterInode: ${home}, poisoned: false,`,
     `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'wrong0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
   ].join('\n'));
   const { logger, lines } = silentLogger();

@@ -1,0 +1,217 @@
+import { readdirSync, readlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { pino } from 'pino';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { collectSnapshot } from '../../agent/collect.js';
+import { NsenterReader } from '../../agent/readers/nsenter.js';
+import type { NamespaceReader } from '../../agent/readers/reader.js';
+import { SetnsReader } from '../../agent/readers/setns.js';
+import { compareProofReadings } from '../../shared/readerProof.js';
+import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import type { NamespaceSample, Snapshot } from '../../shared/snapshot.js';
+import { configFrom } from '../helpers/config.js';
+import { addBareNamespaces, addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, sh, TEST_PREFIX } from '../helpers/netns.js';
+import { runWhen } from '../helpers/requirements.js';
+
+/**
+ * The setns reader keeps each namespace's socket and files open between cycles and re-reads them
+ * without entering it; it must never keep a deleted namespace alive (a held socket would), must
+ * give the values the entering readers give, and must leave no descriptor behind.
+ */
+const test = suite('held handles');
+const only = (tag: string) => ({ whitelist: new RegExp(`^${TEST_PREFIX}${tag}`), blacklist: null });
+const noFilter = { whitelist: null, blacklist: null };
+const tag = String(process.pid % 100_000);
+const dev = (suffix: string) => `h${tag}${suffix}`;
+const PROC: ProcMetricConfig[] = [{ name: 'conntrack_count', file: 'sys/net/netfilter/nf_conntrack_count', type: 'gauge' }];
+const ALL_COLLECTORS: CollectorsConfig = configFrom({
+  collectors: { netstat: { enabled: true, fields: '.*' }, sockstat: { enabled: true }, conntrack: { enabled: true } },
+}).collectors;
+const logger = pino({ level: 'silent' });
+
+function setnsReader(options: Partial<ConstructorParameters<typeof SetnsReader>[0]> = {}): SetnsReader {
+  return new SetnsReader({
+    timeoutMs: 5_000,
+    procMetrics: PROC,
+    collectors: ALL_COLLECTORS,
+    fallback: new NsenterReader({ timeoutMs: 5_000, procMetrics: PROC, collectors: ALL_COLLECTORS }),
+    logger,
+    workers: 2,
+    ...options,
+  });
+}
+
+function collect(reader: NamespaceReader, prefix: string): Promise<Snapshot> {
+  return collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only(prefix), procRoot: '/proc' }, reader, deviceFilter: noFilter });
+}
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+  } catch {
+    return false;
+  }
+}).length;
+const hostLinkExists = (name: string) => sh('ip', ['-o', 'link', 'show']).split('\n').some((line) => line.split(': ')[1]?.split('@')[0] === name);
+
+/** How long the host's end of a veth outlives `ip netns delete` of the namespace holding the other end. */
+async function vethGoneAfterDelete(ns: string, hostEnd: string, limitMs: number): Promise<number | null> {
+  const started = Date.now();
+  deleteNamespace(ns);
+  while (Date.now() - started < limitMs) {
+    if (!hostLinkExists(hostEnd)) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return null;
+}
+
+function sampleOf(snapshot: Snapshot, name: string): NamespaceSample {
+  const result = snapshot.results.find((r) => r.ns.name === name);
+  assert.ok(result?.ok, `${name}: ${JSON.stringify(result)}`);
+  return (result as { sample: NamespaceSample }).sample;
+}
+
+test.after(cleanupNamespaces);
+
+test('a namespace is entered once: its socket and files stay open, later cycles open nothing', async () => {
+  addBareNamespaces('hk-', 3);
+  const reader = setnsReader();
+  try {
+    await reader.start();
+    const before = sockets();
+    const first = await collect(reader, 'hk-');
+    assert.is(first.results.filter((r) => r.ok).length, 3);
+    assert.equal(reader.held, { held: 3, limit: reader.held.limit });
+    assert.is(sockets() - before, 3, 'one rtnetlink socket held per namespace');
+    const fds = openFds();
+    for (let cycle = 0; cycle < 3; cycle += 1) {
+      const next = await collect(reader, 'hk-');
+      assert.is(next.results.filter((r) => r.ok).length, 3);
+      assert.is(openFds(), fds, 'a steady cycle opens and keeps nothing new');
+    }
+  } finally {
+    await reader.stop();
+  }
+});
+
+test('a held namespace is freed the moment it is deleted: the host end of its veth goes within 1 s (and without the agent)', async () => {
+  const reader = setnsReader();
+  const held = addNamespace('hv-held');
+  const control = addNamespace('hv-ctl');
+  addVeth({ ns: held, dev: dev('n1') }, { ns: null, dev: dev('h1') });
+  addVeth({ ns: control, dev: dev('n2') }, { ns: null, dev: dev('h2') });
+  try {
+    await reader.start();
+    await collect(reader, 'hv-held');
+    await collect(reader, 'hv-held');
+    assert.is(reader.held.held, 1);
+    // The control: the same deletion with nothing of the agent's in the namespace.
+    const withoutAgent = await vethGoneAfterDelete(control, dev('h2'), 5_000);
+    assert.ok(withoutAgent !== null, 'the control namespace was freed');
+    const withAgent = await vethGoneAfterDelete(held, dev('h1'), 1_000);
+    assert.ok(withAgent !== null, `the host end ${dev('h1')} still exists 1 s after ip netns delete: the agent keeps the namespace alive (control: ${withoutAgent} ms)`);
+    assert.is(reader.held.held, 0);
+    // The reader runs on: the next cycle reads what is left, nothing fails.
+    const after = await collect(reader, 'hv-');
+    assert.is(after.results.length, 0);
+  } finally {
+    await reader.stop();
+  }
+});
+
+test('values: held, entering (setns each time) and nsenter readings of namespaces with traffic, in the order A, B, A', async () => {
+  const a = addNamespace('hx-a');
+  const b = addNamespace('hx-b');
+  addVeth({ ns: a, dev: dev('xa') }, { ns: b, dev: dev('xb') });
+  inNs(a, ['ip', 'addr', 'add', '10.199.22.1/30', 'dev', dev('xa')]);
+  inNs(b, ['ip', 'addr', 'add', '10.199.22.2/30', 'dev', dev('xb')]);
+  for (const [ns, device] of [[a, dev('xa')], [b, dev('xb')], [a, 'lo'], [b, 'lo']] as const) inNs(ns, ['ip', 'link', 'set', device, 'up']);
+  const held = setnsReader();
+  const entering = setnsReader({ heldLimit: 0 });
+  const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: PROC, collectors: ALL_COLLECTORS });
+  // Traffic between the two test namespaces all along: counters move between every reading.
+  const ping: ChildProcess = spawn('ip', ['netns', 'exec', a, 'ping', '-q', '-i', '0.01', '-W', '1', '10.199.22.2'], { stdio: 'ignore' });
+  try {
+    await held.start();
+    await entering.start();
+    await collect(held, 'hx-');
+    assert.is(held.held.held, 2);
+    for (const [label, other] of [['nsenter', nsenter], ['entering setns', entering]] as const) {
+      const first = await collect(held, 'hx-');
+      const middle = await collect(other, 'hx-');
+      const last = await collect(held, 'hx-');
+      for (const ns of [a, b]) {
+        const [x, y, z] = [sampleOf(first, ns), sampleOf(middle, ns), sampleOf(last, ns)];
+        assert.equal(compareProofReadings(x, y, z), { verdict: 'agree' }, `${label} between two held readings of ${ns}`);
+        const rx = (s: NamespaceSample) => s.interfaces.find((i) => i.name === (ns === a ? dev('xa') : dev('xb')))!.stats.rx_packets;
+        assert.ok(rx(x) < rx(z), `traffic moved ${ns}'s counters between the held readings`);
+        for (const [field, low] of Object.entries(x.collectors.netstat)) {
+          const high = z.collectors.netstat[field]!;
+          const value = y.collectors.netstat[field]!;
+          if (low === high) assert.is(value, low, `${label} netstat ${field} of ${ns}`);
+        }
+        for (const [field, low] of Object.entries(x.collectors.sockstat)) {
+          if (z.collectors.sockstat[field] !== low) continue;
+          // nsenter and the entering reader read sockstat while the held reader's socket exists there.
+          const own = field === 'sockets_used' ? 1 : 0;
+          assert.is(y.collectors.sockstat[field], low + own, `${label} sockstat ${field} of ${ns}`);
+        }
+        assert.equal(Object.keys(y.collectors.conntrack).sort(), Object.keys(x.collectors.conntrack).sort());
+        assert.equal(y.proc, x.proc, `${label} proc values of ${ns}`);
+      }
+    }
+  } finally {
+    ping.kill();
+    await Promise.all([held.stop(), entering.stop(), nsenter.stop()]);
+  }
+});
+
+test('churn, 20 namespaces created and deleted 10 times: descriptors back to the start, every deleted namespace freed', async () => {
+  const reader = setnsReader();
+  try {
+    await reader.start();
+    await collect(reader, 'hc-');
+    const start = openFds();
+    for (let round = 0; round < 10; round += 1) {
+      const names = addBareNamespaces(`hc-${round}`, 19);
+      const withVeth = addNamespace(`hc-${round}v`);
+      addVeth({ ns: withVeth, dev: dev(`c${round}`) }, { ns: null, dev: dev(`d${round}`) });
+      const snapshot = await collect(reader, 'hc-');
+      assert.is(snapshot.results.filter((r) => r.ok).length, 20, `round ${round}`);
+      assert.is(reader.held.held, 20);
+      for (const name of names) deleteNamespace(name);
+      const freedMs = await vethGoneAfterDelete(withVeth, dev(`d${round}`), 1_000);
+      assert.ok(freedMs !== null, `round ${round}: the deleted namespace is still alive 1 s later`);
+    }
+    await collect(reader, 'hc-');
+    assert.is(reader.held.held, 0);
+    assert.is(openFds(), start, 'every descriptor of the churned namespaces closed');
+  } finally {
+    await reader.stop();
+  }
+});
+
+test('past the descriptor budget the rest are entered at each read, and read alike; a narrower selection closes handles', async () => {
+  addBareNamespaces('hb-', 6);
+  const reader = setnsReader({ heldLimit: 4 });
+  try {
+    await reader.start();
+    const before = sockets();
+    for (let cycle = 0; cycle < 3; cycle += 1) {
+      const snapshot = await collect(reader, 'hb-');
+      assert.is(snapshot.results.filter((r) => r.ok).length, 6);
+      assert.equal(reader.held, { held: 4, limit: 4 });
+    }
+    assert.is(sockets() - before, 4);
+    // A reload that narrows the filter: the next cycle's namespaces only.
+    await collect(reader, 'hb--0000[01]');
+    assert.is(reader.held.held, 2);
+    assert.is(sockets() - before, 2);
+  } finally {
+    await reader.stop();
+  }
+});
+
+runWhen(test, ['root', 'ip', 'nsenter', 'ping'], 'held handles');
