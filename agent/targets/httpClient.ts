@@ -72,7 +72,7 @@ export interface HttpTargetDeps<C extends HttpClientConfig> {
   version: string;
   now?: () => number;
   random?: () => number;
-  /** By default createHttpClient, at start(). */
+  /** By default createHttpClient, called on the first push (connection.ts), not at start(). */
   createClient?: (config: C) => HttpClient;
   /** Environment for the proxy variables; process.env by default. */
   env?: Record<string, string | undefined>;

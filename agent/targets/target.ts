@@ -48,3 +48,10 @@ export interface PushTarget {
   /** Flushes or deletes what the target's config asks for on shutdown, within `deadlineMs`. */
   stop(deadlineMs: number): Promise<void>;
 }
+
+/**
+ * What a target's stop() keeps back from its deadline for the work after its last request (writing
+ * the buffer, closing sockets, the log line): shutdown waits for each part only until the deadline,
+ * and a part still busy then ends the process the hard way.
+ */
+export const STOP_LOCAL_WORK_MS = 300;
