@@ -13,7 +13,7 @@ const production = process.argv.includes('--production') || process.argv.include
 const AGENT_ENTRIES = ['agent/main.ts!', 'agent/readers/setnsWorker.ts!'];
 
 /** Programs the tests and benchmarks run: Debian packages (.ci/run installs those CI needs), not npm ones. */
-const SYSTEM_PROGRAMS = ['ip', 'mount', 'umount', 'mkfifo', 'script', 'logrotate', 'systemd-analyze', 'setpriv', 'openssl', 'promtool', 'gcc', 'haproxy'];
+const SYSTEM_PROGRAMS = ['ip', 'mount', 'umount', 'mkfifo', 'script', 'logrotate', 'systemd-analyze', 'setpriv', 'openssl', 'promtool', 'gcc', 'haproxy', 'unshare', 'nsenter'];
 
 export default {
   entry: [
@@ -23,7 +23,7 @@ export default {
     'scripts/*.mjs',
     'bench/run.ts',
     // The benchmarks bench/run.ts loads from a URL, when they exist.
-    'bench/{readers,collectors,pushgateway,remoteWrite,memory}.ts',
+    'bench/{readers,collectors,pushgateway,remoteWrite,pushCost,memory}.ts',
     // Loaded with `node --import` in front of the agent by bench/memory.ts.
     'bench/heapPreload.ts',
   ],

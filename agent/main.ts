@@ -322,6 +322,6 @@ function startedAsScript(): boolean {
   }
 }
 
-// 0.1.0 documented `node dist/agent/main.js` (README, Dockerfile): run that way it still starts the
-// agent; imported, it does nothing.
+// Run as a file (`node dist/agent/main.js`, the container image's entrypoint) this starts the agent;
+// imported (by bin.ts, by tests), it does nothing.
 if (startedAsScript()) runAsProgram(process.argv.slice(2));

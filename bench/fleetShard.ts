@@ -18,7 +18,7 @@ import { parseConfig } from '../shared/config/schema.js';
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { FamilyTable } from '../shared/metrics/familyTable.js';
-import { registryFromFamilies } from '../shared/metrics/registry.js';
+import { cycleExposition } from '../shared/metrics/exposition.js';
 import { remoteWriteFigures } from '../test/helpers/remoteWrite.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { syntheticSnapshot } from '../test/helpers/snapshot.js';
@@ -132,7 +132,7 @@ async function runNode(plan: ShardPlan, node: number, report: ShardReport): Prom
       const startMs = Date.now();
       const snapshot = cycleSnapshot(names, plan.devices, cycle);
       const families = cycleFamilies(snapshot, config, BUILD, null, table);
-      const registry = registryFromFamilies(families);
+      const registry = cycleExposition(families);
       const sentBefore = remoteWriteFigures(target).sentSamples;
       // The loop's deadline: a push must finish before the next cycle is due.
       const outcome = await target.push({ snapshot, registry, families }, startMs + Math.max(config.intervalMs - (Date.now() - startMs), 1_000));
@@ -167,12 +167,11 @@ export async function runShard(plan: ShardPlan): Promise<ShardReport> {
   return report;
 }
 
-/** Samples per node and cycle (what one node sends), counted from one registry. */
+/** Samples per node and cycle (what one node sends), counted from one cycle's families. */
 export async function samplesPerNode(plan: ShardPlan): Promise<number> {
   const config = nodeConfig(plan, 'node-00000');
-  const registry = registryFromFamilies(cycleFamilies(cycleSnapshot(namespaceNames(plan.namespaces, 0), plan.devices, 0), config, BUILD, null));
-  const families = await registry.getMetricsAsJSON();
-  return families.reduce((sum, family) => sum + family.values.length, 0);
+  const families = cycleFamilies(cycleSnapshot(namespaceNames(plan.namespaces, 0), plan.devices, 0), config, BUILD, null);
+  return families.reduce((sum, family) => sum + family.count, 0);
 }
 
 // Run as a child of bench/fleet.ts: the plan comes as JSON in argv, the report goes back over IPC.

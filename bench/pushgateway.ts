@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { PushgatewayTarget } from '../agent/targets/pushgateway.js';
 import { parseConfig } from '../shared/config/schema.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
-import { registryFromFamilies } from '../shared/metrics/registry.js';
+import { cycleExposition } from '../shared/metrics/exposition.js';
 import { startPushgateway } from '../test/helpers/servers.js';
 import { syntheticSnapshot } from '../test/helpers/snapshot.js';
 import { fixed, formatTable } from './figures.js';
@@ -34,7 +34,7 @@ export async function benchPushgateway(): Promise<string[]> {
       for (let round = 0; round < ROUNDS; round++) {
         const snapshot = syntheticSnapshot({ names, devices: DEVICES, offset: round * 10 });
         let started = performance.now();
-        const registry = registryFromFamilies(cycleFamilies(snapshot, config, { version: 'bench', revision: '', nodeversion: process.version }, null));
+        const registry = cycleExposition(cycleFamilies(snapshot, config, { version: 'bench', revision: '', nodeversion: process.version }, null));
         const buildMs = performance.now() - started;
         started = performance.now();
         const text = await registry.metrics();

@@ -13,10 +13,16 @@ const AGENT_MAIN = path.join(DIST, 'agent/main.js');
 /** The agent as installed: node with the flags of its shebang. */
 const AGENT = [...nodeFlagsOfShebang(readFileSync(AGENT_MAIN, 'utf8').split('\n')[0]!), AGENT_MAIN];
 const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/setnsFloor.c', import.meta.url));
+const HELD_FLOOR_SOURCE = fileURLToPath(new URL('../../bench/heldFloor.c', import.meta.url));
+/**
+ * The setns reader past its descriptor budget: a hard nofile limit of 512 (all of it kept back)
+ * leaves none, so it enters every namespace at every cycle, as before it held them.
+ */
+const ENTERING = ['prlimit', '--nofile=512:512', '--'];
 /** Namespaces on the host that match no filter, as users have: discovery lists them too. */
 const OTHER_NAMESPACES = 100;
 /** Cycles of one long-running agent: the first ones warm up, the last STEADY_CYCLES count. */
-const CYCLES = 8;
+const CYCLE_COUNT = 8;
 const STEADY_CYCLES = 4;
 const FLOOR_ROUNDS = 6;
 const READERS = ['setns', 'nsenter'] as const;
@@ -48,8 +54,12 @@ export async function benchReaders(counts: number[]): Promise<string[]> {
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
-    const floor = await compileFloor(work).catch((error: Error) => {
+    const floor = await compileFloor(work, FLOOR_SOURCE, 'setns-floor').catch((error: Error) => {
       notes.push(`C floor not measured: ${error.message}`);
+      return null;
+    });
+    const heldFloor = await compileFloor(work, HELD_FLOOR_SOURCE, 'held-floor').catch((error: Error) => {
+      notes.push(`held C floor not measured: ${error.message}`);
       return null;
     });
     await others.grow(OTHER_NAMESPACES);
@@ -57,14 +67,17 @@ export async function benchReaders(counts: number[]): Promise<string[]> {
       const load = loadavg()[0]!;
       const namespaces = await pool.grow(count);
       if (floor !== null) rows.push(...(await floorRows(floor, pool.prefix, count)));
+      if (heldFloor !== null) rows.push(...(await heldFloorRows(heldFloor, pool.prefix, count)));
       rows.push({ count, run: 'bare nsenter cat loop', ...(await bareLoop(namespaces.map((ns) => ns.path))), rssMb: null });
       for (const reader of READERS) {
         const config = writeConfig(work, reader, pool.whitelistPattern);
         const steady = await longRunning(config, count);
-        rows.push({ count, run: `${reader}: steady state (cycles ${CYCLES - STEADY_CYCLES + 1}–${CYCLES})`, wallMs: steady.wallMs, cpuMs: steady.cpuMs, rssMb: steady.rssMb });
+        rows.push({ count, run: `${reader}: steady state (cycles ${CYCLE_COUNT - STEADY_CYCLES + 1}–${CYCLE_COUNT})`, wallMs: steady.wallMs, cpuMs: steady.cpuMs, rssMb: steady.rssMb });
         rows.push({ count, run: `${reader}: first cycle of that agent`, wallMs: steady.firstWallMs, cpuMs: null, rssMb: null });
         rows.push(await freshRun(config, work, count, reader));
       }
+      const entering = await longRunning(writeConfig(work, 'setns', pool.whitelistPattern), count, { wrap: ENTERING });
+      rows.push({ count, run: `setns entering each cycle (past the budget): steady state`, wallMs: entering.wallMs, cpuMs: entering.cpuMs, rssMb: entering.rssMb });
       rows.push(await freshRun(writeConfig(work, 'auto', pool.whitelistPattern), work, count, 'auto'));
       notes.push(`${count}: load ${load.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`);
     }
@@ -74,39 +87,43 @@ export async function benchReaders(counts: number[]): Promise<string[]> {
   }
   return [
     `CPU per cycle (threads 4, ${availableParallelism()} CPUs; original's example config: 5 interface metrics + nf_conntrack_count; ${OTHER_NAMESPACES} other namespaces on the host)`,
-    ...formatTable(['namespaces', 'run', 'wall ms', 'CPU ms', 'CPU µs/ns', 'peak RSS MB', 'collection ms', '× floor'], rows.map((row) => cells(row, rows))),
+    ...formatTable(['namespaces', 'run', 'wall ms', 'CPU ms', 'CPU µs/ns', 'peak RSS MB', 'collection ms', '× floor', '× held floor'], rows.map((row) => cells(row, rows))),
     '',
     'steady state: one agent, cycles back to back, median wall of the last cycles, CPU of its process tree (threads, shells, nsenter chains) per cycle;',
     'fresh: node dist/agent/main.js --dry-run, whole process (CPU incl. children, peak RSS of the largest process); collection ms is the collection alone;',
-    '× floor: wall (collection ms for fresh runs) over the C floor\'s steady rounds in the same run.',
+    '× floor: wall (collection ms for fresh runs) over the C floor\'s steady rounds in the same run; × held floor: over the held C loop\'s steady rounds (bench/heldFloor.c).',
     ...notes,
   ];
 }
 
 function cells(row: Row, rows: readonly Row[]): string[] {
   const floor = rows.find((other) => other.count === row.count && other.run.startsWith('C floor: steady'));
+  const held = rows.find((other) => other.count === row.count && other.run.startsWith('C held floor: steady'));
   const compared = row.collectionMs ?? row.wallMs;
   return [
     String(row.count), row.run, fixed(row.wallMs), fixed(row.cpuMs), row.cpuMs === null ? 'n/a' : fixed((row.cpuMs * 1000) / row.count),
     fixed(row.rssMb, 1), row.collectionMs === undefined ? '' : fixed(row.collectionMs), floor === undefined ? '' : `${fixed(compared / floor.wallMs, 2)}×`,
+    held === undefined ? '' : `${fixed(compared / held.wallMs, 2)}×`,
   ];
 }
 
-function writeConfig(work: string, reader: string, whitelist: string): string {
-  const file = path.join(work, `${reader}.yaml`);
+/** The original's example config with `reader`, pull mode, a 2 s interval; `extra` lines appended (a push section). */
+export function writeConfig(work: string, reader: string, whitelist: string, name = reader, extra: readonly string[] = []): string {
+  const file = path.join(work, `${name}.yaml`);
   writeFileSync(file, originalExampleConfig(whitelist, [
     `reader: ${reader}`,
     // Short enough that a slow reader's cycles run back to back; reads get the whole interval.
     'interval: 2s',
     'read_timeout: 2s',
+    ...extra,
   ]));
   return file;
 }
 
-async function compileFloor(work: string): Promise<string> {
-  const binary = path.join(work, 'setns-floor');
+async function compileFloor(work: string, source: string, name: string): Promise<string> {
+  const binary = path.join(work, name);
   await new Promise<void>((resolve, reject) => {
-    execFile('gcc', ['-O2', '-o', binary, FLOOR_SOURCE], (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(`gcc: ${stderr.trim() || error.message}`))));
+    execFile('gcc', ['-O2', '-o', binary, source], (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(`gcc: ${stderr.trim() || error.message}`))));
   });
   return binary;
 }
@@ -119,6 +136,15 @@ async function floorRows(binary: string, prefix: string, count: number): Promise
     { count, run: 'C floor: steady (setns, net/dev + conntrack)', wallMs: floor.steady.wallMs, cpuMs: floor.steady.cpuMs, rssMb: null },
     { count, run: 'C floor: first round', wallMs: floor.first.wallMs, cpuMs: floor.first.cpuMs, rssMb: null },
     { count, run: 'C, the worker\'s syscalls: steady', wallMs: worker.steady.wallMs, cpuMs: worker.steady.cpuMs, rssMb: null },
+  ];
+}
+
+/** The held C loop: entering every namespace once (its setup) and the rounds that re-read what it holds. */
+async function heldFloorRows(binary: string, prefix: string, count: number): Promise<Row[]> {
+  const floor = await runFloor(binary, prefix, count, []);
+  return [
+    { count, run: 'C held floor: steady (pread, one dump)', wallMs: floor.steady.wallMs, cpuMs: floor.steady.cpuMs, rssMb: null },
+    { count, run: 'C held floor: setup (enter, open, home)', wallMs: floor.first.wallMs, cpuMs: floor.first.cpuMs, rssMb: null },
   ];
 }
 
@@ -144,10 +170,17 @@ async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: numbe
   return { wallMs: performance.now() - started, cpuMs: cost.userMs + cost.sysMs };
 }
 
-/** One agent, CYCLES cycles: its cycle log lines, and its tree's CPU read from /proc after each. */
-async function longRunning(config: string, count: number): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
+/**
+ * One agent, `cycles` cycles: its cycle log lines, and its tree's CPU read from /proc after each.
+ * `nodeFlags` go before the agent's own (--cpu-prof, say).
+ */
+export async function longRunning(
+  config: string, count: number, options: { cycles?: number; steady?: number; nodeFlags?: readonly string[]; wrap?: readonly string[] } = {},
+): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
+  const CYCLES = options.cycles ?? CYCLE_COUNT;
   // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
-  const child = spawn(process.execPath, [...AGENT, '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, ...args] = [...(options.wrap ?? []), process.execPath, ...(options.nodeFlags ?? []), ...AGENT, '--config', config, '--log-level', 'debug'];
+  const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const cycles: CycleSample[] = [];
   let tail = '';
   const limitMs = 60_000 + CYCLES * count * 30;
@@ -177,7 +210,7 @@ async function longRunning(config: string, count: number): Promise<{ wallMs: num
       });
     });
     const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return { ...steadyFigures(cycles, STEADY_CYCLES), rssMb: peak === null ? 0 : Number(peak[1]) / 1024 };
+    return { ...steadyFigures(cycles, options.steady ?? STEADY_CYCLES), rssMb: peak === null ? 0 : Number(peak[1]) / 1024 };
   } finally {
     await stopAgent(child);
   }

@@ -7,7 +7,7 @@
  *   --repeat N     runs of each kind per count, median reported (default 3, env BENCH_REPEAT)
  *   --threads N    the agent's threads (default: the config default, env BENCH_THREADS)
  *   --profile      one extra agent run per count under --cpu-prof, summarised
- *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, memory)
+ *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, push_cost, memory)
  *   --duration D   memory: how long each agent runs (default 90s; the soak: 30m, env BENCH_DURATION)
  *   --interval D   memory: the agent's interval (default 5s, env BENCH_INTERVAL)
  *   --heap         memory: heap snapshots after 11 cycles instead of the RSS runs (--heap-dir keeps them)
@@ -40,6 +40,7 @@ const OPTIONAL: OptionalBench[] = [
   { part: 'collectors', file: './collectors.js', run: (module, counts) => call(module, 'benchCollectors', counts) },
   { part: 'pushgateway', file: './pushgateway.js', run: (module) => call(module, 'benchPushgateway') },
   { part: 'remote_write', file: './remoteWrite.js', run: (module) => call(module, 'benchRemoteWrite') },
+  { part: 'push_cost', file: './pushCost.js', run: (module, counts) => call(module, 'benchPushCost', counts) },
   {
     part: 'memory', file: './memory.js', run: (module, counts, values) => call(module, 'benchMemory', {
       counts,

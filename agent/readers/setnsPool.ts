@@ -209,11 +209,6 @@ export class SetnsWorkerPool {
     });
   }
 
-  /** Queued reads settle as 'doubt': the reader reads them elsewhere. */
-  drain(): void {
-    this.#drainQueue();
-  }
-
   /** The worker with the fewest namespaces: those it holds plus those it has to read. */
   #leastLoaded(): Slot {
     let best = this.#slots[0]!;

@@ -6,7 +6,7 @@ import type { ExtraMetric } from '../../shared/metrics/families.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
 import { TargetConnection } from './connection.js';
 import type { HttpTargetDeps } from './httpClient.js';
-import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
+import { STOP_LOCAL_WORK_MS, type CycleOutput, type PushOutcome, type PushTarget, type TargetState } from './target.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -114,7 +114,7 @@ export class PushgatewayTarget implements PushTarget {
     if (!this.#link.isOpen) return;
     try {
       if (!deleteGroup) return;
-      const result = await this.deleteGroup(deadlineMs);
+      const result = await this.deleteGroup(deadlineMs - STOP_LOCAL_WORK_MS);
       const group = groupingUrl(this.#config.url, this.#config.job, this.#config.grouping).pathname;
       if (result.ok) this.#deps.logger.info({ target: this.name, group }, 'deleted this node\'s group from the Pushgateway');
       else this.#deps.logger.warn({ target: this.name, error: result.error }, 'could not delete this node\'s group from the Pushgateway');

@@ -11,7 +11,7 @@ import type { HttpTargetDeps } from './httpClient.js';
 import type { SendResult } from './retry.js';
 import { RemoteWriteBuffer, type BufferBatch, type BufferEntry, type HandedEntry } from './remoteWriteBuffer.js';
 import { loadSnappy, type SnappyBlock } from './snappy.js';
-import type { CycleOutput, PushOutcome, PushTarget, TargetState } from './target.js';
+import { STOP_LOCAL_WORK_MS, type CycleOutput, type PushOutcome, type PushTarget, type TargetState } from './target.js';
 
 /** Prometheus sends metadata once a minute, not with every batch; so do we. */
 const METADATA_INTERVAL_MS = 60_000;
@@ -176,7 +176,7 @@ export class RemoteWriteTarget implements PushTarget {
     return this.#exclusive(async () => {
       try {
         if (!this.#link.isOpen || this.#successor !== null) return;
-        if (this.#buffer.stats().samples > 0) await this.#drain(deadlineMs);
+        if (this.#buffer.stats().samples > 0) await this.#drain(deadlineMs - STOP_LOCAL_WORK_MS);
         await this.#buffer.persist();
         const { samples, memoryEntries } = this.#buffer.stats();
         if (samples > 0) {
@@ -337,7 +337,10 @@ export class RemoteWriteTarget implements PushTarget {
   }
 
   async #compressor(): Promise<SnappyBlock> {
-    this.#snappy ??= await loadSnappy();
+    if (this.#snappy === null) {
+      this.#snappy = await loadSnappy();
+      this.#deps.logger.debug({ target: this.name, snappy: this.#snappy.kind }, 'remote_write: snappy compression loaded');
+    }
     return this.#snappy;
   }
 

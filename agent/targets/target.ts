@@ -1,5 +1,5 @@
-import type { Registry } from 'prom-client';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
+import type { Exposition } from '../../shared/metrics/exposition.js';
 import type { SeriesFamily } from '../../shared/metrics/familyTable.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 
@@ -7,7 +7,7 @@ import type { Snapshot } from '../../shared/snapshot.js';
 export interface CycleOutput {
   snapshot: Snapshot;
   /** For the text exposition. */
-  registry: Registry;
+  registry: Exposition;
   /** The same figures as families (shared/metrics/families.ts), for the series of remote_write. */
   families: readonly SeriesFamily[];
 }
@@ -48,3 +48,10 @@ export interface PushTarget {
   /** Flushes or deletes what the target's config asks for on shutdown, within `deadlineMs`. */
   stop(deadlineMs: number): Promise<void>;
 }
+
+/**
+ * What a target's stop() keeps back from its deadline for the work after its last request (writing
+ * the buffer, closing sockets, the log line): shutdown waits for each part only until the deadline,
+ * and a part still busy then ends the process the hard way.
+ */
+export const STOP_LOCAL_WORK_MS = 300;

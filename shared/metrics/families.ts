@@ -5,7 +5,7 @@ import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../c
 import { procMetric } from '../collectors/procMetrics.js';
 import type { MetricSpec } from '../metricSpec.js';
 import { BUILD_INFO, NAMESPACE, SELF } from './catalogue.js';
-import { FamilyTable, labelKey, type LabelSource, type SeriesFamily, type SlotFamily } from './familyTable.js';
+import { FamilyTable, labelKey, type LabelSource, type SlotFamily } from './familyTable.js';
 import { configuredLabelNames, deviceLabels, namespaceLabels, primaryAddress, sorted, type LabelSet } from './labels.js';
 
 export interface BuildInfo {
@@ -24,6 +24,7 @@ export interface ExtraMetric {
 export interface SelfStats {
   cycles: number;
   cyclesOverrun: number;
+  pushesOverrun: number;
   readErrors: Record<string, number>;
   /** netns_dirs folder → failed listings. */
   dirListErrors: Record<string, number>;
@@ -38,9 +39,6 @@ export interface SelfStats {
 }
 
 export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
-
-/** One metric family of a cycle: its series by slot (familyTable.ts), kept between cycles. */
-export type MetricFamily = SeriesFamily;
 
 /**
  * Snapshot → the cycle's metric families, pure. Both the text exposition (the Pushgateway and
@@ -175,6 +173,7 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   if (self.held !== undefined) table.family(SELF.heldNamespaces, []).set('', self.held, {});
   table.family(SELF.cycles, []).add('', self.cycles, {});
   table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
+  table.family(SELF.pushesOverrun, []).add('', self.pushesOverrun, {});
   const pushDuration = one(table.family(SELF.pushDuration, SELF.pushDuration.labels), 'target', 'set');
   const pushes = one(table.family(SELF.pushes, SELF.pushes.labels), 'target', 'add');
   const pushFailures = one(table.family(SELF.pushFailures, SELF.pushFailures.labels), 'target', 'add');

@@ -43,6 +43,8 @@ export class SlotFamily implements SeriesFamily {
   readonly keys: (string | undefined)[] = [];
   readonly labels: (LabelSet | undefined)[] = [];
   slotValues = new Float64Array(8);
+  /** By slot: the series' `{label="value",...}` in the text exposition, made when first needed. */
+  readonly labelTexts: (string | undefined)[] = [];
   metricNames: (string | undefined)[] | undefined;
   /** By slot: the cycle it was last set in (0: free). */
   #setIn = new Uint32Array(8);
@@ -129,6 +131,7 @@ export class SlotFamily implements SeriesFamily {
     this.#byKey.delete(this.keys[slot]!);
     this.keys[slot] = undefined;
     this.labels[slot] = undefined;
+    this.labelTexts[slot] = undefined;
     if (this.metricNames !== undefined) this.metricNames[slot] = undefined;
     this.#setIn[slot] = 0;
     this.#free.push(slot);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { familiesFromValues } from '../../shared/metrics/familyTable.js';
-import { registryFromFamilies } from '../../shared/metrics/registry.js';
+import { cycleExposition } from '../../shared/metrics/exposition.js';
 import { pino } from 'pino';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
@@ -34,7 +34,7 @@ export function syntheticCycle(timestampMs: number, metric: string, values: Reco
     name: metric, help: 'test series', type: 'gauge', labelNames: ['series'],
     values: Object.entries(values).map(([series, value]) => ({ labels: { series }, value })),
   }]);
-  return { snapshot: snapshotOf([], timestampMs), registry: registryFromFamilies(families), families };
+  return { snapshot: snapshotOf([], timestampMs), registry: cycleExposition(families), families };
 }
 
 export interface ReceivedRequest {

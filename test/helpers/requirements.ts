@@ -7,12 +7,12 @@ const SKIPPED_MARK = 'SKIPPED (not in CI): ';
 /** CI sets CI=true: there a missing requirement is a failure, never a silent skip. */
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
-export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables' | 'squid' | 'logrotate' | 'haproxy' | 'curl';
+export type Requirement = 'root' | 'ip' | 'nsenter' | 'ping' | 'prometheus' | 'pushgateway' | 'promtool' | 'openssl' | 'victoria-metrics' | 'systemd-analyze' | 'setpriv' | 'iptables' | 'squid' | 'logrotate' | 'haproxy' | 'curl' | 'node-exporter';
 
 const COMMANDS: Record<Exclude<Requirement, 'root'>, string> = {
   ip: 'ip', nsenter: 'nsenter', ping: 'ping', prometheus: 'prometheus', pushgateway: 'prometheus-pushgateway',
   promtool: 'promtool', openssl: 'openssl', 'victoria-metrics': 'victoria-metrics',
-  'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables', squid: 'squid', logrotate: 'logrotate', haproxy: 'haproxy', curl: 'curl',
+  'systemd-analyze': 'systemd-analyze', setpriv: 'setpriv', iptables: 'iptables', squid: 'squid', logrotate: 'logrotate', haproxy: 'haproxy', curl: 'curl', 'node-exporter': 'prometheus-node-exporter',
 };
 
 function missingRequirements(requirements: readonly Requirement[]): string[] {

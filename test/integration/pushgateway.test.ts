@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Exposition as Registry } from '../../shared/metrics/exposition.js';
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { collectSnapshot } from '../../agent/collect.js';
@@ -13,6 +13,7 @@ import { NsenterReader } from '../../agent/readers/nsenter.js';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import type { PushOutcome } from '../../agent/targets/target.js';
 import type { Config, PushgatewayConfig } from '../../shared/config/configTypes.js';
+import { parseExposition } from '../helpers/exposition.js';
 import { buildRegistry } from '../helpers/registry.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
@@ -60,12 +61,10 @@ function target(config: PushgatewayConfig, extra: { env?: Record<string, string 
   return { target: new PushgatewayTarget(config, { logger: log.logger, version: '0.0.0-test', env: extra.env ?? {} }), log };
 }
 
-/** Series as "name{a="1",b="2"}" → value, from what prom-client rendered. */
+/** Series as "name{a="1",b="2"}" → value, from the text the target pushed. */
 async function pushedSeries(registry: Registry): Promise<Map<string, number>> {
   const series = new Map<string, number>();
-  for (const metric of await registry.getMetricsAsJSON()) {
-    for (const value of metric.values) series.set(seriesKey(metric.name, value.labels as Record<string, string>), value.value);
-  }
+  for (const sample of parseExposition(await registry.metrics())) series.set(seriesKey(sample.name, sample.labels), sample.value);
   return series;
 }
 

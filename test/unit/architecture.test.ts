@@ -88,4 +88,32 @@ test('shared/config/ imports nothing from the floors above it', () => {
   }
 });
 
+/**
+ * The floors of shared/ (docs/architecture.md draws them): a module imports from its own floor or
+ * the ones below, never from above. The first floor that matches a file is its floor.
+ */
+const SHARED_FLOORS: [string, RegExp][] = [
+  ['facts', /^shared\/(snapshot|interfaceStats|metricSpec|compare|shellQuote|backoff|proxy|pushgateway\/url|parse\/(error|mountinfo))\.ts$/],
+  ['config', /^shared\/(config\/.*|filter)\.ts$/],
+  ['decoders', /^shared\/(parse\/(ipJson|netlink)|packedInterfaces|readerProof|discovery)\.ts$/],
+  ['collectors', /^shared\/collectors\/.*\.ts$/],
+  ['reader framing', /^shared\/parse\/(nsenterOutput|collectorRecords)\.ts$/],
+  ['metrics', /^shared\/(metrics|remoteWrite)\/.*\.ts$/],
+  ['reload', /^shared\/reloadPlan\.ts$/],
+];
+const floorOf = (file: string): number => SHARED_FLOORS.findIndex(([, pattern]) => pattern.test(file));
+
+test('shared/ has floors, and no import points up', () => {
+  for (const file of sources('shared')) {
+    if (file.endsWith('.d.ts')) continue;
+    const floor = floorOf(file);
+    assert.ok(floor >= 0, `${file} is on no floor of docs/architecture.md`);
+    for (const spec of imports(file)) {
+      if (!spec.startsWith('.')) continue;
+      const target = path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), spec)).replace(/\.js$/, '.ts');
+      assert.ok(floorOf(target) <= floor, `${file} (${SHARED_FLOORS[floor]![0]}) imports ${target} (${SHARED_FLOORS[floorOf(target)]?.[0]})`);
+    }
+  }
+});
+
 test.run();

@@ -1,0 +1,97 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { startVictoriaMetrics } from '../test/helpers/remoteWrite.js';
+import { startPushgateway, type RunningServer } from '../test/helpers/servers.js';
+import { summarizeProfile, type CpuProfile } from './cpuProfile.js';
+import { fixed, formatTable } from './figures.js';
+import { NamespacePool } from './namespaces.js';
+import { longRunning, writeConfig } from './readers.js';
+
+const ROUNDS = 3;
+const CYCLES = 8;
+const STEADY = 5;
+const TARGETS = ['no target', 'pushgateway', 'remote_write'] as const;
+type TargetName = (typeof TARGETS)[number];
+
+/**
+ * What a push costs a long-running agent: CPU per cycle of the same agent (the original's example
+ * config, default reader, 1,000 namespaces) with no target, pushing to a real Pushgateway, and
+ * with remote_write into a real VictoriaMetrics, the three taking turns within each round so the
+ * machine's other load falls on all alike; then one remote_write agent under --cpu-prof for the
+ * main thread's garbage-collection share.
+ */
+export async function benchPushCost(counts: number[]): Promise<string[]> {
+  const count = Math.max(...counts.filter((value) => value <= 1_000), 300);
+  const work = mkdtempSync(path.join(tmpdir(), 'nxb-push-'));
+  const pool = new NamespacePool({ tag: 'p' });
+  const servers: RunningServer[] = [];
+  try {
+    await pool.grow(count);
+    const gateway = await startPushgateway();
+    servers.push(gateway);
+    const victoria = await startVictoriaMetrics();
+    servers.push(victoria);
+    const configs: Record<TargetName, string> = {
+      'no target': writeConfig(work, 'auto', pool.whitelistPattern, 'none'),
+      pushgateway: writeConfig(work, 'auto', pool.whitelistPattern, 'pushgateway', ['push:', '  pushgateway:', `    url: ${gateway.url}`]),
+      remote_write: writeConfig(work, 'auto', pool.whitelistPattern, 'remote_write', ['push:', '  remote_write:', `    url: ${victoria.url}/api/v1/write`]),
+    };
+    const cpu = new Map<TargetName, number[]>(TARGETS.map((name) => [name, []]));
+    const loads: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      loads.push(loadavg().map((value) => value.toFixed(1)).join(' '));
+      // Rotated each round: no target always first would give it the quietest (or busiest) slot.
+      const order = TARGETS.map((_, index) => TARGETS[(index + round) % TARGETS.length]!);
+      for (const name of order) cpu.get(name)!.push((await longRunning(configs[name], count, { cycles: CYCLES, steady: STEADY })).cpuMs);
+    }
+    const series = await seriesPerCycle(victoria.url);
+    const base = median(cpu.get('no target')!);
+    const rows = TARGETS.map((name) => {
+      const values = cpu.get(name)!;
+      const added = median(values) - base;
+      return [name, values.map((value) => fixed(value)).join(', '), fixed(median(values)), `${fixed(median(values) / base, 2)}×`, name === 'no target' ? '' : fixed((added * 1000) / series, 2)];
+    });
+    const profile = await profiledRun(configs.remote_write, count, work);
+    return [
+      `push cost: ${count} namespaces, ${series} series per cycle, default reader, the original's example config; ${ROUNDS} rounds, targets taking turns`,
+      ...formatTable(['target', 'CPU ms per cycle (each round)', 'median', '× no target', 'µs CPU per series added'], rows),
+      `CPU of the agent's process tree per cycle over cycles ${CYCLES - STEADY + 1}–${CYCLES} of each agent (pushes included); load (1, 5, 15 min) at the start of each round: ${loads.join(' | ')}`,
+      profile,
+    ];
+  } finally {
+    for (const server of servers) await server.stop();
+    await pool.remove();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The series of one node's cycle, as VictoriaMetrics counts them. */
+async function seriesPerCycle(url: string): Promise<number> {
+  const response = await fetch(`${url}/api/v1/series/count`);
+  const json = (await response.json()) as { data?: number[] };
+  // Several agents wrote the same series (same instance): the count is one cycle's.
+  return json.data?.[0] ?? Number.NaN;
+}
+
+/** One more remote_write agent under --cpu-prof: the main thread's garbage-collection share. */
+async function profiledRun(config: string, count: number, work: string): Promise<string> {
+  const dir = path.join(work, 'profile');
+  await longRunning(config, count, { cycles: CYCLES, steady: STEADY, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  // CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile: thread 0 is the main thread.
+  const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile') && name.split('.')[4] === '0');
+  const shares = files.map((name) => {
+    const summary = summarizeProfile(JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as CpuProfile, 5);
+    const busy = summary.areas.filter((area) => !area.area.startsWith('idle')).reduce((sum, area) => sum + area.ms, 0);
+    const gc = summary.areas.find((area) => area.area === 'garbage collector')?.ms ?? 0;
+    return { name, busy, gc, top: summary.functions.slice(0, 5).map((entry) => `${entry.name} ${fixed(entry.ms)} ms`).join('; ') };
+  }).sort((a, b) => b.busy - a.busy);
+  const main = shares[0];
+  if (main === undefined) return 'profile: no .cpuprofile written';
+  return `remote_write agent under --cpu-prof (whole run: start-up and ${CYCLES} cycles): main thread busy ${fixed(main.busy)} ms, garbage collector ${fixed(main.gc)} ms = ${fixed((100 * main.gc) / main.busy, 1)} %; top: ${main.top}`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
