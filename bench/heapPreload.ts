@@ -2,7 +2,7 @@
  * Loaded by the memory benchmark with `node --import` in front of the agent (never shipped): on
  * SIGUSR2 it writes a heap snapshot of the main thread (v8.writeHeapSnapshot) and of every live
  * worker thread (worker.getHeapSnapshot()) to `$NETNS_BENCH_HEAP_PREFIX-<thread>.heapsnapshot`,
- * then lists them in `$NETNS_BENCH_HEAP_PREFIX.done`. Workers are found by wrapping the Worker
+ * lists them in `$NETNS_BENCH_HEAP_PREFIX.done` as they are written and creates `.complete` at the end. Workers are found by wrapping the Worker
  * class before the agent imports it; the agent itself is not changed for the benchmark.
  */
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -36,12 +36,17 @@ function rssMb(): number {
 }
 
 /**
- * Workers first: the main thread's snapshot blocks it for seconds, long enough for the reader's
- * watchdog to take a busy worker for stuck and replace it, which would end its snapshot unfinished.
+ * The main thread first, while it is at rest after a cycle; then each worker, given
+ * WORKER_SNAPSHOT_MS: one busy in a read, or replaced meanwhile by the reader's watchdog (the main
+ * thread's snapshot blocks it for seconds), is named without a snapshot rather than waited for.
  */
 async function writeSnapshots(prefix: string, live: Map<Worker, string>): Promise<void> {
   const written: { thread: string; file: string; rssMb: number }[] = [];
   const rss = rssMb();
+  const main = `${prefix}-main.heapsnapshot`;
+  v8.writeHeapSnapshot(main);
+  written.push({ thread: 'main', file: main, rssMb: rss });
+  writeFileSync(`${prefix}.done`, JSON.stringify(written));
   for (const [worker, name] of live) {
     const file = `${prefix}-${name}.heapsnapshot`;
     const exited = new Promise<boolean>((resolve) => worker.once('exit', () => resolve(false)));
@@ -52,9 +57,7 @@ async function writeSnapshots(prefix: string, live: Map<Worker, string>): Promis
     const gaveUp = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), WORKER_SNAPSHOT_MS).unref());
     if (await Promise.race([finished, exited, gaveUp])) written.push({ thread: name, file, rssMb: rss });
     else written.push({ thread: `${name} (no snapshot: the worker did not finish one within ${WORKER_SNAPSHOT_MS / 1000} s or ended)`, file: '', rssMb: rss });
+    writeFileSync(`${prefix}.done`, JSON.stringify(written));
   }
-  const main = `${prefix}-main.heapsnapshot`;
-  v8.writeHeapSnapshot(main);
-  written.push({ thread: 'main', file: main, rssMb: rss });
-  writeFileSync(`${prefix}.done`, JSON.stringify(written));
+  writeFileSync(`${prefix}.complete`, '');
 }

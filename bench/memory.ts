@@ -5,10 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startVictoriaMetrics } from '../test/helpers/remoteWrite.js';
 import { startPushgateway, type RunningServer } from '../test/helpers/servers.js';
-import { nodeFlagsOfShebang, originalExampleConfig, parseCycleLine } from './cycleFigures.js';
+import { cpuOfStat, nodeFlagsOfShebang, originalExampleConfig, parseCycleLine } from './cycleFigures.js';
 import { fixed, formatTable } from './figures.js';
 import { summarizeHeapSnapshot, heapSummaryLines, perNamespaceLines, type HeapSummary } from './heapSummary.js';
-import { parseStatus, rssFigures, type RssSample } from './memoryFigures.js';
+import { parseStatus, rssFigures, type RssSample, type TargetKind } from './memoryFigures.js';
 import { NamespacePool } from './namespaces.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
@@ -22,8 +22,6 @@ const BASELINE_MS = 10_000;
 /** Cycles before the heap snapshots: the issue's "after 10 steady cycles", plus the first. */
 const HEAP_CYCLES = 11;
 
-export type TargetKind = 'none' | 'pushgateway' | 'remote_write';
-const TARGETS: TargetKind[] = ['none', 'pushgateway', 'remote_write'];
 
 export interface MemoryOptions {
   counts: readonly number[];
@@ -31,6 +29,13 @@ export interface MemoryOptions {
   durationMs: number;
   /** The agent's `interval`. */
   intervalMs: number;
+  /** Which targets, in this order (default all three). */
+  targets: readonly TargetKind[];
+  /**
+   * V8 flags to try beside the shipped ones: each entry is one more agent per count and target
+   * (`[]` is the agent as shipped). For comparing a candidate flag in one run, not for the figures.
+   */
+  extraFlags: readonly (readonly string[])[];
   /** Heap snapshots (main thread and each worker) after HEAP_CYCLES cycles, instead of the RSS runs. */
   heap: boolean;
   /** Keep the .heapsnapshot files here (else a temporary folder, removed). */
@@ -59,31 +64,34 @@ export async function benchMemory(options: MemoryOptions): Promise<string[]> {
     for (const [label, script] of BASELINES) {
       const load = loadavg()[0]!;
       const figures = rssFigures(await sampleBaseline(script), BASELINE_MS);
-      rows.push(['', label, '', fixed(figures.steadyMb, 1), fixed(figures.peakMb, 1), '', String(figures.threads), '', load.toFixed(1)]);
+      rows.push(['', label, '', fixed(figures.steadyMb, 1), fixed(figures.peakMb, 1), '', String(figures.threads), '', '', load.toFixed(1)]);
     }
     for (const count of options.counts) {
       await pool.grow(count);
       options.progress(`memory: ${count} namespaces ready`);
-      for (const target of TARGETS) {
-        const load = loadavg()[0]!;
-        const config = writeConfig(work, pool.whitelistPattern, options.intervalMs, target, servers[target]?.url ?? null);
-        const run = await agentRun(config, count, options.durationMs, null);
-        const figures = rssFigures(run.samples, options.durationMs);
-        const endLoad = loadavg()[0]!;
-        options.progress(`memory: ${count} ${target}: steady ${fixed(figures.steadyMb, 1)} MB, peak ${fixed(figures.peakMb, 1)} MB, ${run.cycles} cycles`);
-        rows.push([
-          String(count), `agent, ${target === 'none' ? 'no target' : target}`, String(run.cycles), fixed(figures.steadyMb, 1), fixed(figures.peakMb, 1),
-          figures.driftPercent === null ? '' : `${figures.driftPercent >= 0 ? '+' : ''}${fixed(figures.driftPercent, 1)} %`, String(figures.threads),
-          verdict(count, figures.steadyMb, figures.peakMb, target), `${load.toFixed(1)}–${endLoad.toFixed(1)}`,
-        ]);
-        if (run.warnings > 0) lines.push(`${count} ${target}: ${run.warnings} warning line(s) in the agent's log, e.g. ${run.firstWarning}`);
+      for (const target of options.targets) {
+        for (const extra of options.extraFlags) {
+          const load = loadavg()[0]!;
+          const config = writeConfig(work, pool.whitelistPattern, options.intervalMs, target, servers[target]?.url ?? null);
+          const run = await agentRun(config, count, options.durationMs, null, extra);
+          const figures = rssFigures(run.samples, options.durationMs);
+          const endLoad = loadavg()[0]!;
+          const label = `agent, ${target === 'none' ? 'no target' : target}${extra.length === 0 ? '' : ` ${extra.join(' ')}`}`;
+          options.progress(`memory: ${count} ${label}: steady ${fixed(figures.steadyMb, 1)} MB, peak ${fixed(figures.peakMb, 1)} MB, ${run.cycles} cycles, ${fixed(run.cpuMsPerCycle, 0)} ms CPU/cycle`);
+          rows.push([
+            String(count), label, String(run.cycles), fixed(figures.steadyMb, 1), fixed(figures.peakMb, 1),
+            figures.driftPercent === null ? '' : `${figures.driftPercent >= 0 ? '+' : ''}${fixed(figures.driftPercent, 1)} %`, String(figures.threads),
+            fixed(run.cpuMsPerCycle, 0), extra.length === 0 ? verdict(count, figures.steadyMb, figures.peakMb, target) : '', `${load.toFixed(1)}–${endLoad.toFixed(1)}`,
+          ]);
+          if (run.warnings > 0) lines.push(`${count} ${label}: ${run.warnings} warning line(s) in the agent's log, e.g. ${run.firstWarning}`);
+        }
       }
     }
     lines.unshift(
-      ...formatTable(['namespaces', 'process', 'cycles', 'steady MB', 'peak MB', 'late vs early', 'threads', 'target', 'load1'], rows),
+      ...formatTable(['namespaces', 'process', 'cycles', 'steady MB', 'peak MB', 'late vs early', 'threads', 'CPU ms/cycle', 'target', 'load1'], rows),
       '',
       `each agent ran ${fixed(options.durationMs / 1000, 0)} s at interval ${fixed(options.intervalMs / 1000, 0)} s (the original's example config: 5 interface metrics + nf_conntrack_count; default reader and threads; node ${NODE_FLAGS.join(' ') || '(no flags)'}, as shipped; no forced GC)`,
-      `steady = median VmRSS of the run's second half; peak = VmHWM (first cycle included); late vs early = median of the last third over the median of the sixth to the third (30 min: minutes 20–30 vs 5–10; target within 5 %)`,
+      `steady = median VmRSS of the run's second half (CPU ms/cycle: the process's user+sys over that half, per cycle); peak = VmHWM (first cycle included); late vs early = median of the last third over the median of the sixth to the third (30 min: minutes 20–30 vs 5–10; target within 5 %)`,
       'target (issue 24): steady ≤ 100 MB and peak ≤ 120 MB at 1,000 namespaces with a target; ≤ 160 MB at 3,000; bare rows are sampled for 10 s',
     );
   } finally {
@@ -118,6 +126,8 @@ function writeConfig(work: string, whitelist: string, intervalMs: number, target
 interface AgentRun {
   samples: RssSample[];
   cycles: number;
+  /** The process's CPU (user + sys, all threads) over the run's second half, per cycle collected in it. */
+  cpuMsPerCycle: number | null;
   warnings: number;
   firstWarning: string;
 }
@@ -126,12 +136,17 @@ interface AgentRun {
  * One agent for `durationMs` (or, with `afterCycles`, until that many cycles were collected and
  * `onCycles` ran), its /proc status sampled every SAMPLE_MS. Each cycle must read every namespace.
  */
-async function agentRun(config: string, count: number, durationMs: number, heap: { afterCycles: number; env: Record<string, string>; onCycles: (child: ChildProcess) => Promise<void> } | null): Promise<AgentRun> {
+async function agentRun(
+  config: string, count: number, durationMs: number,
+  heap: { afterCycles: number; env: Record<string, string>; onCycles: (child: ChildProcess) => Promise<void> } | null, extraFlags: readonly string[] = [],
+): Promise<AgentRun> {
   const preload = heap === null ? [] : ['--import', HEAP_PRELOAD];
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...preload, AGENT_MAIN, '--config', config, '--log-level', 'debug'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...extraFlags, ...preload, AGENT_MAIN, '--config', config, '--log-level', 'debug'], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...heap?.env },
   });
-  const run: AgentRun = { samples: [], cycles: 0, warnings: 0, firstWarning: '' };
+  const run: AgentRun = { samples: [], cycles: 0, cpuMsPerCycle: null, warnings: 0, firstWarning: '' };
+  const started = performance.now();
+  let half = null as { cycles: number; cpuMs: number } | null;
   let failure: Error | null = null;
   let reachedCycles: () => void = () => {};
   const cyclesReached = new Promise<void>((resolve) => (reachedCycles = resolve));
@@ -151,6 +166,7 @@ async function agentRun(config: string, count: number, durationMs: number, heap:
       if (cycle === null) continue;
       if (cycle.namespaces !== count || cycle.failed > 0) failure ??= new Error(`a cycle read ${cycle.namespaces - cycle.failed} of ${count} namespaces (expected all)`);
       run.cycles += 1;
+      if (half === null && performance.now() - started >= durationMs / 2) half = { cycles: run.cycles, cpuMs: processCpuMs(child.pid!) };
       if (heap !== null && run.cycles === heap.afterCycles) reachedCycles();
     }
   });
@@ -158,6 +174,7 @@ async function agentRun(config: string, count: number, durationMs: number, heap:
   try {
     if (heap === null) {
       run.samples = await sampleProcess(child, durationMs);
+      if (half !== null && run.cycles > half.cycles) run.cpuMsPerCycle = (processCpuMs(child.pid!) - half.cpuMs) / (run.cycles - half.cycles);
     } else {
       const limit = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the agent did not collect ${heap.afterCycles} cycles within ${durationMs / 1000} s: ${tail.slice(-300)}`)), durationMs).unref());
       await Promise.race([cyclesReached, limit, exited.then(() => Promise.reject(new Error(`the agent exited: ${tail.slice(-300)}`)))]);
@@ -175,6 +192,12 @@ async function agentRun(config: string, count: number, durationMs: number, heap:
       clearTimeout(timer);
     }
   }
+}
+
+/** User + system CPU of a process, all its threads (USER_HZ is 100 on Linux). */
+function processCpuMs(pid: number): number {
+  const stat = cpuOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return stat.ownTicks * 10;
 }
 
 /** /proc/<pid>/status every SAMPLE_MS for `durationMs`; the caller stops the process. */
@@ -220,10 +243,13 @@ async function heapRuns(options: MemoryOptions, pool: NamespacePool, work: strin
       env: { NETNS_BENCH_HEAP_PREFIX: prefix },
       onCycles: async (child) => {
         child.kill('SIGUSR2');
-        const done = `${prefix}.done`;
-        const deadline = Date.now() + 120_000;
-        while (!existsSync(done)) {
-          if (Date.now() > deadline) throw new Error('no heap snapshot within 120 s');
+        // The main thread's snapshot is listed first; workers follow, each given 30 s.
+        const deadline = Date.now() + 180_000;
+        while (!existsSync(`${prefix}.complete`)) {
+          if (Date.now() > deadline) {
+            if (existsSync(`${prefix}.done`)) break;
+            throw new Error('no heap snapshot within 180 s');
+          }
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
       },

@@ -3,6 +3,9 @@
  * drift figures of a run's RSS samples.
  */
 
+export type TargetKind = 'none' | 'pushgateway' | 'remote_write';
+export const TARGETS: readonly TargetKind[] = ['none', 'pushgateway', 'remote_write'];
+
 /** One reading of /proc/<pid>/status, in MiB, at `atMs` from the agent's start. */
 export interface RssSample {
   atMs: number;

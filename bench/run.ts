@@ -10,6 +10,8 @@
  *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, push_cost, memory)
  *   --duration D   memory: how long each agent runs (default 90s; the soak: 30m, env BENCH_DURATION)
  *   --interval D   memory: the agent's interval (default 5s, env BENCH_INTERVAL)
+ *   --targets a,b  memory: none, pushgateway, remote_write (default all, env BENCH_TARGETS)
+ *   --try-flags F  memory: one more agent per V8 flag set beside the shipped one, sets split by '|'
  *   --heap         memory: heap snapshots after 11 cycles instead of the RSS runs (--heap-dir keeps them)
  *
  * `npm run bench -- fleet [options]` runs the fleet benchmark instead (bench/fleet.ts; no root).
@@ -17,7 +19,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchCore } from './core.js';
-import { parseDuration } from './memoryFigures.js';
+import { parseDuration, TARGETS, type TargetKind } from './memoryFigures.js';
 
 const STANDARD_COUNTS = [300, 1000, 3000];
 
@@ -30,6 +32,8 @@ interface OptionalBench {
 
 interface BenchValues {
   duration?: string;
+  targets?: string;
+  'try-flags'?: string;
   interval?: string;
   heap?: boolean;
   'heap-dir'?: string;
@@ -46,6 +50,11 @@ const OPTIONAL: OptionalBench[] = [
       counts,
       durationMs: parseDuration(values.duration ?? process.env.BENCH_DURATION ?? '90s', '--duration'),
       intervalMs: parseDuration(values.interval ?? process.env.BENCH_INTERVAL ?? '5s', '--interval'),
+      targets: (values.targets ?? process.env.BENCH_TARGETS ?? TARGETS.join(',')).split(',').map((name) => {
+        if (!TARGETS.includes(name.trim() as TargetKind)) throw new Error(`--targets: ${JSON.stringify(name)} is none of ${TARGETS.join(', ')}`);
+        return name.trim() as TargetKind;
+      }),
+      extraFlags: [[], ...(values['try-flags'] ?? '').split('|').filter((set) => set.trim() !== '').map((set) => set.trim().split(/\s+/))],
       heap: values.heap ?? false,
       heapDir: values['heap-dir'] ?? null,
       progress: (line: string) => console.error(line),
@@ -93,6 +102,7 @@ async function main(): Promise<number> {
       max: { type: 'string' }, counts: { type: 'string' }, repeat: { type: 'string' }, threads: { type: 'string' },
       profile: { type: 'boolean', default: false }, only: { type: 'string' },
       duration: { type: 'string' }, interval: { type: 'string' }, heap: { type: 'boolean', default: false }, 'heap-dir': { type: 'string' },
+      targets: { type: 'string' }, 'try-flags': { type: 'string' },
     },
   });
   if (process.getuid?.() !== 0) {
