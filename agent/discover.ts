@@ -14,6 +14,8 @@ export interface DiscoveryOptions {
   procRoot: string;
   /** Namespace types learnt in earlier cycles; without it each call learns them afresh. */
   types?: NamespaceTypes;
+  /** Empty files seen off nsfs in the cycle before; without it such a file is reported at once. */
+  mounting?: MountsInProgress;
 }
 
 /**
@@ -24,14 +26,15 @@ export async function discoverNamespaces(options: DiscoveryOptions): Promise<Dis
   const { nsfsDevice, problem } = await nsfsDeviceOf(options.procRoot);
   const types = options.types ?? new NamespaceTypes(options.procRoot);
   types.beginCycle();
+  options.mounting?.beginCycle();
   const folders: ListedFolder[] = [];
-  for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types));
+  for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types, options.mounting));
   const discovery = selectNamespaces(folders, nsfsDevice);
   const failures = [problem, types.failure].filter((failure) => failure !== null);
   return { ...discovery, problems: [...failures, ...discovery.problems] };
 }
 
-async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes): Promise<ListedFolder> {
+async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes, mounting?: MountsInProgress): Promise<ListedFolder> {
   const listed = await readFolder(dir);
   if (!Array.isArray(listed)) return { dir, code: listed.code };
   const files: ListedFile[] = [];
@@ -49,9 +52,33 @@ async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | 
     if (info === null) continue; // removed between listing and stat: simply gone
     // Only a file on nsfs has a namespace type worth looking up; the others are skipped anyway.
     const onNsfs = nsfsDevice === null || info.dev === nsfsDevice;
+    if (!onNsfs && mounting?.firstSeen(info) === true) continue;
     files.push({ name, ...(bytes === null ? {} : { bytes }), dev: info.dev, ino: info.ino, type: onNsfs ? types.typeOf(file, info.ino) : null });
   }
   return { dir, listedCount: listed.length, files };
+}
+
+/**
+ * `ip netns add` (and runtimes alike) creates an empty file, then bind-mounts the namespace onto it:
+ * in between the file is on tmpfs, not nsfs. Such a file is left out of its first cycle without a
+ * word; still there and unmounted a cycle later, it is reported like any file that is no namespace.
+ */
+export class MountsInProgress {
+  #previous = new Set<string>();
+  #current = new Set<string>();
+
+  beginCycle(): void {
+    this.#previous = this.#current;
+    this.#current = new Set();
+  }
+
+  /** True for an empty regular file off nsfs not seen in the cycle before: a mount to come. */
+  firstSeen(info: Stats): boolean {
+    if (!info.isFile() || info.size !== 0) return false;
+    const key = `${info.dev}:${info.ino}`;
+    this.#current.add(key);
+    return !this.#previous.has(key);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metri
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { collectSnapshot } from './collect.js';
-import { NamespaceTypes } from './discover.js';
+import { MountsInProgress, NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
 import { ProblemLog, problemKey } from './problemLog.js';
@@ -79,6 +79,9 @@ export class AgentLoop {
   /** From the start of a tick to its end: parts are swapped only outside it. */
   #ticking = false;
   readonly #types: NamespaceTypes;
+  readonly #mounting = new MountsInProgress();
+  /** While pushes keep running past the interval (a slow receiver): warned once, not every cycle. */
+  #pushOverrunning = false;
   readonly #discoveryProblems: ProblemLog;
   readonly #collectionProblems: ProblemLog;
   #cyclesStarted = 0;
@@ -157,7 +160,7 @@ export class AgentLoop {
     let snapshot: Snapshot;
     try {
       snapshot = await collectSnapshot({
-        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types },
+        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting },
         reader,
         deviceFilter: config.deviceFilter,
         signal: collecting.signal,
@@ -272,8 +275,10 @@ export class AgentLoop {
     const first = this.#cyclesStarted++ === 0;
     if (first) this.#logger.info({ reader: this.#parts.config.reader, threads: this.#parts.config.threads }, firstCollectionMessage(this.#parts.config));
     this.#inFlight = this.runCycle(this.#parts.targets.length > 0);
+    let collectionMs = 0;
     try {
       const result = await this.#inFlight;
+      collectionMs = result.snapshot.durationMs;
       if (first) this.#logFirstCycle(result, Date.now() - started);
     } catch (error) {
       if (!(error instanceof CycleAbandoned)) this.#logger.error({ err: (error as Error).message }, 'cycle failed');
@@ -285,11 +290,29 @@ export class AgentLoop {
       this.#collectionProblems.update(collectionProblems(cycle, this.#parts.config.health.maxFailedRatio).map((message) => ({ key: problemKey(message), message })));
     }
     const elapsed = Date.now() - started;
-    if (elapsed > intervalMs) {
-      this.#stats.recordOverrun();
-      this.#logger.warn({ elapsed_ms: elapsed, interval_ms: intervalMs }, 'cycle took longer than the interval; the next one starts now');
-    }
+    this.#recordOverrun(elapsed, collectionMs, intervalMs);
     this.#schedule(Math.max(0, intervalMs - elapsed) + Math.random() * jitterMs);
+  }
+
+  /**
+   * A cycle past its interval is a slow read (the collection alone overran: more namespaces than the
+   * interval holds, a slow host) or a slow push (a receiver that hangs until the push deadline):
+   * different causes, different fixes, counted apart. A slow read is warned every time, since the
+   * data is late; a slow push once while it lasts, since the target warns about its receiver itself.
+   */
+  #recordOverrun(elapsedMs: number, collectionMs: number, intervalMs: number): void {
+    const figures = { elapsed_ms: elapsedMs, collection_ms: Math.round(collectionMs), interval_ms: intervalMs };
+    if (collectionMs > intervalMs) {
+      this.#stats.recordOverrun();
+      this.#logger.warn(figures, 'collection took longer than the interval (a slow read); the next cycle starts now');
+    } else if (elapsedMs > intervalMs) {
+      this.#stats.recordPushOverrun();
+      if (!this.#pushOverrunning) this.#logger.warn(figures, 'push ran past the interval (a slow or hung receiver); the next cycle starts late, counted in netns_exporter_pushes_overrun_total');
+      this.#pushOverrunning = true;
+      return;
+    }
+    if (this.#pushOverrunning) this.#logger.info(figures, 'pushes finish within the interval again');
+    this.#pushOverrunning = false;
   }
 
   #applyPending(): void {
@@ -317,8 +340,12 @@ export class AgentLoop {
     this.#discoveryProblems.update(snapshot.discoveryErrors);
     // When no read succeeded they all failed alike: the health summary says it once, not 1,000 times.
     const noneRead = summary.namespacesFound > 0 && summary.namespacesFailed === summary.namespacesFound;
+    const vanished = snapshot.results.filter((result) => !result.ok && result.reason === 'vanished').map((result) => result.ns.name);
+    // Churn (containers, routers coming and going) deletes namespaces mid-read: one line a cycle.
+    if (vanished.length > 0) this.#logger.info({ vanished: vanished.length, examples: vanished.slice(0, 3) }, 'namespaces deleted during their read (not counted as failed)');
     for (const result of snapshot.results) {
-      if (!result.ok) this.#logger[noneRead ? 'debug' : 'warn']({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
+      const level = noneRead || (!result.ok && result.reason === 'vanished') ? 'debug' : 'warn';
+      if (!result.ok) this.#logger[level]({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
       else if (result.sample.procErrors.length > 0) this.#logger.debug({ netns: result.ns.name, files: result.sample.procErrors }, 'proc files unreadable');
       if (result.ok && result.sample.collectors.errors.length > 0) {
         this.#logger.debug({ netns: result.ns.name, problems: result.sample.collectors.errors }, 'collector files unreadable');

@@ -6,6 +6,7 @@ import type { PushOutcome, PushTarget } from './targets/target.js';
 export class SelfStatsRecorder {
   #cycles = 0;
   #cyclesOverrun = 0;
+  #pushesOverrun = 0;
   /** Every reason starts at 0, so rate() and alerts see a series before the first failure. */
   readonly #readErrors: Record<string, number> = Object.fromEntries(READ_ERROR_REASONS.map((reason) => [reason, 0]));
   readonly #dirListErrors: Record<string, number> = {};
@@ -36,6 +37,10 @@ export class SelfStatsRecorder {
     this.#cyclesOverrun += 1;
   }
 
+  recordPushOverrun(): void {
+    this.#pushesOverrun += 1;
+  }
+
   recordPush(target: string, outcome: PushOutcome, finishedMs: number): void {
     const push = (this.#pushes[target] ??= { attempts: 0, failures: 0, lastDurationMs: null, lastSuccessMs: null });
     push.attempts += 1;
@@ -50,6 +55,7 @@ export class SelfStatsRecorder {
     return {
       cycles: this.#cycles,
       cyclesOverrun: this.#cyclesOverrun,
+      pushesOverrun: this.#pushesOverrun,
       readErrors: { ...this.#readErrors },
       dirListErrors: { ...this.#dirListErrors },
       discoveryErrors: { ...this.#discoveryErrors },

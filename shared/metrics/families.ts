@@ -24,6 +24,7 @@ export interface ExtraMetric {
 export interface SelfStats {
   cycles: number;
   cyclesOverrun: number;
+  pushesOverrun: number;
   readErrors: Record<string, number>;
   /** netns_dirs folder → failed listings. */
   dirListErrors: Record<string, number>;
@@ -172,6 +173,7 @@ function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats)
   if (self.held !== undefined) table.family(SELF.heldNamespaces, []).set('', self.held, {});
   table.family(SELF.cycles, []).add('', self.cycles, {});
   table.family(SELF.cyclesOverrun, []).add('', self.cyclesOverrun, {});
+  table.family(SELF.pushesOverrun, []).add('', self.pushesOverrun, {});
   const pushDuration = one(table.family(SELF.pushDuration, SELF.pushDuration.labels), 'target', 'set');
   const pushes = one(table.family(SELF.pushes, SELF.pushes.labels), 'target', 'add');
   const pushFailures = one(table.family(SELF.pushFailures, SELF.pushFailures.labels), 'target', 'add');

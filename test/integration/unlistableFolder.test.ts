@@ -24,9 +24,11 @@ let agent: ReturnType<typeof startAgent>;
 const waitFor = <T>(what: string, probe: () => Promise<T | null | false>) =>
   waitUntil(what, probe, { timeoutMs: 20_000, context: () => agent?.output() ?? '' });
 
-async function health(): Promise<{ status: number; body: { status: string; problems: string[] } }> {
+type HealthBody = { status: string; problems: string[]; last_cycle: { started: string } | null };
+
+async function health(): Promise<{ status: number; body: HealthBody }> {
   const response = await fetch(`http://127.0.0.1:${healthPort}/healthz`, { signal: AbortSignal.timeout(3_000) });
-  return { status: response.status, body: await response.json() as { status: string; problems: string[] } };
+  return { status: response.status, body: await response.json() as HealthBody };
 }
 
 async function group() {
@@ -81,7 +83,13 @@ test('the last good push stays on the gateway, /healthz says why it is failing',
   });
   assert.match(failing.body.problems[0]!, new RegExp(`^cannot list netns_dirs folder ${link}: ELOOP \\(a symbolic link loop\\); the cycle was not pushed`));
   const pushedAt = find(await group(), 'push_time_seconds', {})[0]!.value;
-  await new Promise((resolve) => setTimeout(resolve, 2_000)); // four cycles
+  // Four cycles that could not list the folder, each seen on /healthz by its start time.
+  const failedCycles = new Set<string>();
+  await waitFor('four failing cycles', async () => {
+    const { status, body } = await health();
+    if (status === 503 && body.last_cycle !== null) failedCycles.add(body.last_cycle.started);
+    return failedCycles.size >= 4;
+  });
   const during = await group();
   assert.is(find(during, 'netns_network_namespace', { netns: 'router-1' }).length, 1, 'the namespace is still on the gateway');
   assert.is(find(during, 'push_time_seconds', {})[0]!.value, pushedAt, 'nothing was pushed over it');
@@ -95,9 +103,10 @@ test('once the folder lists again: healthy, the failures counted, one warning an
     return series.length === 1 && series[0]!.value > 0 ? series[0]!.value : null;
   });
   assert.ok(errors >= 3, `${errors} failed listings counted`);
+  // The loop logs "resolved" after the cycle that pushed the counter has returned: wait for the line itself.
+  await waitFor('the "resolved" line', async () => agent.output().includes('"msg":"collection unhealthy: resolved"'));
   const lines = agent.output().split('\n').filter((line) => line.includes('ELOOP'));
   assert.is(lines.filter((line) => line.includes('"level":40')).length, 1, lines.join('\n'));
-  assert.ok(agent.output().includes('"msg":"collection unhealthy: resolved"'));
 });
 
 runWhen(test, ['root', 'ip', 'pushgateway'], 'unlistable folder tests');

@@ -26,7 +26,7 @@ test('a label set given twice merges as prom-client merges it: a counter adds, a
 
 test('a family without labels always has its one series; label sets keep their first order', () => {
   const families = cycleFamilies(snapshotOf([readOk('b', [device('eth0')]), readOk('a', [device('eth0')])]), config, build, {
-    cycles: 0, cyclesOverrun: 2, readErrors: {}, dirListErrors: {}, discoveryErrors: {}, pushes: {}, extra: [],
+    cycles: 0, cyclesOverrun: 2, pushesOverrun: 0, readErrors: {}, dirListErrors: {}, discoveryErrors: {}, pushes: {}, extra: [],
   });
   assert.equal(families.find((entry) => entry.name === 'netns_exporter_cycles_total')?.values, [{ labels: {}, value: 0 }]);
   assert.equal(families.find((entry) => entry.name === 'netns_exporter_cycles_overrun_total')?.values, [{ labels: {}, value: 2 }]);

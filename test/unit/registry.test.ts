@@ -94,7 +94,7 @@ test('info and mtu per interface', async () => {
 });
 
 test('the reader in use is a self-metric: netns_exporter_reader_info{reader}', async () => {
-  const self = { cycles: 1, cyclesOverrun: 0, readErrors: {}, dirListErrors: {}, discoveryErrors: {}, pushes: {}, extra: [], reader: 'setns' as const };
+  const self = { cycles: 1, cyclesOverrun: 0, pushesOverrun: 0, readErrors: {}, dirListErrors: {}, discoveryErrors: {}, pushes: {}, extra: [], reader: 'setns' as const };
   const lines = (await buildRegistry(snapshotOf([]), configFrom({}), build, self).metrics()).split('\n');
   assert.ok(lines.includes('# TYPE netns_exporter_reader_info gauge'), lines.join('\n'));
   assert.ok(lines.includes('netns_exporter_reader_info{reader="setns"} 1'));
