@@ -10,16 +10,17 @@ import http from 'node:http';
 import { createGunzip } from 'node:zlib';
 import { startVictoriaMetrics } from '../test/helpers/remoteWrite.js';
 import { startPrometheus, startPushgateway, type RunningServer } from '../test/helpers/servers.js';
+import { startShardedTier } from '../test/helpers/vmagentSharded.js';
 import { parseProcStatTicks, parseStatusRssKb, UsageTracker } from './fleetFigures.js';
 import type { Protocol } from './fleetShard.js';
 
-export type ReceiverKind = 'pushgateway' | 'pushgateway-unchecked' | 'prometheus' | 'victoria-metrics';
+export type ReceiverKind = 'pushgateway' | 'pushgateway-unchecked' | 'prometheus' | 'victoria-metrics' | 'vmagent-sharded';
 /**
  * `pushgateway-unchecked` is the gateway with --push.disable-consistency-check: by default every
  * push is checked against every group the gateway holds, which is what makes it slow down as
  * the fleet grows; without the check one inconsistent push breaks the scrape for every group.
  */
-export const RECEIVER_KINDS: readonly ReceiverKind[] = ['pushgateway', 'pushgateway-unchecked', 'prometheus', 'victoria-metrics'];
+export const RECEIVER_KINDS: readonly ReceiverKind[] = ['pushgateway', 'pushgateway-unchecked', 'prometheus', 'victoria-metrics', 'vmagent-sharded'];
 export const DEFAULT_RECEIVERS: readonly ReceiverKind[] = ['pushgateway', 'prometheus', 'victoria-metrics'];
 
 export interface Receiver {
@@ -44,6 +45,15 @@ export async function startReceiver(kind: ReceiverKind): Promise<Receiver> {
     case 'victoria-metrics': {
       const server = await startVictoriaMetrics();
       return { kind, protocol: 'remote_write', pushUrl: `${server.url}/api/v1/write`, server };
+    }
+    case 'vmagent-sharded': {
+      // haproxy → two vmagents → two sharded VictoriaMetrics (test/helpers/vmagentSharded.ts). The
+      // receiver's CPU and RSS figures are haproxy's alone: the tier is five processes.
+      const tier = await startShardedTier();
+      const server: RunningServer = {
+        port: Number(new URL(tier.writeUrl).port), url: new URL(tier.writeUrl).origin, dir: tier.dir, process: tier.front, output: tier.log, stop: () => tier.stop(),
+      };
+      return { kind, protocol: 'remote_write', pushUrl: tier.writeUrl, server };
     }
   }
 }

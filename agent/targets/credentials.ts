@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { SecretFileError, secretFromFileText } from '../../shared/config/secret.js';
@@ -141,19 +141,46 @@ export class CredentialFiles {
     }
   }
 
+  /**
+   * Every TLS file checked on its own, so the error names each bad one by its key: a second file
+   * going bad while the first still is changes the error, and is warned about too.
+   */
   #tls(): TlsFiles {
     const { tls } = this.config;
-    const read = (file: string | null, key: string) => (file === null ? undefined : this.#read(file, `tls_config.${key}`));
-    const files = { ca: read(tls.caFile, 'ca_file'), cert: read(tls.certFile, 'cert_file'), key: read(tls.keyFile, 'key_file') };
-    try {
-      // Parses the PEM now so a bad file or a key that does not match its certificate fails here, not per connection.
-      // createSecureContext takes any bytes as a CA without complaint: a half-written one must not.
-      if (files.ca !== undefined) new X509Certificate(files.ca);
-      createSecureContext(files);
-    } catch (error) {
-      const names = [tls.caFile, tls.certFile, tls.keyFile].filter((file) => file !== null).map((file) => JSON.stringify(file));
-      throw new HttpClientConfigError(`${this.at}.tls_config: ${names.join(', ')} not usable: ${(error as Error).message}`);
+    const problems: string[] = [];
+    const read = (file: string | null, key: string, check: (data: Buffer) => unknown): Buffer | undefined => {
+      if (file === null) return undefined;
+      let data: Buffer;
+      try {
+        data = this.#read(file, `tls_config.${key}`);
+      } catch (error) {
+        problems.push((error as Error).message);
+        return undefined;
+      }
+      try {
+        check(data);
+        return data;
+      } catch (error) {
+        problems.push(`${this.at}.tls_config.${key}: ${JSON.stringify(file)} not usable: ${(error as Error).message}`);
+        return undefined;
+      }
+    };
+    // createSecureContext takes any bytes as a CA without complaint: a half-written one must not.
+    const files = {
+      ca: read(tls.caFile, 'ca_file', (data) => new X509Certificate(data)),
+      cert: read(tls.certFile, 'cert_file', (data) => new X509Certificate(data)),
+      key: read(tls.keyFile, 'key_file', (data) => createPrivateKey(data)),
+    };
+    if (problems.length === 0) {
+      try {
+        // A key that does not match its certificate fails here, not per connection.
+        createSecureContext(files);
+      } catch (error) {
+        const names = [tls.caFile, tls.certFile, tls.keyFile].filter((file) => file !== null).map((file) => JSON.stringify(file));
+        problems.push(`${this.at}.tls_config: ${names.join(', ')} not usable: ${(error as Error).message}`);
+      }
     }
+    if (problems.length > 0) throw new HttpClientConfigError(problems.join('; '));
     return files;
   }
 }

@@ -235,7 +235,10 @@ export function describeResponse(response: HttpResponse, scrub: (text: string) =
   const reason = http.STATUS_CODES[response.statusCode] ?? 'unknown status';
   const text = response.bodyTooLarge ? `response body too large (over ${MAX_RESPONSE_BODY_BYTES / 1024} KiB; not read further)` : errorText(response);
   const shown = text.length > MAX_ERROR_BODY_CHARS ? `${text.slice(0, MAX_ERROR_BODY_CHARS)}…` : text;
-  const hint = response.statusCode === 407 ? ' (from the proxy, which wants credentials: user:password@ in proxy_url or HTTP_PROXY)' : '';
+  const location = response.statusCode >= 300 && response.statusCode < 400 ? response.headers.location : undefined;
+  const hint = response.statusCode === 407 ? ' (from the proxy, which wants credentials: user:password@ in proxy_url or HTTP_PROXY)'
+    // Not followed (it would carry the body and credentials to a host nobody configured): say where it points.
+    : location !== undefined ? ` to ${redactUrl(location)} (redirects are not followed: set the URL to where it points)` : '';
   return scrub(`HTTP ${response.statusCode} ${reason}${hint}${shown === '' ? '' : `: ${shown}`}`);
 }
 

@@ -100,6 +100,8 @@ export class RemoteWriteBuffer {
   readonly #undeleted = new Set<number>();
   /** Entries found at start in a read-only folder: perhaps delivered before the restart. */
   readonly #maybeDelivered = new Set<number>();
+  /** The overflow going on: samples dropped and appends that dropped since it began. */
+  #fullEpisode: { dropped: number; appends: number; sinceMs: number } | null = null;
   /** The error code of the last failed removal, so a read-only folder warns once, not every cycle. */
   #removeError: string | null = null;
   /** The error code of the last failed write, so a full disk warns once, not every cycle. */
@@ -150,6 +152,8 @@ export class RemoteWriteBuffer {
 
   /** Lets the folder go (stop, or a hand-over to the next target on SIGHUP). */
   async close(): Promise<void> {
+    // An overflow still going on is summed up too.
+    this.#noteFull(0);
     this.#owner = false;
     const lock = this.#lock;
     if (lock === null) return;
@@ -383,10 +387,26 @@ export class RemoteWriteBuffer {
       dropped += oldest.samples;
       await this.remove([oldest]);
     }
-    if (dropped > 0) {
-      this.#options.logger.warn({ dropped, maxSamples: this.#options.maxSamples, maxBytes: this.#options.maxBytes }, 'remote_write buffer full: dropped the oldest samples');
-    }
+    this.#noteFull(dropped);
     return dropped;
+  }
+
+  /**
+   * "Buffer full" is said once when an overflow begins (a receiver down fills the buffer and every
+   * later cycle overflows it again), and once more with the totals when a cycle fits again.
+   */
+  #noteFull(dropped: number): void {
+    const episode = this.#fullEpisode;
+    if (dropped > 0 && episode === null) {
+      this.#fullEpisode = { dropped, appends: 1, sinceMs: Date.now() };
+      this.#options.logger.warn({ dropped, maxSamples: this.#options.maxSamples, maxBytes: this.#options.maxBytes }, 'remote_write buffer full: dropping the oldest samples to make room (counted as reason="buffer_full"; summarised when it ends)');
+    } else if (dropped > 0 && episode !== null) {
+      episode.dropped += dropped;
+      episode.appends += 1;
+    } else if (episode !== null) {
+      this.#fullEpisode = null;
+      this.#options.logger.info({ dropped: episode.dropped, overflows: episode.appends, seconds: Math.round((Date.now() - episode.sinceMs) / 1000) }, 'remote_write buffer no longer full');
+    }
   }
 
   async #body(entry: BufferEntry): Promise<Uint8Array | null> {

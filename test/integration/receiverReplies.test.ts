@@ -120,8 +120,11 @@ test('429 with Retry-After of a day (seconds, an absurd number, an HTTP date): c
     return times.length === 2 && times.every((time) => typeof time === 'string') ? { report, at: Date.now() } : null;
   }, { context: agent.output });
   for (const target of due.report.targets) {
-    const wait = Date.parse(target.next_attempt!) - seen[target.name as 'pushgateway' | 'remote_write'][0]!.atMs;
-    assert.ok(wait > 0 && wait <= 2_100, `${target.name}: next attempt ${wait} ms after the 429 (ceiling 2 s)`);
+    // The agent saw the 429 after the stand-in sent it and before /healthz showed the wait.
+    const next = Date.parse(target.next_attempt!);
+    const sent = seen[target.name as 'pushgateway' | 'remote_write'][0]!.atMs;
+    assert.ok(next - sent >= 1_600, `${target.name}: next attempt ${next - sent} ms after the 429 was sent (ceiling 2 s, spread down by at most 20%)`);
+    assert.ok(next - due.at <= 2_000, `${target.name}: next attempt ${next - due.at} ms after /healthz showed it (ceiling 2 s)`);
   }
   await waitFor('both targets delivering again', async () => seen.pushgateway.length >= 2 && seen.remote_write.length >= 2, { context: agent.output, timeoutMs: 10_000 });
   for (const target of ['pushgateway', 'remote_write'] as const) {
@@ -190,6 +193,20 @@ test('through a proxy (squid, absolute-URI requests): the 2 GB answer is cut at 
   assert.ok(squid.requests().some((line) => line.startsWith('PUT http://receiver.test')), squid.requests().join('\n'));
   const peak = peakRssMiB(agent.child.pid!);
   assert.ok(peak < 400, `peak RSS ${peak.toFixed(0)} MiB`);
+});
+
+test('a redirect (307, 308) is not followed, and the error names its Location, both targets', async () => {
+  const { url } = await standIn((target, _index, res) => {
+    if (target === 'pushgateway') res.writeHead(307, { location: 'http://gateway.moved.test:9091/metrics/job/x' }).end();
+    else res.writeHead(308, { location: '/api/v2/write' }).end();
+  });
+  const { agent, lastErrors } = await startWith(url, {});
+  const errors = await waitFor('both targets failing on the redirect', async () => {
+    const found = await lastErrors();
+    return Object.values(found).length === 2 && Object.values(found).every((error) => error !== '') ? found : null;
+  }, { context: agent.output });
+  assert.match(errors.pushgateway!, /^HTTP 307 Temporary Redirect.*http:\/\/gateway\.moved\.test:9091\/metrics\/job\/x/, errors.pushgateway);
+  assert.match(errors.remote_write!, /^HTTP 308 Permanent Redirect.*\/api\/v2\/write/, errors.remote_write);
 });
 
 runWhen(test, ['root', 'squid'], 'agent against stand-in receivers');

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CredentialFiles, REAL_FILES, type FileAccess } from '../../agent/targets/credentials.js';
+import { createHttpClient } from '../../agent/targets/httpClient.js';
+import { memoryLogger } from '../helpers/remoteWrite.js';
+import { freePort } from '../helpers/servers.js';
 import { configFrom } from '../helpers/config.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
@@ -49,10 +52,40 @@ test('TLS files: a half-written certificate keeps the previous one in use and sa
   const first = credentials.current().tls.ca;
   writeFileSync(caFile, readFileSync(certs.otherCaCert).subarray(0, 100));
   assert.is(credentials.current().tls.ca, first, 'the previous CA stays');
-  assert.match(String(credentials.rotationError), /push\.remote_write\.tls_config: ".*ca-in-use\.crt" not usable/);
+  assert.match(String(credentials.rotationError), /push\.remote_write\.tls_config\.ca_file: ".*ca-in-use\.crt" not usable/);
   writeFileSync(caFile, readFileSync(certs.otherCaCert));
   assert.equal(credentials.current().tls.ca, readFileSync(certs.otherCaCert));
   assert.is(credentials.rotationError, null);
+});
+
+test('TLS files: a second file going bad while the first still is gets its own warning, naming it', async () => {
+  const dir = tempDir('creds-tls-two');
+  dirs.push(dir);
+  const certs = makeCertificates(dir);
+  const files = { ca: path.join(dir, 'ca.crt'), cert: path.join(dir, 'client.crt'), key: path.join(dir, 'client.key') };
+  writeFileSync(files.ca, readFileSync(certs.caCert));
+  writeFileSync(files.cert, readFileSync(certs.clientCert));
+  writeFileSync(files.key, readFileSync(certs.clientKey));
+  const url = `https://127.0.0.1:${await freePort()}/api/v1/write`;
+  const config = configFrom({ push: { remote_write: { url, tls_config: { ca_file: files.ca, cert_file: files.cert, key_file: files.key } } } }, REAL).push.remoteWrite!;
+  const { logger, lines } = memoryLogger();
+  const client = createHttpClient(config, { version: 'test', at: 'push.remote_write', logger });
+  // Nothing listens: each request fails after the credentials were checked.
+  const attempt = () => client.request({ method: 'POST', body: 'x', timeoutMs: 500 }).catch(() => undefined);
+  const warnings = () => lines().filter((line) => line.level === 40).map((line) => String(line.error));
+  await attempt();
+  writeFileSync(files.ca, readFileSync(certs.otherCaCert).subarray(0, 100));
+  await attempt();
+  await attempt();
+  assert.is(warnings().length, 1, warnings().join('\n'));
+  assert.match(warnings()[0]!, /ca_file/, warnings()[0]);
+  writeFileSync(files.key, 'not a key\n');
+  await attempt();
+  await attempt();
+  assert.is(warnings().length, 2, `the second bad file is warned about too:\n${warnings().join('\n')}`);
+  assert.match(warnings()[1]!, /key_file/, warnings()[1]);
+  assert.match(warnings()[1]!, /ca_file/, `the first is still named while it is bad: ${warnings()[1]}`);
+  client.close();
 });
 
 runWhen(test, ['openssl'], 'credential file tests');

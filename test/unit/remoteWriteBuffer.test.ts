@@ -248,4 +248,22 @@ test('on disk: the kernel\'s lock decides, not the pid in .lock: our own pid (a 
   await next.close();
 });
 
+test('full: one warning per episode, then a summary of what the episode dropped when it ends', async () => {
+  const { logger, lines } = memoryLogger();
+  const buffer = new RemoteWriteBuffer({ maxSamples: 20, maxBytes: 10_000, dir: null, logger });
+  // A receiver down for ten cycles of 10 samples: eight of them overflow the 20 the buffer holds.
+  for (let cycle = 1; cycle <= 10; cycle++) await buffer.append(body(cycle), 10, cycle);
+  const full = () => lines().filter((line) => /buffer full/.test(String(line.msg)));
+  assert.is(full().length, 1, full().map((line) => line.msg).join('\n'));
+  // The receiver is back: the buffer drains, and the next cycle fits without dropping anything.
+  for (let batch = await buffer.peek(100); batch !== null; batch = await buffer.peek(100)) await buffer.remove(batch.entries);
+  await buffer.append(body(11), 10, 11);
+  const summary = lines().filter((line) => /no longer full/.test(String(line.msg)));
+  assert.is(summary.length, 1, lines().map((line) => line.msg).join('\n'));
+  assert.is(summary[0]!.dropped, 80);
+  // A second episode warns again.
+  for (let cycle = 12; cycle <= 14; cycle++) await buffer.append(body(cycle), 10, cycle);
+  assert.is(full().length, 2);
+});
+
 test.run();
