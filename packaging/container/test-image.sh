@@ -4,25 +4,24 @@
 # /healthz, a Pushgateway push, `stop` (SIGTERM) ending with exit 0 within the 10 s stop timeout,
 # also while the gateway is unreachable, and the image size. Prints one PASS or FAIL line last.
 #
-# No Docker engine runs on the CI machines and registry images cannot be pulled there, so Debian's
-# buildah and podman do the work, and the `node:20-bookworm-slim` base is stood in for by a Debian
-# bookworm root filesystem (debootstrap, cached) with this machine's Node.js 20, passed as the
-# Dockerfile's NODE_IMAGE build argument. Everything goes into a private container storage under a
-# temporary folder that is removed at the end, with the test namespaces, even on failure.
+# No Docker engine runs on the CI machines and registry images cannot be pulled there, so the image
+# is built the way packaging/container/build-image.sh builds it for users (buildah, and a Debian
+# bookworm root filesystem with this machine's Node.js 20 standing in for `node:20-bookworm-slim`),
+# by running that script, and run with podman. Everything goes into a private container storage
+# under a temporary folder that is removed at the end, with the test namespaces, even on failure.
 #
 # Usage (root): packaging/container/test-image.sh
-# Needs: buildah podman runc debootstrap prometheus-pushgateway curl iproute2, and network access to
-# the Debian mirror of /etc/apt/sources.list.d/debian.sources and the npm registry (npm ci in the build).
-# NETNS_EXPORTER_CI_CACHE (default /var/cache/netns-exporter-ci) keeps the debootstrap tarball;
-# an empty or missing folder just means one more debootstrap (about a minute).
+# Needs: buildah podman runc debootstrap prometheus-pushgateway curl iproute2 openssl, and network
+# access to the Debian mirror of /etc/apt/sources.list.d/debian.sources and the npm registry (npm ci
+# in the build). The debootstrap tarball is kept (packaging/container/debootstrap-base.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 STOP_TIMEOUT_S=10
-CACHE_DIR="${NETNS_EXPORTER_CI_CACHE:-/var/cache/netns-exporter-ci}"
-BASE_TAR="$CACHE_DIR/bookworm-minbase.tar"
-BASE_IMAGE=localhost/netns-exporter-ci-node20:local
-IMAGE=localhost/netns-exporter:ci
+VERSION="$(node -p 'require("./package.json").version')"
+# What build-image.sh leaves behind.
+BASE_IMAGE=localhost/node20-bookworm-local:latest
+IMAGE="localhost/netns-exporter:$VERSION"
 # The unique prefix of the test suites (test/helpers/netns.ts), which .ci/run also sweeps.
 NS_A="nxt$$-ctra"
 NS_B="nxt$$-ctrb"
@@ -77,75 +76,6 @@ export CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
 PODMAN=(podman --runtime runc)
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-
-# --- the stand-in for node:20-bookworm-slim -------------------------------------------------------
-debian_mirror() {
-  local sources=/etc/apt/sources.list.d/debian.sources
-  if [ -f "$sources" ]; then awk '/^URIs:/ {print $2; exit}' "$sources"; return; fi
-  awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null
-}
-
-assemble_base() {
-  local root="$WORK/rootfs"
-  mkdir -p "$root"
-  if [ -s "$BASE_TAR" ]; then
-    log "stand-in base: debootstrap tarball from the cache ($BASE_TAR)"
-  else
-    local mirror
-    mirror="$(debian_mirror)"
-    [ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
-    log "stand-in base: debootstrap --variant=minbase bookworm (not cached yet)"
-    debootstrap --variant=minbase bookworm "$WORK/debootstrap" "$mirror" >"$WORK/debootstrap.log" 2>&1 \
-      || { tail -20 "$WORK/debootstrap.log"; fail "debootstrap failed"; }
-    mkdir -p "$CACHE_DIR"
-    tar -C "$WORK/debootstrap" -cf "$BASE_TAR.tmp" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
-    rm -rf "$WORK/debootstrap"
-  fi
-  tar -C "$root" -xf "$BASE_TAR"
-
-  # What the official slim images do: no apt cache, no documentation, man pages or locales, in the
-  # base and in everything a later `apt-get install` adds (else the image grows by ~130 MB).
-  rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
-    "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/log/*.log
-  cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-EOF
-  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
-EOF
-  echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
-  # bookworm, bookworm-updates and bookworm-security, as the host has them.
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    rm -f "$root/etc/apt/sources.list"
-    cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
-  fi
-
-  # This machine's Node.js 20 and npm where the official image has them.
-  local node_bin npm_dir
-  node_bin="$(readlink -f "$(command -v node)")"
-  npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
-  install -D -m 0755 "$node_bin" "$root/usr/local/bin/node"
-  mkdir -p "$root/usr/local/lib/node_modules"
-  cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
-  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
-  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
-
-  local changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["node"]')
-  # Where HTTPS leaves through a TLS-intercepting proxy, npm ci inside the build needs its CA.
-  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
-    install -D -m 0644 "$NODE_EXTRA_CA_CERTS" "$root/usr/local/share/netns-exporter-ci/extra-ca.pem"
-    changes+=(--change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/netns-exporter-ci/extra-ca.pem')
-  fi
-  tar -C "$root" -c . | podman import -q "${changes[@]}" - "$BASE_IMAGE" >/dev/null
-  rm -rf "$root"
-  log "stand-in base: $BASE_IMAGE ($(podman image inspect --format '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
-}
 
 # --- checks on a running container ----------------------------------------------------------------
 kernel_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
@@ -212,20 +142,20 @@ run_container() { # name, config file, pushgateway url
     "$IMAGE" >/dev/null
 }
 
-# --- 1. build --------------------------------------------------------------------------------------
-t_base=$(date +%s)
-assemble_base
-base_s=$(( $(date +%s) - t_base ))
+# --- 1. build, as users build it: build-image.sh, which leaves the image behind ------------------
 t_build=$(date +%s)
-log "buildah bud (Dockerfile unchanged, NODE_IMAGE=$BASE_IMAGE)"
-buildah bud --isolation chroot --pull=never --layers=false \
-  --build-arg "NODE_IMAGE=$BASE_IMAGE" --build-arg "REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; fail "buildah bud failed"; }
+log "packaging/container/build-image.sh (the Dockerfile unchanged, NODE_IMAGE=$BASE_IMAGE)"
+packaging/container/build-image.sh >"$WORK/build-image.out" 2>"$WORK/build-image.log" \
+  || { tail -30 "$WORK/build-image.log"; fail "build-image.sh failed"; }
 build_s=$(( $(date +%s) - t_build ))
+"${PODMAN[@]}" image exists "$IMAGE" || fail "build-image.sh left no $IMAGE behind"
+"${PODMAN[@]}" image exists localhost/netns-exporter:latest || fail "build-image.sh left no localhost/netns-exporter:latest behind"
+grep -q "^$IMAGE: [0-9]* MB (base [0-9]* s, build [0-9]* s)$" "$WORK/build-image.out" || fail "build-image.sh's last line: $(tail -1 "$WORK/build-image.out")"
+base_s="$(sed -n 's/.*(base \([0-9]*\) s, .*/\1/p' "$WORK/build-image.out")"
 image_bytes="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
 base_bytes="$(podman image inspect --format '{{.Size}}' "$BASE_IMAGE")"
 image_mb=$(( image_bytes / 1000000 ))
-log "image $IMAGE built in ${build_s} s: ${image_mb} MB (base $(( base_bytes / 1000000 )) MB + app $(( (image_bytes - base_bytes) / 1000000 )) MB)"
+log "$(cat "$WORK/build-image.out"): base $(( base_bytes / 1000000 )) MB + app $(( (image_bytes - base_bytes) / 1000000 )) MB"
 [ "$image_mb" -lt 400 ] || fail "image is ${image_mb} MB, expected under 400 MB"
 
 # --- 2. a namespace to measure: a veth pair between two test namespaces, some pings ----------------
@@ -305,9 +235,17 @@ stop_down_ms=$STOP_MS
 # README's systemd block runs there line by line, as an operator would type it, from a folder holding
 # the repository's packaging/ and this build's npm tarball; the unit then runs with its whole sandbox
 # (one capability, ProtectSystem=strict, RestrictNamespaces…) on the host's network and /run/netns.
+# One command per line, a here-document (`cat >file <<EOF` to `EOF`) one command; each ends with NUL.
 readme_systemd_lines() {
-  awk '/^\*\*systemd\*\*/ {found = 1} found && /^```sh$/ {on = 1; next} on && /^```$/ {exit} on {print}' README.md \
-    | sed 's/[[:space:]][[:space:]]*#.*$//'
+  awk '/^\*\*systemd, from npm\*\*/ {found = 1} found && /^```sh$/ {on = 1; next} on && /^```$/ {exit}
+    on && heredoc != "" {command = command "\n" $0; if ($0 == heredoc) {printf "%s%c", command, 0; heredoc = ""}; next}
+    on {
+      sub(/[[:space:]]+#.*$/, "")
+      if (match($0, /<<-?[[:space:]]*\047?[A-Za-z_]+\047?$/)) {
+        heredoc = substr($0, RSTART); gsub(/[<\047[:space:]-]/, "", heredoc); command = $0; next
+      }
+      printf "%s%c", $0, 0
+    }' README.md
 }
 in_systemd() { "${PODMAN[@]}" exec "nx-ci-$$-systemd" sh -c "$1" </dev/null; }
 
@@ -349,7 +287,7 @@ case "$state" in running|degraded) ;; *) fail "systemd in the container did not 
 log "systemd is PID 1 in a container ($state); the README's systemd block, line by line:"
 
 steps=0
-while IFS= read -r line; do
+while IFS= read -r -d '' line; do
   [ -n "$line" ] || continue
   if [ "$line" = "npm ci && npm pack" ]; then
     log "  (on the host) $line → $(basename "$(ls "$WORK"/src/*.tgz)")"

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,14 +67,18 @@ test('restarts on failure, one capability, sandboxed, one writable folder', () =
 });
 
 test('systemd-analyze verify finds nothing to complain about', () => {
-  // The unit names the installed binary; point it at this build so verify can check the command.
-  const text = readFileSync(UNIT, 'utf8').replaceAll('/usr/local/bin/netns-exporter', `${process.execPath} ${MAIN}`);
+  // The unit as shipped names the Debian package's /usr/bin/netns-exporter; a drop-in beside it
+  // points it at this build, as the README's drop-in does after `npm install -g`.
+  const text = readFileSync(UNIT, 'utf8');
   const file = path.join(scratch, 'netns-exporter.service');
   writeFileSync(file, text);
+  mkdirSync(`${file}.d`);
+  const command = `${process.execPath} ${MAIN} --config /etc/netns-exporter/config.yaml`;
+  writeFileSync(path.join(`${file}.d`, 'this-build.conf'), `[Service]\nExecStartPre=\nExecStartPre=${command} --check-config\nExecStart=\nExecStart=${command}\n`);
   const run = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 60_000 });
   assert.ok(run.error === undefined, `systemd-analyze is missing (apt-get install systemd): ${run.error?.message}`);
   assert.is(run.status, 0, run.stderr);
-  assert.is(run.stderr.split('\n').filter((line) => line.includes(file)).join('\n'), '');
+  assert.is(run.stderr.split('\n').filter((line) => line.includes('netns-exporter')).join('\n'), '');
   // The same check reports a misspelt directive, so its silence above means something.
   const broken = path.join(scratch, 'broken.service');
   writeFileSync(broken, text.replace('NoNewPrivileges=yes', 'NoNewPrivilege=yes'));
