@@ -24,7 +24,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<Snapshot
   const started = performance.now();
   const discovery = await discoverNamespaces(options.discovery);
   // A folder that could not be listed says nothing about what it holds: nothing is let go then.
-  if (discovery.unlisted.length === 0) options.reader.retain?.(discovery.namespaces);
+  options.reader.startCycle?.(discovery.namespaces, { complete: discovery.unlisted.length === 0 });
   const read = (ns: Namespace): Promise<NamespaceResult> => (options.signal?.aborted === true
     ? Promise.resolve({ ns, ok: false, reason: 'internal', message: 'not read: shutting down', durationMs: 0 })
     : options.reader.read(ns));

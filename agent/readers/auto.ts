@@ -64,8 +64,8 @@ export class AutoReader implements NamespaceReader {
     return this.#chosen?.held ?? null;
   }
 
-  retain(namespaces: readonly Namespace[]): void {
-    this.#chosen?.retain?.(namespaces);
+  startCycle(namespaces: readonly Namespace[], discovery: { complete: boolean }): void {
+    this.#chosen?.startCycle?.(namespaces, discovery);
   }
 
   start(): Promise<void> {

@@ -20,10 +20,11 @@ export interface NamespaceReader {
    */
   read(ns: Namespace): Promise<NamespaceResult>;
   /**
-   * This cycle's namespaces, handed over before they are read: a reader that keeps namespaces open
-   * closes what it holds for any other.
+   * A cycle starts: its namespaces, handed over before they are read. A reader that keeps namespaces
+   * open closes what it holds for any other, unless the list is not `complete` (a folder could not
+   * be listed, so what it holds is unknown).
    */
-  retain?(namespaces: readonly Namespace[]): void;
+  startCycle?(namespaces: readonly Namespace[], discovery: { complete: boolean }): void;
   /** Namespaces held open between cycles and how many may be (null: this reader holds none). */
   readonly held?: { held: number; limit: number } | null;
   /**

@@ -50,9 +50,8 @@ function heldLimitFor(softLimit: number, perNamespace: number): number {
  * worker (a proc file or a device that blocks in the kernel) is read with the fallback from then
  * on: a process can be killed, a thread stuck in the kernel cannot.
  *
- * The reader has no notion of cycles, so "the rest of the cycle" is every read until the reader
- * goes idle: no read in flight across a turn of the event loop (collectSnapshot hands over all of a
- * cycle's reads at once).
+ * A cycle starts when the collection hands over its namespaces (startCycle): "the rest of the cycle"
+ * is every read until then.
  */
 export class SetnsReader implements NamespaceReader {
   readonly kind = 'setns' as const;
@@ -64,7 +63,6 @@ export class SetnsReader implements NamespaceReader {
   #starting: Promise<void> | null = null;
   #stopped = false;
   #inDoubt = false;
-  #inFlight = 0;
 
   constructor(options: SetnsReaderOptions) {
     this.#options = options;
@@ -97,7 +95,13 @@ export class SetnsReader implements NamespaceReader {
    * file went without an event reaching the watch, or a reload narrowed the selection), and their
    * folders are watched for the next deletions.
    */
-  retain(namespaces: readonly Namespace[]): void {
+  startCycle(namespaces: readonly Namespace[], discovery: { complete: boolean }): void {
+    // A new cycle: a worker in doubt during the last one was replaced, its replacement reads again.
+    if (this.#inDoubt) {
+      this.#inDoubt = false;
+      if (this.#pool.hasWorkers) this.#options.logger.info('setns reader: this cycle reads with setns workers again');
+    }
+    if (!discovery.complete) return;
     const selected = new Set<number>();
     for (const ns of namespaces) selected.add(ns.inode);
     const gone: number[] = [];
@@ -128,16 +132,10 @@ export class SetnsReader implements NamespaceReader {
   }
 
   async read(ns: Namespace): Promise<NamespaceResult> {
-    this.#inFlight += 1;
-    try {
-      await this.start();
-      if (this.usingFallback || this.#stopped || this.#timedOut.has(ns.inode)) return await this.#options.fallback.read(ns);
-      const result = await this.#pool.read(ns);
-      return result === 'doubt' ? await this.#options.fallback.read(ns) : result;
-    } finally {
-      this.#inFlight -= 1;
-      if (this.#inFlight === 0 && this.#inDoubt) setImmediate(() => this.#endOfCycle());
-    }
+    await this.start();
+    if (this.usingFallback || this.#stopped || this.#timedOut.has(ns.inode)) return this.#options.fallback.read(ns);
+    const result = await this.#pool.read(ns);
+    return result === 'doubt' ? this.#options.fallback.read(ns) : result;
   }
 
   /**
@@ -156,11 +154,5 @@ export class SetnsReader implements NamespaceReader {
     if (timedOut === null || this.#timedOut.has(timedOut.inode)) return;
     this.#timedOut.add(timedOut.inode);
     this.#options.logger.warn({ namespace: timedOut.name }, 'setns reader: a read timed out in a worker thread; this namespace is read with nsenter from now on');
-  }
-
-  #endOfCycle(): void {
-    if (this.#inFlight !== 0 || !this.#inDoubt) return;
-    this.#inDoubt = false;
-    if (this.#pool.hasWorkers) this.#options.logger.info('setns reader: the next cycle reads with setns workers again');
   }
 }

@@ -95,7 +95,9 @@ function setnsReader(options: Partial<ConstructorParameters<typeof SetnsReader>[
   });
 }
 
+/** One cycle, as the collection runs it: started with its namespaces, then all read at once. */
 async function readAll(reader: NamespaceReader) {
+  reader.startCycle?.(namespaces, { complete: true });
   return Promise.all(namespaces.map((ns) => reader.read(ns)));
 }
 
