@@ -72,3 +72,24 @@ export function nodeFlagsOfShebang(line: string): string[] {
   const match = /^#!\S*env(?: -S)? node(?:\s+(.*))?$/.exec(line.trim());
   return match?.[1] === undefined ? [] : match[1].trim().split(/\s+/);
 }
+
+/**
+ * The original Go exporter's example config as the long-running benchmarks run it: five interface
+ * metrics and its one proc metric (nf_conntrack_count), pull mode on a port the kernel picks,
+ * namespaces limited to the benchmark's own; `extra` lines (reader, interval, push) follow.
+ */
+export function originalExampleConfig(whitelist: string, extra: readonly string[]): string {
+  return [
+    'namespaces_filter:',
+    `  whitelist_pattern: ${JSON.stringify(whitelist)}`,
+    'interface_metrics: [rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets]',
+    'proc_metrics:',
+    '  nat_conntrack:',
+    '    file: sys/net/netfilter/nf_conntrack_count',
+    'api_server:',
+    '  server_address: 127.0.0.1',
+    '  server_port: 0',
+    ...extra,
+    '',
+  ].join('\n');
+}

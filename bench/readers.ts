@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuOfStat, nodeFlagsOfShebang, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample, type FloorRound } from './cycleFigures.js';
+import { cpuOfStat, nodeFlagsOfShebang, originalExampleConfig, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample, type FloorRound } from './cycleFigures.js';
 import { fixed, formatTable, parseShellTimes } from './figures.js';
 import { measureCommand } from './measure.js';
 import { NamespacePool } from './namespaces.js';
@@ -110,23 +110,13 @@ function cells(row: Row, rows: readonly Row[]): string[] {
 /** The original's example config with `reader`, pull mode, a 2 s interval; `extra` lines appended (a push section). */
 export function writeConfig(work: string, reader: string, whitelist: string, name = reader, extra: readonly string[] = []): string {
   const file = path.join(work, `${name}.yaml`);
-  writeFileSync(file, [
+  writeFileSync(file, originalExampleConfig(whitelist, [
     `reader: ${reader}`,
-    'namespaces_filter:',
-    `  whitelist_pattern: ${JSON.stringify(whitelist)}`,
-    'interface_metrics: [rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets]',
-    'proc_metrics:',
-    '  nat_conntrack:',
-    '    file: sys/net/netfilter/nf_conntrack_count',
-    'api_server:',
-    '  server_address: 127.0.0.1',
-    '  server_port: 0',
     // Short enough that a slow reader's cycles run back to back; reads get the whole interval.
     'interval: 2s',
     'read_timeout: 2s',
     ...extra,
-    '',
-  ].join('\n'));
+  ]));
   return file;
 }
 

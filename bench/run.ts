@@ -7,13 +7,19 @@
  *   --repeat N     runs of each kind per count, median reported (default 3, env BENCH_REPEAT)
  *   --threads N    the agent's threads (default: the config default, env BENCH_THREADS)
  *   --profile      one extra agent run per count under --cpu-prof, summarised
- *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, push_cost)
+ *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, push_cost, memory)
+ *   --duration D   memory: how long each agent runs (default 90s; the soak: 30m, env BENCH_DURATION)
+ *   --interval D   memory: the agent's interval (default 5s, env BENCH_INTERVAL)
+ *   --targets a,b  memory: none, pushgateway, remote_write (default all, env BENCH_TARGETS)
+ *   --try-flags F  memory: one more agent per V8 flag set beside the shipped one, sets split by '|'
+ *   --heap         memory: heap snapshots after 11 cycles instead of the RSS runs (--heap-dir keeps them)
  *
  * `npm run bench -- fleet [options]` runs the fleet benchmark instead (bench/fleet.ts; no root).
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchCore } from './core.js';
+import { parseDuration, TARGETS, type TargetKind } from './memoryFigures.js';
 
 const STANDARD_COUNTS = [300, 1000, 3000];
 
@@ -21,7 +27,16 @@ const STANDARD_COUNTS = [300, 1000, 3000];
 interface OptionalBench {
   part: string;
   file: string;
-  run: (module: Record<string, unknown>, counts: number[]) => Promise<string[]>;
+  run: (module: Record<string, unknown>, counts: number[], values: BenchValues) => Promise<string[]>;
+}
+
+interface BenchValues {
+  duration?: string;
+  targets?: string;
+  'try-flags'?: string;
+  interval?: string;
+  heap?: boolean;
+  'heap-dir'?: string;
 }
 
 const OPTIONAL: OptionalBench[] = [
@@ -30,6 +45,21 @@ const OPTIONAL: OptionalBench[] = [
   { part: 'pushgateway', file: './pushgateway.js', run: (module) => call(module, 'benchPushgateway') },
   { part: 'remote_write', file: './remoteWrite.js', run: (module) => call(module, 'benchRemoteWrite') },
   { part: 'push_cost', file: './pushCost.js', run: (module, counts) => call(module, 'benchPushCost', counts) },
+  {
+    part: 'memory', file: './memory.js', run: (module, counts, values) => call(module, 'benchMemory', {
+      counts,
+      durationMs: parseDuration(values.duration ?? process.env.BENCH_DURATION ?? '90s', '--duration'),
+      intervalMs: parseDuration(values.interval ?? process.env.BENCH_INTERVAL ?? '5s', '--interval'),
+      targets: (values.targets ?? process.env.BENCH_TARGETS ?? TARGETS.join(',')).split(',').map((name) => {
+        if (!TARGETS.includes(name.trim() as TargetKind)) throw new Error(`--targets: ${JSON.stringify(name)} is none of ${TARGETS.join(', ')}`);
+        return name.trim() as TargetKind;
+      }),
+      extraFlags: [[], ...(values['try-flags'] ?? '').split('|').filter((set) => set.trim() !== '').map((set) => set.trim().split(/\s+/))],
+      heap: values.heap ?? false,
+      heapDir: values['heap-dir'] ?? null,
+      progress: (line: string) => console.error(line),
+    }),
+  },
 ];
 
 async function call(module: Record<string, unknown>, name: string, ...args: unknown[]): Promise<string[]> {
@@ -71,6 +101,8 @@ async function main(): Promise<number> {
     options: {
       max: { type: 'string' }, counts: { type: 'string' }, repeat: { type: 'string' }, threads: { type: 'string' },
       profile: { type: 'boolean', default: false }, only: { type: 'string' },
+      duration: { type: 'string' }, interval: { type: 'string' }, heap: { type: 'boolean', default: false }, 'heap-dir': { type: 'string' },
+      targets: { type: 'string' }, 'try-flags': { type: 'string' },
     },
   });
   if (process.getuid?.() !== 0) {
@@ -113,7 +145,7 @@ async function main(): Promise<number> {
       continue;
     }
     try {
-      for (const line of await bench.run(module, counts)) console.log(line);
+      for (const line of await bench.run(module, counts, values)) console.log(line);
     } catch (error) {
       console.log(`FAILED: ${(error as Error).message}`);
       status = 1;
