@@ -135,6 +135,14 @@ async function deleteGroup(config: Config, logger: Logger): Promise<number> {
 
 async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<number> {
   const { logger } = output;
+  // logrotate's postrotate sends SIGUSR1 (or SIGHUP): the next lines go to a new file of the old name.
+  // Installed before anything slow: until a listener exists, SIGUSR1 opens Node's inspector, which
+  // a process that runs as root must never do.
+  const reopenLog = (signal: NodeJS.Signals) => {
+    output.reopen();
+    if (cli.logFile !== null) logger.info({ signal, file: cli.logFile }, 'log file reopened');
+  };
+  process.on('SIGUSR1', () => reopenLog('SIGUSR1'));
   const build = buildInfo();
   const web = openWebConfig(webConfigPath(config, cli), logger);
   if (web === null) return EXIT_USAGE;
@@ -153,13 +161,6 @@ async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<
   logger.info({ version: build.version, reader: reader.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
-  // logrotate's postrotate sends SIGUSR1 (or SIGHUP): the next lines go to a new file of the old name.
-  // A listener also keeps SIGUSR1 from opening Node's inspector in a process that runs as root.
-  const reopenLog = (signal: NodeJS.Signals) => {
-    output.reopen();
-    if (cli.logFile !== null) logger.info({ signal, file: cli.logFile }, 'log file reopened');
-  };
-  process.on('SIGUSR1', () => reopenLog('SIGUSR1'));
   const reloads = new ReloadQueue(
     () => reload({
       loop, listeners, logger, startTargets,

@@ -179,7 +179,9 @@ ip netns exec "$NS_A" ping -c 5 -i 0.2 -q 10.213.0.2 >/dev/null || fail "no ping
 
 # --- 3. run it with a real Pushgateway on loopback ------------------------------------------------
 gateway_port="$(free_port)"
-prometheus-pushgateway --web.listen-address="127.0.0.1:$gateway_port" >"$WORK/pushgateway.log" 2>&1 &
+# An empty persistence file: Debian's default (/var/lib/prometheus/pushgateway.data) would load groups
+# an earlier run left there, and write into the host's own state.
+prometheus-pushgateway --web.listen-address="127.0.0.1:$gateway_port" --persistence.file= >"$WORK/pushgateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_http "http://127.0.0.1:$gateway_port/-/ready" 200 20 || fail "the Pushgateway did not start"
 

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { waitFor } from '../helpers/agent.js';
 import { addNamespace, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
-import { freePort, startPushgateway, tempDir, type RunningServer } from '../helpers/servers.js';
+import { freePort, startPushgateway, type RunningServer } from '../helpers/servers.js';
 import { makeCertificates, writeWebConfig, type TestCertificates } from '../helpers/webConfig.js';
 
 /**
@@ -41,7 +41,9 @@ let holderPid = 0;
 
 test.before(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'netns-exporter-readme-'));
-  certs = makeCertificates(tempDir('readme-certs'));
+  // Under scratch, so after() removes them with the rest.
+  mkdirSync(path.join(scratch, 'certs'));
+  certs = makeCertificates(path.join(scratch, 'certs'));
   const web = writeWebConfig(path.join(scratch, 'web.yml'), { tls: { cert: certs.serverCert, key: certs.serverKey }, users: { 'netns-exporter': PASSWORD } });
   gateway = await startPushgateway([`--web.config.file=${web}`], { scheme: 'https' });
   addNamespace(`qrouter-${process.pid}`);

@@ -139,8 +139,12 @@ test('values: held, entering (setns each time) and nsenter readings of namespace
     await collect(held, 'hx-');
     assert.is(held.held.held, 2);
     for (const [label, other] of [['nsenter', nsenter], ['entering setns', entering]] as const) {
+      // A reader's closed netlink socket counts in `sockets: used` for a moment: each reading waits it out.
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
       const first = await collect(held, 'hx-');
+      await settle();
       const middle = await collect(other, 'hx-');
+      await settle();
       const last = await collect(held, 'hx-');
       for (const ns of [a, b]) {
         const [x, y, z] = [sampleOf(first, ns), sampleOf(middle, ns), sampleOf(last, ns)];

@@ -104,8 +104,10 @@ test('a new hostname moves the Pushgateway group (the old one deleted) and the r
 });
 
 test('without delete_on_shutdown the old group stays and the log says so', async () => {
-  reload(config({ hostname: HOST_B, health: ports.health, api: ports.api, deleteOnShutdown: false }));
-  await waitFor('the change in effect', async () => /"new configuration in effect"/.test(agent!.output()));
+  // The next write must wait for this reload to finish: the agent reads the file when the signal
+  // arrives, so a write before then would be read in its place, from the config that deletes.
+  const first = reload(config({ hostname: HOST_B, health: ports.health, api: ports.api, deleteOnShutdown: false }));
+  await waitFor('the reload that turns delete_on_shutdown off done', async () => /"SIGHUP: configuration reloaded/.test(agent!.output().slice(first)));
   const seen = reload(config({ hostname: HOST_C, health: ports.health, api: ports.api, deleteOnShutdown: false }));
   await waitFor('the group under the third hostname', async () => (await groups()).includes(HOST_C));
   assert.ok((await groups()).includes(HOST_B), `the old group is left on the gateway; groups: ${(await groups()).join(', ')}\n${agent!.output().slice(seen)}`);
