@@ -38,7 +38,7 @@ export interface MemoryOptions {
   extraFlags: readonly (readonly string[])[];
   /** Heap snapshots (main thread and each worker) after HEAP_CYCLES cycles, instead of the RSS runs. */
   heap: boolean;
-  /** Keep the .heapsnapshot files here (else a temporary folder, removed). */
+  /** Keep the .heapsnapshot files here (else they go with the temporary work folder). */
   heapDir: string | null;
   progress: (line: string) => void;
 }
@@ -97,7 +97,7 @@ export async function benchMemory(options: MemoryOptions): Promise<string[]> {
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
     await pool.remove();
-    if (options.heapDir === null) rmSync(work, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
   return lines;
 }
