@@ -29,9 +29,7 @@ WORK="$(mktemp -d /tmp/netns-exporter-image-XXXXXX)"
 CONTAINERS=()
 GATEWAY_PID=""
 started_at=$(date +%s)
-# podman keeps a blob cache in /var/lib/containers/cache whatever storage.conf says: remove the
-# folder at the end if this run created it.
-[ -e /var/lib/containers ] && had_containers_dir=1 || had_containers_dir=0
+. "$(dirname "$0")/private-storage.sh"
 
 log() { printf '[test-image %3ss] %s\n' "$(( $(date +%s) - started_at ))" "$*"; }
 fail() {
@@ -46,15 +44,7 @@ cleanup() {
   [ -n "$GATEWAY_PID" ] && kill "$GATEWAY_PID" 2>/dev/null
   ip netns delete "$NS_A" 2>/dev/null
   ip netns delete "$NS_B" 2>/dev/null
-  if [ -f "$WORK/storage.conf" ]; then
-    buildah rm --all >/dev/null 2>&1
-    podman rmi -a -f >/dev/null 2>&1
-    podman system reset -f >/dev/null 2>&1
-  fi
-  # Overlay layers stay mounted until unmounted; never leave a mount behind under /tmp.
-  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount"; done
-  rm -rf "$WORK"
-  [ "$had_containers_dir" = 1 ] || rm -rf /var/lib/containers
+  private_storage_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -64,16 +54,7 @@ for tool in buildah podman runc debootstrap prometheus-pushgateway curl ip; do
   command -v "$tool" >/dev/null || fail "$tool is missing: apt-get install buildah podman runc debootstrap prometheus-pushgateway curl iproute2"
 done
 
-# Private storage and runtime folders: nothing of this run lands in /var/lib/containers.
-cat >"$WORK/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$WORK/storage"
-runroot = "$WORK/run"
-EOF
-export CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
-# crun 1.8 refuses every container on hybrid-cgroup kernels ("cgroups in hybrid mode not supported").
-PODMAN=(podman --runtime runc)
+private_storage_start
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 

@@ -33,7 +33,7 @@ NS="nxt$$-deb"
 CONTAINER="nx-ci-$$-deb"
 WORK="$(mktemp -d /tmp/netns-exporter-deb-test-XXXXXX)"
 started_at=$(date +%s)
-[ -e /var/lib/containers ] && had_containers_dir=1 || had_containers_dir=0
+. "$(dirname "$0")/../container/private-storage.sh"
 
 log() { printf '[test-deb %3ss] %s\n' "$(( $(date +%s) - started_at ))" "$*"; }
 fail() {
@@ -44,15 +44,8 @@ fail() {
 
 cleanup() {
   set +e
-  if [ -f "$WORK/storage.conf" ]; then
-    podman --runtime runc rm -f -t 0 "$CONTAINER" >/dev/null 2>&1
-    buildah rm --all >/dev/null 2>&1
-    podman rmi -a -f >/dev/null 2>&1
-    podman system reset -f >/dev/null 2>&1
-  fi
-  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount"; done
-  rm -rf "$WORK"
-  [ "$had_containers_dir" = 1 ] || rm -rf /var/lib/containers
+  [ -f "$WORK/storage.conf" ] && "${PODMAN[@]}" rm -f -t 0 "$CONTAINER" >/dev/null 2>&1
+  private_storage_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -62,15 +55,7 @@ for tool in dpkg-deb dpkg-shlibdeps lintian buildah podman runc debootstrap curl
   command -v "$tool" >/dev/null || fail "$tool is missing: apt-get install dpkg-dev lintian buildah podman runc debootstrap curl util-linux"
 done
 
-cat >"$WORK/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$WORK/storage"
-runroot = "$WORK/run"
-EOF
-export CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
-# crun 1.8 refuses every container on hybrid-cgroup kernels ("cgroups in hybrid mode not supported").
-PODMAN=(podman --runtime runc)
+private_storage_start
 
 # --- 1. build: this version with `npm run package:deb`, the next one from it ---------------------
 mkdir -p "$WORK/debs" "$WORK/context"
