@@ -19,7 +19,9 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { nodeFlagsOfShebang } from './cycleFigures.js';
-import { averageCores, clientCpuPerSample, parseDurationArg, parsePin, peakPerSecond, quantile, type Pinning, type PushRecord } from './fleetFigures.js';
+import {
+  averageCores, clientCpuPerSample, parseDurationArg, parsePin, peakPerSecond, quantile, receiverCpuPerSample, type Pinning, type PushRecord,
+} from './fleetFigures.js';
 import { DEFAULT_RECEIVERS, ProcessSampler, RECEIVER_KINDS, scrapeOnce, startReceiver, type Receiver, type ReceiverKind, type ScrapeResult } from './fleetReceivers.js';
 import { samplesPerNode, type ShardPlan, type ShardReport } from './fleetShard.js';
 import { fixed, formatTable } from './figures.js';
@@ -103,7 +105,13 @@ interface RunSpec {
 interface RunResult {
   spec: RunSpec;
   pushes: PushRecord[];
-  receiver: { avgCores: number; peakCores: number; peakRssMiB: number; wallSeconds: number };
+  receiver: {
+    avgCores: number; peakCores: number; peakRssMiB: number; wallSeconds: number;
+    /** From the moment every node had pushed once (its series known): cores, and µs per sample of the pushes started then. */
+    steadyCores: number | null; steadyUsPerSample: number | null;
+  };
+  /** When every node had pushed once (epoch ms), or null if some never did. */
+  steadyFromMs: number | null;
   client: { cores: number; rssMiB: number; loopLagP99Ms: number; steadyUsPerSample: number | null; wholeUsPerSample: number | null };
   /** Where each side ran: the CPUs /proc allowed the receiver and the first shard, read while running. */
   cpus: { receiver: string; nodes: string };
@@ -132,15 +140,16 @@ function hookSignals(): void {
   }
 }
 
-function forkShard(plan: ShardPlan): { child: ChildProcess; report: Promise<ShardReport> } {
+function forkShard(plan: ShardPlan, onWarm: () => void): { child: ChildProcess; report: Promise<ShardReport> } {
   const child = fork(new URL('./fleetShard.js', import.meta.url), [JSON.stringify(plan)], {
     env: { ...process.env, NETNS_EXPORTER_FLEET_SHARD: '1' },
     execArgv: SHARD_FLAGS,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const report = new Promise<ShardReport>((resolve, reject) => {
-    child.once('message', (message: { report?: ShardReport; error?: string }) => {
-      if (message.report) resolve(message.report);
+    child.on('message', (message: { report?: ShardReport; error?: string; warm?: true }) => {
+      if (message.warm === true) onWarm();
+      else if (message.report) resolve(message.report);
       else reject(new Error(`shard failed: ${message.error}`));
     });
     child.once('exit', (code, signal) => reject(new Error(`shard exited (${signal ?? code}) without a report`)));
@@ -184,13 +193,24 @@ async function runOnce(spec: RunSpec, options: FleetOptions, progress: (line: st
     const startAtMs = Date.now() + 1_500;
     const endAtMs = startAtMs + options.durationMs;
     const reports: Promise<ShardReport>[] = [];
+    // Once every node has pushed once (all series known to the receiver), the steady window opens.
+    let warmShards = 0;
+    let steadyFromMs: number | null = null;
+    let sampler: ProcessSampler | null = null;
+    const onWarm = () => {
+      if (++warmShards < reports.length || sampler === null) return;
+      sampler.sample();
+      sampler.tracker(receiverPid).mark();
+      steadyFromMs = Date.now();
+      progress(`  every node has pushed once after ${Math.round((steadyFromMs - startAtMs) / 1000)} s: steady from here`);
+    };
     for (let first = 0; first < spec.nodes; first += options.shardSize) {
       const plan: ShardPlan = {
         protocol: receiver.protocol, url: receiver.pushUrl, firstNode: first, nodes: Math.min(options.shardSize, spec.nodes - first),
         namespaces: options.namespaces, devices: options.devices, intervalMs: options.intervalMs,
         splayMs: spec.splayMs, jitterMs: spec.jitterMs, startAtMs, endAtMs,
       };
-      const shard = forkShard(plan);
+      const shard = forkShard(plan, onWarm);
       shards.push(shard.child);
       reports.push(shard.report);
     }
@@ -205,7 +225,7 @@ async function runOnce(spec: RunSpec, options: FleetOptions, progress: (line: st
     };
     const shardPids = shards.map((child) => child.pid!);
     const where = { receiver: allowedCpus(receiverPid), nodes: allowedCpus(shardPids[0]!) };
-    const sampler = new ProcessSampler([receiverPid, ...shardPids], (self) => {
+    sampler = new ProcessSampler([receiverPid, ...shardPids], (self) => {
       const rssMiB = self.tracker(receiverPid).usage().lastRssKb / 1024;
       const clientMiB = self.lastRssKb(shardPids) / 1024;
       if (rssMiB > options.maxRssMiB) stopEarly(`receiver RSS ${Math.round(rssMiB)} MiB > ${options.maxRssMiB} MiB`);
@@ -237,10 +257,16 @@ async function runOnce(spec: RunSpec, options: FleetOptions, progress: (line: st
     for (const report of shardReports) for (const [text, count] of Object.entries(report.errors)) errors[text] = (errors[text] ?? 0) + count;
     const wallSeconds = (Math.min(Date.now(), endAtMs + options.intervalMs) - startAtMs) / 1000;
     const perSample = clientCpuPerSample(shardReports);
+    const pushes = shardReports.flatMap((report) => report.pushes);
     return {
       spec,
-      pushes: shardReports.flatMap((report) => report.pushes),
-      receiver: { avgCores: averageCores(usage), peakCores: usage.peakCores, peakRssMiB: usage.peakRssKb / 1024, wallSeconds: usage.wallSeconds },
+      pushes,
+      receiver: {
+        avgCores: averageCores(usage), peakCores: usage.peakCores, peakRssMiB: usage.peakRssKb / 1024, wallSeconds: usage.wallSeconds,
+        steadyCores: usage.sinceMark === null || usage.sinceMark.wallSeconds <= 0 ? null : usage.sinceMark.cpuSeconds / usage.sinceMark.wallSeconds,
+        steadyUsPerSample: receiverCpuPerSample(usage.sinceMark, pushes, steadyFromMs),
+      },
+      steadyFromMs,
       client: {
         cores: shardReports.reduce((sum, report) => sum + report.cpuSeconds, 0) / Math.max(1, wallSeconds),
         rssMiB: shardReports.reduce((sum, report) => sum + report.maxRssKb, 0) / 1024,
@@ -268,11 +294,12 @@ function delay(ms: number): Promise<void> {
 
 function pushRow(result: RunResult): string[] {
   const times = result.pushes.map((push) => push.ms);
-  const later = result.pushes.filter((push) => push.cycle > 0).map((push) => push.ms);
+  const fromMs = result.steadyFromMs;
+  const steady = fromMs === null ? [] : result.pushes.filter((push) => push.startMs >= fromMs).map((push) => push.ms);
   const failed = result.pushes.filter((push) => !push.ok).length;
   return [
     result.spec.kind, String(result.spec.nodes), String(result.pushes.length),
-    fixed(quantile(times, 0.5), 0), fixed(quantile(times, 0.99), 0), fixed(quantile(later, 0.5), 0), fixed(quantile(later, 0.99), 0), String(failed),
+    fixed(quantile(times, 0.5), 0), fixed(quantile(times, 0.99), 0), fixed(quantile(steady, 0.5), 0), fixed(quantile(steady, 0.99), 0), String(failed),
     String(result.pushes.reduce((sum, push) => sum + push.retries, 0)), String(peakPerSecond(result.pushes)),
     fixed(result.client.cores, 2), fixed(result.client.steadyUsPerSample, 2), fixed(result.client.wholeUsPerSample, 2),
     fixed(result.client.rssMiB, 0), fixed(result.client.rssMiB / result.spec.nodes, 2), fixed(result.client.loopLagP99Ms, 0),
@@ -282,7 +309,7 @@ function pushRow(result: RunResult): string[] {
 }
 
 const PUSH_HEADER = [
-  'receiver', 'nodes', 'pushes', 'p50 ms', 'p99 ms', 'later p50', 'later p99', 'failed', 'retries', 'peak req/s',
+  'receiver', 'nodes', 'pushes', 'p50 ms', 'p99 ms', 'steady p50', 'steady p99', 'failed', 'retries', 'peak req/s',
   'client cores', 'node µs/sample', 'whole run', 'client MiB', 'MiB/node', 'client lag ms', 'CPUs recv / nodes', 'load 1m', 'note',
 ];
 
@@ -294,13 +321,14 @@ function receiverRow(result: RunResult, samples: number): string[] {
     result.spec.kind, String(result.spec.nodes), `${fixed(series / 1e6, 2)} M`,
     fixed(result.receiver.avgCores, 2), fixed(result.receiver.peakCores, 2),
     delivered === 0 ? 'n/a' : fixed((result.receiver.avgCores * result.receiver.wallSeconds * 1e6) / delivered, 1),
+    fixed(result.receiver.steadyCores, 2), fixed(result.receiver.steadyUsPerSample, 1),
     fixed(result.receiver.peakRssMiB, 0), fixed((result.receiver.peakRssMiB * 2 ** 20) / series, 0),
     scrape === null ? '-' : scrape.problem === null ? fixed(scrape.ms / 1000, 1) : `>${fixed(scrape.ms / 1000, 0)}`,
     scrape === null ? '-' : `${fixed(scrape.textBytes / 2 ** 20, 0)} / ${fixed(scrape.bytes / 2 ** 20, 1)}`,
   ];
 }
 
-const RECEIVER_HEADER = ['receiver', 'nodes', 'series', 'CPU cores', 'peak cores', 'CPU µs/sample', 'RSS MiB', 'RSS B/series', 'scrape s', 'scrape MiB text / gzip'];
+const RECEIVER_HEADER = ['receiver', 'nodes', 'series', 'CPU cores', 'peak cores', 'CPU µs/sample', 'steady cores', 'steady µs/sample', 'RSS MiB', 'RSS B/series', 'scrape s', 'scrape MiB text / gzip'];
 
 /** Runs the whole fleet benchmark and returns the lines to print. */
 async function benchFleet(options: FleetOptions, progress: (line: string) => void = (line) => console.error(line)): Promise<string[]> {
@@ -343,8 +371,8 @@ async function benchFleet(options: FleetOptions, progress: (line: string) => voi
   }
   lines.push('', 'pushes (the simulated nodes\' side):', ...formatTable(PUSH_HEADER, pushRows));
   lines.push(
-    'p50/p99: the target\'s whole push (encode, gzip or snappy, HTTP until acknowledged, retries included); later: the pushes after',
-    'each node\'s first (whose series are all new to the receiver); peak req/s: most HTTP',
+    'p50/p99: the target\'s whole push (encode, gzip or snappy, HTTP until acknowledged, retries included); steady: the pushes started',
+    'once every node had pushed once (a first push\'s series are all new to the receiver, which indexes them); peak req/s: most HTTP',
     'requests started in one wall-clock second; client cores/MiB: every simulated node together (CPU over the run, summed peak RSS of',
     'the shard processes), on this same machine; node µs/sample: the shards\' CPU per sample delivered once every node has pushed once',
     '(steady; the first push encodes each series\' labels), whole run: the same over the whole run, first pushes included; MiB/node:',
@@ -354,6 +382,7 @@ async function benchFleet(options: FleetOptions, progress: (line: string) => voi
   lines.push('', 'receiver:', ...formatTable(RECEIVER_HEADER, receiverRows));
   lines.push(
     'CPU cores: the receiver\'s CPU over the run (1.00 = one core busy); peak: its busiest second; µs/sample: its CPU per sample delivered;',
+    'steady: the same once every node had pushed once (cores from then to the end, over the samples of the pushes started then);',
     'RSS: its peak resident memory; scrape: one GET of the gateway\'s /metrics two thirds into the run, pushes going on, gzip accepted',
     'as Prometheus scrapes it.',
   );

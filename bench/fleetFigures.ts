@@ -67,6 +67,8 @@ export interface ProcessUsage {
   peakCores: number;
   peakRssKb: number;
   lastRssKb: number;
+  /** CPU seconds and wall seconds since `mark()`, null when never marked. */
+  sinceMark: { cpuSeconds: number; wallSeconds: number } | null;
 }
 
 export function averageCores(usage: ProcessUsage): number {
@@ -82,8 +84,14 @@ export class UsageTracker {
   #peakCores = 0;
   #peakRssKb = 0;
   #lastRssKb = 0;
+  #mark: { ticks: number; atMs: number } | null = null;
 
   constructor(readonly ticksPerSecond: number) {}
+
+  /** Starts a second window at the last sample taken (the steady part of a run). */
+  mark(): void {
+    if (this.#firstTicks !== null) this.#mark = { ticks: this.#lastTicks, atMs: this.#lastMs };
+  }
 
   add(atMs: number, ticks: number, rssKb: number | null): void {
     if (this.#firstTicks === null) {
@@ -109,6 +117,8 @@ export class UsageTracker {
       peakCores: this.#peakCores,
       peakRssKb: this.#peakRssKb,
       lastRssKb: this.#lastRssKb,
+      sinceMark: this.#mark === null ? null
+        : { cpuSeconds: (this.#lastTicks - this.#mark.ticks) / this.ticksPerSecond, wallSeconds: (this.#lastMs - this.#mark.atMs) / 1000 },
     };
   }
 }
@@ -133,6 +143,17 @@ export function clientCpuPerSample(shards: readonly { cpuSeconds: number; pushes
   const steadyUs = windows.every((window) => window !== null) && steadySamples > 0
     ? (windows.reduce((sum, window) => sum + window!.cpuSeconds, 0) * 1e6) / steadySamples : null;
   return { steadyUs, wholeUs: delivered > 0 ? (cpu * 1e6) / delivered : null };
+}
+
+/**
+ * The receiver's CPU per sample delivered, in µs, over the steady window: its CPU from the moment
+ * every node had pushed once, over the samples of the pushes started from then. Null without a
+ * window or without samples.
+ */
+export function receiverCpuPerSample(sinceMark: { cpuSeconds: number } | null, pushes: readonly PushRecord[], fromMs: number | null): number | null {
+  if (sinceMark === null || fromMs === null) return null;
+  const samples = pushes.reduce((sum, push) => sum + (push.startMs >= fromMs ? push.samples : 0), 0);
+  return samples > 0 ? (sinceMark.cpuSeconds * 1e6) / samples : null;
 }
 
 /** Which CPUs the receiver and the simulated nodes run on (`taskset`), or null: not pinned. */

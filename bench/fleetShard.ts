@@ -205,7 +205,11 @@ async function runNode(state: ShardState, node: number): Promise<void> {
         startMs, ms: outcome.durationMs, requests: outcome.attempts, retries: Math.max(0, outcome.attempts - batches), ok: outcome.ok, cycle, samples,
       });
       if (inSteadyWindow) state.steadySamples += samples;
-      if (cycle === 0 && ++state.warm === plan.nodes) state.steadyFrom = { atMs: Date.now(), cpu: process.cpuUsage() };
+      if (cycle === 0 && ++state.warm === plan.nodes) {
+        state.steadyFrom = { atMs: Date.now(), cpu: process.cpuUsage() };
+        // The driver opens the receiver's steady window once every shard has said so.
+        process.send?.({ warm: true });
+      }
       if (!outcome.ok) {
         const key = (outcome.error ?? 'unknown').replace(/\d+/g, 'N').slice(0, 120);
         report.errors[key] = (report.errors[key] ?? 0) + 1;

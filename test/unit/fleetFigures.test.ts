@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  averageCores, clientCpuPerSample, parseDurationArg, parsePin, parseProcStatTicks, parseStatusRssKb, peakPerSecond, quantile, UsageTracker, type PushRecord,
+  averageCores, clientCpuPerSample, parseDurationArg, parsePin, parseProcStatTicks, receiverCpuPerSample, parseStatusRssKb, peakPerSecond, quantile, UsageTracker, type PushRecord,
 } from '../../bench/fleetFigures.js';
 
 const test = suite('bench fleet figures');
@@ -40,8 +40,14 @@ test('usage: CPU from tick deltas, busiest second, peak and last RSS', () => {
   tracker.add(2_000, 1_200, 700); // 1.5 cores
   tracker.add(4_000, 1_200, null);
   const usage = tracker.usage();
-  assert.equal(usage, { cpuSeconds: 2, wallSeconds: 4, peakCores: 1.5, peakRssKb: 800, lastRssKb: 700 });
+  assert.equal(usage, { cpuSeconds: 2, wallSeconds: 4, peakCores: 1.5, peakRssKb: 800, lastRssKb: 700, sinceMark: null });
   assert.is(averageCores(usage), 0.5);
+  // The steady window: from the last sample before the mark.
+  tracker.mark();
+  tracker.add(5_000, 1_280, 700);
+  tracker.add(6_000, 1_300, 700);
+  assert.equal(tracker.usage().sinceMark, { cpuSeconds: 1, wallSeconds: 2 });
+  assert.is(tracker.usage().cpuSeconds, 3);
 });
 
 test('durations on the command line', () => {
@@ -64,6 +70,15 @@ test('nodes\' CPU per sample: steady over the shards\' windows, whole over every
   assert.ok(Math.abs(figures.wholeUs! - (0.75 * 1e6) / 28_804) < 1e-9, String(figures.wholeUs));
   assert.is(clientCpuPerSample([shards[0]!, { ...shards[1]!, steady: null }]).steadyUs, null);
   assert.equal(clientCpuPerSample([{ cpuSeconds: 1, pushes: [push(0)], steady: { cpuSeconds: 1, samples: 0 } }]), { steadyUs: null, wholeUs: null });
+});
+
+test('receiver\'s CPU per sample: its CPU since the mark over the samples of the pushes started from then', () => {
+  const push = (startMs: number, samples: number): PushRecord => ({ startMs, ms: 5, requests: 4, retries: 0, ok: true, cycle: 1, samples });
+  const pushes = [push(1_000, 7_201), push(40_000, 7_201), push(41_000, 7_201), push(70_000, 0)];
+  assert.ok(Math.abs(receiverCpuPerSample({ cpuSeconds: 0.14402 }, pushes, 40_000)! - 10) < 1e-9);
+  assert.is(receiverCpuPerSample(null, pushes, 40_000), null);
+  assert.is(receiverCpuPerSample({ cpuSeconds: 1 }, pushes, null), null);
+  assert.is(receiverCpuPerSample({ cpuSeconds: 1 }, pushes, 80_000), null);
 });
 
 test('--pin: auto splits the CPUs (receiver first), lists as taskset takes them, off and one CPU mean unpinned', () => {
