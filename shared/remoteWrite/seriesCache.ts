@@ -25,9 +25,17 @@ export interface EncodeOptions {
   maxSamples: number;
   /** Sends the families' metadata (TYPE and HELP) with the first chunk. */
   metadata: boolean;
-  /** Snappy block format. */
+  /** Snappy block format, into a new buffer: `bytes` is scratch space the next chunk overwrites. */
   compress: (bytes: Uint8Array) => Uint8Array;
 }
+
+/**
+ * Scratch space for writing requests and label fields, one per process rather than one per cache:
+ * encode() runs to its end without yielding and every chunk leaves compressed (a copy), so no two
+ * encodes ever share it at once. A process may hold many caches (the fleet benchmark runs hundreds
+ * of targets in one), and each would otherwise keep a buffer the size of a request.
+ */
+const SCRATCH = { writer: new ProtoWriter(256 * 1024), labels: new ProtoWriter(1024) };
 
 /** A slot whose labels equal another series' (kept apart so it can be sent once that one goes). */
 const DUPLICATE = '';
@@ -66,8 +74,6 @@ export class SeriesCache {
   #retired: string[] = [];
   #stale: string[] = [];
   #cycle = 0;
-  readonly #writer = new ProtoWriter(256 * 1024);
-  readonly #labelWriter = new ProtoWriter(1024);
 
   constructor(externalLabels: Readonly<Record<string, string>>) {
     this.externalLabels = externalLabels;
@@ -96,7 +102,7 @@ export class SeriesCache {
     const cycle = ++this.#cycle;
     this.#stale = [];
     const metadata = options.metadata ? families.map(familyMetadata) : null;
-    const chunks = new Chunker(this.#writer, timestampMs, options, metadata);
+    const chunks = new Chunker(SCRATCH.writer, timestampMs, options, metadata);
     let duplicates = 0;
     for (const family of families) {
       const cache = this.#cacheOf(family, cycle);
@@ -235,7 +241,7 @@ export class SeriesCache {
     }
     for (const label of this.#external) if (!labels.some((present) => present.name === label.name)) labels.push(label);
     labels.sort(byName);
-    const writer = this.#labelWriter;
+    const writer = SCRATCH.labels;
     writer.reset();
     for (const label of labels) writeLabel(writer, label.name, label.value);
     return writer.latin1Since(0);

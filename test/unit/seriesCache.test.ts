@@ -155,4 +155,32 @@ test('metadata rides with the first chunk only', () => {
   assert.equal(result.chunks.map((chunk) => decodeWriteRequest(uncompress(chunk.body)).metadata.length), [1, 0]);
 });
 
+test('caches taking turns in one process (they share the scratch buffer) write what each would write alone', () => {
+  const values = (node: number, round: number) => Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`ns-${node}-${index}`, node * 1_000 + round * 100 + index]));
+  const bodies = (turns: boolean) => {
+    const caches = [new SeriesCache({ instance: 'a' }), new SeriesCache({ instance: 'b', zone: 'z' })];
+    const tables = [new FamilyTable(), new FamilyTable()];
+    const written: string[][] = [[], []];
+    for (let round = 0; round < 3; round++) {
+      for (const node of turns ? [0, 1] : [0]) {
+        const result = caches[node]!.encode(gauges(values(node, round), tables[node]!), TS + round, { maxSamples: 16, metadata: round === 0, compress });
+        written[node]!.push(...result.chunks.map((chunk) => Buffer.from(uncompress(chunk.body)).toString('hex')));
+      }
+    }
+    if (!turns) for (let round = 0; round < 3; round++) {
+      const result = caches[1]!.encode(gauges(values(1, round), tables[1]!), TS + round, { maxSamples: 16, metadata: round === 0, compress });
+      written[1]!.push(...result.chunks.map((chunk) => Buffer.from(uncompress(chunk.body)).toString('hex')));
+    }
+    return written;
+  };
+  const apart = bodies(false);
+  const together = bodies(true);
+  assert.is(apart[0]!.length, 9);
+  assert.equal(together, apart);
+  // Each chunk decodes to its own cache's series and instance.
+  const instances = (hex: string) => new Set(decodeWriteRequest(Buffer.from(hex, 'hex')).timeseries.map((series) => series.labels.find((label) => label.name === 'instance')!.value));
+  assert.equal([...instances(together[1]![4]!)], ['b']);
+  assert.equal([...instances(together[0]![4]!)], ['a']);
+});
+
 test.run();
