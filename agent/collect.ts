@@ -103,7 +103,7 @@ export class Collection {
       // A folder that could not be listed says nothing about what it holds: nothing is let go then.
       const reading = await reader.collect(namespaces, { complete: discovery.unlisted.length === 0 });
       for (const result of reading.results) read.set(result.ns, result);
-      if (reading.unvouched.length > 0) {
+      if (reading.unvouched.length > 0 && options.signal?.aborted !== true) {
         const again = await this.#nsenter.collect(reading.unvouched.map(({ ns }) => ns), { complete: false });
         for (const result of again.results) read.set(result.ns, result);
       }
