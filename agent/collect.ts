@@ -98,12 +98,14 @@ export class Collection {
     await this.start(namespaces);
     if (this.#reader.state === 'awaiting a namespace') await this.#takeSelfTest(namespaces);
     const read = new Map<Namespace, NamespaceResult>();
-    if (options.signal?.aborted !== true) {
+    // Asked anew each time: a shutdown may come while the reader reads.
+    const shuttingDown = () => options.signal?.aborted === true;
+    if (!shuttingDown()) {
       const reader = this.#reader.state === 'reading' ? this.#reader.reader : this.#nsenter;
       // A folder that could not be listed says nothing about what it holds: nothing is let go then.
       const reading = await reader.collect(namespaces, { complete: discovery.unlisted.length === 0 });
       for (const result of reading.results) read.set(result.ns, result);
-      if (reading.unvouched.length > 0 && options.signal?.aborted !== true) {
+      if (reading.unvouched.length > 0 && !shuttingDown()) {
         const again = await this.#nsenter.collect(reading.unvouched.map(({ ns }) => ns), { complete: false });
         for (const result of again.results) read.set(result.ns, result);
       }
