@@ -98,14 +98,13 @@ export class Collection {
     await this.start(namespaces);
     if (this.#reader.state === 'awaiting a namespace') await this.#takeSelfTest(namespaces);
     const read = new Map<Namespace, NamespaceResult>();
-    // Asked anew each time: a shutdown may come while the reader reads.
-    const shuttingDown = () => options.signal?.aborted === true;
-    if (!shuttingDown()) {
+    if (options.signal?.aborted !== true) {
       const reader = this.#reader.state === 'reading' ? this.#reader.reader : this.#nsenter;
       // A folder that could not be listed says nothing about what it holds: nothing is let go then.
       const reading = await reader.collect(namespaces, { complete: discovery.unlisted.length === 0 });
       for (const result of reading.results) read.set(result.ns, result);
-      if (reading.unvouched.length > 0 && !shuttingDown()) {
+      // Aborted meanwhile (read again: the check above narrowed it for the compiler, not for time).
+      if (reading.unvouched.length > 0 && !isAborted(options.signal)) {
         const again = await this.#nsenter.collect(reading.unvouched.map(({ ns }) => ns), { complete: false });
         for (const result of again.results) read.set(result.ns, result);
       }
@@ -156,4 +155,8 @@ function filtered(result: NamespaceResult, deviceFilter: NameFilter): NamespaceR
   if (!result.ok) return result;
   const interfaces = result.sample.interfaces.filter((device) => passesFilter(device.name, deviceFilter));
   return { ...result, sample: { ...result.sample, interfaces } };
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
