@@ -1,50 +1,156 @@
-import type { NameFilter } from '../shared/config/configTypes.js';
+import type { Config, NameFilter } from '../shared/config/configTypes.js';
+import type { Discovery } from '../shared/discovery.js';
 import { passesFilter } from '../shared/filter.js';
 import type { Namespace, NamespaceResult, Snapshot } from '../shared/snapshot.js';
 import { discoverNamespaces, type DiscoveryOptions } from './discover.js';
-import type { NamespaceReader } from './readers/reader.js';
+import type { Logger } from './log.js';
+import { NsenterReader } from './readers/nsenter.js';
+import type { ReaderOptions } from './readers/options.js';
+import type { HeldFigures, Reader } from './readers/reader.js';
+import { provenReader } from './readers/selfTest.js';
 
-export interface CollectOptions {
+export interface CycleOptions {
   discovery: DiscoveryOptions;
-  /** Bounds its own reads (the config's `threads`): it is handed all of a cycle's reads at once. */
-  reader: NamespaceReader;
   deviceFilter: NameFilter;
   now?: () => number;
-  /** Aborted on shutdown: reads not yet started are not started (the reader's stop ends those in flight). */
+  /** Aborted on shutdown: reads not yet started are not started (the readers' stop ends those in flight). */
   signal?: AbortSignal;
 }
 
 /**
- * One cycle's collection: discover, hand every namespace to the reader, keep the devices that pass
- * the filter. One failing namespace never sinks the others.
+ * Which reader reads: `reading` once chosen; `awaiting a namespace` while reader auto has no
+ * verdict, having found no namespace to take its self-test on (none on the host at start): the
+ * first cycle that finds one takes it before it reads. Until the collection starts, `not started`.
  */
-export async function collectSnapshot(options: CollectOptions): Promise<Snapshot> {
-  const now = options.now ?? Date.now;
-  const timestampMs = now();
-  const started = performance.now();
-  const discovery = await discoverNamespaces(options.discovery);
-  // A folder that could not be listed says nothing about what it holds: nothing is let go then.
-  options.reader.startCycle?.(discovery.namespaces, { complete: discovery.unlisted.length === 0 });
-  const read = (ns: Namespace): Promise<NamespaceResult> => (options.signal?.aborted === true
-    ? Promise.resolve({ ns, ok: false, reason: 'internal', message: 'not read: shutting down', durationMs: 0 })
-    : options.reader.read(ns));
-  const settled = await Promise.allSettled(discovery.namespaces.map(read));
-  const results = settled.map((outcome, index) => toResult(outcome, discovery.namespaces[index]!, options.deviceFilter));
-  return {
-    timestampMs,
-    durationMs: performance.now() - started,
-    results,
-    discoveredCount: discovery.listedCount,
-    discoveryErrors: discovery.problems,
-    unlistedDirs: discovery.unlisted,
-  };
+type ReaderState = { state: 'not started' } | { state: 'awaiting a namespace' } | { state: 'reading'; reader: Reader };
+
+/**
+ * One collection per cycle, like node_exporter's: discover, hand every namespace to the reader in
+ * use, read what it could not vouch for with nsenter (a worker in doubt, a namespace that once hung
+ * a thread, workers that cannot start), keep the devices that pass the filter. One failing namespace
+ * never sinks the others.
+ */
+export class Collection {
+  readonly #setting: Config['reader'];
+  readonly #options: ReaderOptions;
+  /** The `nsenter` reader, and the one that reads whatever the setns reader hands back. */
+  readonly #nsenter: Reader;
+  #reader: ReaderState = { state: 'not started' };
+  #starting: Promise<void> | null = null;
+  /** Aborts reader auto's self-test in flight (a shutdown at start). */
+  #selfTest: AbortController | null = null;
+  #stopped = false;
+
+  constructor(setting: Config['reader'], options: ReaderOptions, nsenter: Reader = new NsenterReader(options)) {
+    this.#setting = setting;
+    this.#options = options;
+    this.#nsenter = nsenter;
+  }
+
+  /** The reader that reads now (nsenter until reader auto has its verdict). */
+  get inUse(): 'nsenter' | 'setns' {
+    return this.#reader.state === 'reading' ? this.#reader.reader.inUse : 'nsenter';
+  }
+
+  get held(): HeldFigures | null {
+    return this.#reader.state === 'reading' ? this.#reader.reader.held : null;
+  }
+
+  /**
+   * Chooses the reader and starts it: setns workers running, reader auto's self-test taken on
+   * `namespaces` (this host's, from the caller's discovery). With none, auto waits for a cycle that
+   * finds one. A collection not started starts at its first cycle, on that cycle's namespaces.
+   */
+  start(namespaces: readonly Namespace[]): Promise<void> {
+    this.#starting ??= this.#start(namespaces);
+    return this.#starting;
+  }
+
+  async #start(namespaces: readonly Namespace[]): Promise<void> {
+    await this.#nsenter.start();
+    if (this.#setting === 'nsenter') this.#reader = { state: 'reading', reader: this.#nsenter };
+    else if (this.#setting === 'auto') {
+      this.#reader = { state: 'awaiting a namespace' };
+      await this.#takeSelfTest(namespaces);
+    } else {
+      // Loaded only when chosen: koffi and the worker code cost start-up time nobody else should pay.
+      const { SetnsReader } = await import('./readers/setns.js');
+      const setns = new SetnsReader(this.#options);
+      this.#reader = { state: 'reading', reader: setns };
+      await setns.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#selfTest?.abort();
+    const chosen = this.#reader.state === 'reading' ? this.#reader.reader : this.#nsenter;
+    await Promise.all([...new Set([this.#nsenter, chosen])].map((reader) => reader.stop()));
+  }
+
+  /** One cycle: discovery, the reader's collection, nsenter for what it handed back, the device filter. */
+  async collect(options: CycleOptions): Promise<Snapshot> {
+    const now = options.now ?? Date.now;
+    const timestampMs = now();
+    const started = performance.now();
+    const discovery = await discoverNamespaces(options.discovery);
+    const { namespaces } = discovery;
+    await this.start(namespaces);
+    if (this.#reader.state === 'awaiting a namespace') await this.#takeSelfTest(namespaces);
+    const read = new Map<Namespace, NamespaceResult>();
+    if (options.signal?.aborted !== true) {
+      const reader = this.#reader.state === 'reading' ? this.#reader.reader : this.#nsenter;
+      // A folder that could not be listed says nothing about what it holds: nothing is let go then.
+      const reading = await reader.collect(namespaces, { complete: discovery.unlisted.length === 0 });
+      for (const result of reading.results) read.set(result.ns, result);
+      if (reading.unvouched.length > 0 && options.signal?.aborted !== true) {
+        const again = await this.#nsenter.collect(reading.unvouched.map(({ ns }) => ns), { complete: false });
+        for (const result of again.results) read.set(result.ns, result);
+      }
+    }
+    return {
+      timestampMs,
+      durationMs: performance.now() - started,
+      results: namespaces.map((ns) => filtered(read.get(ns) ?? notRead(ns), options.deviceFilter)),
+      discoveredCount: discovery.listedCount,
+      discoveryErrors: discovery.problems,
+      unlistedDirs: discovery.unlisted,
+    };
+  }
+
+  async #takeSelfTest(namespaces: readonly Namespace[]): Promise<void> {
+    if (namespaces.length === 0 || this.#stopped) return;
+    const testing = new AbortController();
+    this.#selfTest = testing;
+    try {
+      const reader = await provenReader(namespaces, this.#nsenter, this.#options, testing.signal);
+      if (reader === null) return;
+      if (this.#stopped) await reader.stop();
+      else this.#reader = { state: 'reading', reader };
+    } finally {
+      this.#selfTest = null;
+    }
+  }
 }
 
-function toResult(outcome: PromiseSettledResult<NamespaceResult>, ns: Namespace, deviceFilter: NameFilter): NamespaceResult {
-  if (outcome.status === 'rejected') {
-    return { ns, ok: false, reason: 'internal', message: String((outcome.reason as Error)?.message ?? outcome.reason), durationMs: 0 };
+/**
+ * reader auto's namespaces to take its self-test on at start: those discovery finds now. A discovery
+ * that fails is warned about and counted (`failed`), and the self-test waits for the first cycle.
+ */
+export async function namespacesAtStart(discover: () => Promise<Discovery>, logger: Logger): Promise<{ namespaces: Namespace[]; failed: number }> {
+  try {
+    return { namespaces: (await discover()).namespaces, failed: 0 };
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, 'reader auto: discovery at start failed; the self-test runs on the first cycle that finds a namespace');
+    return { namespaces: [], failed: 1 };
   }
-  const result = outcome.value;
+}
+
+function notRead(ns: Namespace): NamespaceResult {
+  return { ns, ok: false, reason: 'internal', message: 'not read: shutting down', durationMs: 0 };
+}
+
+function filtered(result: NamespaceResult, deviceFilter: NameFilter): NamespaceResult {
   if (!result.ok) return result;
   const interfaces = result.sample.interfaces.filter((device) => passesFilter(device.name, deviceFilter));
   return { ...result, sample: { ...result.sample, interfaces } };

@@ -38,14 +38,15 @@ async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | 
   const listed = await readFolder(dir);
   if (!Array.isArray(listed)) return { dir, code: listed.code };
   const files: ListedFile[] = [];
-  const folderBytes = Buffer.from(path.join(dir, '/'));
+  const folderPath = path.join(dir, '/');
   for (const raw of listed) {
     const name = raw.toString('utf8');
     // The name filter here, before the stat (the costly part on a node with thousands), and only here.
     if (!passesFilter(name, filter)) continue;
     // A name that is not UTF-8 shows U+FFFD in `name`: only its bytes open the file.
-    const bytes = Buffer.from(name).equals(raw) ? null : raw;
-    const file = bytes === null ? path.join(dir, name) : Buffer.concat([folderBytes, bytes]);
+    const bytes = isAscii(raw) || Buffer.from(name).equals(raw) ? null : raw;
+    // A listed name holds no slash and is never . or ..: joined by hand, no normalising per file.
+    const file = bytes === null ? folderPath + name : Buffer.concat([Buffer.from(folderPath), bytes]);
     // Synchronous on purpose: a namespace file is an nsfs bind mount on tmpfs, answered from
     // memory, where an await per file costs a thread-pool round trip.
     const info = statOrNull(file);
@@ -146,10 +147,16 @@ async function readFolder(dir: string): Promise<Buffer[] | { code: string }> {
 
 function statOrNull(file: string | Buffer): Stats | null {
   try {
-    return statSync(file);
+    return statSync(file, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }
+}
+
+/** Bytes that are all ASCII read the same as UTF-8: no second encoding to compare (nearly every name). */
+function isAscii(bytes: Buffer): boolean {
+  for (let index = 0; index < bytes.length; index++) if (bytes[index]! > 0x7f) return false;
+  return true;
 }
 
 /** The device of nsfs, which every namespace file is on; null, with the problem, when it cannot be told. */

@@ -4,19 +4,19 @@ import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import type { Snapshot } from '../shared/snapshot.js';
-import { collectSnapshot } from './collect.js';
+import type { Collection } from './collect.js';
 import { MountsInProgress, NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
 import { ProblemLog, problemKey } from './problemLog.js';
 import { settledBy } from './deadline.js';
-import type { NamespaceReader } from './readers/reader.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { CycleOutput, PushOutcome, PushTarget } from './targets/target.js';
 
 export interface AgentParts {
   config: Config;
-  reader: NamespaceReader;
+  /** Discovery and the readers: what the cycles collect with. */
+  collection: Collection;
   targets: PushTarget[];
   /** The metric families' series, kept from cycle to cycle (made on the first cycle when absent). */
   families?: FamilyTable;
@@ -90,8 +90,13 @@ export class AgentLoop {
   /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
   readonly #extraSelfMetrics: () => ExtraMetric[];
 
-  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[] }) {
+  /**
+   * `discoveryErrorsAtStart`: discoveries main ran before the loop (reader auto's self-test) that
+   * failed; counted with the cycles' discovery errors.
+   */
+  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[]; discoveryErrorsAtStart?: number }) {
     this.#parts = parts;
+    this.#stats.recordDiscoveryErrorsAtStart(deps.discoveryErrorsAtStart ?? 0);
     this.#extraSelfMetrics = deps.selfMetrics ?? (() => []);
     this.#logger = deps.logger;
     this.#build = deps.build;
@@ -109,8 +114,8 @@ export class AgentLoop {
     return this.#parts.config;
   }
 
-  get reader(): NamespaceReader {
-    return this.#parts.reader;
+  get collection(): Collection {
+    return this.#parts.collection;
   }
 
   get targets(): readonly PushTarget[] {
@@ -153,15 +158,14 @@ export class AgentLoop {
    * the missing series stale) nor served on /metrics; the last good push stays where it landed.
    */
   async runCycle(push: boolean, processMetrics = true): Promise<CycleResult> {
-    const { config, reader, targets } = this.#parts;
+    const { config, collection, targets } = this.#parts;
     if (this.#stopping) throw new CycleAbandoned();
     const collecting = new AbortController();
     this.#collecting = collecting;
     let snapshot: Snapshot;
     try {
-      snapshot = await collectSnapshot({
+      snapshot = await collection.collect({
         discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting },
-        reader,
         deviceFilter: config.deviceFilter,
         signal: collecting.signal,
       });
@@ -170,15 +174,14 @@ export class AgentLoop {
     }
     if (collecting.signal.aborted) throw new CycleAbandoned();
     this.#stats.recordCycle(snapshot, config.netnsDirs);
-    this.#stats.recordDiscoveryErrorsAtStart(reader.takeDiscoveryErrors?.() ?? 0);
     const summary = summariseCycle(snapshot);
     this.#logSnapshot(snapshot, summary);
     const self = this.#stats.snapshot(targets);
-    const held = reader.held ?? null;
+    const held = collection.held;
     const families = cycleFamilies(snapshot, config, this.#build, {
       ...self,
       extra: [...self.extra, ...this.#extraSelfMetrics()],
-      reader: reader.inUse,
+      reader: collection.inUse,
       ...(held === null ? {} : { held: held.held }),
     }, this.#familyTable());
     const withProcess = processMetrics && config.selfMetrics.process;
@@ -208,11 +211,11 @@ export class AgentLoop {
     // it pushes nothing. A push in flight is.
     const pushInFlight = collecting === null ? this.#inFlight?.catch(() => undefined) ?? Promise.resolve() : Promise.resolve();
     // Parts a reload built but the loop never used: a new remote_write target already holds the buffer.
-    const unused = this.#pending?.parts ?? { reader: this.#parts.reader, targets: [] };
+    const unused = this.#pending?.parts ?? { collection: this.#parts.collection, targets: [] };
     this.#pending = null;
-    const readers = [...new Set([this.#parts.reader, unused.reader])];
+    const collections = [...new Set([this.#parts.collection, unused.collection])];
     const targets = [...new Set([...this.#parts.targets, ...unused.targets])];
-    const readerStopped = Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
+    const readerStopped = Promise.all(collections.map((collection) => collection.stop().catch(() => undefined)));
     const half = Date.now() + (deadlineMs - Date.now()) / 2;
     await settledBy(pushInFlight, half);
     const targetsStopped = Promise.allSettled(targets.map((target) => target.stop(deadlineMs)));

@@ -7,15 +7,16 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/configTypes.js';
 import { parseCli, UsageError, USAGE, type CliOptions } from './cli.js';
 import { listenerSpecs } from '../shared/reloadPlan.js';
+import { Collection, namespacesAtStart } from './collect.js';
 import { loadConfig } from './config.js';
+import { discoverNamespaces } from './discover.js';
 import { collectionProblems, evaluateHealth, type CycleSummary } from './health.js';
 import { settledBy } from './deadline.js';
 import { Listeners } from './listeners.js';
 import { createLogger, type Logger, type LogOutput } from './log.js';
 import { AgentLoop } from './loop.js';
-import { createReader } from './readers/createReader.js';
 import { loadForReload, reload, ReloadQueue } from './reload.js';
-import type { NamespaceReader } from './readers/reader.js';
+import { readerOptions } from './readers/options.js';
 import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { childFileLimit, raiseFileLimit } from './system/fileLimit.js';
@@ -70,7 +71,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function dryRun(config: Config, logger: Logger): Promise<number> {
-  const loop = new AgentLoop({ config, reader: await startedReader(config, logger), targets: [] }, { logger, build: buildInfo() });
+  const { collection, discoveryErrorsAtStart } = await startedCollection(config, logger);
+  const loop = new AgentLoop({ config, collection, targets: [] }, { logger, build: buildInfo(), discoveryErrorsAtStart });
   const { registry, summary } = await loop.runCycle(false, false);
   process.stdout.write(await registry.metrics());
   await loop.stop(Date.now() + SHUTDOWN_DEADLINE_MS);
@@ -93,7 +95,8 @@ async function once(config: Config, logger: Logger): Promise<number> {
     return write(process.stderr, 'netns-exporter: --once needs push.pushgateway or push.remote_write (use --dry-run to print)\n', EXIT_USAGE);
   }
   if (!(await startTargets(targets))) return EXIT_USAGE;
-  const loop = new AgentLoop({ config, reader: await startedReader(config, logger), targets }, { logger, build: buildInfo() });
+  const { collection, discoveryErrorsAtStart } = await startedCollection(config, logger);
+  const loop = new AgentLoop({ config, collection, targets }, { logger, build: buildInfo(), discoveryErrorsAtStart });
   const { pushes, summary } = await loop.runCycle(true);
   const failed = reportProblems(summary, config);
   for (const { target, outcome } of pushes) {
@@ -150,15 +153,15 @@ async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<
   const targets = await createTargets(config, logger);
   if (!(await startTargets(targets))) return EXIT_USAGE;
   // reader: auto proves setns here, so the line below can say which reader reads.
-  const reader = await startedReader(config, logger);
-  const loop = new AgentLoop({ config, reader, targets }, { logger, build, selfMetrics: () => security.selfMetrics() });
+  const { collection, discoveryErrorsAtStart } = await startedCollection(config, logger);
+  const loop = new AgentLoop({ config, collection, targets }, { logger, build, selfMetrics: () => security.selfMetrics(), discoveryErrorsAtStart });
   const listeners = listenersOf(loop, logger, security);
   try {
     await listeners.start(listenerSpecs(config));
   } catch (error) {
     return write(process.stderr, `netns-exporter: cannot listen: ${(error as Error).message}\n`, EXIT_FAILURE);
   }
-  logger.info({ version: build.version, reader: reader.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
+  logger.info({ version: build.version, reader: collection.inUse, reader_configured: config.reader, targets: targets.map((t) => t.name) }, 'netns-exporter running');
   loop.start();
 
   const reloads = new ReloadQueue(
@@ -208,13 +211,16 @@ function exitNow(logger: Logger, why: string): never {
 }
 
 /**
- * The configured reader, started: setns workers running, reader: auto's self-test done. The
- * collection duration then measures the collection, not the start-up.
+ * The collection with its reader started: setns workers running, reader auto's self-test taken on
+ * the namespaces discovery finds now. The collection duration then measures the collection, not
+ * the start-up.
  */
-async function startedReader(config: Config, logger: Logger): Promise<NamespaceReader> {
-  const reader = await createReader(config, logger);
-  await reader.start();
-  return reader;
+async function startedCollection(config: Config, logger: Logger): Promise<{ collection: Collection; discoveryErrorsAtStart: number }> {
+  const collection = new Collection(config.reader, readerOptions(config, logger));
+  const discovery = { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: '/proc' };
+  const { namespaces, failed } = config.reader === 'auto' ? await namespacesAtStart(() => discoverNamespaces(discovery), logger) : { namespaces: [], failed: 0 };
+  await collection.start(namespaces);
+  return { collection, discoveryErrorsAtStart: failed };
 }
 
 /** --web.config.file wins over web_config_file. */
@@ -263,8 +269,8 @@ function listenersOf(loop: AgentLoop, logger: Logger, security: WebSecurity): Li
       maxFailedRatio: loop.config.health.maxFailedRatio,
       targets: loop.targets.map((target) => target.state()),
       lastCycle: loop.lastCycle,
-      reader: loop.reader.inUse,
-      held: loop.reader.held ?? null,
+      reader: loop.collection.inUse,
+      held: loop.collection.held,
     }),
     render: async () => {
       const registry = loop.lastRegistry;

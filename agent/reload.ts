@@ -5,7 +5,8 @@ import { loadConfig, type LoadedConfig } from './config.js';
 import type { Listeners } from './listeners.js';
 import type { Logger } from './log.js';
 import type { AgentLoop, AgentParts } from './loop.js';
-import { createReader } from './readers/createReader.js';
+import { Collection } from './collect.js';
+import { readerOptions } from './readers/options.js';
 import { createTargets } from './targets/createTargets.js';
 import type { PushgatewayTarget } from './targets/pushgateway.js';
 import type { PushTarget } from './targets/target.js';
@@ -48,7 +49,8 @@ const HANDLERS: Record<ReloadAction, (work: ReloadWork, deps: ReloadDeps) => Pro
     return true;
   },
   'replace-reader': async (work, deps) => {
-    work.parts.reader = await createReader(work.next, deps.logger);
+    // Started by its first cycle: reader auto takes its self-test on that cycle's namespaces.
+    work.parts.collection = new Collection(work.next.reader, readerOptions(work.next, deps.logger));
     return true;
   },
   'rebind-listeners': async (work, deps) => {
@@ -81,12 +83,12 @@ export async function reload(deps: ReloadDeps): Promise<void> {
     logger.error({ errors: loaded.errors }, 'SIGHUP: new configuration refused; the running one stays');
     return;
   }
-  const work: ReloadWork = { old: loop.config, next: loaded.config, plan: planReload(loop.config, loaded.config), parts: { config: loaded.config, reader: loop.reader, targets: [...loop.targets], ...(loop.families ? { families: loop.families } : {}) } };
+  const work: ReloadWork = { old: loop.config, next: loaded.config, plan: planReload(loop.config, loaded.config), parts: { config: loaded.config, collection: loop.collection, targets: [...loop.targets], ...(loop.families ? { families: loop.families } : {}) } };
   for (const action of work.plan.actions) {
     if (!(await HANDLERS[action](work, deps))) return;
   }
   const old = await loop.replaceParts(work.parts);
-  if (old.reader !== work.parts.reader) await old.reader.stop().catch(() => undefined);
+  if (old.collection !== work.parts.collection) await old.collection.stop().catch(() => undefined);
   await retireTargets(old.targets.filter((target) => !work.parts.targets.includes(target)), work.plan, logger);
   if (work.plan.restart.length > 0) logger.warn({ keys: work.plan.restart }, `SIGHUP: these keys need a restart to take effect: ${work.plan.restart.join(', ')}`);
   logger.info({ source: loaded.source, actions: work.plan.actions }, 'SIGHUP: configuration reloaded');

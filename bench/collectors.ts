@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
-import { collectSnapshot } from '../agent/collect.js';
-import { NsenterReader } from '../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../agent/readers/reader.js';
-import { SetnsReader } from '../agent/readers/setns.js';
+import { Collection } from '../agent/collect.js';
+import { readerOptions } from '../agent/readers/options.js';
 import type { Config } from '../shared/config/configTypes.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { configFrom } from '../test/helpers/config.js';
@@ -49,10 +47,10 @@ export async function benchCollectors(counts: number[]): Promise<string[]> {
       await pool.grow(count);
       const filter = { whitelist: new RegExp(pool.whitelistPattern), blacklist: null };
       for (const kind of ['nsenter', 'setns'] as const) {
-        const readers = SETS.map((set) => makeReader(kind, set.config));
+        const fellBack = { lines: 0 };
+        const readers = SETS.map((set) => makeReader(kind, set.config, fellBack));
         try {
           for (const reader of readers) {
-            await reader.start();
             await collectWith(reader, filter, count); // warm-up: JIT, workers, page cache
           }
           const runs: Run[][] = SETS.map(() => []);
@@ -66,7 +64,7 @@ export async function benchCollectors(counts: number[]): Promise<string[]> {
             rows.push([String(count), kind, set.label, fixed(run.wallMs), fixed(run.cpuMs), fixed((run.wallMs * 1000) / count),
               index === set.base ? '' : `${addedUs >= 0 ? '+' : ''}${fixed(addedUs)}`, index === set.base ? '' : `${fixed(run.wallMs / base.wallMs, 2)}×`, String(run.failed)]);
           }
-          if (kind === 'setns' && readers.some((reader) => (reader as SetnsReader).usingFallback)) notes.push(`${count}: a setns reader fell back to nsenter; its figures are not setns'`);
+          if (kind === 'setns' && (fellBack.lines > 0 || readers.some((reader) => reader.inUse !== 'setns'))) notes.push(`${count}: a setns reader fell back to nsenter; its figures are not setns'`);
         } finally {
           await Promise.all(readers.map((reader) => reader.stop()));
         }
@@ -78,23 +76,22 @@ export async function benchCollectors(counts: number[]): Promise<string[]> {
   return [`collectors' cost (original's example config, threads ${THREADS}, ${availableParallelism()} CPUs, median of ${REPEAT}, sets interleaved)`, ...formatTable(header, rows), ...notes];
 }
 
-function makeReader(kind: 'nsenter' | 'setns', config: Config): NamespaceReader {
-  const { procMetrics, collectors } = config;
-  const nsenter = new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics, collectors, threads: THREADS });
-  if (kind === 'nsenter') return nsenter;
-  return new SetnsReader({
-    timeoutMs: TIMEOUT_MS, procMetrics, collectors, fallback: nsenter, logger: pino({ level: 'warn' }),
-    workers: Math.min(THREADS, availableParallelism()),
-  });
+/** The agent's collection with this reader; `fellBack` counts the setns reader's warnings that nsenter read for it. */
+function makeReader(kind: 'nsenter' | 'setns', config: Config, fellBack: { lines: number }): Collection {
+  const logger = pino({ level: 'warn' }, { write: (line: string) => {
+    if (line.includes('nsenter')) fellBack.lines += 1;
+    process.stderr.write(line);
+  } });
+  return new Collection(kind, readerOptions({ ...config, readTimeoutMs: TIMEOUT_MS, threads: THREADS }, logger));
 }
 
 /** Collector series per namespace for each set (the bench namespaces carry no traffic: a busy one has no more names, only other values). */
 async function seriesPerNamespace(filter: { whitelist: RegExp; blacklist: null }, count: number): Promise<string[]> {
   const lines: string[] = [];
   for (const set of SETS.slice(0, 4)) {
-    const reader = new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: [], collectors: set.config.collectors, threads: THREADS });
+    const reader = new Collection('nsenter', readerOptions({ ...set.config, procMetrics: [], readTimeoutMs: TIMEOUT_MS, threads: THREADS }, pino({ level: 'warn' })));
     try {
-      const snapshot: Snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, reader, deviceFilter: { whitelist: null, blacklist: null } });
+      const snapshot: Snapshot = await reader.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, deviceFilter: { whitelist: null, blacklist: null } });
       if (snapshot.results.length !== count) throw new Error(`collected ${snapshot.results.length} namespaces, expected ${count}`);
       const perNs = snapshot.results.map((result) => (result.ok ? Object.values(result.sample.collectors).reduce((sum, part) => sum + (Array.isArray(part) ? 0 : Object.keys(part).length), 0) : 0));
       lines.push(`series per namespace, ${set.label}: ${Math.min(...perNs)}${Math.max(...perNs) !== Math.min(...perNs) ? `–${Math.max(...perNs)}` : ''}`);
@@ -113,12 +110,12 @@ interface Run {
 }
 
 /** One whole collection (discovery + reads) in this process; CPU is this process's threads'. */
-async function collectWith(reader: NamespaceReader, whitelist: { whitelist: RegExp; blacklist: null }, count: number): Promise<Run> {
+async function collectWith(reader: Collection, whitelist: { whitelist: RegExp; blacklist: null }, count: number): Promise<Run> {
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const snapshot = await collectSnapshot({
+  const snapshot = await reader.collect({
     discovery: { netnsDirs: ['/run/netns'], filter: whitelist, procRoot: '/proc' },
-    reader, deviceFilter: { whitelist: null, blacklist: null },
+    deviceFilter: { whitelist: null, blacklist: null },
   });
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { RemoteWriteTarget } from '../agent/targets/remoteWrite.js';
 import { loadSnappy, type SnappyBlock } from '../agent/targets/snappy.js';
-import { collectorSample, NO_COLLECTORS } from '../shared/collectors/collectorList.js';
+import { collectorSample } from '../shared/collectors/collectorList.js';
+import { NO_COLLECTORS } from '../test/helpers/config.js';
 import { cycleFamilies } from '../shared/metrics/families.js';
 import { FamilyTable, labelKey, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { compress, decodeWriteRequest, uncompress } from '../shared/remoteWrite/encode.js';

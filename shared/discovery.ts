@@ -59,11 +59,13 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
       continue;
     }
     listedCount += folder.listedCount;
+    // A listed name holds no slash and is never . or ..: joined by hand, no normalising per file.
+    const folderPath = path.join(folder.dir, '/');
     const notOnNsfs: string[] = [];
     const accepted: { listed: ListedFile; shown: string; ns: Namespace }[] = [];
     for (const listed of folder.files) {
       const { name, bytes, dev, ino, type } = listed;
-      const file = path.join(folder.dir, name);
+      const file = folderPath + name;
       if (nsfsDevice !== null && dev !== nsfsDevice) {
         notOnNsfs.push(name);
         continue;
@@ -80,7 +82,7 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
         continue;
       }
       names.add(shown);
-      const fileBytes = bytes === undefined ? {} : { file: Buffer.concat([Buffer.from(path.join(folder.dir, '/')), bytes]) };
+      const fileBytes = bytes === undefined ? {} : { file: Buffer.concat([Buffer.from(folderPath), bytes]) };
       const ns: Namespace = { name, path: file, inode: ino, ...fileBytes };
       byInode.set(key, ns);
       accepted.push({ listed, shown, ns });
@@ -109,7 +111,22 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
 
 /** Listing order is the file system's: by bytes, the same name takes the same label every cycle. */
 function byNameBytes(a: ListedFile, b: ListedFile): number {
+  // Valid UTF-8 sorts by bytes as its text sorts by code points: no Buffer per comparison.
+  if (a.bytes === undefined && b.bytes === undefined) return byCodePoints(a.name, b.name);
   return Buffer.compare(a.bytes ?? Buffer.from(a.name), b.bytes ?? Buffer.from(b.name));
+}
+
+function byCodePoints(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x < y ? -1 : 1;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return (a.length - i) - (b.length - j) === 0 ? 0 : i < a.length ? 1 : -1;
 }
 
 /** `name`, or `name~2`, `name~3`... when another file holds it. */

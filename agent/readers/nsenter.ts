@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
-import { collectorFiles, collectorSample, NO_COLLECTORS, splitHostWide } from '../../shared/collectors/collectorList.js';
+import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { IP_ADDR_ARGUMENTS } from '../../shared/collectors/interfaces.js';
 import { collectorShellFragments, splitCollectorRecords } from '../../shared/parse/collectorRecords.js';
 import { ParseError } from '../../shared/parse/error.js';
@@ -10,21 +9,9 @@ import { shellQuote } from '../../shared/shellQuote.js';
 import { namespaceFile, type Namespace, type NamespaceResult, type ReadFailureReason } from '../../shared/snapshot.js';
 import { settledBy } from '../deadline.js';
 import { HostWideFiles } from './procFile.js';
-import type { NamespaceReader } from './reader.js';
+import type { ReaderOptions } from './options.js';
+import type { CycleReading, Reader } from './reader.js';
 import { BASH_WITHOUT_STARTUP_FILES, NAMESPACE_FD_PATH, ShellWorker, type ShellRun } from './shellWorker.js';
-
-export interface NsenterReaderOptions {
-  timeoutMs: number;
-  procMetrics: readonly ProcMetricConfig[];
-  /** The collectors whose files each read delivers; none when not given. */
-  collectors?: CollectorsConfig;
-  /** Reads at once at most (the config's `threads`); the rest wait their turn here. 4 when not given. */
-  threads?: number;
-  /** Commands, injectable so a test can stand a hung or failing program in for one of them. */
-  nsenter?: string;
-  ip?: string;
-  procRoot?: string;
-}
 
 /**
  * Reads a namespace with one process chain: `nsenter --net=/proc/self/fd/3 -- ip -j -s -s addr show`
@@ -39,10 +26,12 @@ export interface NsenterReaderOptions {
  * while it forks a copy of the (large) Node process, which serialised the reads. A small shell forks
  * far faster, and several workers fork in parallel (the README's benchmark section has the figures).
  */
-export class NsenterReader implements NamespaceReader {
-  readonly kind = 'nsenter' as const;
+export class NsenterReader implements Reader {
   readonly inUse = 'nsenter' as const;
-  readonly #options: Required<NsenterReaderOptions>;
+  readonly held = null;
+  readonly #options: ReaderOptions;
+  readonly #nsenter: string;
+  readonly #ip: string;
   readonly #idle: ShellWorker[] = [];
   readonly #all = new Set<ShellWorker>();
   readonly #limit: LimitFunction;
@@ -50,9 +39,11 @@ export class NsenterReader implements NamespaceReader {
   readonly #hostWideFiles: HostWideFiles;
   #stopped = false;
 
-  constructor(options: NsenterReaderOptions) {
-    this.#options = { nsenter: 'nsenter', ip: 'ip', procRoot: '/proc', threads: 4, collectors: NO_COLLECTORS, ...options };
-    this.#limit = pLimit(this.#options.threads);
+  constructor(options: ReaderOptions) {
+    this.#options = options;
+    this.#nsenter = options.commands?.nsenter ?? 'nsenter';
+    this.#ip = options.commands?.ip ?? 'ip';
+    this.#limit = pLimit(options.threads);
     const { procRoot } = this.#options;
     this.#hostWideFiles = new HostWideFiles(splitHostWide(collectorFiles(this.#options.collectors)).hostWide.map((file) => file.procPath), (file) => `${procRoot}/${file}`);
   }
@@ -72,8 +63,13 @@ export class NsenterReader implements NamespaceReader {
     await settledBy(Promise.all(workers.map((worker) => worker.close(STOP_GRACE_MS / 2))), Date.now() + STOP_GRACE_MS);
   }
 
-  read(ns: Namespace): Promise<NamespaceResult> {
-    return this.#limit(() => this.#readNow(ns));
+  /** Every namespace vouched for: a process chain that entered the wrong namespace could not read it. */
+  async collect(namespaces: readonly Namespace[]): Promise<CycleReading> {
+    const settled = await Promise.allSettled(namespaces.map((ns) => this.#limit(() => this.#readNow(ns))));
+    const results = settled.map((outcome, index): NamespaceResult => (outcome.status === 'fulfilled'
+      ? outcome.value
+      : { ns: namespaces[index]!, ok: false, reason: 'internal', message: String((outcome.reason as Error)?.message ?? outcome.reason), durationMs: 0 }));
+    return { results, unvouched: [] };
   }
 
   async #readNow(ns: Namespace): Promise<NamespaceResult> {
@@ -95,7 +91,7 @@ export class NsenterReader implements NamespaceReader {
     if (run.kind === 'worker-died') return fail('spawn', `reader shell died: ${run.message}`);
     if (run.exitCode !== 0) {
       if (await vanished(ns)) return fail('vanished', 'namespace disappeared during the read');
-      if (run.exitCode === 127) return fail('spawn', `cannot run ${this.#options.nsenter} or ${this.#options.ip}: ${firstLine(run.stderr)}`);
+      if (run.exitCode === 127) return fail('spawn', `cannot run ${this.#nsenter} or ${this.#ip}: ${firstLine(run.stderr)}`);
       const reason = /permission denied|operation not permitted/i.test(run.stderr) ? 'permission' : 'exit';
       return fail(reason, `exit ${run.exitCode}: ${firstLine(run.stderr)}`);
     }
@@ -118,7 +114,9 @@ export class NsenterReader implements NamespaceReader {
 
   /** The command the worker runs per namespace, with the namespace file open as descriptor 3. */
   #commandScript(): string {
-    const { nsenter, ip, procMetrics, procRoot, collectors } = this.#options;
+    const { procMetrics, procRoot, collectors } = this.#options;
+    const nsenter = this.#nsenter;
+    const ip = this.#ip;
     const ipCommand = `${shellQuote(ip)} ${IP_ADDR_ARGUMENTS.join(' ')}`;
     const files = splitHostWide(collectorFiles(collectors)).perNamespace.map((file) => file.procPath);
     if (procMetrics.length === 0 && files.length === 0) return `${shellQuote(nsenter)} --net=${NAMESPACE_FD_PATH} -- ${ipCommand}`;

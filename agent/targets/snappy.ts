@@ -7,7 +7,7 @@ export interface SnappyBlock {
 }
 
 interface NativeSnappy {
-  compressSync: (input: Buffer) => Buffer;
+  compressSync: (input: Buffer, options?: { copyOutputData?: boolean }) => Buffer;
 }
 
 /**
@@ -21,7 +21,11 @@ export async function loadSnappy(): Promise<SnappyBlock> {
     const native = typeof loaded.compressSync === 'function' ? loaded : loaded.default!;
     const probe = native.compressSync(Buffer.from('netns-exporter'));
     if (!(probe instanceof Uint8Array)) throw new Error('unexpected result');
-    return { compress: (bytes) => native.compressSync(asBuffer(bytes)), kind: 'native' };
+    // Copied out: the binding's own buffer holds the whole worst-case output (~1.17× the input) in
+    // its allocator (mimalloc, on huge pages) until a major GC, which does not see that memory;
+    // request after request that held hundreds of MB. The copy is Node's (counted by V8) and as
+    // fast: the binding's own freshly allocated pages cost more to touch than the copy.
+    return { compress: (bytes) => native.compressSync(asBuffer(bytes), { copyOutputData: true }), kind: 'native' };
   } catch {
     return { compress: compressPortable, kind: 'portable' };
   }

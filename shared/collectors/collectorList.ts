@@ -12,13 +12,6 @@ import { sockstat } from './sockstat.js';
  */
 export const FILE_COLLECTORS: readonly FileCollector[] = [netstat, sockstat, conntrack];
 
-/** Every collector off: what a reader delivers when it is given no collectors. */
-export const NO_COLLECTORS: CollectorsConfig = {
-  netstat: { enabled: false, fields: /^$/u },
-  sockstat: { enabled: false },
-  conntrack: { enabled: false },
-};
-
 /** The files a reader must read for this configuration (none when all are off). */
 export function collectorFiles(config: CollectorsConfig): CollectorFile[] {
   return FILE_COLLECTORS.filter((collector) => config[collector.name].enabled).flatMap((collector) => collector.files);

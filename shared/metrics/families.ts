@@ -1,4 +1,5 @@
 import type { Config } from '../config/configTypes.js';
+import { byCodeUnits } from '../compare.js';
 import type { Snapshot } from '../snapshot.js';
 import { FILE_COLLECTORS } from '../collectors/collectorList.js';
 import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
@@ -125,30 +126,43 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
   }
 }
 
-/** The file collectors (FILE_COLLECTORS): one family per figure any namespace reported, in name order. */
+/**
+ * The file collectors (FILE_COLLECTORS): one family per figure any namespace reported, in name
+ * order. Two passes over the results so a steady cycle allocates nothing per value: the first finds
+ * the figures reported (nearly always the same in every namespace) and makes their families in
+ * order, the second writes each value into its family.
+ */
 function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
-  const series = new Map<string, { spec: MetricSpec; values: { key: string; labels: () => LabelSet; value: number }[] }>();
-  const add = (spec: MetricSpec, key: string, labels: () => LabelSet, value: number): void => {
-    const entry = series.get(spec.name) ?? { spec, values: [] };
-    entry.values.push({ key, labels, value });
-    series.set(spec.name, entry);
-  };
+  const reported = FILE_COLLECTORS.map(() => new Map<string, MetricSpec>());
   for (const result of snapshot.results) {
     const collectors = result.ok ? result.sample.collectors : undefined;
-    if (!result.ok || collectors === undefined) continue;
-    const nsName = result.ns.name;
-    let made: LabelSet | null = null;
-    const labels = (): LabelSet => (made ??= sorted(namespaceLabels(nsName, config.labels, config.hostname)));
-    for (const collector of FILE_COLLECTORS) {
-      for (const [key, value] of Object.entries(collectors[collector.name])) add(collector.metric(key), nsName, labels, value);
+    if (collectors === undefined) continue;
+    for (let index = 0; index < FILE_COLLECTORS.length; index++) {
+      const collector = FILE_COLLECTORS[index]!;
+      const specs = reported[index]!;
+      for (const key in collectors[collector.name]) if (!specs.has(key)) specs.set(key, collector.metric(key));
     }
   }
   const labelNames = configuredLabelNames(config.labels, false);
-  for (const name of [...series.keys()].sort()) {
-    const { spec, values } = series.get(name)!;
+  const families = reported.flatMap((specs, index) => [...specs].map(([key, spec]) => ({ index, key, spec })))
+    .sort((a, b) => byCodeUnits(a.spec.name, b.spec.name));
+  const writers = reported.map(() => new Map<string, (nsName: string, value: number, labels: LabelSource) => void>());
+  for (const { index, key, spec } of families) {
     const write = writerOf(table.family(spec, labelNames), spec);
     // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
-    for (const { key, labels, value } of values) if (spec.type !== 'counter' || value >= 0) write(key, value, labels);
+    writers[index]!.set(key, spec.type === 'counter' ? (nsName, value, labels) => { if (value >= 0) write(nsName, value, labels); } : write);
+  }
+  for (const result of snapshot.results) {
+    const collectors = result.ok ? result.sample.collectors : undefined;
+    if (collectors === undefined) continue;
+    const nsName = result.ns.name;
+    let made: LabelSet | null = null;
+    const labels = (): LabelSet => (made ??= sorted(namespaceLabels(nsName, config.labels, config.hostname)));
+    for (let index = 0; index < FILE_COLLECTORS.length; index++) {
+      const values = collectors[FILE_COLLECTORS[index]!.name];
+      const byKey = writers[index]!;
+      for (const key in values) byKey.get(key)!(nsName, values[key]!, labels);
+    }
   }
 }
 

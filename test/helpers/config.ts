@@ -1,5 +1,5 @@
 import { parseConfig } from '../../shared/config/schema.js';
-import type { Config, ConfigEnvironment } from '../../shared/config/configTypes.js';
+import type { CollectorsConfig, Config, ConfigEnvironment } from '../../shared/config/configTypes.js';
 
 export const TEST_ENVIRONMENT: ConfigEnvironment = {
   hostname: 'node-1',
@@ -21,3 +21,10 @@ export function configErrors(raw: unknown, environment: Partial<ConfigEnvironmen
   const result = parseConfig(raw, { ...TEST_ENVIRONMENT, ...environment });
   return result.ok ? [] : result.errors;
 }
+
+/** Every collector off: a reader given these delivers the devices and proc_metrics only. */
+export const NO_COLLECTORS: CollectorsConfig = {
+  netstat: { enabled: false, fields: /^$/u },
+  sockstat: { enabled: false },
+  conntrack: { enabled: false },
+};

@@ -1,4 +1,5 @@
-import { collectorSample, NO_COLLECTORS } from '../../shared/collectors/collectorList.js';
+import { collectorSample } from '../../shared/collectors/collectorList.js';
+import { NO_COLLECTORS } from './config.js';
 import { INTERFACE_STATS, type InterfaceStat } from '../../shared/interfaceStats.js';
 import type { InterfaceSample, NamespaceResult, Snapshot } from '../../shared/snapshot.js';
 

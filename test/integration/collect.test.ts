@@ -1,14 +1,16 @@
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import type { Reader } from '../../agent/readers/reader.js';
+import { discoverNamespaces } from '../../agent/discover.js';
+import type { Namespace } from '../../shared/snapshot.js';
 import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
 import { runAgent, writeConfig } from '../helpers/agent.js';
 import { find, parseExposition } from '../helpers/exposition.js';
 import { addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, kernelStat, sh, TEST_PREFIX } from '../helpers/netns.js';
+import { collectCycle, startedCollection, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -114,18 +116,19 @@ test('proc_metrics are read inside each namespace', async () => {
 
 test('a namespace deleted during the cycle is skipped and counted, the rest is read', async () => {
   const doomed = addNamespace('doomed');
-  const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: [], threads: 2 });
-  const reader: NamespaceReader = {
-    kind: 'nsenter',
+  const options = testReaderOptions({ threads: 2 });
+  const nsenter = new NsenterReader(options);
+  const reader: Reader = {
     inUse: 'nsenter',
+    held: null,
     start: async () => {},
     stop: async () => {},
-    read: async (ns) => {
-      if (ns.name === doomed) deleteNamespace(doomed); // gone after listing, before reading
-      return nsenter.read(ns);
+    collect: async (namespaces) => {
+      if (namespaces.some((ns) => ns.name === doomed)) deleteNamespace(doomed); // gone after listing, before reading
+      return nsenter.collect(namespaces);
     },
   };
-  const snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, deviceFilter: noFilter });
+  const snapshot = await collectCycle(await startedCollection('nsenter', options, reader), only);
   const result = snapshot.results.find((r) => r.ns.name === doomed);
   assert.ok(result !== undefined && !result.ok);
   if (!result.ok) assert.is(result.reason, 'vanished');
@@ -139,9 +142,9 @@ test('a hung read is killed at the timeout and does not hold up the others', asy
   const inode = sh('stat', ['-L', '-c', '%i', `/run/netns/${down}`]).trim();
   writeFileSync(fakeIp, `#!/bin/sh\n[ "$(readlink /proc/self/ns/net)" = "net:[${inode}]" ] && sleep 30\nexec ip "$@"\n`);
   chmodSync(fakeIp, 0o755);
-  const reader = new NsenterReader({ timeoutMs: 800, procMetrics: [], ip: fakeIp });
+  const reader = await startedCollection('nsenter', testReaderOptions({ timeoutMs: 800, commands: { ip: fakeIp } }));
   const started = Date.now();
-  const snapshot = await collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, deviceFilter: noFilter });
+  const snapshot = await collectCycle(reader, only);
   const elapsed = Date.now() - started;
   const hung = snapshot.results.find((r) => r.ns.name === down);
   assert.ok(hung !== undefined && !hung.ok, 'the hung read failed');
@@ -162,6 +165,53 @@ test('a hung read is killed at the timeout and does not hold up the others', asy
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   assert.equal(survivors, [], 'no process of the hung chain is left');
+});
+
+/**
+ * A stand-in setns worker: answers every read with a made-up device `fake0` and honest bookkeeping
+ * (the pool takes those readings as the workers'), except for the namespace `doubtful`, for which it
+ * claims another inode (the pool's doubt).
+ */
+function doubtfulWorker(doubtful: number): URL {
+  const home = statSync('/proc/self/ns/net').ino;
+  const file = path.join(tempDir('doubt-worker'), 'worker.mjs');
+  writeFileSync(file, [
+    `import { parentPort } from 'node:worker_threads';`,
+    `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
+    `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
+    `  entered: true, heldFds: null, insideInode: r.inode === ${doubtful} ? r.inode + 1 : r.inode, afterInode: ${home}, poisoned: false,`,
+    `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'fake0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
+  ].join('\n'));
+  return new URL(`file://${file}`);
+}
+
+test('fallback is the collection\'s policy: nsenter reads exactly what the setns reader hands back, the doubtful one and the rest of its cycle', async () => {
+  const { namespaces } = await discoverNamespaces({ netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' });
+  assert.is(namespaces.length, 4);
+  // One worker, batches of 2: a doubt about the last namespace hands back that one alone; about the
+  // first, the rest of its batch and the queued batch with it (the rest of the cycle).
+  for (const [doubtful, handedBack] of [[namespaces[3]!, [namespaces[3]!]], [namespaces[0]!, namespaces]] as const) {
+    const options = testReaderOptions({ workers: 1, workerUrl: doubtfulWorker(doubtful.inode) });
+    const real = new NsenterReader(options);
+    const nsenterRead: Namespace[][] = [];
+    const nsenter: Reader = { inUse: 'nsenter', held: null, start: () => real.start(), stop: () => real.stop(), collect: (list) => {
+      nsenterRead.push([...list]);
+      return real.collect(list);
+    } };
+    const collection = await startedCollection('setns', options, nsenter);
+    try {
+      const snapshot = await collectCycle(collection, only);
+      assert.equal(nsenterRead.map((list) => list.map((ns) => ns.name).sort()), [handedBack.map((ns) => ns.name).sort()], `doubt about ${doubtful.name}`);
+      assert.equal(snapshot.results.map((result) => result.ns.name), namespaces.map((ns) => ns.name), 'one result per namespace, in discovery order');
+      for (const result of snapshot.results) {
+        assert.ok(result.ok, result.ns.name);
+        const byWorker = result.ok && result.sample.interfaces.some((device) => device.name === 'fake0');
+        assert.is(byWorker, !handedBack.some((ns) => ns.name === result.ns.name), `${result.ns.name}: read by ${byWorker ? 'the worker' : 'nsenter'}`);
+      }
+    } finally {
+      await collection.stop();
+    }
+  }
 });
 
 runWhen(test, ['root', 'ip', 'nsenter', 'ping'], 'collection tests');

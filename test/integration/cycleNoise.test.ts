@@ -4,13 +4,15 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentLoop } from '../../agent/loop.js';
+import { Collection } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import type { Reader } from '../../agent/readers/reader.js';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import { configFrom } from '../helpers/config.js';
 import { find, parseExposition } from '../helpers/exposition.js';
 import { addNamespace, cleanupNamespaces, deleteNamespace, TEST_PREFIX } from '../helpers/netns.js';
 import { faultServer, memoryLogger } from '../helpers/remoteWrite.js';
+import { testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -37,13 +39,14 @@ test('namespaces that vanish during their read: one line for the cycle, with the
   addNamespace('vstays');
   const config = configFrom({ namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}v` }, read_timeout: '5s', interval: '10s' });
   const { logger, lines } = memoryLogger();
-  const real = new NsenterReader({ timeoutMs: 5_000, procMetrics: [] });
-  // The namespace goes the moment its read starts, as under churn; one stays.
-  const churning: NamespaceReader = { kind: real.kind, inUse: real.inUse, start: () => real.start(), stop: () => real.stop(), read: (ns) => {
-    if (names.includes(ns.name)) deleteNamespace(ns.name);
-    return real.read(ns);
+  const options = testReaderOptions();
+  const real = new NsenterReader(options);
+  // The namespaces go the moment their cycle's reads start, as under churn; one stays.
+  const churning: Reader = { inUse: real.inUse, held: null, start: () => real.start(), stop: () => real.stop(), collect: (namespaces) => {
+    for (const ns of namespaces) if (names.includes(ns.name)) deleteNamespace(ns.name);
+    return real.collect(namespaces);
   } };
-  const loop = new AgentLoop({ config, reader: churning, targets: [] }, { logger, build });
+  const loop = new AgentLoop({ config, collection: new Collection('nsenter', options, churning), targets: [] }, { logger, build });
   try {
     const { snapshot } = await loop.runCycle(false, false);
     assert.equal(snapshot.results.map((result) => (result.ok ? 'ok' : result.reason)), ['vanished', 'vanished', 'vanished', 'ok']);
@@ -67,7 +70,7 @@ test('a hung receiver is a slow push, not a slow read: counted and worded apart,
   const { logger, lines } = memoryLogger();
   const target = new PushgatewayTarget(config.push.pushgateway!, { logger, version: 'test', env: {} });
   await target.start();
-  const loop = new AgentLoop({ config, reader: new NsenterReader({ timeoutMs: 900, procMetrics: [] }), targets: [target] }, { logger, build });
+  const loop = new AgentLoop({ config, collection: new Collection('nsenter', testReaderOptions({ timeoutMs: 900 })), targets: [target] }, { logger, build });
   loop.start();
   try {
     const deadline = Date.now() + 20_000;
@@ -93,7 +96,7 @@ test('a namespace file being created (its bind mount not yet in place) is not wa
   const name = addNamespace('creating');
   const config = configFrom({ netns_dirs: [dir], read_timeout: '5s', interval: '10s' });
   const { logger, lines } = memoryLogger();
-  const loop = new AgentLoop({ config, reader: new NsenterReader({ timeoutMs: 5_000, procMetrics: [] }), targets: [] }, { logger, build });
+  const loop = new AgentLoop({ config, collection: new Collection('nsenter', testReaderOptions()), targets: [] }, { logger, build });
   try {
     // What `ip netns add` does: an empty file first, then the bind mount onto it.
     const file = path.join(dir, 'router-new');

@@ -1,16 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
-import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import type { Collection } from '../../agent/collect.js';
+import { discoverNamespaces } from '../../agent/discover.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
-import type { Snapshot } from '../../shared/snapshot.js';
+import type { NamespaceResult, Snapshot } from '../../shared/snapshot.js';
 import { runAgent, writeConfig } from '../helpers/agent.js';
 import { addNamespace, addVeth, cleanupNamespaces } from '../helpers/netns.js';
+import { readAll, startedCollection, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -52,18 +51,16 @@ test.after(() => {
   cleanupNamespaces();
 });
 
-const logger = pino({ level: 'silent' });
-
-async function collectWith(reader: NamespaceReader): Promise<Snapshot> {
+async function collectWith(collection: Collection): Promise<Snapshot> {
   try {
-    return await collectSnapshot({ discovery: { netnsDirs: [dir], filter: noFilter, procRoot: '/proc' }, reader, deviceFilter: noFilter });
+    return await collection.collect({ discovery: { netnsDirs: [dir], filter: noFilter, procRoot: '/proc' }, deviceFilter: noFilter });
   } finally {
-    await reader.stop();
+    await collection.stop();
   }
 }
 
-function devicesByName(snapshot: Snapshot): Record<string, string[]> {
-  return Object.fromEntries(snapshot.results.map((result) => [
+function devicesByName(results: readonly NamespaceResult[]): Record<string, string[]> {
+  return Object.fromEntries(results.map((result) => [
     result.ns.name,
     result.ok ? result.sample.interfaces.map((device) => device.name).filter((name) => name !== 'lo') : [`failed: ${result.message}`],
   ]));
@@ -72,17 +69,22 @@ function devicesByName(snapshot: Snapshot): Record<string, string[]> {
 const EXPECTED = { 'bad\uFFFD': [devices.first], 'bad\uFFFD~2': [devices.second] };
 
 test('the nsenter reader finds and reads both; the second name gets ~2 and one warning', async () => {
-  const snapshot = await collectWith(new NsenterReader({ timeoutMs: 5_000, procMetrics: [] }));
-  assert.equal(devicesByName(snapshot), EXPECTED);
+  const snapshot = await collectWith(await startedCollection('nsenter', testReaderOptions()));
+  assert.equal(devicesByName(snapshot.results), EXPECTED);
   const collisions = snapshot.discoveryErrors.filter((problem) => /same label/.test(problem.message));
   assert.is(collisions.length, 1, snapshot.discoveryErrors.map((problem) => problem.message).join('\n'));
   assert.match(collisions[0]!.message, /bad\\xff.*bad\uFFFD~2/);
 });
 
 test('the setns reader reads them by their bytes', async () => {
-  const reader = new SetnsReader({ timeoutMs: 5_000, procMetrics: [], fallback: new NsenterReader({ timeoutMs: 5_000, procMetrics: [] }), logger, workers: 1 });
-  await reader.start();
-  assert.equal(devicesByName(await collectWith(reader)), EXPECTED);
+  const reader = new SetnsReader(testReaderOptions({ workers: 1 }));
+  try {
+    const { namespaces } = await discoverNamespaces({ netnsDirs: [dir], filter: noFilter, procRoot: '/proc' });
+    // Read by the workers themselves: none handed back to nsenter.
+    assert.equal(devicesByName(await readAll(reader, namespaces)), EXPECTED);
+  } finally {
+    await reader.stop();
+  }
 });
 
 test('--dry-run labels the namespaces with U+FFFD and warns about the collision once', () => {

@@ -1,8 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentLoop } from '../../agent/loop.js';
-import { createReader } from '../../agent/readers/createReader.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import { Collection } from '../../agent/collect.js';
+import { NsenterReader } from '../../agent/readers/nsenter.js';
+import { readerOptions } from '../../agent/readers/options.js';
+import type { Reader } from '../../agent/readers/reader.js';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import { configFrom } from '../helpers/config.js';
 import { addNamespace, TEST_PREFIX } from '../helpers/netns.js';
@@ -34,23 +36,22 @@ test('its push is still attempted, and arrives', async () => {
     push: { pushgateway: { url: gateway.url, grouping: { instance: 'overrun' } } },
   });
   const { logger } = memoryLogger();
-  const real = await createReader(config, logger);
-  // The real reader, slowed down: the collection takes 1.5 s of a 1 s interval.
-  const slow: NamespaceReader = {
-    kind: real.kind,
-    get inUse() {
-      return real.inUse;
-    },
+  const options = readerOptions(config, logger);
+  const real = new NsenterReader(options);
+  // A real reader, slowed down: the collection takes 1.5 s of a 1 s interval.
+  const slow: Reader = {
+    inUse: real.inUse,
+    held: null,
     start: () => real.start(),
     stop: () => real.stop(),
-    read: async (ns) => {
+    collect: async (namespaces) => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      return real.read(ns);
+      return real.collect(namespaces);
     },
   };
   const target = new PushgatewayTarget(config.push.pushgateway!, { logger, version: 'test', env: {} });
   await target.start();
-  const loop = new AgentLoop({ config, reader: slow, targets: [target] }, { logger, build: { version: 'test', revision: 'test', nodeversion: process.version } });
+  const loop = new AgentLoop({ config, collection: new Collection('nsenter', options, slow), targets: [target] }, { logger, build: { version: 'test', revision: 'test', nodeversion: process.version } });
   try {
     const { snapshot, pushes } = await loop.runCycle(true, false);
     assert.ok(snapshot.durationMs > 1_000, `the collection overran (${snapshot.durationMs} ms)`);

@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import type { Exposition as Registry } from '../../shared/metrics/exposition.js';
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
-import { NsenterReader } from '../../agent/readers/nsenter.js';
+import { Collection } from '../../agent/collect.js';
+import { readerOptions } from '../../agent/readers/options.js';
 import { PushgatewayTarget } from '../../agent/targets/pushgateway.js';
 import type { PushOutcome } from '../../agent/targets/target.js';
 import type { Config, PushgatewayConfig } from '../../shared/config/configTypes.js';
@@ -614,11 +614,11 @@ async function pushRealCollection(a: string, b: string): Promise<void> {
   inNs(a, ['ip', 'link', 'set', `pga${process.pid % 100000}`, 'up']);
   // Other suites of this process make namespaces with the same prefix: read only these two.
   const config = fullConfig({ url: collectedGateway().url, grouping: { instance: 'real-node' } }, { namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}pg[ab]$` } });
-  const snapshot = await collectSnapshot({
+  const collection = new Collection('nsenter', readerOptions(config, pino({ level: 'silent' })));
+  const snapshot = await collection.collect({
     discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: '/proc' },
-    reader: new NsenterReader({ timeoutMs: config.readTimeoutMs, procMetrics: config.procMetrics, threads: config.threads }),
     deviceFilter: config.deviceFilter,
-  });
+  }).finally(() => collection.stop());
   assert.equal(snapshot.results.map((result) => result.ns.name).sort(), [a, b].sort(), 'only this process\'s namespaces');
   assert.ok(snapshot.results.every((result) => result.ok));
   const registry = registryOf(snapshot, config);

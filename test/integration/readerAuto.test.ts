@@ -3,18 +3,21 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
-import { AutoReader } from '../../agent/readers/auto.js';
+import { Collection } from '../../agent/collect.js';
+import { NsenterReader } from '../../agent/readers/nsenter.js';
+import { provenReader } from '../../agent/readers/selfTest.js';
 import type { ProcMetricConfig } from '../../shared/config/configTypes.js';
-import type { Namespace, Snapshot } from '../../shared/snapshot.js';
+import type { Namespace } from '../../shared/snapshot.js';
 import { addNamespace, addVeth, cleanupNamespaces, inNs, TEST_PREFIX } from '../helpers/netns.js';
+import { collectCycle, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
 /**
  * `reader: auto`: the setns reader is proven on the host at start (koffi loads, a worker enters a
  * namespace and comes home, its reading agrees with nsenter's) and used; on any failure the reason
- * is logged once and nsenter reads everything.
+ * is logged once and nsenter reads everything. The self-test (provenReader) is handed its
+ * namespaces by the caller; the collection takes it at start, or on the first cycle that finds one.
  */
 const test = suite('reader auto');
 const only = { whitelist: new RegExp(`^${TEST_PREFIX}a-`), blacklist: null };
@@ -35,21 +38,13 @@ function namespaceOf(name: string): Namespace {
   return { name, path: file, inode: statSync(file).ino };
 }
 
-function autoReader(options: { candidates?: Namespace[]; workerUrl?: URL; logger: ReturnType<typeof logged>['logger'] }): AutoReader {
-  return new AutoReader({
-    timeoutMs: 5_000,
-    procMetrics: PROC,
-    threads: 4,
-    workers: 2,
-    logger: options.logger,
-    candidates: async () => options.candidates ?? [first],
-    workerUrl: options.workerUrl,
-  });
+/** The collection of `reader: auto`, and its start on the namespaces a discovery at start would hand it. */
+function autoReader(options: { candidates?: Namespace[]; workerUrl?: URL; logger: ReturnType<typeof logged>['logger'] }): { collection: Collection; start: () => Promise<void> } {
+  const collection = new Collection('auto', testReaderOptions({ procMetrics: PROC, threads: 4, workers: 2, logger: options.logger, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) }));
+  return { collection, start: () => collection.start(options.candidates ?? [first]) };
 }
 
-function collect(reader: AutoReader): Promise<Snapshot> {
-  return collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only, procRoot: '/proc' }, reader, deviceFilter: { whitelist: null, blacklist: null } });
-}
+const collect = (collection: Collection) => collectCycle(collection, only);
 
 /** A stand-in worker script: `body` runs in a worker thread with `parentPort` in scope. */
 function standInWorker(name: string, body: string): URL {
@@ -71,9 +66,9 @@ function lyingWorker(name: string, inside: string): URL {
 
 const threadsOfProcess = () => readdirSync('/proc/self/task').length;
 
-async function expectNsenter(reader: AutoReader, lines: string[], reason: RegExp): Promise<void> {
+async function expectNsenter({ collection: reader, start }: ReturnType<typeof autoReader>, lines: string[], reason: RegExp): Promise<void> {
   try {
-    await reader.start();
+    await start();
     assert.is(reader.inUse, 'nsenter');
     const a = await collect(reader);
     const b = await collect(reader);
@@ -105,9 +100,9 @@ test.after(cleanupNamespaces);
 
 test('on this host auto proves the setns reader at start and reads with it', async () => {
   const { logger, lines } = logged();
-  const reader = autoReader({ logger });
+  const { collection: reader, start } = autoReader({ logger });
   try {
-    await reader.start();
+    await start();
     assert.is(reader.inUse, 'setns');
     const chosen = lines.filter((line) => line.includes('reader auto'));
     assert.is(chosen.length, 1, lines.join(''));
@@ -123,9 +118,9 @@ test('on this host auto proves the setns reader at start and reads with it', asy
 
 test('with no namespace at start, auto reads the first one seen with both readers and decides then', async () => {
   const { logger, lines } = logged();
-  const reader = autoReader({ logger, candidates: [] });
+  const { collection: reader, start } = autoReader({ logger, candidates: [] });
   try {
-    await reader.start();
+    await start();
     assert.is(reader.inUse, 'nsenter', 'nsenter until proven');
     assert.is(lines.filter((line) => line.includes('reader auto')).length, 0, 'nothing decided yet');
     const snapshot = await collect(reader);
@@ -156,8 +151,8 @@ test('a self-test mismatch (right namespace claimed, wrong reading) → nsenter,
 test('after falling back, no setns worker thread is left running', async () => {
   const { logger } = logged();
   const before = threadsOfProcess();
-  const reader = autoReader({ logger, workerUrl: lyingWorker('liar2', 'r.inode') });
-  await reader.start();
+  const { collection: reader, start } = autoReader({ logger, workerUrl: lyingWorker('liar2', 'r.inode') });
+  await start();
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.is(reader.inUse, 'nsenter');
   assert.ok(threadsOfProcess() <= before, `${threadsOfProcess()} threads, ${before} before`);
@@ -167,14 +162,47 @@ test('after falling back, no setns worker thread is left running', async () => {
 test('stopped during its self-test (a shutdown at start), auto logs no verdict and leaves no worker', async () => {
   const { logger, lines } = logged();
   const before = threadsOfProcess();
-  const reader = autoReader({ logger });
-  const starting = reader.start();
+  const { collection: reader, start } = autoReader({ logger });
+  const starting = start();
   await new Promise((resolve) => setTimeout(resolve, 5));
   await reader.stop();
   await starting;
   assert.is(lines.filter((line) => line.includes('reader auto') || line.includes('unavailable')).length, 0, lines.join(''));
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.ok(threadsOfProcess() <= before, `${threadsOfProcess()} threads, ${before} before`);
+});
+
+test('the self-test proves setns on the namespace it is handed, discovers none itself, and keeps it open', async () => {
+  const { logger, lines } = logged();
+  const options = testReaderOptions({ procMetrics: PROC, workers: 1, logger });
+  const nsenter = new NsenterReader(options);
+  // A name discovery never gives (it is not the file's): only the caller can have handed it over.
+  const handed: Namespace = { ...first, name: 'handed-over' };
+  const reader = await provenReader([handed], nsenter, options, new AbortController().signal);
+  try {
+    assert.is(reader?.inUse, 'setns');
+    const verdict = lines.filter((line) => line.includes('reader auto'));
+    assert.is(verdict.length, 1, lines.join(''));
+    assert.is(JSON.parse(verdict[0]!).namespace, 'handed-over');
+    // The worker's proof reading opened that namespace's handles, and no other's: the first cycle reads it held.
+    assert.equal(reader?.held, { held: 1, limit: reader?.held?.limit });
+  } finally {
+    await Promise.all([reader?.stop(), nsenter.stop()]);
+  }
+});
+
+test('a self-test aborted before it starts gives no verdict and no reader', async () => {
+  const { logger, lines } = logged();
+  const options = testReaderOptions({ procMetrics: PROC, workers: 1, logger });
+  const nsenter = new NsenterReader(options);
+  const aborted = new AbortController();
+  aborted.abort();
+  try {
+    assert.is(await provenReader([first], nsenter, options, aborted.signal), null);
+    assert.is(lines.filter((line) => line.includes('reader auto')).length, 0, lines.join(''));
+  } finally {
+    await nsenter.stop();
+  }
 });
 
 runWhen(test, ['root', 'ip', 'nsenter'], 'auto reader integration tests');

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
 import { statSync } from 'node:fs';
 import { addNamespace, cleanupNamespaces } from '../helpers/netns.js';
+import { readOne, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -29,10 +30,10 @@ test('with proc files the shell execs ip: ip is the process the worker forked', 
   // A stand-in ip: says who started it, and that the namespace has no devices.
   writeFileSync(ip, `#!/bin/sh\necho "$PPID" > '${record}'\necho '[]'\n`);
   chmodSync(ip, 0o755);
-  const reader = new NsenterReader({ timeoutMs: 5_000, procMetrics: [{ name: 'somaxconn', file: 'sys/net/core/somaxconn', type: 'gauge' }], ip, threads: 1 });
+  const reader = new NsenterReader(testReaderOptions({ procMetrics: [{ name: 'somaxconn', file: 'sys/net/core/somaxconn', type: 'gauge' }], commands: { ip }, threads: 1 }));
   try {
     const file = `/run/netns/${ns}`;
-    const result = await reader.read({ name: ns, path: file, inode: statSync(file).ino });
+    const result = await readOne(reader, { name: ns, path: file, inode: statSync(file).ino });
     assert.ok(result.ok, JSON.stringify(result));
     if (result.ok) assert.equal(Object.keys(result.sample.proc), ['somaxconn']);
     // ip's parent is the long-lived worker shell (a child of this process), not an inner bash.

@@ -1,17 +1,17 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import type { ReaderOptions } from '../../agent/readers/options.js';
+import type { Reader } from '../../agent/readers/reader.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
 import { compareProofReadings } from '../../shared/readerProof.js';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
-import type { NamespaceSample, Snapshot } from '../../shared/snapshot.js';
+import type { NamespaceResult, NamespaceSample } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { addBareNamespaces, addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, sh, TEST_PREFIX } from '../helpers/netns.js';
+import { readerCycle, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 
 /**
@@ -21,29 +21,18 @@ import { runWhen } from '../helpers/requirements.js';
  */
 const test = suite('held handles');
 const only = (tag: string) => ({ whitelist: new RegExp(`^${TEST_PREFIX}${tag}`), blacklist: null });
-const noFilter = { whitelist: null, blacklist: null };
 const tag = String(process.pid % 100_000);
 const dev = (suffix: string) => `h${tag}${suffix}`;
 const PROC: ProcMetricConfig[] = [{ name: 'conntrack_count', file: 'sys/net/netfilter/nf_conntrack_count', type: 'gauge' }];
 const ALL_COLLECTORS: CollectorsConfig = configFrom({
   collectors: { netstat: { enabled: true, fields: '.*' }, sockstat: { enabled: true }, conntrack: { enabled: true } },
 }).collectors;
-const logger = pino({ level: 'silent' });
+const options = (overrides: Partial<ReaderOptions> = {}) => testReaderOptions({ procMetrics: PROC, collectors: ALL_COLLECTORS, ...overrides });
+const setnsReader = (overrides: Partial<ReaderOptions> = {}) => new SetnsReader(options(overrides));
 
-function setnsReader(options: Partial<ConstructorParameters<typeof SetnsReader>[0]> = {}): SetnsReader {
-  return new SetnsReader({
-    timeoutMs: 5_000,
-    procMetrics: PROC,
-    collectors: ALL_COLLECTORS,
-    fallback: new NsenterReader({ timeoutMs: 5_000, procMetrics: PROC, collectors: ALL_COLLECTORS }),
-    logger,
-    workers: 2,
-    ...options,
-  });
-}
-
-function collect(reader: NamespaceReader, prefix: string): Promise<Snapshot> {
-  return collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter: only(prefix), procRoot: '/proc' }, reader, deviceFilter: noFilter });
+/** A cycle of this reader alone: every namespace read by it (readerCycle fails the test otherwise). */
+function collect(reader: Reader, prefix: string): Promise<{ results: NamespaceResult[] }> {
+  return readerCycle(reader, only(prefix));
 }
 
 const openFds = () => readdirSync('/proc/self/fd').length;
@@ -67,7 +56,7 @@ async function vethGoneAfterDelete(ns: string, hostEnd: string, limitMs: number)
   return null;
 }
 
-function sampleOf(snapshot: Snapshot, name: string): NamespaceSample {
+function sampleOf(snapshot: { results: readonly NamespaceResult[] }, name: string): NamespaceSample {
   const result = snapshot.results.find((r) => r.ns.name === name);
   assert.ok(result?.ok, `${name}: ${JSON.stringify(result)}`);
   return (result as { sample: NamespaceSample }).sample;
@@ -130,7 +119,7 @@ test('values: held, entering (setns each time) and nsenter readings of namespace
   for (const [ns, device] of [[a, dev('xa')], [b, dev('xb')], [a, 'lo'], [b, 'lo']] as const) inNs(ns, ['ip', 'link', 'set', device, 'up']);
   const held = setnsReader();
   const entering = setnsReader({ heldLimit: 0 });
-  const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: PROC, collectors: ALL_COLLECTORS });
+  const nsenter = new NsenterReader(options());
   // Traffic between the two test namespaces all along: counters move between every reading.
   const ping: ChildProcess = spawn('ip', ['netns', 'exec', a, 'ping', '-q', '-i', '0.01', '-W', '1', '10.199.22.2'], { stdio: 'ignore' });
   try {

@@ -1,14 +1,13 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
 import type { ProcMetricConfig } from '../../shared/config/configTypes.js';
-import type { Namespace } from '../../shared/snapshot.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import { addNamespace, cleanupNamespaces, inNs, kernelStat } from '../helpers/netns.js';
+import { collectCycle, readOne, startedCollection, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -65,10 +64,10 @@ async function withEnvironment(variables: Record<string, string | undefined>, bo
 /** lo's counter as the kernel shows it, read before the hostile PATH is in place (the helpers run `ip` too). */
 let loRxPackets = -1;
 
-async function assertKernelValues(reader: NamespaceReader, label: string): Promise<void> {
+async function assertKernelValues(read: (target: Namespace) => Promise<NamespaceResult>, label: string): Promise<void> {
   const target: Namespace = { name: ns, path: `/run/netns/${ns}`, inode: statSync(`/run/netns/${ns}`).ino };
   const started = performance.now();
-  const result = await reader.read(target);
+  const result = await read(target);
   const ms = performance.now() - started;
   assert.ok(result.ok, `${label}: ${result.ok ? '' : `${result.reason}: ${result.message}`}`);
   if (!result.ok) return;
@@ -81,10 +80,10 @@ async function assertKernelValues(reader: NamespaceReader, label: string): Promi
 
 test('nsenter reader: no .bashrc, no BASH_ENV, no inherited PATH', async () => {
   await withEnvironment(hostileEnvironment(), async () => {
-    const reader = new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: PROC });
+    const reader = new NsenterReader(testReaderOptions({ timeoutMs: TIMEOUT_MS, procMetrics: PROC }));
     try {
-      await assertKernelValues(reader, 'nsenter');
-      await assertKernelValues(reader, 'nsenter, second read on the same shell');
+      await assertKernelValues((target) => readOne(reader, target), 'nsenter');
+      await assertKernelValues((target) => readOne(reader, target), 'nsenter, second read on the same shell');
     } finally {
       await reader.stop();
     }
@@ -93,16 +92,17 @@ test('nsenter reader: no .bashrc, no BASH_ENV, no inherited PATH', async () => {
 
 test('setns reader and its nsenter fallback: no .bashrc, no BASH_ENV, no inherited PATH', async () => {
   await withEnvironment(hostileEnvironment(), async () => {
-    const logger = pino({ level: 'silent' });
-    const setns = new SetnsReader({ timeoutMs: TIMEOUT_MS, procMetrics: PROC, fallback: new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: PROC }), logger, workers: 1 });
-    // A worker that cannot start: every read goes to the fallback shells.
+    const options = testReaderOptions({ timeoutMs: TIMEOUT_MS, procMetrics: PROC, workers: 1 });
+    const setns = new SetnsReader(options);
+    // A worker that cannot start: the collection reads every namespace with the nsenter shells.
     const file = path.join(tempDir('setns-worker'), 'nokoffi.mjs');
     writeFileSync(file, `import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ kind: 'init-failed', message: 'no koffi here' });\n`);
-    const fallingBack = new SetnsReader({ timeoutMs: TIMEOUT_MS, procMetrics: PROC, fallback: new NsenterReader({ timeoutMs: TIMEOUT_MS, procMetrics: PROC }), logger, workers: 1, workerUrl: new URL(`file://${file}`) });
+    const fallingBack = await startedCollection('setns', { ...options, workerUrl: new URL(`file://${file}`) });
+    const only = { whitelist: new RegExp(`^${ns}$`), blacklist: null };
     try {
-      await assertKernelValues(setns, 'setns');
-      await assertKernelValues(fallingBack, 'setns falling back to nsenter');
-      assert.ok(fallingBack.usingFallback);
+      await assertKernelValues((target) => readOne(setns, target), 'setns');
+      await assertKernelValues(async () => (await collectCycle(fallingBack, only)).results[0]!, 'setns falling back to nsenter');
+      assert.is(fallingBack.inUse, 'nsenter');
     } finally {
       await setns.stop();
       await fallingBack.stop();

@@ -5,12 +5,14 @@ import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import type { ReaderOptions } from '../../agent/readers/options.js';
+import type { Reader } from '../../agent/readers/reader.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
 import { MAX_ABANDONED_WORKERS } from '../../agent/readers/setnsPool.js';
 import type { ProcMetricConfig } from '../../shared/config/configTypes.js';
 import type { Namespace } from '../../shared/snapshot.js';
 import { addNamespace, cleanupNamespaces, sh } from '../helpers/netns.js';
+import { readAll, startedCollection, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -83,33 +85,21 @@ function blockingWorker(): URL {
   return new URL(`file://${file}`);
 }
 
-function setnsReader(options: Partial<ConstructorParameters<typeof SetnsReader>[0]> = {}): SetnsReader {
-  return new SetnsReader({
-    timeoutMs: 400,
-    procMetrics: PROC,
-    procRoot,
-    fallback: new NsenterReader({ timeoutMs: 2_000, procMetrics: PROC, procRoot }),
-    logger: pino({ level: 'silent' }),
-    workers: 2,
-    ...options,
-  });
-}
+const options = (overrides: Partial<ReaderOptions> = {}) => testReaderOptions({ timeoutMs: 400, procMetrics: PROC, procRoot, workers: 2, ...overrides });
 
-/** One cycle, as the collection runs it: started with its namespaces, then all read at once. */
-async function readAll(reader: NamespaceReader) {
-  reader.startCycle?.(namespaces, { complete: true });
-  return Promise.all(namespaces.map((ns) => reader.read(ns)));
-}
+/** One cycle of this reader alone, every namespace handed over; readAll fails the test if one is handed back. */
+const readCycle = (reader: Reader) => readAll(reader, namespaces, true);
 
 for (const kind of ['setns', 'nsenter'] as const) {
   test(`${kind} reader: a FIFO or a link under the proc root is unreadable at once, no thread or process is left`, async () => {
-    const reader = kind === 'setns' ? setnsReader() : new NsenterReader({ timeoutMs: 2_000, procMetrics: PROC, procRoot });
+    const reader = kind === 'setns' ? new SetnsReader(options()) : new NsenterReader(options({ timeoutMs: 2_000 }));
     await reader.start();
     const threadsBefore = threads();
     try {
       for (let cycle = 0; cycle < 6; cycle += 1) {
         const started = performance.now();
-        for (const result of await readAll(reader)) {
+        // The setns workers did the reading: readCycle fails the test if one namespace was handed back.
+        for (const result of await readCycle(reader)) {
           assert.ok(result.ok, result.ok ? '' : `${result.reason}: ${result.message}`);
           if (!result.ok) continue;
           assert.is(result.sample.proc.plain, 7, 'the injected proc root is read');
@@ -119,7 +109,6 @@ for (const kind of ['setns', 'nsenter'] as const) {
         assert.ok(performance.now() - started < 1_500, `cycle ${cycle} waited ${Math.round(performance.now() - started)} ms`);
       }
       assert.ok(threads() <= threadsBefore + 1, `threads ${threadsBefore} → ${threads()}`);
-      if (reader instanceof SetnsReader) assert.not.ok(reader.usingFallback, 'the workers did the reading');
     } finally {
       await reader.stop();
       await releaseFifo();
@@ -129,14 +118,16 @@ for (const kind of ['setns', 'nsenter'] as const) {
 
 test('a worker stuck in the kernel: the abandoned threads stay bounded, its namespace goes to nsenter, stop() returns', async () => {
   const { logger, lines } = logged();
-  const reader = setnsReader({ workerUrl: blockingWorker(), logger });
-  await reader.start();
+  // The collection: what the setns reader hands back, nsenter reads (with the same timeout).
+  const reader = await startedCollection('setns', options({ timeoutMs: 1_000, workerUrl: blockingWorker(), logger }));
+  const filter = { whitelist: new RegExp(`^(${namespaces.map((ns) => ns.name).join('|')})$`), blacklist: null };
+  const oneCycle = async () => (await reader.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, deviceFilter: { whitelist: null, blacklist: null } })).results;
   const threadsBefore = threads();
   const rssBefore = process.memoryUsage().rss;
   try {
     const timedOut = new Set<string>();
     for (let cycle = 0; cycle < 12; cycle += 1) {
-      for (const result of await readAll(reader)) {
+      for (const result of await oneCycle()) {
         if (result.ok) continue;
         assert.is(result.reason, 'timeout', result.message);
         assert.not.ok(timedOut.has(result.ns.name), `${result.ns.name} timed out twice: it should have gone to nsenter`);
@@ -148,9 +139,11 @@ test('a worker stuck in the kernel: the abandoned threads stay bounded, its name
     assert.ok(grown <= MAX_ABANDONED_WORKERS, `threads ${threadsBefore} → ${threads()}; at most ${MAX_ABANDONED_WORKERS} abandoned`);
     assert.ok(process.memoryUsage().rss - rssBefore < 150 * 1024 * 1024, 'RSS stays bounded');
     // Every later read of either namespace is done by nsenter and succeeds.
-    for (const result of await readAll(reader)) assert.ok(result.ok, result.ok ? '' : result.message);
+    const later = await oneCycle();
+    assert.is(later.length, namespaces.length);
+    for (const result of later) assert.ok(result.ok, result.ok ? '' : result.message);
     assert.is(lines.filter((line) => line.includes('no more replacements')).length, 1, 'the cap is reached and said once');
-    assert.ok(reader.usingFallback, 'past the cap every read goes to nsenter');
+    assert.is(reader.inUse, 'nsenter', 'past the cap every read goes to nsenter');
     const stopping = performance.now();
     await reader.stop();
     assert.ok(performance.now() - stopping < 3_000, `stop() took ${Math.round(performance.now() - stopping)} ms`);
@@ -166,8 +159,8 @@ test('stopping the nsenter reader kills the reads in flight at once, their whole
   const pidFile = path.join(dir, 'pid');
   writeFileSync(fakeIp, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 30\n`);
   chmodSync(fakeIp, 0o755);
-  const reader = new NsenterReader({ timeoutMs: 20_000, procMetrics: [], ip: fakeIp });
-  const reading = reader.read(namespaces[0]!);
+  const reader = new NsenterReader(testReaderOptions({ timeoutMs: 20_000, commands: { ip: fakeIp } }));
+  const reading = reader.collect([namespaces[0]!]).then(({ results }) => results[0]!);
   const deadline = Date.now() + 5_000;
   while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -180,8 +173,8 @@ test('stopping the nsenter reader kills the reads in flight at once, their whole
   assert.is(result.ok ? 'ok' : result.reason, 'timeout', result.ok ? '' : result.message);
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.not.ok(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), `the read's process ${pid} is still running`);
-  const late = await reader.read(namespaces[1]!);
-  assert.is(late.ok ? 'ok' : late.reason, 'timeout', 'a read after stop() fails at once');
+  const [late] = (await reader.collect([namespaces[1]!])).results;
+  assert.is(late?.ok ? 'ok' : late?.reason, 'timeout', 'a read after stop() fails at once');
 });
 
 test('a process whose reader has a thread stuck in the kernel exits on SIGTERM', async () => {
@@ -190,13 +183,12 @@ test('a process whose reader has a thread stuck in the kernel exits on SIGTERM',
   writeFileSync(script, [
     `import { pino } from ${JSON.stringify(new URL('../../../node_modules/pino/pino.js', import.meta.url).href)};`,
     `import { SetnsReader } from ${JSON.stringify(dist('setns.js'))};`,
-    `import { NsenterReader } from ${JSON.stringify(dist('nsenter.js'))};`,
     `const [procRoot, nsPath, inode, workerUrl] = process.argv.slice(2);`,
     `const procMetrics = ${JSON.stringify(PROC)};`,
-    `const reader = new SetnsReader({ timeoutMs: 300, procMetrics, procRoot, workers: 1, workerUrl: new URL(workerUrl), logger: pino({ level: 'silent' }),`,
-    `  fallback: new NsenterReader({ timeoutMs: 2000, procMetrics, procRoot }) });`,
-    `const result = await reader.read({ name: 'x', path: nsPath, inode: Number(inode) });`,
-    `console.log('read', result.ok ? 'ok' : result.reason);`,
+    `const reader = new SetnsReader({ timeoutMs: 300, procMetrics, procRoot, workers: 1, threads: 1, collectors: ${JSON.stringify(testReaderOptions().collectors)},`,
+    `  workerUrl: new URL(workerUrl), logger: pino({ level: 'silent' }) });`,
+    `const { results: [result] } = await reader.collect([{ name: 'x', path: nsPath, inode: Number(inode) }], { complete: false });`,
+    `console.log('read', result === undefined ? 'handed back' : result.ok ? 'ok' : result.reason);`,
     // As agent/main.ts does: stop the parts, set the exit code, and exit.
     `process.once('SIGTERM', async () => { await reader.stop(); console.log('stopped'); process.exitCode = 0; setTimeout(() => process.exit(0), 100).unref(); });`,
     `setInterval(() => {}, 1000);`,

@@ -3,16 +3,18 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
 import { NsenterReader } from '../../agent/readers/nsenter.js';
-import type { NamespaceReader } from '../../agent/readers/reader.js';
+import type { Collection } from '../../agent/collect.js';
+import type { ReaderOptions } from '../../agent/readers/options.js';
+import type { Reader } from '../../agent/readers/reader.js';
 import { SetnsReader } from '../../agent/readers/setns.js';
 import { threadProcPath } from '../../agent/readers/setnsProtocol.js';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
-import type { Namespace, NamespaceResult, Snapshot } from '../../shared/snapshot.js';
+import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, kernelStat, sh, TEST_PREFIX } from '../helpers/netns.js';
+import { collectCycle, readAll, readerCycle, readOne, startedCollection, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -25,7 +27,6 @@ import { tempDir } from '../helpers/servers.js';
 const test = suite('setns reader against nsenter');
 // Only this suite's namespaces: other suites of the same run share TEST_PREFIX.
 const only = { whitelist: new RegExp(`^${TEST_PREFIX}r-`), blacklist: null };
-const noFilter = { whitelist: null, blacklist: null };
 // Device names carry the pid: veth pairs are born on the host, where other test runs create theirs.
 const tag = String(process.pid % 100_000);
 const dev = (suffix: string) => `s${tag}${suffix}`;
@@ -47,22 +48,17 @@ const silentLogger = () => {
   return { logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }), lines };
 };
 
-function setnsReader(options: Partial<ConstructorParameters<typeof SetnsReader>[0]> = {}): SetnsReader {
-  const procMetrics = options.procMetrics ?? PROC;
-  const collectors = options.collectors ?? ALL_COLLECTORS;
-  return new SetnsReader({
-    timeoutMs: 5_000,
-    procMetrics,
-    collectors,
-    fallback: new NsenterReader({ timeoutMs: 5_000, procMetrics, collectors }),
-    logger: silentLogger().logger,
-    workers: 2,
-    ...options,
-  });
+const options = (overrides: Partial<ReaderOptions> = {}) => testReaderOptions({ procMetrics: PROC, collectors: ALL_COLLECTORS, ...overrides });
+const setnsReader = (overrides: Partial<ReaderOptions> = {}) => new SetnsReader(options(overrides));
+
+/** A cycle of this reader alone: readerCycle fails the test when it hands a namespace back (no nsenter behind its back). */
+function collect(reader: Reader): Promise<{ results: NamespaceResult[] }> {
+  return readerCycle(reader, only);
 }
 
-function collect(reader: NamespaceReader, filter = only): Promise<Snapshot> {
-  return collectSnapshot({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, reader, deviceFilter: noFilter });
+/** A cycle of the collection with `setting`: the setns reader, and nsenter for what it hands back. */
+function collectWith(collection: Collection) {
+  return collectCycle(collection, only);
 }
 
 const comparable = (results: readonly NamespaceResult[]) => results.map((result) => ({ ...result, durationMs: 0 }));
@@ -101,18 +97,18 @@ test.after(cleanupNamespaces);
 
 test('both readers give identical samples: devices, states, MACs, addresses, 24 statistics, proc values, collectors', async () => {
   let setns = setnsReader();
-  const nsenter = new NsenterReader({ timeoutMs: 5_000, procMetrics: PROC, collectors: ALL_COLLECTORS });
+  const nsenter = new NsenterReader(options());
   try {
     // IPv6 neighbour discovery can still move a counter between the two reads: compare again then.
-    let a: Snapshot | null = null;
-    let b: Snapshot | null = null;
+    let a: { results: NamespaceResult[] } | null = null;
+    let b: { results: NamespaceResult[] } | null = null;
     for (let attempt = 0; attempt < 5; attempt += 1) {
       setns = setnsReader();
       await setns.start();
       // The first cycle opens each namespace's handles, the second reads them without entering.
       await collect(setns);
+      // The setns workers did the reading (collect fails the test when one is handed back).
       a = await collect(setns);
-      assert.not.ok(setns.usingFallback, 'the setns workers did the reading');
       assert.is(setns.held.held, 4);
       // The held sockets count in their namespaces' `sockets: used` while open (the setns reader
       // leaves its own out), and a closed one for a moment after: let them go before nsenter reads.
@@ -201,12 +197,12 @@ test('a namespace deleted between listing and reading is "vanished"; a reused fi
   try {
     const ns: Namespace = { name: doomed, path: `/run/netns/${doomed}`, inode: statSync(`/run/netns/${doomed}`).ino };
     deleteNamespace(doomed);
-    const gone = await setns.read(ns);
+    // readOne fails the test if the workers hand the namespace back: they answer for it themselves.
+    const gone = await readOne(setns, ns);
     assert.is(gone.ok ? 'ok' : gone.reason, 'vanished', JSON.stringify(gone).slice(0, 300));
     // The file now names another namespace (another inode): never read it under the old name.
-    const other = await setns.read({ ...ns, path: `/run/netns/${left}` });
+    const other = await readOne(setns, { ...ns, path: `/run/netns/${left}` });
     assert.is(other.ok ? 'ok' : other.reason, 'vanished');
-    assert.not.ok(setns.usingFallback);
   } finally {
     await setns.stop();
   }
@@ -221,7 +217,7 @@ test('thousands of enter/leave cycles: every sample names its own namespace, eve
     const expected = new Map(snapshot.results.map((r) => [r.ns.name, r.ok ? r.sample.interfaces.map((i) => i.name).join(',') : '']));
     let reads = 0;
     for (let round = 0; round < 600; round += 1) {
-      const results = await Promise.all(namespaces.map((ns) => setns.read(ns)));
+      const results = await readAll(setns, namespaces, true);
       for (const result of results) {
         assert.ok(result.ok, result.ns.name);
         if (result.ok) assert.is(result.sample.interfaces.map((i) => i.name).join(','), expected.get(result.ns.name));
@@ -229,7 +225,6 @@ test('thousands of enter/leave cycles: every sample names its own namespace, eve
       }
     }
     assert.is(reads, 2_400);
-    assert.not.ok(setns.usingFallback);
     assert.ok(threadNamespaces().every((ino) => ino === home), 'some thread was left in another namespace');
   } finally {
     await setns.stop();
@@ -248,16 +243,16 @@ test('a hung worker is terminated on the timeout; the rest of the cycle reads wi
   // Answers ready, then never answers a read.
   const hung = standInWorker('hung', `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });\nparentPort.on('message', () => {});`);
   const { logger, lines } = silentLogger();
-  const setns = setnsReader({ workerUrl: hung, workers: 1, timeoutMs: 300, logger });
+  const setns = await startedCollection('setns', options({ workerUrl: hung, workers: 1, timeoutMs: 300, logger }));
   try {
-    const snapshot = await collect(setns);
+    const snapshot = await collectWith(setns);
     const failed = snapshot.results.filter((r) => !r.ok);
     assert.is(failed.length, 1, 'only the first read waited for the hung worker');
     assert.is(failed[0]!.ok ? '' : failed[0]!.reason, 'timeout');
     assert.is(snapshot.results.filter((r) => r.ok).length, 3, 'the rest came from nsenter');
     assert.ok(lines.some((line) => line.includes('timed out')), lines.join(''));
-    assert.ok(setns.usingFallback, 'the rest of the cycle went to nsenter');
-    await collect(setns);
+    assert.ok(lines.some((line) => line.includes('the rest of this cycle reads with nsenter')), 'the rest of the cycle went to nsenter');
+    await collectWith(setns);
     assert.ok(lines.some((line) => line.includes('this cycle reads with setns workers again')), 'the next cycle tries the (replaced) worker again');
   } finally {
     await setns.stop();
@@ -274,9 +269,9 @@ test('a worker that reports the wrong namespace is replaced and its read is done
     `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'wrong0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
   ].join('\n'));
   const { logger, lines } = silentLogger();
-  const setns = setnsReader({ workerUrl: liar, workers: 2, logger, procMetrics: [] });
+  const setns = await startedCollection('setns', options({ workerUrl: liar, workers: 2, logger, procMetrics: [] }));
   try {
-    const snapshot = await collect(setns);
+    const snapshot = await collectWith(setns);
     assert.is(snapshot.results.length, 4);
     for (const result of snapshot.results) {
       assert.ok(result.ok, result.ns.name);
@@ -291,12 +286,13 @@ test('a worker that reports the wrong namespace is replaced and its read is done
 test('when the workers cannot load koffi, the reader says so once and reads everything with nsenter', async () => {
   const broken = standInWorker('nokoffi', `parentPort.postMessage({ kind: 'init-failed', message: 'Cannot find module koffi' });`);
   const { logger, lines } = silentLogger();
-  const setns = setnsReader({ workerUrl: broken, workers: 2, logger, procMetrics: [] });
+  const setns = await startedCollection('setns', options({ workerUrl: broken, workers: 2, logger, procMetrics: [] }));
   try {
-    const first = await collect(setns);
-    const second = await collect(setns);
+    const first = await collectWith(setns);
+    const second = await collectWith(setns);
+    assert.is(first.results.length, 4);
     assert.ok([...first.results, ...second.results].every((r) => r.ok));
-    assert.ok(setns.usingFallback);
+    assert.is(setns.inUse, 'nsenter');
     assert.is(lines.filter((line) => line.includes('setns reader unavailable')).length, 1, lines.join(''));
     assert.ok(lines.some((line) => line.includes('Cannot find module koffi')));
   } finally {

@@ -3,8 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collectSnapshot } from '../../agent/collect.js';
-import { NsenterReader } from '../../agent/readers/nsenter.js';
+import { Collection } from '../../agent/collect.js';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
 import { cycleFamilies } from '../../shared/metrics/families.js';
 import { configFrom } from '../helpers/config.js';
@@ -12,6 +11,7 @@ import { addNamespace, addVeth, deleteNamespace, inNs, TEST_PREFIX } from '../he
 import {
   memoryLogger, promQuery, promString, rawSamples, remoteWriteConfig, remoteWriteFigures, syntheticCycle,
 } from '../helpers/remoteWrite.js';
+import { testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 import { freePort, startPrometheus, tempDir, type RunningServer } from '../helpers/servers.js';
 
@@ -87,11 +87,11 @@ test('real namespaces with odd names: values queryable, label escaping intact', 
   inNs(namespaces[1]!, ['ip', 'link', 'set', devices[1]!, 'mtu', '1234']);
 
   const config = configFrom({ namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}rwodd ` }, hostname: 'rw-host' });
-  const snapshot = await collectSnapshot({
+  const collection = new Collection('nsenter', testReaderOptions({ threads: 2 }));
+  const snapshot = await collection.collect({
     discovery: { netnsDirs: ['/run/netns'], filter: config.namespacesFilter, procRoot: '/proc' },
-    reader: new NsenterReader({ timeoutMs: 5_000, procMetrics: [], threads: 2 }),
     deviceFilter: config.deviceFilter,
-  });
+  }).finally(() => collection.stop());
   assert.is(snapshot.results.filter((result) => result.ok).length, 3);
   const families = cycleFamilies(snapshot, config, BUILD, null);
   const instance = `rw-odd-${process.pid}`;

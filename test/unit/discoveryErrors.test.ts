@@ -4,7 +4,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { discoverNamespaces } from '../../agent/discover.js';
-import { AutoReader } from '../../agent/readers/auto.js';
+import { namespacesAtStart } from '../../agent/collect.js';
 import { SelfStatsRecorder } from '../../agent/selfStats.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
@@ -56,23 +56,18 @@ test('the recorder counts each failing cycle by reason, every reason from 0, and
   assert.ok(text.includes('netns_exporter_discovery_errors_total{reason="start"} 0'));
 });
 
-test('reader auto: a discovery that fails at start is warned about and counted, and the reader still reads', async () => {
+test('reader auto: a discovery that fails at start is warned about and counted, and the self-test waits for a cycle', async () => {
   const { logger, lines } = memoryLogger();
-  const reader = new AutoReader({
-    timeoutMs: 1_000, procMetrics: [], threads: 1, workers: 1, logger,
-    candidates: () => Promise.reject(new Error('EMFILE: too many open files, scandir \'/run/netns\'')),
-  });
-  try {
-    await reader.start();
-    const warning = lines().find((line) => line.level === 40);
-    assert.ok(warning !== undefined, 'no warning logged');
-    assert.match(JSON.stringify(warning), /EMFILE/);
-    const take = (reader as unknown as { takeDiscoveryErrors?: () => number }).takeDiscoveryErrors;
-    assert.is(take?.call(reader), 1);
-    assert.is(take?.call(reader), 0, 'each failure is handed over once');
-  } finally {
-    await reader.stop();
-  }
+  const found = await namespacesAtStart(() => Promise.reject(new Error('EMFILE: too many open files, scandir \'/run/netns\'')), logger);
+  const warning = lines().find((line) => line.level === 40);
+  assert.ok(warning !== undefined, 'no warning logged');
+  assert.match(JSON.stringify(warning), /EMFILE/);
+  assert.equal(found, { namespaces: [], failed: 1 });
+  // The loop counts it under reason="start" (main hands it over as discoveryErrorsAtStart).
+  const recorder = new SelfStatsRecorder();
+  recorder.recordDiscoveryErrorsAtStart(found.failed);
+  recorder.recordCycle(snapshotOf([]), []);
+  assert.is(discoveryErrors(recorder)?.start, 1);
 });
 
 test.run();

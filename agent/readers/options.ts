@@ -1,0 +1,42 @@
+import { availableParallelism } from 'node:os';
+import type { CollectorsConfig, Config, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import type { Logger } from '../log.js';
+
+/** What every reader is built from: made once from the config (readerOptions), handed to each as it is. */
+export interface ReaderOptions {
+  timeoutMs: number;
+  procMetrics: readonly ProcMetricConfig[];
+  /** The collectors whose files each read delivers. */
+  collectors: CollectorsConfig;
+  /** The config's `threads`: nsenter reads at once at most. */
+  threads: number;
+  /** setns worker threads, each reading one namespace at a time. */
+  workers: number;
+  procRoot: string;
+  logger: Logger;
+  /** Programs the nsenter reader runs, replaceable so a test can stand a hung or failing one in. */
+  commands?: { nsenter?: string; ip?: string };
+  /** The setns worker script, replaceable so a test can stand a hung, lying or broken worker in. */
+  workerUrl?: URL;
+  /** How long a new setns worker may take to load koffi and report ready. */
+  startTimeoutMs?: number;
+  /**
+   * Namespaces whose handles the setns reader may keep open at once; by default as many as the
+   * descriptor limit allows. 0 enters every namespace at every read.
+   */
+  heldLimit?: number;
+}
+
+/** The readers' options from the config: the one place they are made. */
+export function readerOptions(config: Config, logger: Logger, procRoot = '/proc'): ReaderOptions {
+  return {
+    timeoutMs: config.readTimeoutMs,
+    procMetrics: config.procMetrics,
+    collectors: config.collectors,
+    threads: config.threads,
+    // A worker reads one namespace at a time on its own CPU; more workers than cores only queue.
+    workers: Math.min(config.threads, availableParallelism()),
+    procRoot,
+    logger,
+  };
+}
