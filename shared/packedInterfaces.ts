@@ -17,27 +17,124 @@ export interface PackedInterfaces {
 
 const STATS = INTERFACE_STATS.length;
 
-export function packInterfaces(interfaces: readonly InterfaceSample[]): PackedInterfaces {
-  let count = 0;
-  for (const device of interfaces) count += 3 + STATS + device.addresses.length;
-  const numbers = new Float64Array(count);
-  let text = '';
-  let at = 0;
-  for (const device of interfaces) {
-    numbers[at++] = device.ifindex;
-    numbers[at++] = device.mtu;
-    numbers[at++] = device.addresses.length;
-    for (const stat of INTERFACE_STATS) numbers[at++] = device.stats[stat];
-    text += `${device.name}\0${device.operstate}\0${device.mac}\0${device.linkType}\0`;
-    for (const address of device.addresses) {
-      numbers[at++] = address.prefixLength;
-      text += `${address.family}\0${address.address}\0${address.scope}\0`;
-    }
+/**
+ * Text written as bytes (UTF-8) into a buffer that is kept and grows: a namespace's strings become
+ * one string when taken, not one per name, address and separator.
+ */
+export class TextBytes {
+  #bytes = new Uint8Array(4096);
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
   }
-  return { numbers, text };
+
+  byte(value: number): void {
+    if (this.#length === this.#bytes.length) this.#grow(1);
+    this.#bytes[this.#length++] = value;
+  }
+
+  /** A string of ASCII characters (names of states, types, families, scopes). */
+  ascii(text: string): void {
+    if (this.#length + text.length > this.#bytes.length) this.#grow(text.length);
+    for (let i = 0; i < text.length; i += 1) this.#bytes[this.#length++] = text.charCodeAt(i);
+  }
+
+  /** Bytes as they are: a device name, UTF-8 or not (taking the text decodes it as TextDecoder would). */
+  copy(source: Uint8Array, start: number, end: number): void {
+    if (this.#length + end - start > this.#bytes.length) this.#grow(end - start);
+    // Byte by byte: the pieces are a name or an address, shorter than what a view would cost.
+    for (let i = start; i < end; i += 1) this.#bytes[this.#length++] = source[i]!;
+  }
+
+  /** A whole number ≥ 0 in decimal. */
+  decimal(value: number): void {
+    if (value >= 10) this.decimal(Math.floor(value / 10));
+    this.byte(0x30 + (value % 10));
+  }
+
+  /** A whole number ≥ 0 in lower-case hexadecimal, without leading zeros. */
+  hex(value: number): void {
+    if (value >= 16) this.hex(Math.floor(value / 16));
+    this.byte(HEX_DIGITS[value % 16]!);
+  }
+
+  /** Back to an earlier length (what was written after it is dropped). */
+  truncate(length: number): void {
+    this.#length = length;
+  }
+
+  /** The bytes from `start` to `end` of this, written again at the end of `target`. */
+  copyTo(target: TextBytes, start: number, end: number): void {
+    target.copy(this.#bytes, start, end);
+  }
+
+  /** The text from `start` on as a string; what was written from there on is dropped. */
+  take(start: number): string {
+    const text = UTF8.decode(this.#bytes.subarray(start, this.#length));
+    this.#length = start;
+    return text;
+  }
+
+  #grow(more: number): void {
+    const bigger = new Uint8Array(Math.max(this.#bytes.length * 2, this.#length + more));
+    bigger.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = bigger;
+  }
 }
 
-/** The devices again, equal to what packInterfaces was given (statistics in INTERFACE_STATS order). */
+const UTF8 = new TextDecoder();
+/** Character codes of 0-9a-f. */
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
+
+/**
+ * Where the netlink parser writes devices in the packed form (parse/netlink.ts): numbers into one
+ * buffer that is kept and grows, so a batch of namespaces is written without an allocation per
+ * number, and the text of the namespace being written as bytes.
+ */
+export class PackedInterfacesWriter {
+  #numbers = new Float64Array(1024);
+  #length = 0;
+  readonly text = new TextBytes();
+
+  /** Numbers written so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  push(value: number): void {
+    if (this.#length === this.#numbers.length) {
+      const bigger = new Float64Array(this.#numbers.length * 2);
+      bigger.set(this.#numbers);
+      this.#numbers = bigger;
+    }
+    this.#numbers[this.#length++] = value;
+  }
+
+  /** Back to an earlier state (a namespace whose dump did not parse leaves nothing behind). */
+  truncate(length: number, textLength: number): void {
+    this.#length = length;
+    this.text.truncate(textLength);
+  }
+
+  /** The text written since the last call, as one string; the next namespace's starts empty. */
+  takeText(): string {
+    return this.text.take(0);
+  }
+
+  /** A copy of the numbers written since `start`. */
+  numbersFrom(start: number): Float64Array {
+    return this.#numbers.slice(start, this.#length);
+  }
+
+  /** Empty again, keeping its buffers. */
+  reset(): void {
+    this.#length = 0;
+    this.text.truncate(0);
+  }
+}
+
+/** The devices as objects (statistics in INTERFACE_STATS order): what the rest of the agent reads. */
 export function unpackInterfaces(packed: PackedInterfaces): InterfaceSample[] {
   const { numbers: n } = packed;
   const strings = packed.text.split('\0');

@@ -10,7 +10,7 @@ const SOL_SOCKET = 1;
 const SO_RCVTIMEO = 20;
 /** recv returns a datagram's real length with MSG_TRUNC, so a too-small buffer is seen, not silently cut. */
 const MSG_TRUNC = 0x20;
-/** The kernel fills one dump datagram up to 32 KiB; twice that leaves room. */
+/** The kernel fills one dump datagram up to 32 KiB; each recv is given at least twice that. */
 const RECV_BUFFER_BYTES = 64 * 1024;
 
 export class LibcError extends Error {
@@ -29,7 +29,10 @@ export interface Libc {
    * from any thread, for as long as it is open (and keeps the namespace alive that long).
    */
   openRoute(timeoutMs: number): number;
-  /** Whole rtnetlink dumps over `fd`, one per type, in order, each with its NLMSG_DONE. */
+  /**
+   * Whole rtnetlink dumps over `fd`, one per type, in order, each with its NLMSG_DONE: views of one
+   * buffer per type, valid until the next dump of that type.
+   */
   dumpRoute(fd: number, types: readonly (typeof RTM_GETLINK | typeof RTM_GETADDR)[]): Uint8Array[];
   close(fd: number): void;
 }
@@ -49,13 +52,16 @@ export function loadLibc(): Libc {
   // A plain pointer: koffi hands over the Buffer's own memory; _Out_ would copy all 64 KiB back on every call.
   const recv = lib.func('long recv(int fd, void *buf, size_t length, int flags)');
   const close = lib.func('int close(int fd)');
-  // A plain Uint8Array, not a Buffer: the parser walks the dumps with subarray(), which a Buffer
-  // overrides with a slower version of its own.
-  const buffer = new Uint8Array(RECV_BUFFER_BYTES);
+  // One buffer per dump type, kept: each dump's datagrams are received one after the other into
+  // it, so a dump is never copied, and the address dump is still whole while the links arrive.
+  const buffers = new Map<number, Uint8Array>();
   const timeval = Buffer.alloc(16);
   let timevalFor = -1;
   // Built once; each dump only renumbers its request (nlmsg_seq at byte 8).
-  const requests = new Map<number, Uint8Array>([[RTM_GETLINK, buildDumpRequest(RTM_GETLINK, 0)], [RTM_GETADDR, buildDumpRequest(RTM_GETADDR, 0)]]);
+  const requests = new Map<number, { bytes: Uint8Array; view: DataView }>(([RTM_GETLINK, RTM_GETADDR] as const).map((type) => {
+    const bytes = buildDumpRequest(type, 0);
+    return [type, { bytes, view: new DataView(bytes.buffer) }];
+  }));
   let seq = 0;
   const fail = (call: string): never => {
     const errno = koffi.errno();
@@ -85,17 +91,24 @@ export function loadLibc(): Libc {
       return types.map((type) => {
         seq = (seq + 1) >>> 0;
         const request = requests.get(type)!;
-        new DataView(request.buffer).setUint32(8, seq, true);
-        if (send(fd, request, request.length, 0) !== request.length) fail('send');
-        const chunks: Uint8Array[] = [];
+        request.view.setUint32(8, seq, true);
+        if (send(fd, request.bytes, request.bytes.length, 0) !== request.bytes.length) fail('send');
+        let buffer = buffers.get(type) ?? new Uint8Array(RECV_BUFFER_BYTES);
+        let filled = 0;
         for (;;) {
-          const length = Number(recv(fd, buffer, buffer.length, MSG_TRUNC));
+          if (buffer.length - filled < RECV_BUFFER_BYTES) {
+            const bigger = new Uint8Array(buffer.length * 2);
+            bigger.set(buffer.subarray(0, filled));
+            buffer = bigger;
+          }
+          buffers.set(type, buffer);
+          const room = buffer.length - filled;
+          const length = Number(recv(fd, filled === 0 ? buffer : buffer.subarray(filled), room, MSG_TRUNC));
           if (length < 0) fail('recv');
-          if (length > buffer.length) throw new LibcError(`netlink datagram of ${length} bytes exceeds the ${buffer.length}-byte buffer`, 0);
+          if (length > room) throw new LibcError(`netlink datagram of ${length} bytes exceeds the ${room}-byte buffer`, 0);
           if (length === 0) throw new LibcError('netlink socket closed before NLMSG_DONE', 0);
-          const chunk = buffer.slice(0, length);
-          chunks.push(chunk);
-          if (endsWithDone(chunk)) return chunks.length === 1 ? chunk : concat(chunks);
+          filled += length;
+          if (endsWithDone(buffer, filled - length, filled)) return buffer.subarray(0, filled);
         }
       });
     },
@@ -116,14 +129,4 @@ export function bindExit(): (code: number) => never {
     exit(code);
     throw new Error('_exit returned');
   };
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
 }

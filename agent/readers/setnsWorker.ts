@@ -2,10 +2,11 @@ import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads';
 import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { ParseError } from '../../shared/parse/error.js';
-import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
+import { parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
 import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
-import { packInterfaces } from '../../shared/packedInterfaces.js';
+import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
+import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
 import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
 import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
@@ -78,6 +79,10 @@ function run(): void {
     }
     // Here at home, before any setns of the batch: the same values serve every namespace.
     const hostWideRaw = hostWideFiles.current();
+    interfaces.reset();
+    batchPacked.length = 0;
+    batchStarts.length = 0;
+    batchEnds.length = 0;
     const replies = request.reads.map((read): ReadReply => {
       if (poisoned) return failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true });
       const started = sharedNow();
@@ -220,7 +225,7 @@ function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Hand
   const collectors = collectorSample(raw, setup.collectors, { ownSockets: 1 });
   const [addresses, links] = libc.dumpRoute(handles.route, INTERFACE_DUMPS) as [Uint8Array, Uint8Array];
   const procValues = handles.procFiles.map(preadValue);
-  return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(links, addresses)), procValues, collectors };
+  return { ok: true, interfaces: packDumps(links, addresses), procValues, collectors };
 }
 
 /**
@@ -242,7 +247,30 @@ function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: 
     libc.close(route);
   }
   const procValues = files.procFiles.map((file) => readOnce(threadProcPath(setup.procRoot, file), preadValue));
-  return { ok: true, interfaces: packInterfaces(parseInterfaceDumps(dumps[1]!, dumps[0]!)), procValues, collectors };
+  return { ok: true, interfaces: packDumps(dumps[1]!, dumps[0]!), procValues, collectors };
+}
+
+/** The batch's devices, every namespace's numbers written into one buffer (see shareOneBuffer). */
+const interfaces = new PackedInterfacesWriter();
+/** The batch's packed replies so far, and where each one's numbers lie in `interfaces`. */
+const batchPacked: PackedInterfaces[] = [];
+const batchStarts: number[] = [];
+const batchEnds: number[] = [];
+const NO_NUMBERS = new Float64Array(0);
+
+/**
+ * One namespace's devices parsed into the batch's writer; its numbers are handed over when the batch
+ * is posted. Last in a read: a read that fails after it would leave its numbers in the batch.
+ */
+function packDumps(links: Uint8Array, addresses: Uint8Array): PackedInterfaces {
+  const start = interfaces.length;
+  interfaces.takeText();
+  parseInterfaceDumpsInto(links, addresses, interfaces);
+  const packed: PackedInterfaces = { numbers: NO_NUMBERS, text: interfaces.takeText() };
+  batchPacked.push(packed);
+  batchStarts.push(start);
+  batchEnds.push(interfaces.length);
+  return packed;
 }
 
 /** Opens `file`, reads it with `read` and closes it. */
@@ -297,21 +325,12 @@ function preadValue(opened: Opened): number | null {
 }
 
 /**
- * The batch's numbers moved into one buffer, each reply keeping a view of its part: the main thread
- * then receives one ArrayBuffer per batch instead of one per namespace, each a costly allocation.
+ * The batch's numbers in one buffer, each reply keeping a view of its part: the main thread then
+ * receives one ArrayBuffer per batch instead of one per namespace, each a costly allocation.
  */
 function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
-  let total = 0;
-  for (const { outcome } of replies) if (outcome.ok) total += outcome.interfaces.numbers.length;
-  const shared = new Float64Array(total);
-  let at = 0;
-  for (const { outcome } of replies) {
-    if (!outcome.ok) continue;
-    const { numbers } = outcome.interfaces;
-    shared.set(numbers, at);
-    outcome.interfaces.numbers = shared.subarray(at, at + numbers.length);
-    at += numbers.length;
-  }
+  const shared = interfaces.numbersFrom(0);
+  batchPacked.forEach((packed, index) => (packed.numbers = shared.subarray(batchStarts[index], batchEnds[index])));
   return replies;
 }
 

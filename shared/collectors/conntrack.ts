@@ -75,30 +75,101 @@ export const conntrack: FileCollector = {
  * CPU; each field is summed over the CPUs but `entries`: every row repeats the namespace's table
  * size (the kernel prints nf_conntrack_count(net) in each), so it is taken from the first row, not
  * summed. It equals the namespace's /proc/sys/net/netfilter/nf_conntrack_count.
+ *
+ * Read every cycle in every namespace, with a row per CPU: the rows are scanned character by
+ * character, without a string per line or per cell, and the header's names are kept from the last
+ * call while the header stays the same (it does for a kernel's life).
  */
 export function parseConntrackStat(text: string): ParsedStats {
-  const [headerLine = '', ...rows] = text.split('\n');
-  const header = headerLine.trim().split(/\s+/);
-  if (header[0] === '' || header.some((name) => !/^[a-z_]+$/.test(name))) {
+  const newline = text.indexOf('\n');
+  const headerEnd = newline === -1 ? text.length : newline;
+  const names = headerNames(text, headerEnd);
+  const columns = names.length;
+  if (row.length < columns) {
+    row = new Float64Array(columns);
+    sums = new Float64Array(columns);
+    firstRow = new Float64Array(columns);
+  }
+  sums.fill(0, 0, columns);
+  let haveFirstRow = false;
+  const skipped: string[] = [];
+  let line = 2;
+  for (let start = headerEnd + 1; start <= text.length; start += 1, line += 1) {
+    const newlineAt = text.indexOf('\n', start);
+    const end = newlineAt === -1 ? text.length : newlineAt;
+    const cells = scanHexRow(text, start, end, columns);
+    if (cells === 0) {
+      // A blank line (the file ends with a newline).
+    } else if (cells !== columns) {
+      skipped.push(`line ${line}: expected ${columns} hexadecimal values, got ${JSON.stringify(text.slice(start, end).trim().slice(0, 80))}`);
+    } else {
+      if (!haveFirstRow) firstRow.set(row.subarray(0, columns));
+      haveFirstRow = true;
+      for (let column = 0; column < columns; column += 1) sums[column] = sums[column]! + row[column]!;
+    }
+    start = end;
+  }
+  const values: Record<string, number> = {};
+  for (let column = 0; column < columns; column += 1) {
+    const name = names[column]!;
+    if (name !== 'entries') values[name] = sums[column]!;
+    else if (haveFirstRow) values[name] = firstRow[column]!;
+  }
+  return { values, skipped };
+}
+
+/** One row's values and the sums and first row of a file, kept between calls. */
+let row = new Float64Array(32);
+let sums = new Float64Array(32);
+let firstRow = new Float64Array(32);
+let lastHeader = '';
+let lastNames: readonly string[] = [];
+
+/** The field names of the header `text.slice(0, end)`, checked; the last header's when it is the same. */
+function headerNames(text: string, end: number): readonly string[] {
+  if (end === lastHeader.length && lastNames.length > 0 && text.startsWith(lastHeader)) return lastNames;
+  const headerLine = text.slice(0, end);
+  const names = headerLine.trim().split(/\s+/);
+  if (names[0] === '' || names.some((name) => !/^[a-z_]+$/.test(name))) {
     throw new ParseError(`expected a header of field names, got ${JSON.stringify(headerLine.slice(0, 80))}`);
   }
-  const result: ParsedStats = { values: {}, skipped: [] };
-  const sums = header.map(() => 0);
-  let firstRow: number[] | undefined;
-  rows.forEach((row, index) => {
-    const cells = row.trim().split(/\s+/);
-    if (cells[0] === '') return;
-    if (cells.length !== header.length || cells.some((cell) => !/^[0-9a-f]+$/i.test(cell))) {
-      result.skipped.push(`line ${index + 2}: expected ${header.length} hexadecimal values, got ${JSON.stringify(row.trim().slice(0, 80))}`);
-      return;
+  lastHeader = headerLine;
+  lastNames = names;
+  return names;
+}
+
+/**
+ * The whitespace-separated cells of `text.slice(start, end)` as hexadecimal numbers into `row` (the
+ * first `columns` of them); how many cells there are, or -1 when one is not hexadecimal. 0 for a
+ * blank line.
+ */
+function scanHexRow(text: string, start: number, end: number, columns: number): number {
+  let cells = 0;
+  let at = start;
+  for (;;) {
+    while (at < end && isSpace(text.charCodeAt(at))) at += 1;
+    if (at === end) return cells;
+    let value = 0;
+    for (; at < end; at += 1) {
+      const code = text.charCodeAt(at);
+      if (isSpace(code)) break;
+      const digit = hexDigit(code);
+      if (digit === -1) return -1;
+      value = value * 16 + digit;
     }
-    const numbers = cells.map((cell) => parseInt(cell, 16));
-    firstRow ??= numbers;
-    numbers.forEach((value, column) => { sums[column] = (sums[column] ?? 0) + value; });
-  });
-  header.forEach((name, column) => {
-    if (name !== 'entries') result.values[name] = sums[column] ?? 0;
-    else if (firstRow !== undefined) result.values[name] = firstRow[column] ?? 0;
-  });
-  return result;
+    if (cells < columns) row[cells] = value;
+    cells += 1;
+  }
+}
+
+/** What String.prototype.trim and \s strip in a /proc line: space, tab, CR, VT, FF. */
+function isSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
 }

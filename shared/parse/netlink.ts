@@ -1,5 +1,5 @@
-import type { InterfaceStat } from '../interfaceStats.js';
-import type { InterfaceAddress, InterfaceSample } from '../snapshot.js';
+import { INTERFACE_STATS, type InterfaceStat } from '../interfaceStats.js';
+import { TextBytes, type PackedInterfacesWriter } from '../packedInterfaces.js';
 import { ParseError } from './error.js';
 
 /**
@@ -71,218 +71,243 @@ export function buildDumpRequest(type: typeof RTM_GETLINK | typeof RTM_GETADDR, 
   return bytes;
 }
 
-export interface NetlinkMessage {
-  type: number;
-  seq: number;
-  payload: Uint8Array;
+/**
+ * Whether received bytes end the dump: NLMSG_DONE, or an NLMSG_ERROR with a non-zero errno, which
+ * throws, naming the errno. The receive loop asks after every datagram, so it builds no messages.
+ */
+export function endsWithDone(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+  return walkMessages(bytes, noMessage, start, end);
 }
 
-/**
- * Splits received bytes (one recv chunk, or several concatenated) into messages. `done` is true once
- * NLMSG_DONE was seen; an NLMSG_ERROR with a non-zero errno throws, naming the errno.
- */
-export function splitMessages(bytes: Uint8Array): { messages: NetlinkMessage[]; done: boolean } {
-  const messages: NetlinkMessage[] = [];
-  const done = walkMessages(bytes, (type, seq, offset, length) => {
-    messages.push({ type, seq, payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + length) });
-  });
-  return { messages, done };
-}
-
-/**
- * Whether received bytes end the dump: NLMSG_DONE, or an NLMSG_ERROR (which throws, as in
- * splitMessages). The receive loop asks after every datagram, so it builds no messages.
- */
-export function endsWithDone(bytes: Uint8Array): boolean {
-  return walkMessages(bytes, () => {});
-}
+const noMessage = (): void => {};
 
 /** Checks every message header up to NLMSG_DONE (true) or the end (false); hands on the data messages. */
-function walkMessages(bytes: Uint8Array, onMessage: (type: number, seq: number, offset: number, length: number) => void): boolean {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 0;
-  while (offset + NLMSG_HDRLEN <= bytes.length) {
+function walkMessages(bytes: Uint8Array, onMessage: (type: number, offset: number, length: number) => void, start = 0, end = bytes.length): boolean {
+  const view = viewOf(bytes);
+  let offset = start;
+  while (offset + NLMSG_HDRLEN <= end) {
     const length = view.getUint32(offset, true);
     const type = view.getUint16(offset + 4, true);
-    if (length < NLMSG_HDRLEN || offset + length > bytes.length) {
-      throw new ParseError(`netlink message at byte ${offset} claims ${length} bytes, ${bytes.length - offset} left`);
+    if (length < NLMSG_HDRLEN || offset + length > end) {
+      throw new ParseError(`netlink message at byte ${offset - start} claims ${length} bytes, ${end - offset} left`);
     }
     if (type === NLMSG_DONE) return true;
     if (type === NLMSG_ERROR) {
       const errno = length >= NLMSG_HDRLEN + 4 ? -view.getInt32(offset + NLMSG_HDRLEN, true) : -1;
       if (errno !== 0) throw new ParseError(`netlink answered with error ${errno}`);
     } else {
-      onMessage(type, view.getUint32(offset + 8, true), offset, length);
+      onMessage(type, offset, length);
     }
     offset += align4(length);
   }
   return false;
 }
 
-/** The attributes the parser looks at; a link carries dozens, and slicing each one out is the costly part. */
-const LINK_ATTRIBUTES: ReadonlySet<number> = new Set([IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_STATS, IFLA_OPERSTATE, IFLA_STATS64]);
-const ADDRESS_ATTRIBUTES: ReadonlySet<number> = new Set([IFA_ADDRESS, IFA_LOCAL]);
+/**
+ * Where a message's wanted attributes start (-1: absent) and how long each is, found in one walk
+ * over its rtattrs: offsets into the dump, so no attribute is sliced out (a link carries dozens).
+ */
+const attributeStart = new Int32Array(IFLA_STATS64 + 1);
+const attributeLength = new Int32Array(IFLA_STATS64 + 1);
 
 /**
- * Route attributes (rtattr) from `start` on: type → payload, the first of each `wanted` type. Every
- * attribute's length is checked. Nested-flag bits are masked off.
+ * Records the first of each attribute type up to `highest` in the message at `start..end` of the
+ * dump; every attribute's length is checked. Nested-flag bits are masked off.
  */
-function readAttributes(payload: Uint8Array, start: number, wanted: ReadonlySet<number>): Map<number, Uint8Array> {
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const attributes = new Map<number, Uint8Array>();
+function findAttributes(view: DataView, start: number, end: number, highest: number): void {
+  attributeStart.fill(-1, 0, highest + 1);
   let offset = start;
-  while (offset + 4 <= payload.length) {
+  while (offset + 4 <= end) {
     const length = view.getUint16(offset, true);
-    if (length < 4 || offset + length > payload.length) {
-      throw new ParseError(`route attribute at byte ${offset} claims ${length} bytes, ${payload.length - offset} left`);
+    if (length < 4 || offset + length > end) {
+      throw new ParseError(`route attribute at byte ${offset} claims ${length} bytes, ${end - offset} left`);
     }
     const type = view.getUint16(offset + 2, true) & 0x3fff;
-    if (wanted.has(type) && !attributes.has(type)) attributes.set(type, payload.subarray(offset + 4, offset + length));
+    if (type <= highest && attributeStart[type] === -1) {
+      attributeStart[type] = offset + 4;
+      attributeLength[type] = length - 4;
+    }
     offset += align4(length);
   }
-  return attributes;
 }
 
-interface LinkRecord {
-  ifindex: number;
-  type: number;
-  attributes: Map<number, Uint8Array>;
-}
+/** The field of struct rtnl_link_stats64 (its index) behind each statistic, in INTERFACE_STATS order. */
+const KERNEL_FIELD: Record<InterfaceStat, number> = {
+  rx_packets: 0, tx_packets: 1, rx_bytes: 2, tx_bytes: 3, rx_errors: 4, tx_errors: 5, rx_dropped: 6, tx_dropped: 7,
+  multicast: 8, collisions: 9, rx_length_errors: 10, rx_over_errors: 11, rx_crc_errors: 12, rx_frame_errors: 13,
+  rx_fifo_errors: 14, rx_missed_errors: 15, tx_aborted_errors: 16, tx_carrier_errors: 17, tx_fifo_errors: 18,
+  tx_heartbeat_errors: 19, tx_window_errors: 20, rx_compressed: 21, tx_compressed: 22, rx_nohandler: 23,
+};
+const STATS_FIELDS = Int32Array.from(INTERFACE_STATS, (stat) => KERNEL_FIELD[stat]);
 
-interface AddressRecord {
-  ifindex: number;
-  address: InterfaceAddress;
-}
+/**
+ * One namespace's addresses while its links are written: for each, its device, prefix length and
+ * where its packed text (family, address, scope) lies in `addressText`; `nextOf` chains each
+ * device's addresses in dump order. Kept between reads.
+ */
+const addressDevice: number[] = [];
+const addressPrefix: number[] = [];
+const addressTextEnd: number[] = [];
+const addressText = new TextBytes();
+const nextOf: number[] = [];
+const firstOf = new Map<number, number>();
 
 /**
  * The devices of one namespace from its RTM_GETLINK and RTM_GETADDR dump replies (every recv chunk
- * concatenated, NLMSG_DONE included), in the kernel's order, each with its addresses in dump order:
- * what `ip -j -s -s addr show` prints.
+ * concatenated, NLMSG_DONE included), in the kernel's order, each with its addresses in dump order,
+ * as `ip -j -s -s addr show` prints them: written straight into `out` in the packed form
+ * (packedInterfaces.ts), without an object or a string per device, address or attribute. A
+ * ParseError leaves `out` as it was.
  */
-export function parseInterfaceDumps(linkDump: Uint8Array, addrDump: Uint8Array): InterfaceSample[] {
-  const links = completeDump(linkDump, 'link').filter((m) => m.type === RTM_NEWLINK).map(toLinkRecord);
-  const addresses = completeDump(addrDump, 'address').filter((m) => m.type === RTM_NEWADDR).flatMap(toAddressRecord);
-  const byIndex = new Map<number, InterfaceAddress[]>();
-  for (const { ifindex, address } of addresses) {
-    const list = byIndex.get(ifindex) ?? [];
-    list.push(address);
-    byIndex.set(ifindex, list);
+export function parseInterfaceDumpsInto(linkDump: Uint8Array, addrDump: Uint8Array, out: PackedInterfacesWriter): void {
+  collectAddresses(addrDump);
+  const numbersBefore = out.length;
+  const textBefore = out.text.length;
+  try {
+    writeLinks(linkDump, out);
+  } catch (error) {
+    out.truncate(numbersBefore, textBefore);
+    throw error;
   }
-  return links.flatMap((link) => {
-    const name = link.attributes.get(IFLA_IFNAME);
-    if (name === undefined) return [];
-    return [toInterfaceSample(link, cString(name), byIndex.get(link.ifindex) ?? [])];
+}
+
+function collectAddresses(dump: Uint8Array): void {
+  addressDevice.length = 0;
+  addressPrefix.length = 0;
+  addressTextEnd.length = 0;
+  addressText.truncate(0);
+  const view = viewOf(dump);
+  completeDump(dump, 'address', (type, offset, length) => {
+    if (type !== RTM_NEWADDR) return;
+    const payload = offset + NLMSG_HDRLEN;
+    const end = offset + length;
+    if (end - payload < 8) throw new ParseError(`RTM_NEWADDR payload of ${end - payload} bytes is shorter than ifaddrmsg`);
+    const family = dump[payload]!;
+    if (family !== AF_INET && family !== AF_INET6) return;
+    findAttributes(view, payload + 8, end, IFA_LOCAL);
+    // Like iproute2: IFA_LOCAL is the own address on point-to-point links, where IFA_ADDRESS is the peer.
+    const which = attributeStart[IFA_LOCAL] !== -1 ? IFA_LOCAL : IFA_ADDRESS;
+    const at = attributeStart[which]!;
+    if (at === -1) return;
+    const scope = dump[payload + 3]!;
+    addressText.ascii(family === AF_INET ? 'inet\0' : 'inet6\0');
+    if (family === AF_INET) writeIPv4(addressText, dump, at, attributeLength[which]!);
+    else writeIPv6(addressText, dump, at, attributeLength[which]!);
+    addressText.byte(0);
+    const scopeName = SCOPES[scope];
+    if (scopeName !== undefined) addressText.ascii(scopeName);
+    else addressText.decimal(scope);
+    addressText.byte(0);
+    addressDevice.push(view.getUint32(payload + 4, true));
+    addressPrefix.push(dump[payload + 1]!);
+    addressTextEnd.push(addressText.length);
+  });
+  // Chained back to front, so that each device's chain runs in dump order.
+  firstOf.clear();
+  nextOf.length = addressDevice.length;
+  for (let i = addressDevice.length - 1; i >= 0; i -= 1) {
+    nextOf[i] = firstOf.get(addressDevice[i]!) ?? -1;
+    firstOf.set(addressDevice[i]!, i);
+  }
+}
+
+function writeLinks(dump: Uint8Array, out: PackedInterfacesWriter): void {
+  const view = viewOf(dump);
+  const { text } = out;
+  completeDump(dump, 'link', (type, offset, length) => {
+    if (type !== RTM_NEWLINK) return;
+    const payload = offset + NLMSG_HDRLEN;
+    const end = offset + length;
+    if (end - payload < 16) throw new ParseError(`RTM_NEWLINK payload of ${end - payload} bytes is shorter than ifinfomsg`);
+    const linkType = view.getUint16(payload + 2, true);
+    const ifindex = view.getInt32(payload + 4, true);
+    findAttributes(view, payload + 16, end, IFLA_STATS64);
+    const nameAt = attributeStart[IFLA_IFNAME]!;
+    if (nameAt === -1) return;
+    const nameLength = attributeLength[IFLA_IFNAME]!;
+    const operstateAt = attributeStart[IFLA_OPERSTATE]!;
+    const mtuAt = attributeStart[IFLA_MTU]!;
+    const macAt = attributeStart[IFLA_ADDRESS]!;
+    const stats64At = attributeStart[IFLA_STATS64]!;
+    const width = stats64At !== -1 ? 8 : 4;
+    const statsAt = stats64At !== -1 ? stats64At : attributeStart[IFLA_STATS]!;
+    const device = () => JSON.stringify(cString(dump, nameAt, nameLength));
+    if (statsAt === -1) throw new ParseError(`device ${device()} has neither IFLA_STATS64 nor IFLA_STATS`);
+    const statsLength = attributeLength[width === 8 ? IFLA_STATS64 : IFLA_STATS]!;
+    // Older kernels end before rx_nohandler: a missing trailing field is zero, as iproute2 prints it.
+    if (statsLength < 23 * width) throw new ParseError(`device ${device()}: statistics of ${statsLength} bytes are too short`);
+    let addressCount = 0;
+    for (let i = firstOf.get(ifindex) ?? -1; i !== -1; i = nextOf[i]!) addressCount += 1;
+    out.push(ifindex);
+    out.push(mtuAt !== -1 && attributeLength[IFLA_MTU]! >= 4 ? view.getUint32(mtuAt, true) : 0);
+    out.push(addressCount);
+    for (let s = 0; s < STATS_FIELDS.length; s += 1) {
+      const at = STATS_FIELDS[s]! * width;
+      // A u64 as two halves: the sum rounds exactly as Number(bigint) does, without the BigInt.
+      if (at + width > statsLength) out.push(0);
+      else if (width === 8) out.push(view.getUint32(statsAt + at, true) + view.getUint32(statsAt + at + 4, true) * 2 ** 32);
+      else out.push(view.getUint32(statsAt + at, true));
+    }
+    // The name's bytes up to its NUL, decoded with the rest when the text is taken.
+    let nameEnd = nameAt;
+    while (nameEnd < nameAt + nameLength && dump[nameEnd] !== 0) nameEnd += 1;
+    text.copy(dump, nameAt, nameEnd);
+    text.byte(0);
+    text.ascii((operstateAt !== -1 && attributeLength[IFLA_OPERSTATE]! > 0 ? OPERSTATES[dump[operstateAt]!] : undefined) ?? 'UNKNOWN');
+    text.byte(0);
+    if (macAt !== -1) writeLinkAddress(text, dump, macAt, attributeLength[IFLA_ADDRESS]!, linkType);
+    text.byte(0);
+    const typeName = LINK_TYPES[linkType];
+    if (typeName !== undefined) text.ascii(typeName);
+    else {
+      text.byte(0x5b);
+      text.decimal(linkType);
+      text.byte(0x5d);
+    }
+    text.byte(0);
+    for (let i = firstOf.get(ifindex) ?? -1; i !== -1; i = nextOf[i]!) {
+      out.push(addressPrefix[i]!);
+      addressText.copyTo(text, i === 0 ? 0 : addressTextEnd[i - 1]!, addressTextEnd[i]!);
+    }
   });
 }
 
-function completeDump(bytes: Uint8Array, what: string): NetlinkMessage[] {
-  const { messages, done } = splitMessages(bytes);
-  if (!done) throw new ParseError(`${what} dump ends without NLMSG_DONE (${bytes.length} bytes)`);
-  return messages;
+/** Walks a whole dump's data messages; a dump cut before NLMSG_DONE is a ParseError. */
+function completeDump(bytes: Uint8Array, what: string, onMessage: (type: number, offset: number, length: number) => void): void {
+  if (!walkMessages(bytes, onMessage)) throw new ParseError(`${what} dump ends without NLMSG_DONE (${bytes.length} bytes)`);
 }
 
-function toLinkRecord(message: NetlinkMessage): LinkRecord {
-  const { payload } = message;
-  if (payload.length < 16) throw new ParseError(`RTM_NEWLINK payload of ${payload.length} bytes is shorter than ifinfomsg`);
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  return { type: view.getUint16(2, true), ifindex: view.getInt32(4, true), attributes: readAttributes(payload, 16, LINK_ATTRIBUTES) };
-}
-
-function toAddressRecord(message: NetlinkMessage): AddressRecord[] {
-  const { payload } = message;
-  if (payload.length < 8) throw new ParseError(`RTM_NEWADDR payload of ${payload.length} bytes is shorter than ifaddrmsg`);
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const family = payload[0]!;
-  if (family !== AF_INET && family !== AF_INET6) return [];
-  const attributes = readAttributes(payload, 8, ADDRESS_ATTRIBUTES);
-  // Like iproute2: IFA_LOCAL is the own address on point-to-point links, where IFA_ADDRESS is the peer.
-  const raw = attributes.get(IFA_LOCAL) ?? attributes.get(IFA_ADDRESS);
-  if (raw === undefined) return [];
-  const scope = payload[3]!;
-  return [{
-    ifindex: view.getUint32(4, true),
-    address: {
-      family: family === AF_INET ? 'inet' : 'inet6',
-      address: family === AF_INET ? formatIPv4(raw) : formatIPv6(raw),
-      prefixLength: payload[1]!,
-      scope: SCOPES[scope] ?? String(scope),
-    },
-  }];
-}
-
-function toInterfaceSample(link: LinkRecord, name: string, addresses: InterfaceAddress[]): InterfaceSample {
-  const { attributes } = link;
-  const operstate = attributes.get(IFLA_OPERSTATE);
-  const mtu = attributes.get(IFLA_MTU);
-  const mac = attributes.get(IFLA_ADDRESS);
-  return {
-    name,
-    ifindex: link.ifindex,
-    operstate: (operstate !== undefined && operstate.length > 0 ? OPERSTATES[operstate[0]!] : undefined) ?? 'UNKNOWN',
-    mtu: mtu !== undefined && mtu.length >= 4 ? u32(mtu, 0) : 0,
-    mac: mac !== undefined ? formatLinkAddress(mac, link.type) : '',
-    linkType: LINK_TYPES[link.type] ?? `[${link.type}]`,
-    addresses,
-    stats: readLinkStats(name, attributes),
-  };
-}
-
-/** rtnl_link_stats64 (u64 each); on a kernel without it, the 32-bit rtnl_link_stats, as iproute2 does. */
-function readLinkStats(device: string, attributes: Map<number, Uint8Array>): Record<InterfaceStat, number> {
-  const stats64 = attributes.get(IFLA_STATS64);
-  const stats32 = attributes.get(IFLA_STATS);
-  const width = stats64 !== undefined ? 8 : 4;
-  const raw = stats64 ?? stats32;
-  if (raw === undefined) throw new ParseError(`device ${JSON.stringify(device)} has neither IFLA_STATS64 nor IFLA_STATS`);
-  // Older kernels end before rx_nohandler: a missing trailing field is zero, as iproute2 prints it.
-  if (raw.length < 23 * width) throw new ParseError(`device ${JSON.stringify(device)}: statistics of ${raw.length} bytes are too short`);
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  // A u64 as two halves: the sum rounds exactly as Number(bigint) does, without the BigInt.
-  const field = (index: number): number => {
-    const at = index * width;
-    if (at + width > raw.length) return 0;
-    return width === 8 ? view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32 : view.getUint32(at, true);
-  };
-  // A literal in INTERFACE_STATS order, each field read from its index in struct rtnl_link_stats64
-  // (rx/tx packets 0-1, bytes 2-3, errors 4-5, dropped 6-7, multicast 8, collisions 9, the detailed
-  // rx errors 10-15 and tx errors 16-20, rx/tx compressed 21-22, rx_nohandler 23): every device's
-  // statistics get one shape, cheap to build and to read.
-  return {
-    collisions: field(9), multicast: field(8),
-    rx_bytes: field(2), rx_compressed: field(21), rx_crc_errors: field(12),
-    rx_dropped: field(6), rx_errors: field(4), rx_fifo_errors: field(14),
-    rx_frame_errors: field(13), rx_length_errors: field(10),
-    rx_missed_errors: field(15), rx_nohandler: field(23), rx_over_errors: field(11),
-    rx_packets: field(0),
-    tx_aborted_errors: field(16), tx_bytes: field(3), tx_carrier_errors: field(17),
-    tx_compressed: field(22), tx_dropped: field(7), tx_errors: field(5),
-    tx_fifo_errors: field(18), tx_heartbeat_errors: field(19), tx_packets: field(1),
-    tx_window_errors: field(20),
-  };
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** iproute2's ll_addr_n2a: tunnels carry IP addresses, everything else prints as hex pairs. */
-export function formatLinkAddress(bytes: Uint8Array, linkType: number): string {
-  if (bytes.length === 4 && (linkType === ARPHRD_TUNNEL || linkType === ARPHRD_SIT || linkType === ARPHRD_IPGRE)) return formatIPv4(bytes);
-  if (bytes.length === 16 && (linkType === ARPHRD_TUNNEL6 || linkType === ARPHRD_IP6GRE)) return formatIPv6(bytes);
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 1) text += (i === 0 ? '' : ':') + HEX_PAIRS[bytes[i]!]!;
-  return text;
+function writeLinkAddress(text: TextBytes, bytes: Uint8Array, at: number, length: number, linkType: number): void {
+  if (length === 4 && (linkType === ARPHRD_TUNNEL || linkType === ARPHRD_SIT || linkType === ARPHRD_IPGRE)) return writeIPv4(text, bytes, at, length);
+  if (length === 16 && (linkType === ARPHRD_TUNNEL6 || linkType === ARPHRD_IP6GRE)) return writeIPv6(text, bytes, at, length);
+  for (let i = 0; i < length; i += 1) {
+    if (i !== 0) text.byte(0x3a);
+    if (bytes[at + i]! < 16) text.byte(0x30);
+    text.hex(bytes[at + i]!);
+  }
 }
 
-const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
-
-function formatIPv4(bytes: Uint8Array): string {
-  if (bytes.length !== 4) throw new ParseError(`an IPv4 address has 4 bytes, got ${bytes.length}`);
-  return `${bytes[0]!}.${bytes[1]!}.${bytes[2]!}.${bytes[3]!}`;
+function writeIPv4(text: TextBytes, bytes: Uint8Array, at: number, length: number): void {
+  if (length !== 4) throw new ParseError(`an IPv4 address has 4 bytes, got ${length}`);
+  for (let i = 0; i < 4; i += 1) {
+    if (i !== 0) text.byte(0x2e);
+    text.decimal(bytes[at + i]!);
+  }
 }
+
+const words = new Uint16Array(8);
 
 /** glibc's inet_ntop: the first longest run of ≥2 zero words becomes `::`; v4-mapped keeps dotted quads. */
-export function formatIPv6(bytes: Uint8Array): string {
-  if (bytes.length !== 16) throw new ParseError(`an IPv6 address has 16 bytes, got ${bytes.length}`);
-  const words: number[] = [];
-  for (let i = 0; i < 8; i += 1) words.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
-  const best = { base: -1, len: 0 };
+function writeIPv6(text: TextBytes, bytes: Uint8Array, at: number, length: number): void {
+  if (length !== 16) throw new ParseError(`an IPv6 address has 16 bytes, got ${length}`);
+  for (let i = 0; i < 8; i += 1) words[i] = (bytes[at + 2 * i]! << 8) | bytes[at + 2 * i + 1]!;
+  let bestBase = -1;
+  let bestLength = 0;
   let runBase = -1;
   for (let i = 0; i < 8; i += 1) {
     if (words[i] !== 0) {
@@ -290,46 +315,35 @@ export function formatIPv6(bytes: Uint8Array): string {
       continue;
     }
     if (runBase === -1) runBase = i;
-    if (i - runBase + 1 > best.len) {
-      best.base = runBase;
-      best.len = i - runBase + 1;
+    if (i - runBase + 1 > bestLength) {
+      bestBase = runBase;
+      bestLength = i - runBase + 1;
     }
   }
-  if (best.len < 2) {
-    best.base = -1;
-    best.len = 0;
+  if (bestLength < 2) {
+    bestBase = -1;
+    bestLength = 0;
   }
-  const embedsIPv4 = best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
-  let text = '';
+  const embedsIPv4 = bestBase === 0 && (bestLength === 6 || (bestLength === 5 && words[5] === 0xffff));
   for (let i = 0; i < 8; i += 1) {
-    if (best.base !== -1 && i >= best.base && i < best.base + best.len) {
-      if (i === best.base) text += ':';
+    if (bestBase !== -1 && i >= bestBase && i < bestBase + bestLength) {
+      if (i === bestBase) text.byte(0x3a);
       continue;
     }
-    if (i !== 0) text += ':';
-    if (i === 6 && embedsIPv4) return text + formatIPv4(bytes.subarray(12));
-    text += words[i]!.toString(16);
+    if (i !== 0) text.byte(0x3a);
+    if (i === 6 && embedsIPv4) return writeIPv4(text, bytes, at + 12, 4);
+    text.hex(words[i]!);
   }
-  if (best.base !== -1 && best.base + best.len === 8) text += ':';
-  return text;
+  if (bestBase !== -1 && bestBase + bestLength === 8) text.byte(0x3a);
 }
 
 const UTF8 = new TextDecoder();
 
-function cString(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  const length = end === -1 ? bytes.length : end;
-  // Device names are short and nearly always ASCII; TextDecoder costs more than the name.
-  let text = '';
-  for (let i = 0; i < length; i += 1) {
-    if (bytes[i]! >= 0x80) return UTF8.decode(bytes.subarray(0, length));
-    text += String.fromCharCode(bytes[i]!);
-  }
-  return text;
-}
-
-function u32(bytes: Uint8Array, at: number): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at, true);
+/** A NUL-terminated name of at most `length` bytes at `at` (for messages: the packed text has the bytes). */
+function cString(bytes: Uint8Array, at: number, length: number): string {
+  let end = at;
+  while (end < at + length && bytes[end] !== 0) end += 1;
+  return UTF8.decode(bytes.subarray(at, end));
 }
 
 function align4(length: number): number {

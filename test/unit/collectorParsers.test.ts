@@ -67,6 +67,35 @@ test('nf_conntrack stat: hexadecimal per-CPU rows summed; entries, the table siz
   });
 });
 
+test('nf_conntrack stat on a 64-CPU host: every row summed, entries from the first; a changed header is read anew', () => {
+  const header = 'entries searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error expect_new expect_create expect_delete search_restart';
+  const columns = header.split(' ').length;
+  // CPU c: entries 0x2a everywhere, found = c, drop = 2c, search_restart = 0xffffffff, the rest 1.
+  const rows = Array.from({ length: 64 }, (_, cpu) => header.split(' ').map((name) => {
+    const value = name === 'entries' ? 0x2a : name === 'found' ? cpu : name === 'drop' ? 2 * cpu : name === 'search_restart' ? 0xffffffff : 1;
+    return value.toString(16).padStart(8, '0');
+  }).join(cpu % 2 === 0 ? ' ' : '\t  '));
+  const text = `${header}\n${rows.join('\n')}\n`;
+  for (let call = 0; call < 2; call += 1) {
+    const { values, skipped } = parseConntrackStat(text);
+    assert.equal(skipped, []);
+    assert.is(Object.keys(values).length, columns);
+    assert.is(values.entries, 0x2a, 'the table size once, not 64 times');
+    assert.is(values.found, (63 * 64) / 2);
+    assert.is(values.drop, 63 * 64);
+    assert.is(values.search_restart, 64 * 0xffffffff);
+    assert.is(values.insert, 64);
+  }
+  // Another header right after: its own names, not the remembered ones.
+  assert.equal(parseConntrackStat('entries drop\n00000003 0000000A\r\n00000003 00000001\n').values, { entries: 3, drop: 11 });
+  assert.equal(parseConntrackStat(text).values.found, (63 * 64) / 2);
+  // A cell that is not hexadecimal skips its row only, and says which line.
+  const damaged = parseConntrackStat(`${header}\n${rows[1]}\n${rows[2]!.replace('00000002', '0000000g')}\n${rows[3]}\n`);
+  assert.is(damaged.values.found, 1 + 3);
+  assert.equal(damaged.skipped.length, 1);
+  assert.match(damaged.skipped[0]!, /^line 3: expected 17 hexadecimal values/);
+});
+
 test('a field selection keeps only matching names, the same on every reuse of its remembered answers', () => {
   const selection = new FieldSelection(/^(Tcp_RetransSegs|TcpExt_Listen.*|Ip6_InOctets)$/u);
   for (let round = 0; round < 3; round++) {

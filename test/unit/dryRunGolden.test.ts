@@ -7,7 +7,7 @@ import type { Config } from '../../shared/config/configTypes.js';
 import { collectorFiles, collectorSample } from '../../shared/collectors/collectorList.js';
 import { passesFilter } from '../../shared/filter.js';
 import { buildRegistry } from '../helpers/registry.js';
-import { parseInterfaceDumps } from '../../shared/parse/netlink.js';
+import { interfacesFromDumps } from '../helpers/netlinkDumps.js';
 import { PROC_RECORD_MARK, parseNsenterOutput } from '../../shared/parse/nsenterOutput.js';
 import type { InterfaceSample, NamespaceResult, NamespaceSample, Snapshot } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
@@ -43,7 +43,7 @@ function collectorsFrom(recording: 'busy' | 'bare', config: Config): NamespaceSa
 /** What the setns reader gets for one namespace: the two rtnetlink dumps, and the proc values. */
 function setnsRead(netlinkFixture: string, proc: Record<string, number>, config: Config): NamespaceSample {
   const bytes = (suffix: string) => new Uint8Array(readFileSync(fixturePath(`netlink/${netlinkFixture}.${suffix}.bin`)));
-  return { interfaces: parseInterfaceDumps(bytes('link'), bytes('addr')), proc, procErrors: [], collectors: collectorsFrom('busy', config) };
+  return { interfaces: interfacesFromDumps(bytes('link'), bytes('addr')), proc, procErrors: [], collectors: collectorsFrom('busy', config) };
 }
 
 /** One namespace read; devices filtered by device_filter as collection does. */

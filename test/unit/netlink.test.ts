@@ -1,18 +1,54 @@
-import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ParseError } from '../../shared/parse/error.js';
 import { parseIpAddrJson } from '../../shared/parse/ipJson.js';
-import { fixture as fixtureText, fixturePath } from '../helpers/fixtures.js';
-import {
-  RTM_GETADDR, RTM_GETLINK, buildDumpRequest, formatIPv6, formatLinkAddress, parseInterfaceDumps, splitMessages,
-} from '../../shared/parse/netlink.js';
+import { fixture as fixtureText } from '../helpers/fixtures.js';
+import { RTM_GETADDR, RTM_GETLINK, buildDumpRequest, endsWithDone } from '../../shared/parse/netlink.js';
+import { interfacesFromDumps as parseInterfaceDumps, netlinkFixture as fixture } from '../helpers/netlinkDumps.js';
 
 // Recorded with test/fixtures/netlink/record.mjs inside real namespaces: each .bin next to what
 // `ip -j -s -s addr show` printed for the same namespace a moment later, with no traffic flowing.
-const fixture = (name: string) => new Uint8Array(readFileSync(fixturePath(`netlink/${name}`)));
 
 const test = suite('netlink parser');
+
+/** A netlink message: header (length, type, flags, seq, pid), then the body, padded to 4 bytes. */
+function message(type: number, body: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(16 + ((body.length + 3) & ~3));
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 16 + body.length, true);
+  view.setUint16(4, type, true);
+  bytes.set(body, 16);
+  return bytes;
+}
+
+/** A route attribute (rtattr), padded to 4 bytes. */
+function attribute(type: number, value: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array((4 + value.length + 3) & ~3);
+  new DataView(bytes.buffer).setUint16(0, 4 + value.length, true);
+  new DataView(bytes.buffer).setUint16(2, type, true);
+  bytes.set(value, 4);
+  return bytes;
+}
+
+const join = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((part) => [...part]));
+const DONE = message(3, new Uint8Array(4));
+
+/** One device, ifindex 1, of link type `linkType` with link-layer address `mac`, and one address of its own. */
+function device(linkType: number, mac: Uint8Array, address: Uint8Array): { link: Uint8Array; addr: Uint8Array } {
+  const ifinfo = new Uint8Array(16);
+  new DataView(ifinfo.buffer).setUint16(2, linkType, true);
+  new DataView(ifinfo.buffer).setInt32(4, 1, true);
+  const link = message(16, join(ifinfo, attribute(3, Uint8Array.from([...'x0'].map((c) => c.charCodeAt(0)).concat(0))), attribute(1, mac), attribute(23, new Uint8Array(24 * 8))));
+  const ifaddr = Uint8Array.of(address.length === 4 ? 2 : 10, 64, 0, 0, 1, 0, 0, 0);
+  return { link: join(link, DONE), addr: join(message(20, join(ifaddr, attribute(1, address))), DONE) };
+}
+
+/** How the parser spells an address of the device's own and its link-layer address. */
+function spelled(linkType: number, mac: Uint8Array, address: Uint8Array): { mac: string; address: string } {
+  const { link, addr } = device(linkType, mac, address);
+  const [only] = parseInterfaceDumps(link, addr);
+  return { mac: only!.mac, address: only!.addresses[0]!.address };
+}
 
 for (const name of ['busy', 'odd']) {
   test(`${name}: the netlink dumps give what iproute2 prints for the same namespace`, () => {
@@ -65,13 +101,16 @@ test('glibc inet_ntop spelling of IPv6 addresses', () => {
     ['00010000000000000000000000000000', '1::'],
     ['00000000000100000000000000000000', '0:0:1::'],
   ];
-  for (const [hex, expected] of cases) assert.is(formatIPv6(Buffer.from(hex, 'hex')), expected, hex);
+  for (const [hex, expected] of cases) assert.is(spelled(1, new Uint8Array(6), Buffer.from(hex, 'hex')).address, expected, hex);
 });
 
 test('link-layer addresses: hex pairs, or IP addresses on tunnels as iproute2 prints them', () => {
-  assert.is(formatLinkAddress(Uint8Array.of(2, 0, 0, 0, 0, 0x0a), 1), '02:00:00:00:00:0a');
-  assert.is(formatLinkAddress(Uint8Array.of(10, 0, 0, 1), 768), '10.0.0.1');
-  assert.is(formatLinkAddress(Uint8Array.of(10, 0, 0, 1), 1), '0a:00:00:01');
+  const v4 = Uint8Array.of(192, 0, 2, 1);
+  assert.equal(spelled(1, Uint8Array.of(2, 0, 0, 0, 0, 0x0a), v4), { mac: '02:00:00:00:00:0a', address: '192.0.2.1' });
+  assert.is(spelled(1, Uint8Array.of(0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54), v4).mac, 'fe:dc:ba:98:76:54');
+  assert.is(spelled(768, Uint8Array.of(10, 0, 0, 1), v4).mac, '10.0.0.1');
+  assert.is(spelled(1, Uint8Array.of(10, 0, 0, 1), v4).mac, '0a:00:00:01');
+  assert.is(spelled(769, Buffer.from('fe800000000000000000000000000001', 'hex'), v4).mac, 'fe80::1');
 });
 
 test('dump requests: length, type, request+dump flags, sequence', () => {
@@ -92,7 +131,8 @@ test('malformed input fails with a ParseError that says where', () => {
   assert.throws(() => parseInterfaceDumps(link.subarray(0, firstLength), addr), (e: Error) => e instanceof ParseError && /without NLMSG_DONE/.test(e.message));
   const corrupt = Uint8Array.from(link);
   new DataView(corrupt.buffer).setUint32(0, 1_000_000, true);
-  assert.throws(() => splitMessages(corrupt), (e: Error) => e instanceof ParseError && /claims 1000000 bytes/.test(e.message));
+  assert.throws(() => endsWithDone(corrupt), (e: Error) => e instanceof ParseError && /claims 1000000 bytes/.test(e.message));
+  assert.throws(() => parseInterfaceDumps(corrupt, addr), (e: Error) => e instanceof ParseError && /claims 1000000 bytes/.test(e.message));
 });
 
 test('an NLMSG_ERROR reply names the errno', () => {
@@ -101,7 +141,7 @@ test('an NLMSG_ERROR reply names the errno', () => {
   view.setUint32(0, 36, true);
   view.setUint16(4, 2, true); // NLMSG_ERROR
   view.setInt32(16, -1, true); // -EPERM
-  assert.throws(() => splitMessages(error), (e: Error) => e instanceof ParseError && /error 1/.test(e.message));
+  assert.throws(() => endsWithDone(error), (e: Error) => e instanceof ParseError && /error 1/.test(e.message));
 });
 
 test.run();
