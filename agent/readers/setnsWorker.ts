@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads';
 import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { ParseError } from '../../shared/parse/error.js';
-import { parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
+import { RTM_GETLINK, parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
 import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
@@ -35,6 +35,11 @@ interface Handles {
   collectorFiles: Opened[];
   /** The proc_metrics files, in config order. */
   procFiles: Opened[];
+  /**
+   * The namespace's last address dump (a copy), good while its socket hears of no address change:
+   * null until a dump parsed, and after any change.
+   */
+  addresses: Uint8Array | null;
 }
 
 interface Files {
@@ -178,12 +183,12 @@ function openHandles(libc: Libc, setup: WorkerSetup, files: Files): Handles | nu
     const procFds = files.procFiles.map(open);
     let route: number;
     try {
-      route = libc.openRoute(setup.timeoutMs);
+      route = libc.openRoute(setup.timeoutMs, true);
     } catch (error) {
       if (error instanceof LibcError && (error.errno === EMFILE || error.errno === ENFILE)) throw new OutOfDescriptors();
       throw error;
     }
-    return { route, collectorFiles: collectorFds, procFiles: procFds };
+    return { route, collectorFiles: collectorFds, procFiles: procFds, addresses: null };
   } catch (error) {
     for (const fd of opened) closeSync(fd);
     if (error instanceof OutOfDescriptors) return null;
@@ -217,16 +222,30 @@ function openProcFile(file: string): Opened {
   }
 }
 
-/** One read over held handles: pread() each file from its start, one dump pair on the socket. */
+/** One read over held handles: pread() each file from its start, a link dump on the socket (the addresses too when they changed). */
 function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
   const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
   handles.collectorFiles.forEach((opened, index) => (raw[files.collectorFiles[index]!] = preadWhole(opened)));
   // The held socket is open while the files are read: it is the agent's, not the namespace's.
   const collectors = collectorSample(raw, setup.collectors, { ownSockets: 1 });
-  const [addresses, links] = libc.dumpRoute(handles.route, INTERFACE_DUMPS) as [Uint8Array, Uint8Array];
+  // Asked before the links are dumped: a change from now on is heard at the next read.
+  const kept = handles.addresses !== null && !libc.addressesChanged(handles.route) ? handles.addresses : null;
+  handles.addresses = null;
+  // Links come last either way (INTERFACE_DUMPS asks for the addresses first).
+  const dumps = libc.dumpRoute(handles.route, kept !== null ? LINK_DUMP : INTERFACE_DUMPS);
+  const links = dumps[dumps.length - 1]!;
+  const addresses = kept ?? dumps[0]!;
   const procValues = handles.procFiles.map(preadValue);
-  return { ok: true, interfaces: packDumps(links, addresses), procValues, collectors };
+  const interfaces = packDumps(links, addresses);
+  handles.addresses = kept ?? addresses.slice();
+  return { ok: true, interfaces, procValues, collectors };
 }
+
+/**
+ * The link dump alone. A namespace's addresses change seldom and its held socket is told when they
+ * do (netnsLibc's addressesChanged), so its address dump is kept and asked for again only then.
+ */
+const LINK_DUMP = [RTM_GETLINK] as const;
 
 /**
  * A namespace read without keeping anything (past the descriptor budget): the collector files before
