@@ -13,7 +13,7 @@ const production = process.argv.includes('--production') || process.argv.include
 const AGENT_ENTRIES = ['agent/main.ts!', 'agent/readers/setnsWorker.ts!'];
 
 /** Programs the tests and benchmarks run: Debian packages (.ci/run installs those CI needs), not npm ones. */
-const SYSTEM_PROGRAMS = ['ip', 'mount', 'umount', 'mkfifo', 'script', 'logrotate', 'systemd-analyze', 'setpriv', 'openssl', 'promtool', 'gcc', 'haproxy', 'unshare', 'nsenter'];
+const SYSTEM_PROGRAMS = ['ip', 'mount', 'umount', 'mkfifo', 'script', 'logrotate', 'systemd-analyze', 'setpriv', 'openssl', 'promtool', 'gcc', 'haproxy', 'unshare', 'nsenter', 'taskset'];
 
 export default {
   entry: [

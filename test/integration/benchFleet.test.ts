@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runWhen } from '../helpers/requirements.js';
@@ -33,11 +34,23 @@ test('a tiny fleet prints both tables and leaves no receiver, data folder or sha
   assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
   const out = run.stdout;
   assert.match(out, /5 namespaces × 2 devices per node = 126 series per push/);
-  assert.match(out, /^receiver\s+nodes\s+pushes\s+p50 ms\s+p99 ms\s+failed\s+retries\s+peak req\/s/m);
+  assert.match(out, /^receiver\s+nodes\s+pushes\s+p50 ms\s+p99 ms\s+steady p50\s+steady p99\s+failed\s+retries\s+peak req\/s\s+client cores\s+node µs\/sample\s+whole run\s+client MiB\s+MiB\/node/m);
   const pushRow = /^pushgateway\s+3\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(out);
   assert.ok(pushRow, out);
   assert.ok(Number(pushRow![1]) >= 3, `every node pushed at least once: ${pushRow![0]}`);
-  const receiverRow = /^pushgateway\s+3\s+0\.00 M\s+[\d.]+\s+[\d.]+\s+\S+\s+(\d+)\s+\d+\s+([\d.>]+)\s+(\d+) \/ [\d.]+$/m.exec(out);
+  // The nodes' own cost, and where each side ran: on a machine with two CPUs or more, apart.
+  const header = /^receiver\s+nodes\s+pushes.*$/m.exec(out)![0].split(/\s{2,}/);
+  const row = /^pushgateway\s+3\s+\d+.*$/m.exec(out)![0].split(/\s{2,}/);
+  const cell = (name: string) => row[header.indexOf(name)]!;
+  assert.ok(Number(cell('MiB/node')) > 1, `MiB/node: ${cell('MiB/node')}`);
+  assert.ok(Number(cell('whole run')) > 0, `node µs/sample over the whole run: ${cell('whole run')}`);
+  if (cpus().length >= 2) {
+    assert.match(out, /receiver pinned to CPU 0(,\d+)*, simulated nodes .* to CPU \d/);
+    const [receiverCpus, nodeCpus] = cell('CPUs recv / nodes').split(' / ');
+    assert.ok(receiverCpus!.startsWith('0') && !nodeCpus!.startsWith('0'), cell('CPUs recv / nodes'));
+    if (cpus().length === 2) assert.equal([receiverCpus, nodeCpus], ['0', '1']);
+  }
+  const receiverRow = /^pushgateway\s+3\s+0\.00 M\s+[\d.]+\s+[\d.]+\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\d+\s+([\d.>]+)\s+(\d+) \/ [\d.]+$/m.exec(out);
   assert.ok(receiverRow, `receiver row with RSS and a scrape: ${out}`);
   assert.ok(Number(receiverRow![1]) > 0, 'the receiver\'s RSS was sampled');
   const stopped = /receivers stopped: pushgateway pid (\d+) \((\S+)\)/.exec(out);
