@@ -18,6 +18,8 @@ const RTM_DELADDR = 21;
 /** Set on every message of a dump reply; an announcement has it clear. */
 const NLM_F_MULTI = 0x2;
 const MSG_DONTWAIT = 0x40;
+const POLLIN = 0x1;
+const POLLFD_BYTES = 8;
 const EINTR = 4;
 const EAGAIN = 11;
 /** An announcement was dropped: the socket's queue was full. */
@@ -51,6 +53,11 @@ export interface Libc {
    */
   addressesChanged(fd: number): boolean;
   /**
+   * The sockets among `fds` (each opened with watchAddresses) whose namespace's addresses may have
+   * changed, as addressesChanged would say of each, asked of the kernel with one poll(2) for all.
+   */
+  addressesChangedAmong(fds: readonly number[]): Set<number>;
+  /**
    * Whole rtnetlink dumps over `fd`, one per type, in order, each with its NLMSG_DONE: views of one
    * buffer per type, valid until the next dump of that type.
    */
@@ -73,6 +80,7 @@ export function loadLibc(): Libc {
   // A plain pointer: koffi hands over the Buffer's own memory; _Out_ would copy all 64 KiB back on every call.
   const recv = lib.func('long recv(int fd, void *buf, size_t length, int flags)');
   const close = lib.func('int close(int fd)');
+  const poll = lib.func('int poll(void *fds, unsigned long count, int timeout)');
   // One buffer per dump type, kept: each dump's datagrams are received one after the other into
   // it, so a dump is never copied, and the address dump is still whole while the links arrive.
   const buffers = new Map<number, Uint8Array>();
@@ -81,6 +89,8 @@ export function loadLibc(): Libc {
   /** Where announcements are received to be dropped: only their arrival counts. */
   const discard = new Uint8Array(8 * 1024);
   const group = Buffer.alloc(4);
+  /** struct pollfd (int fd, short events, short revents) for each socket asked about; grows. */
+  let pollfds = Buffer.alloc(POLLFD_BYTES * 64);
   const timeval = Buffer.alloc(16);
   let timevalFor = -1;
   // Built once; each dump only renumbers its request (nlmsg_seq at byte 8).
@@ -120,6 +130,22 @@ export function loadLibc(): Libc {
       }
       announced.delete(fd);
       return fd;
+    },
+    addressesChangedAmong(fds) {
+      if (pollfds.length < fds.length * POLLFD_BYTES) pollfds = Buffer.alloc(fds.length * 2 * POLLFD_BYTES);
+      fds.forEach((fd, index) => {
+        pollfds.writeInt32LE(fd, index * POLLFD_BYTES);
+        pollfds.writeInt16LE(POLLIN, index * POLLFD_BYTES + 4);
+        pollfds.writeInt16LE(0, index * POLLFD_BYTES + 6);
+      });
+      // Without waiting: a queued announcement makes a socket readable, a lost one (ENOBUFS) an error.
+      if (fds.length > 0 && (poll(pollfds, fds.length, 0) as number) < 0 && koffi.errno() !== EINTR) fail('poll');
+      const changed = new Set<number>();
+      fds.forEach((fd, index) => {
+        const ready = pollfds.readInt16LE(index * POLLFD_BYTES + 6) !== 0;
+        if ((ready || announced.has(fd)) && this.addressesChanged(fd)) changed.add(fd);
+      });
+      return changed;
     },
     addressesChanged(fd) {
       let changed = announced.delete(fd);

@@ -88,6 +88,7 @@ function run(): void {
     batchPacked.length = 0;
     batchStarts.length = 0;
     batchEnds.length = 0;
+    const changed = addressChanges(libc, request.reads, held);
     const replies = request.reads.map((read): ReadReply => {
       if (poisoned) return failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true });
       const started = sharedNow();
@@ -97,7 +98,7 @@ function run(): void {
       const handles = held.get(read.inode);
       const reply = handles === undefined
         ? enterAndRead(libc, setup, read, files, hostWideRaw, home, held)
-        : { ...base(read.id), outcome: readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw)) };
+        : { ...base(read.id), outcome: readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw, changed)) };
       const finished = sharedNow();
       reply.durationMs = finished - started;
       Atomics.store(progress, 1, BigInt(Math.floor(finished)));
@@ -148,7 +149,7 @@ function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, file
       if (handles !== null) {
         held.set(request.inode, handles);
         heldFds = handleFds(handles);
-        outcome = readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw));
+        outcome = readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw, null));
       } else {
         outcome = readOutcome(() => readEntered(libc, setup, files, hostWideRaw));
       }
@@ -222,14 +223,34 @@ function openProcFile(file: string): Opened {
   }
 }
 
-/** One read over held handles: pread() each file from its start, a link dump on the socket (the addresses too when they changed). */
-function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
+/**
+ * The held sockets of a batch's namespaces whose addresses may have changed since their last
+ * dump, asked once for the batch; null when that could not be told (then each dumps them again).
+ */
+function addressChanges(libc: Libc, reads: readonly ReadRequest[], held: ReadonlyMap<number, Handles>): Set<number> | null {
+  const routes: number[] = [];
+  for (const read of reads) {
+    const handles = held.get(read.inode);
+    if (handles?.addresses != null) routes.push(handles.route);
+  }
+  try {
+    return libc.addressesChangedAmong(routes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One read over held handles: pread() each file from its start, a link dump on the socket, and the
+ * address dump too unless the last one is kept and its socket is not in `changed` (null: all are).
+ */
+function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw, changed: ReadonlySet<number> | null): ReadReply['outcome'] {
   const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
   handles.collectorFiles.forEach((opened, index) => (raw[files.collectorFiles[index]!] = preadWhole(opened)));
   // The held socket is open while the files are read: it is the agent's, not the namespace's.
   const collectors = collectorSample(raw, setup.collectors, { ownSockets: 1 });
-  // Asked before the links are dumped: a change from now on is heard at the next read.
-  const kept = handles.addresses !== null && !libc.addressesChanged(handles.route) ? handles.addresses : null;
+  // Asked before the batch's dumps: a change from then on is heard at the next batch.
+  const kept = changed !== null && !changed.has(handles.route) ? handles.addresses : null;
   handles.addresses = null;
   // Links come last either way (INTERFACE_DUMPS asks for the addresses first).
   const dumps = libc.dumpRoute(handles.route, kept !== null ? LINK_DUMP : INTERFACE_DUMPS);
