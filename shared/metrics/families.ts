@@ -158,13 +158,16 @@ function deviceMemo(memo: TableMemo, ns: NamespaceMemo, nsName: string, device: 
 
 /** Forgets the namespaces and devices the cycle did not have: the memo never outgrows the node. */
 function sweep(memo: TableMemo): void {
-  for (const [name, ns] of memo.namespaces) {
+  // Values, not [key, value] entries: no array per namespace and device each cycle.
+  memo.namespaces.forEach((ns, name) => {
     if (ns.seenIn !== memo.cycle) {
       memo.namespaces.delete(name);
-      continue;
+      return;
     }
-    for (const [device, known] of ns.devices) if (known.seenIn !== memo.cycle) ns.devices.delete(device);
-  }
+    ns.devices.forEach((known, device) => {
+      if (known.seenIn !== memo.cycle) ns.devices.delete(device);
+    });
+  });
 }
 
 function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
