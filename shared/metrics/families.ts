@@ -1,5 +1,6 @@
 import type { Config } from '../config/configTypes.js';
 import { byCodeUnits } from '../compare.js';
+import { passesFilter } from '../filter.js';
 import type { InterfaceSample, Snapshot } from '../snapshot.js';
 import { FILE_COLLECTORS } from '../collectors/collectorList.js';
 import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
@@ -39,7 +40,7 @@ export interface SelfStats {
   held?: number;
 }
 
-export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
+export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname' | 'deviceFilter'>;
 
 /**
  * Snapshot → the cycle's metric families, pure. Both the text exposition (the Pushgateway and
@@ -189,7 +190,11 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     const nsName = result.ns.name;
     const ns = namespaceMemo(memo, nsName, config);
     namespace.set(nsName, 1, ns.labels);
-    for (const device of result.sample.interfaces) {
+    // Read once: a reader may hand its devices over packed, made into objects only when asked for,
+    // so that they live for this loop, not for the whole cycle.
+    const interfaces = result.sample.interfaces;
+    for (const device of interfaces) {
+      if (!passesFilter(device.name, config.deviceFilter)) continue;
       const known = deviceMemo(memo, ns, nsName, device, config);
       for (let index = 0; index < stats.length; index++) {
         const { stat, family } = stats[index]!;

@@ -79,9 +79,17 @@ test('with the table kept, a device that changes state, address or kind is writt
   assert.equal(down.info, [{ labels: { address: '02:00:00:00:00:01', device: 'eth0', ip: '192.0.2.1', link_type: 'veth', netns: 'a', operstate: 'down' }, value: 1 }]);
   const moved = cycle([readOk('a', [device('eth0', { addresses: [v4('198.51.100.7')] }, { rx_bytes: 3 })])]);
   assert.equal(moved.rx, [{ labels: { device: 'eth0', ip: '198.51.100.7', netns: 'a' }, value: 3 }]);
-  assert.equal(cycle([readOk('b', [device('lo')])]).rx.map((entry) => entry.labels.netns), ['b']);
+  assert.equal(cycle([readOk('b', [device('eth1')])]).rx.map((entry) => entry.labels.netns), ['b']);
   const back = cycle([readOk('a', [device('eth0', {}, { rx_bytes: 4 })])]);
   assert.equal(back.rx, [{ labels: { device: 'eth0', ip: '', netns: 'a' }, value: 4 }]);
+});
+
+test('the device filter is applied here: devices as read, series only for those that pass (lo left out by default)', () => {
+  const results = [readOk('a', [device('lo'), device('eth0'), device('veth1')])];
+  const devices = (raw: object) => cycleFamilies(snapshotOf(results), configFrom({ interface_metrics: ['rx_bytes'], ...raw }), build, null)
+    .find((entry) => entry.name === 'netns_network_up')?.values.map((entry) => entry.labels.device);
+  assert.equal(devices({}), ['eth0', 'veth1']);
+  assert.equal(devices({ device_filter: { blacklist_pattern: '^veth' } }), ['lo', 'eth0']);
 });
 
 test.run();
