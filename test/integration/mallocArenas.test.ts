@@ -37,10 +37,10 @@ function arenasInChild(cap: boolean): { before: number; after: number } {
 test('capped at start, threads that allocate afterwards get no arena of their own past the cap', () => {
   const uncapped = arenasInChild(false);
   const capped = arenasInChild(true);
-  assert.ok(uncapped.after - uncapped.before >= 4, `without the cap the allocating threads make arenas: ${JSON.stringify(uncapped)}`);
-  // Arenas Node's own threads made before the call stay, and one of them may make one more while the
-  // module with the call loads; the six threads that allocate afterwards make none of their own.
-  assert.ok(capped.after <= Math.max(capped.before, 2) + 1, `with the cap: ${JSON.stringify(capped)} (without: ${JSON.stringify(uncapped)})`);
+  assert.ok(uncapped.after - uncapped.before >= 6, `without the cap the allocating threads make arenas: ${JSON.stringify(uncapped)}`);
+  // Arenas made before the call stay, and glibc still makes one or two while its limit takes hold
+  // (4 where 12 were made without the cap, here); six threads that allocate no longer get one each.
+  assert.ok(capped.after - capped.before <= 2, `with the cap: ${JSON.stringify(capped)} (without: ${JSON.stringify(uncapped)})`);
 });
 
 test.run();
