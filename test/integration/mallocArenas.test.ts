@@ -34,7 +34,7 @@ function arenasInChild(cap: boolean): { before: number; after: number } {
   return { before: count(first), after: count(second) };
 }
 
-test('capped at start, threads that allocate afterwards get no arena of their own past the cap', () => {
+test('capped at start, six threads that allocate afterwards share a few arenas instead of making one each', () => {
   const uncapped = arenasInChild(false);
   const capped = arenasInChild(true);
   assert.ok(uncapped.after - uncapped.before >= 6, `without the cap the allocating threads make arenas: ${JSON.stringify(uncapped)}`);
