@@ -1,6 +1,5 @@
-import type { Config, NameFilter } from '../shared/config/configTypes.js';
+import type { Config } from '../shared/config/configTypes.js';
 import type { Discovery } from '../shared/discovery.js';
-import { passesFilter } from '../shared/filter.js';
 import type { Namespace, NamespaceResult, Snapshot } from '../shared/snapshot.js';
 import { discoverNamespaces, type DiscoveryOptions } from './discover.js';
 import type { Logger } from './log.js';
@@ -11,7 +10,6 @@ import { provenReader } from './readers/selfTest.js';
 
 export interface CycleOptions {
   discovery: DiscoveryOptions;
-  deviceFilter: NameFilter;
   now?: () => number;
   /** Aborted on shutdown: reads not yet started are not started (the readers' stop ends those in flight). */
   signal?: AbortSignal;
@@ -88,7 +86,7 @@ export class Collection {
     await Promise.all([...new Set([this.#nsenter, chosen])].map((reader) => reader.stop()));
   }
 
-  /** One cycle: discovery, the reader's collection, nsenter for what it handed back, the device filter. */
+  /** One cycle: discovery, the reader's collection, nsenter for what it handed back (devices as read: the families apply the device filter). */
   async collect(options: CycleOptions): Promise<Snapshot> {
     const now = options.now ?? Date.now;
     const timestampMs = now();
@@ -112,7 +110,7 @@ export class Collection {
     return {
       timestampMs,
       durationMs: performance.now() - started,
-      results: namespaces.map((ns) => filtered(read.get(ns) ?? notRead(ns), options.deviceFilter)),
+      results: namespaces.map((ns) => read.get(ns) ?? notRead(ns)),
       discoveredCount: discovery.listedCount,
       discoveryErrors: discovery.problems,
       unlistedDirs: discovery.unlisted,
@@ -149,12 +147,6 @@ export async function namespacesAtStart(discover: () => Promise<Discovery>, logg
 
 function notRead(ns: Namespace): NamespaceResult {
   return { ns, ok: false, reason: 'internal', message: 'not read: shutting down', durationMs: 0 };
-}
-
-function filtered(result: NamespaceResult, deviceFilter: NameFilter): NamespaceResult {
-  if (!result.ok) return result;
-  const interfaces = result.sample.interfaces.filter((device) => passesFilter(device.name, deviceFilter));
-  return { ...result, sample: { ...result.sample, interfaces } };
 }
 
 function isAborted(signal: AbortSignal | undefined): boolean {

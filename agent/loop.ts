@@ -166,7 +166,6 @@ export class AgentLoop {
     try {
       snapshot = await collection.collect({
         discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting },
-        deviceFilter: config.deviceFilter,
         signal: collecting.signal,
       });
     } finally {

@@ -20,6 +20,7 @@ import { readerOptions } from './readers/options.js';
 import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { childFileLimit, raiseFileLimit } from './system/fileLimit.js';
+import { limitMallocArenas } from './system/libc.js';
 import { buildInfo } from './version.js';
 import { WebConfigError, WebConfigSource } from './webConfigFile.js';
 import { WebSecurity } from './webSecurity.js';
@@ -34,6 +35,11 @@ const EXIT_USAGE = 2;
 const SHUTDOWN_DEADLINE_MS = 8_000;
 /** Of that, kept back for closing the listeners and writing the last log line. */
 const SHUTDOWN_RESERVE_MS = 500;
+/**
+ * glibc's malloc arenas, at most (limitMallocArenas): two serve the main thread and the rest with
+ * little contention, as MALLOC_ARENA_MAX=2 does for JVMs and Node in containers.
+ */
+const MALLOC_ARENAS = 2;
 
 export async function main(argv: readonly string[]): Promise<number> {
   let cli: CliOptions;
@@ -64,6 +70,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   // Before any reader starts: the setns reader sizes the namespaces it keeps open by this limit.
   const fileLimit = raiseFileLimit();
   logger.debug({ nofile_soft: fileLimit?.soft, nofile_hard: fileLimit?.hard, children_nofile: childFileLimit() }, 'descriptor limit');
+  // Before the reader threads and libuv's pool first allocate; an operator's own MALLOC_ARENA_MAX stands.
+  if (process.env.MALLOC_ARENA_MAX === undefined) logger.debug({ malloc_arenas: limitMallocArenas(MALLOC_ARENAS) ? MALLOC_ARENAS : 'unchanged' }, 'malloc arenas');
   if (cli.mode === 'dry-run') return dryRun(config, logger);
   if (cli.mode === 'once') return once(config, logger);
   if (cli.mode === 'delete') return deleteGroup(config, logger);

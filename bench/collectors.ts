@@ -91,7 +91,7 @@ async function seriesPerNamespace(filter: { whitelist: RegExp; blacklist: null }
   for (const set of SETS.slice(0, 4)) {
     const reader = new Collection('nsenter', readerOptions({ ...set.config, procMetrics: [], readTimeoutMs: TIMEOUT_MS, threads: THREADS }, pino({ level: 'warn' })));
     try {
-      const snapshot: Snapshot = await reader.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, deviceFilter: { whitelist: null, blacklist: null } });
+      const snapshot: Snapshot = await reader.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' } });
       if (snapshot.results.length !== count) throw new Error(`collected ${snapshot.results.length} namespaces, expected ${count}`);
       const perNs = snapshot.results.map((result) => (result.ok ? Object.values(result.sample.collectors).reduce((sum, part) => sum + (Array.isArray(part) ? 0 : Object.keys(part).length), 0) : 0));
       lines.push(`series per namespace, ${set.label}: ${Math.min(...perNs)}${Math.max(...perNs) !== Math.min(...perNs) ? `–${Math.max(...perNs)}` : ''}`);
@@ -115,7 +115,6 @@ async function collectWith(reader: Collection, whitelist: { whitelist: RegExp; b
   const started = performance.now();
   const snapshot = await reader.collect({
     discovery: { netnsDirs: ['/run/netns'], filter: whitelist, procRoot: '/proc' },
-    deviceFilter: { whitelist: null, blacklist: null },
   });
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);

@@ -27,15 +27,23 @@ export interface ReaderOptions {
   heldLimit?: number;
 }
 
+/**
+ * setns worker threads at most, however many cores: two threads re-read 3,000 held namespaces in a
+ * fraction of the C floor for entering them (README, Benchmarks), and a namespace past the
+ * descriptor budget is the exception, not the case to size for.
+ */
+const MAX_SETNS_WORKERS = 2;
+
 /** The readers' options from the config: the one place they are made. */
-export function readerOptions(config: Config, logger: Logger, procRoot = '/proc'): ReaderOptions {
+export function readerOptions(config: Config, logger: Logger, procRoot = '/proc', cores = availableParallelism()): ReaderOptions {
   return {
     timeoutMs: config.readTimeoutMs,
     procMetrics: config.procMetrics,
     collectors: config.collectors,
     threads: config.threads,
-    // A worker reads one namespace at a time on its own CPU; more workers than cores only queue.
-    workers: Math.min(config.threads, availableParallelism()),
+    // A worker reads one namespace at a time on its own CPU; more workers than cores only queue,
+    // and past two, with handles held, only cost memory (each thread is a V8 heap of its own).
+    workers: Math.min(config.threads, cores, MAX_SETNS_WORKERS),
     procRoot,
     logger,
   };

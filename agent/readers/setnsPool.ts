@@ -350,7 +350,18 @@ export class SetnsWorkerPool {
   #toResult(ns: Namespace, reply: ReadReply): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
-    const sample: NamespaceSample = { interfaces: unpackInterfaces(outcome.interfaces), proc: {}, procErrors: [], collectors: outcome.collectors };
+    const packed = outcome.interfaces;
+    const sample: NamespaceSample = {
+      // Made into objects each time they are asked for (the families ask once, at the cycle's end):
+      // kept packed, a cycle's devices do not outlive the young generation's collections and fill
+      // the old one, as a thousand namespaces' objects held from read to push did.
+      get interfaces() {
+        return unpackInterfaces(packed);
+      },
+      proc: {},
+      procErrors: [],
+      collectors: outcome.collectors,
+    };
     this.#options.procNames.forEach((name, index) => {
       const value = outcome.procValues[index];
       if (typeof value === 'number') sample.proc[name] = value;

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads';
 import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { ParseError } from '../../shared/parse/error.js';
-import { parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
+import { RTM_GETLINK, parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
 import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
@@ -35,6 +35,11 @@ interface Handles {
   collectorFiles: Opened[];
   /** The proc_metrics files, in config order. */
   procFiles: Opened[];
+  /**
+   * The namespace's last address dump (a copy), good while its socket hears of no address change:
+   * null until a dump parsed, and after any change.
+   */
+  addresses: Uint8Array | null;
 }
 
 interface Files {
@@ -83,6 +88,7 @@ function run(): void {
     batchPacked.length = 0;
     batchStarts.length = 0;
     batchEnds.length = 0;
+    const changed = addressChanges(libc, request.reads, held);
     const replies = request.reads.map((read): ReadReply => {
       if (poisoned) return failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true });
       const started = sharedNow();
@@ -92,7 +98,7 @@ function run(): void {
       const handles = held.get(read.inode);
       const reply = handles === undefined
         ? enterAndRead(libc, setup, read, files, hostWideRaw, home, held)
-        : { ...base(read.id), outcome: readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw)) };
+        : { ...base(read.id), outcome: readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw, changed)) };
       const finished = sharedNow();
       reply.durationMs = finished - started;
       Atomics.store(progress, 1, BigInt(Math.floor(finished)));
@@ -143,7 +149,7 @@ function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, file
       if (handles !== null) {
         held.set(request.inode, handles);
         heldFds = handleFds(handles);
-        outcome = readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw));
+        outcome = readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw, null));
       } else {
         outcome = readOutcome(() => readEntered(libc, setup, files, hostWideRaw));
       }
@@ -178,12 +184,12 @@ function openHandles(libc: Libc, setup: WorkerSetup, files: Files): Handles | nu
     const procFds = files.procFiles.map(open);
     let route: number;
     try {
-      route = libc.openRoute(setup.timeoutMs);
+      route = libc.openRoute(setup.timeoutMs, true);
     } catch (error) {
       if (error instanceof LibcError && (error.errno === EMFILE || error.errno === ENFILE)) throw new OutOfDescriptors();
       throw error;
     }
-    return { route, collectorFiles: collectorFds, procFiles: procFds };
+    return { route, collectorFiles: collectorFds, procFiles: procFds, addresses: null };
   } catch (error) {
     for (const fd of opened) closeSync(fd);
     if (error instanceof OutOfDescriptors) return null;
@@ -217,16 +223,50 @@ function openProcFile(file: string): Opened {
   }
 }
 
-/** One read over held handles: pread() each file from its start, one dump pair on the socket. */
-function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
+/**
+ * The held sockets of a batch's namespaces whose addresses may have changed since their last
+ * dump, asked once for the batch; null when that could not be told (then each dumps them again).
+ */
+function addressChanges(libc: Libc, reads: readonly ReadRequest[], held: ReadonlyMap<number, Handles>): Set<number> | null {
+  const routes: number[] = [];
+  for (const read of reads) {
+    const handles = held.get(read.inode);
+    if (handles?.addresses != null) routes.push(handles.route);
+  }
+  try {
+    return libc.addressesChangedAmong(routes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One read over held handles: pread() each file from its start, a link dump on the socket, and the
+ * address dump too unless the last one is kept and its socket is not in `changed` (null: all are).
+ */
+function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw, changed: ReadonlySet<number> | null): ReadReply['outcome'] {
   const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
   handles.collectorFiles.forEach((opened, index) => (raw[files.collectorFiles[index]!] = preadWhole(opened)));
   // The held socket is open while the files are read: it is the agent's, not the namespace's.
   const collectors = collectorSample(raw, setup.collectors, { ownSockets: 1 });
-  const [addresses, links] = libc.dumpRoute(handles.route, INTERFACE_DUMPS) as [Uint8Array, Uint8Array];
+  // Asked before the batch's dumps: a change from then on is heard at the next batch.
+  const kept = changed !== null && !changed.has(handles.route) ? handles.addresses : null;
+  handles.addresses = null;
+  // Links come last either way (INTERFACE_DUMPS asks for the addresses first).
+  const dumps = libc.dumpRoute(handles.route, kept !== null ? LINK_DUMP : INTERFACE_DUMPS);
+  const links = dumps[dumps.length - 1]!;
+  const addresses = kept ?? dumps[0]!;
   const procValues = handles.procFiles.map(preadValue);
-  return { ok: true, interfaces: packDumps(links, addresses), procValues, collectors };
+  const interfaces = packDumps(links, addresses);
+  handles.addresses = kept ?? addresses.slice();
+  return { ok: true, interfaces, procValues, collectors };
 }
+
+/**
+ * The link dump alone. A namespace's addresses change seldom and its held socket is told when they
+ * do (netnsLibc's addressesChanged), so its address dump is kept and asked for again only then.
+ */
+const LINK_DUMP = [RTM_GETLINK] as const;
 
 /**
  * A namespace read without keeping anything (past the descriptor budget): the collector files before

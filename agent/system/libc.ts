@@ -36,6 +36,7 @@ interface Bound {
   flock(fd: number, operation: number): number;
   getrlimit(resource: number, limit: [RlimitStruct]): number;
   setrlimit(resource: number, limit: RlimitStruct): number;
+  mallopt(parameter: number, value: number): number;
 }
 
 let bound: Bound | null = null;
@@ -50,11 +51,13 @@ function libc(): Bound {
   koffi.struct('netns_exporter_rlimit', { rlim_cur: 'uint64', rlim_max: 'uint64' });
   const getrlimit = lib.func('int getrlimit(int resource, _Out_ netns_exporter_rlimit *rlim)');
   const setrlimit = lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)');
+  const mallopt = lib.func('int mallopt(int param, int value)');
   bound = {
     errno: () => koffi.errno(),
     flock: (fd, operation) => flock(fd, operation) as number,
     getrlimit: (resource, limit) => getrlimit(resource, limit) as number,
     setrlimit: (resource, limit) => setrlimit(resource, limit) as number,
+    mallopt: (parameter, value) => mallopt(parameter, value) as number,
   };
   return bound;
 }
@@ -86,5 +89,22 @@ export function getFileLimit(): FileLimit {
 export function setFileLimit(limit: FileLimit): void {
   if (libc().setrlimit(RLIMIT_NOFILE, { rlim_cur: limit.soft, rlim_max: limit.hard }) !== 0) {
     throw new SystemCallError(`setrlimit(RLIMIT_NOFILE, ${limit.soft}:${limit.hard}) failed: errno ${libc().errno()}`, libc().errno());
+  }
+}
+
+/** mallopt's M_ARENA_MAX: the most malloc arenas glibc makes for the process's threads. */
+const M_ARENA_MAX = -8;
+
+/**
+ * Caps glibc's malloc arenas at `count`. By default glibc gives threads up to 8 per core, and each
+ * keeps the memory it once held: the reader threads, libuv's pool (gzip, file I/O) and V8's helpers
+ * left tens of MB resident that no one used (the README's memory figures). Called at start, before
+ * those threads allocate; false where it could not be set (another libc, koffi not loading).
+ */
+export function limitMallocArenas(count: number): boolean {
+  try {
+    return libc().mallopt(M_ARENA_MAX, count) === 1;
+  } catch {
+    return false;
   }
 }

@@ -3,6 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { failureClass, type BackoffPolicy } from '../../shared/backoff.js';
 import type { PushgatewayConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
+import { GrowingBuffer } from '../../shared/growingBuffer.js';
 import { groupingUrl } from '../../shared/pushgateway/url.js';
 import { TargetConnection } from './connection.js';
 import type { HttpTargetDeps } from './httpClient.js';
@@ -30,6 +31,8 @@ export class PushgatewayTarget implements PushTarget {
   readonly #policy: BackoffPolicy;
   /** The push in flight; stop() aborts it, so shutdown is not held up by a push that retries. */
   #inFlight: AbortController | null = null;
+  /** Where each cycle's text is written (kept: it grows to one cycle's size once). */
+  readonly #text = new GrowingBuffer(256 * 1024);
 
   constructor(config: PushgatewayConfig, deps: PushgatewayDeps) {
     this.#config = config;
@@ -124,9 +127,12 @@ export class PushgatewayTarget implements PushTarget {
   }
 
   async #encode(cycle: Pick<CycleOutput, 'registry'>): Promise<{ body: Buffer; headers: Record<string, string> }> {
-    const text = Buffer.from(await cycle.registry.metrics(), 'utf8');
+    const { registry } = cycle;
+    // Written into the buffer kept for it: no string of the whole text per cycle. Only one push is
+    // in flight at a time, and gzip has read it before the next can begin; unzipped, it is copied.
+    const text = registry.bytes === undefined ? Buffer.from(await registry.metrics(), 'utf8') : await registry.bytes(this.#text);
     const headers: Record<string, string> = { 'content-type': TEXT_FORMAT };
-    if (!this.#config.gzip) return { body: text, headers };
+    if (!this.#config.gzip) return { body: registry.bytes === undefined ? text : Buffer.from(text), headers };
     headers['content-encoding'] = 'gzip';
     return { body: await gzip(text), headers };
   }

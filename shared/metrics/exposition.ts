@@ -1,3 +1,4 @@
+import type { GrowingBuffer } from '../growingBuffer.js';
 import type { SlotFamily } from './familyTable.js';
 import type { LabelSet } from './labels.js';
 
@@ -8,6 +9,11 @@ const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export interface Exposition {
   readonly contentType: string;
   metrics(): Promise<string>;
+  /**
+   * The same text as UTF-8 bytes, written into `into` from its start: a push sends these without a
+   * string of the whole text being made each cycle. The view is valid until `into` is written again.
+   */
+  bytes?(into: GrowingBuffer): Promise<Buffer>;
 }
 
 /**
@@ -32,6 +38,26 @@ function familiesText(families: readonly SlotFamily[]): string {
   return text;
 }
 
+/** familiesText's bytes, written into `into`: series by series, values formatted in place. */
+function writeFamilies(families: readonly SlotFamily[], into: GrowingBuffer): void {
+  for (let index = 0; index < families.length; index++) {
+    const family = families[index]!;
+    const name = escapeText(family.name);
+    if (index > 0) into.latin1('\n\n');
+    into.utf8(`# HELP ${name} ${escapeText(family.help)}\n# TYPE ${name} ${family.type}`);
+    const { order, slotValues, labelTexts } = family;
+    for (let position = 0; position < family.count; position++) {
+      const slot = order[position]!;
+      const labels = labelTexts[slot] ?? (labelTexts[slot] = labelText(family.labels[slot]!));
+      into.byte(0x0a);
+      into.utf8(name);
+      into.utf8(labels);
+      into.byte(0x20);
+      writeValue(slotValues[slot]!, into);
+    }
+  }
+}
+
 /**
  * A cycle's exposition: its families' text, made when first asked for (an agent that serves no
  * /metrics and pushes no text never makes it), then whatever `more` renders (prom-client's process
@@ -41,9 +67,12 @@ function familiesText(families: readonly SlotFamily[]): string {
 export function cycleExposition(families: readonly SlotFamily[], more?: () => Promise<string>): Exposition {
   const cycles = families.map((family) => family.cycle);
   let text: string | null = null;
+  const current = (): void => {
+    if (families.some((family, index) => family.cycle !== cycles[index])) throw new Error('the text of an earlier cycle was asked for after the next cycle began');
+  };
   const render = (): string => {
     if (text !== null) return text;
-    if (families.some((family, index) => family.cycle !== cycles[index])) throw new Error('the text of an earlier cycle was asked for after the next cycle began');
+    current();
     text = familiesText(families);
     return text;
   };
@@ -52,6 +81,23 @@ export function cycleExposition(families: readonly SlotFamily[], more?: () => Pr
     metrics: async () => {
       const own = render();
       return more === undefined ? `${own}\n` : `${own}\n\n${await more()}`;
+    },
+    bytes: async (into) => {
+      into.reset();
+      if (text !== null) {
+        into.utf8(text);
+      } else {
+        current();
+        writeFamilies(families, into);
+      }
+      if (more === undefined) {
+        into.byte(0x0a);
+      } else {
+        const rest = await more();
+        into.latin1('\n\n');
+        into.utf8(rest);
+      }
+      return into.bytes();
     },
   };
 }
@@ -64,6 +110,12 @@ function labelText(labels: LabelSet): string {
 
 function escapeText(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** valueText's bytes; a whole number without making its string. */
+function writeValue(value: number, into: GrowingBuffer): void {
+  if (Number.isSafeInteger(value)) into.decimal(value);
+  else into.latin1(valueText(value));
 }
 
 /** As prom-client writes values: `Nan`, `+Inf`, `-Inf`, else JavaScript's own number text. */

@@ -1,6 +1,7 @@
 import type { Config } from '../config/configTypes.js';
 import { byCodeUnits } from '../compare.js';
-import type { Snapshot } from '../snapshot.js';
+import { passesFilter } from '../filter.js';
+import type { InterfaceSample, Snapshot } from '../snapshot.js';
 import { FILE_COLLECTORS } from '../collectors/collectorList.js';
 import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
 import { procMetric } from '../collectors/procMetrics.js';
@@ -39,7 +40,7 @@ export interface SelfStats {
   held?: number;
 }
 
-export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname'>;
+export type RegistryConfig = Pick<Config, 'interfaceMetrics' | 'procMetrics' | 'labels' | 'hostname' | 'deviceFilter'>;
 
 /**
  * Snapshot → the cycle's metric families, pure. Both the text exposition (the Pushgateway and
@@ -81,6 +82,95 @@ function writerOf(family: SlotFamily, spec: MetricSpec): (key: string, value: nu
   return spec.type === 'counter' ? (key, value, labels) => family.add(key, value, labels) : (key, value, labels) => family.set(key, value, labels);
 }
 
+/**
+ * What a namespace's series are keyed and labelled by, kept with the table from cycle to cycle: a
+ * steady cycle looks these up instead of making a key string, a lower-cased state and a label
+ * closure per device, and lets the families find their slots by the same string objects.
+ */
+interface NamespaceMemo {
+  seenIn: number;
+  /** The namespace's labels as made, and sorted by name for its own series. */
+  base: LabelSet;
+  labels: LabelSet;
+  devices: Map<string, DeviceMemo>;
+}
+
+interface DeviceMemo {
+  seenIn: number;
+  ip: string;
+  key: string;
+  labels: LabelSet;
+  operstate: string;
+  mac: string;
+  linkType: string;
+  infoKey: string;
+  infoLabels: LabelSet;
+}
+
+interface TableMemo {
+  cycle: number;
+  namespaces: Map<string, NamespaceMemo>;
+}
+
+/** By table: a new table (another configuration) starts with no memo. */
+const memos = new WeakMap<FamilyTable, TableMemo>();
+
+function memoOf(table: FamilyTable): TableMemo {
+  let memo = memos.get(table);
+  if (memo === undefined) {
+    memo = { cycle: 0, namespaces: new Map() };
+    memos.set(table, memo);
+  }
+  memo.cycle += 1;
+  return memo;
+}
+
+function namespaceMemo(memo: TableMemo, nsName: string, config: RegistryConfig): NamespaceMemo {
+  let ns = memo.namespaces.get(nsName);
+  if (ns === undefined) {
+    const base = namespaceLabels(nsName, config.labels, config.hostname);
+    ns = { seenIn: memo.cycle, base, labels: sorted(base), devices: new Map() };
+    memo.namespaces.set(nsName, ns);
+  }
+  ns.seenIn = memo.cycle;
+  return ns;
+}
+
+function deviceMemo(memo: TableMemo, ns: NamespaceMemo, nsName: string, device: InterfaceSample, config: RegistryConfig): DeviceMemo {
+  const ip = config.labels.deviceIp === null ? '' : primaryAddress(device);
+  let known = ns.devices.get(device.name);
+  if (known === undefined || known.ip !== ip) {
+    const key = config.labels.deviceIp === null ? `${nsName}\u0000${device.name}` : `${nsName}\u0000${device.name}\u0000${ip}`;
+    const labels = sorted(deviceLabels(ns.base, device, config.labels));
+    known = { seenIn: 0, ip, key, labels, operstate: '', mac: '', linkType: '', infoKey: '', infoLabels: labels };
+    ns.devices.set(device.name, known);
+  }
+  if (known.operstate !== device.operstate || known.mac !== device.mac || known.linkType !== device.linkType) {
+    const operstate = device.operstate.toLowerCase();
+    known.operstate = device.operstate;
+    known.mac = device.mac;
+    known.linkType = device.linkType;
+    known.infoKey = `${known.key}\u0000${operstate}\u0000${device.mac}\u0000${device.linkType}`;
+    known.infoLabels = sorted({ ...known.labels, operstate, address: device.mac, link_type: device.linkType });
+  }
+  known.seenIn = memo.cycle;
+  return known;
+}
+
+/** Forgets the namespaces and devices the cycle did not have: the memo never outgrows the node. */
+function sweep(memo: TableMemo): void {
+  // Values, not [key, value] entries: no array per namespace and device each cycle.
+  memo.namespaces.forEach((ns, name) => {
+    if (ns.seenIn !== memo.cycle) {
+      memo.namespaces.delete(name);
+      return;
+    }
+    ns.devices.forEach((known, device) => {
+      if (known.seenIn !== memo.cycle) ns.devices.delete(device);
+    });
+  });
+}
+
 function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
   const nsLabelNames = configuredLabelNames(config.labels, false);
   const deviceLabelNames = configuredLabelNames(config.labels, true);
@@ -93,37 +183,33 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     const spec = procMetric(metric);
     return { name: metric.name, write: writerOf(table.family(spec, nsLabelNames), spec) };
   });
-  const withIp = config.labels.deviceIp !== null;
+  const memo = memoOf(table);
 
   for (const result of snapshot.results) {
     if (!result.ok) continue;
     const nsName = result.ns.name;
-    // Label sets are built only for a series not seen before, once per namespace or device, and
-    // shared by all its families; the keys hold what the labels are made from.
-    let base: LabelSet | null = null;
-    const baseLabels = (): LabelSet => (base ??= namespaceLabels(nsName, config.labels, config.hostname));
-    let nsLabels: LabelSet | null = null;
-    const sortedBase = (): LabelSet => (nsLabels ??= sorted(baseLabels()));
-    namespace.set(nsName, 1, sortedBase);
-    for (const device of result.sample.interfaces) {
-      const key = withIp ? `${nsName}\u0000${device.name}\u0000${primaryAddress(device)}` : `${nsName}\u0000${device.name}`;
-      let made: LabelSet | null = null;
-      const labels = (): LabelSet => (made ??= sorted(deviceLabels(baseLabels(), device, config.labels)));
+    const ns = namespaceMemo(memo, nsName, config);
+    namespace.set(nsName, 1, ns.labels);
+    // Read once: a reader may hand its devices over packed, made into objects only when asked for,
+    // so that they live for this loop, not for the whole cycle.
+    const interfaces = result.sample.interfaces;
+    for (const device of interfaces) {
+      if (!passesFilter(device.name, config.deviceFilter)) continue;
+      const known = deviceMemo(memo, ns, nsName, device, config);
       for (let index = 0; index < stats.length; index++) {
         const { stat, family } = stats[index]!;
-        family.add(key, device.stats[stat], labels);
+        family.add(known.key, device.stats[stat], known.labels);
       }
-      up.set(key, device.operstate === 'UP' ? 1 : 0, labels);
-      const operstate = device.operstate.toLowerCase();
-      info.set(`${key}\u0000${operstate}\u0000${device.mac}\u0000${device.linkType}`, 1,
-        () => sorted({ ...labels(), operstate, address: device.mac, link_type: device.linkType }));
-      mtu.set(key, device.mtu, labels);
+      up.set(known.key, device.operstate === 'UP' ? 1 : 0, known.labels);
+      info.set(known.infoKey, 1, known.infoLabels);
+      mtu.set(known.key, device.mtu, known.labels);
     }
     for (const proc of procs) {
       const value = result.sample.proc[proc.name];
-      if (value !== undefined) proc.write(nsName, value, sortedBase);
+      if (value !== undefined) proc.write(nsName, value, ns.labels);
     }
   }
+  sweep(memo);
 }
 
 /**

@@ -27,9 +27,18 @@ export function deviceLabels(base: LabelSet, device: InterfaceSample, labels: La
  * first global IPv6; "" when there is none (as in the original's output).
  */
 export function primaryAddress(device: InterfaceSample): string {
-  const v4 = device.addresses.filter((a) => a.family === 'inet');
-  const v6Global = device.addresses.filter((a) => a.family === 'inet6' && a.scope === 'global');
-  return (v4.find((a) => a.scope === 'global') ?? v4[0] ?? v6Global[0])?.address ?? '';
+  // One pass, no arrays: asked for every device every cycle.
+  let anyV4: string | null = null;
+  let globalV6: string | null = null;
+  for (const address of device.addresses) {
+    if (address.family === 'inet') {
+      if (address.scope === 'global') return address.address;
+      anyV4 ??= address.address;
+    } else if (address.family === 'inet6' && address.scope === 'global') {
+      globalV6 ??= address.address;
+    }
+  }
+  return anyV4 ?? globalV6 ?? '';
 }
 
 /** Every label name a namespace-level (or, with device labels, a device-level) metric may carry. */

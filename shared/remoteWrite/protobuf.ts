@@ -1,3 +1,5 @@
+import { GrowingBuffer } from '../growingBuffer.js';
+
 /**
  * The little of protobuf's wire format remote write 1.0 needs (varints, length-delimited fields,
  * fixed 64-bit values), written into one buffer that grows and is reused from request to request.
@@ -37,57 +39,19 @@ export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-/**
- * An append-only byte buffer that doubles when full. `reset()` keeps the memory for the next
- * request; `bytes()` is a view, valid until the next write.
- */
-export class ProtoWriter {
-  #buffer: Buffer;
-  #length = 0;
-
-  constructor(initialBytes = 64 * 1024) {
-    this.#buffer = Buffer.allocUnsafe(initialBytes);
-  }
-
-  get length(): number {
-    return this.#length;
-  }
-
-  reset(): void {
-    this.#length = 0;
-  }
-
-  bytes(): Buffer {
-    return this.#buffer.subarray(0, this.#length);
-  }
-
-  /** Room for `count` more bytes. */
-  reserve(count: number): void {
-    const needed = this.#length + count;
-    if (needed <= this.#buffer.length) return;
-    let size = this.#buffer.length * 2;
-    while (size < needed) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.#buffer.copy(grown, 0, 0, this.#length);
-    this.#buffer = grown;
-  }
-
-  byte(value: number): void {
-    this.reserve(1);
-    this.#buffer[this.#length++] = value;
-  }
-
+/** The protobuf writer: a GrowingBuffer with the wire format's encodings. */
+export class ProtoWriter extends GrowingBuffer {
   /** A non-negative integer up to 2^53 (lengths, timestamps after 1970, enum values). */
   varint(value: number): void {
     this.reserve(10);
-    const buffer = this.#buffer;
-    let offset = this.#length;
+    const buffer = this.buffer;
+    let offset = this.used;
     while (value >= 0x80) {
       buffer[offset++] = (value % 128) | 0x80;
       value = Math.floor(value / 128);
     }
     buffer[offset++] = value;
-    this.#length = offset;
+    this.used = offset;
   }
 
   /**
@@ -106,29 +70,29 @@ export class ProtoWriter {
     low = (~low + 1) >>> 0;
     high = (~high + (low === 0 ? 1 : 0)) >>> 0;
     this.reserve(10);
-    const buffer = this.#buffer;
-    let offset = this.#length;
+    const buffer = this.buffer;
+    let offset = this.used;
     for (let index = 0; index < 9; index++) {
       buffer[offset++] = (low & 0x7f) | 0x80;
       low = ((low >>> 7) | (high << 25)) >>> 0;
       high >>>= 7;
     }
     buffer[offset++] = low & 0x01;
-    this.#length = offset;
+    this.used = offset;
   }
 
   /** 8 bytes little endian, written from the 32-bit halves so a NaN keeps its exact bits. */
   fixed64(low: number, high: number): void {
     this.reserve(8);
-    this.#buffer.writeUInt32LE(low >>> 0, this.#length);
-    this.#buffer.writeUInt32LE(high >>> 0, this.#length + 4);
-    this.#length += 8;
+    this.buffer.writeUInt32LE(low >>> 0, this.used);
+    this.buffer.writeUInt32LE(high >>> 0, this.used + 4);
+    this.used += 8;
   }
 
   double(value: number): void {
     this.reserve(8);
-    this.#buffer.writeDoubleLE(value, this.#length);
-    this.#length += 8;
+    this.buffer.writeDoubleLE(value, this.used);
+    this.used += 8;
   }
 
   /** A string field: tag, byte length, UTF-8 bytes. */
@@ -137,18 +101,12 @@ export class ProtoWriter {
     this.byte(tag);
     this.varint(length);
     this.reserve(length);
-    this.#length += this.#buffer.write(text, this.#length, length, 'utf8');
-  }
-
-  /** Bytes kept as a latin1 string (one char per byte): copied as they are. */
-  latin1(bytes: string): void {
-    this.reserve(bytes.length);
-    this.#length += this.#buffer.write(bytes, this.#length, bytes.length, 'latin1');
+    this.used += this.buffer.write(text, this.used, length, 'utf8');
   }
 
   /** The bytes written since `start`, as a latin1 string (one char per byte), to keep between requests. */
   latin1Since(start: number): string {
-    return this.#buffer.toString('latin1', start, this.#length);
+    return this.buffer.toString('latin1', start, this.used);
   }
 
   /**
@@ -162,8 +120,8 @@ export class ProtoWriter {
     this.reserve(bodyLength + 11);
     this.byte(TAG.field1);
     this.varint(bodyLength);
-    const buffer = this.#buffer;
-    let offset = this.#length;
+    const buffer = this.buffer;
+    let offset = this.used;
     offset += buffer.write(labelBytes, offset, labelBytes.length, 'latin1');
     buffer[offset++] = TAG.field2;
     buffer[offset++] = sampleLength;
@@ -176,11 +134,11 @@ export class ProtoWriter {
     }
     offset += 8;
     offset += buffer.write(tail, offset, tail.length, 'latin1');
-    this.#length = offset;
+    this.used = offset;
   }
 
   /** Forgets what was written since `start`. */
   truncate(start: number): void {
-    this.#length = start;
+    this.used = start;
   }
 }

@@ -46,7 +46,7 @@ export async function startedCollection(setting: 'nsenter' | 'setns' | 'auto', o
 
 /** One cycle of `collection` over /run/netns, every device kept. */
 export function collectCycle(collection: Collection, filter: NameFilter): Promise<Snapshot> {
-  return collection.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, deviceFilter: { whitelist: null, blacklist: null } });
+  return collection.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' } });
 }
 
 /**

@@ -56,4 +56,50 @@ test('a link dump of many datagrams arrives whole, twice over, and parses to wha
   assert.equal(rounds[1]!.devices.find((d) => d.name === 'a99')?.addresses.map((a) => a.address), ['10.77.1.36']);
 });
 
+/** Run inside the namespace: a watching and a plain socket, asked about address changes around real ones. */
+const WATCH = `
+const { execFileSync } = await import('node:child_process');
+const { loadLibc } = await import(${JSON.stringify(new URL('../../agent/readers/netnsLibc.js', import.meta.url).href)});
+const { endsWithDone } = await import(${JSON.stringify(new URL('../../shared/parse/netlink.js', import.meta.url).href)});
+const libc = loadLibc();
+const watching = libc.openRoute(5000, true);
+const plain = libc.openRoute(5000, false);
+const ip = (...args) => execFileSync('ip', args);
+const answers = {};
+libc.dumpRoute(watching, [22, 18]);
+answers.quiet = libc.addressesChanged(watching);
+ip('addr', 'add', '10.78.0.1/32', 'dev', 'a0');
+answers.added = libc.addressesChanged(watching);
+answers.plainAdded = libc.addressesChanged(plain);
+answers.askedAgain = libc.addressesChanged(watching);
+// Announced while nothing reads: the announcement is queued ahead of the link dump's reply.
+ip('-6', 'addr', 'add', 'fd00:78::1/128', 'dev', 'lo');
+const [links] = libc.dumpRoute(watching, [18]);
+answers.linkDumpWhole = endsWithDone(links) && links.length > 1000;
+// Asked of several sockets at once (one poll), as the worker asks for a batch.
+answers.duringDump = [...libc.addressesChangedAmong([plain, watching])].join() === String(watching);
+answers.quietAmong = libc.addressesChangedAmong([plain, watching]).size === 0;
+ip('addr', 'del', '10.78.0.1/32', 'dev', 'a0');
+answers.deleted = [...libc.addressesChangedAmong([watching, plain])].join() === String(watching);
+ip('link', 'set', 'a1', 'mtu', '1400');
+answers.linkChange = libc.addressesChanged(watching);
+console.log(JSON.stringify(answers));
+`;
+
+test('a watching socket hears of address changes, also ones announced during a link dump; link changes are not address changes', () => {
+  inNs(ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.lo.disable_ipv6=0']);
+  const answers = JSON.parse(inNs(ns, [process.execPath, '--input-type=module', '-e', WATCH])) as Record<string, boolean>;
+  assert.equal(answers, {
+    quiet: false,
+    added: true,
+    plainAdded: false,
+    askedAgain: false,
+    linkDumpWhole: true,
+    duringDump: true,
+    quietAmong: true,
+    deleted: true,
+    linkChange: false,
+  });
+});
+
 runWhen(test, ['root', 'ip'], 'rtnetlink dumps');

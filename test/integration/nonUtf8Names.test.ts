@@ -53,7 +53,7 @@ test.after(() => {
 
 async function collectWith(collection: Collection): Promise<Snapshot> {
   try {
-    return await collection.collect({ discovery: { netnsDirs: [dir], filter: noFilter, procRoot: '/proc' }, deviceFilter: noFilter });
+    return await collection.collect({ discovery: { netnsDirs: [dir], filter: noFilter, procRoot: '/proc' } });
   } finally {
     await collection.stop();
   }

@@ -617,7 +617,6 @@ async function pushRealCollection(a: string, b: string): Promise<void> {
   const collection = new Collection('nsenter', readerOptions(config, pino({ level: 'silent' })));
   const snapshot = await collection.collect({
     discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: '/proc' },
-    deviceFilter: config.deviceFilter,
   }).finally(() => collection.stop());
   assert.equal(snapshot.results.map((result) => result.ns.name).sort(), [a, b].sort(), 'only this process\'s namespaces');
   assert.ok(snapshot.results.every((result) => result.ok));

@@ -85,6 +85,31 @@ test('a namespace is entered once: its socket and files stay open, later cycles 
   }
 });
 
+test('addresses of a held namespace: its address dump is kept while nothing changes, and every change shows at the next cycle', async () => {
+  const [ns] = addBareNamespaces('ha-', 1);
+  const addresses = (snapshot: { results: readonly NamespaceResult[] }) => sampleOf(snapshot, ns!).interfaces.flatMap((device) => device.addresses.map((a) => `${device.name} ${a.address}/${a.prefixLength}`));
+  const reader = setnsReader();
+  try {
+    await reader.start();
+    assert.equal(addresses(await collect(reader, 'ha-')), []);
+    inNs(ns!, ['ip', 'link', 'set', 'lo', 'up']);
+    const up = ['lo 127.0.0.1/8', 'lo ::1/128'];
+    assert.equal(addresses(await collect(reader, 'ha-')), up, 'lo up: its addresses, seen at once');
+    // Two quiet cycles (the kept dump), then changes between cycles.
+    assert.equal(addresses(await collect(reader, 'ha-')), up);
+    assert.equal(addresses(await collect(reader, 'ha-')), up);
+    inNs(ns!, ['ip', 'addr', 'add', '10.79.0.1/32', 'dev', 'lo']);
+    assert.equal(addresses(await collect(reader, 'ha-')), ['lo 127.0.0.1/8', 'lo 10.79.0.1/32', 'lo ::1/128']);
+    inNs(ns!, ['ip', 'addr', 'del', '127.0.0.1/8', 'dev', 'lo']);
+    inNs(ns!, ['ip', '-6', 'addr', 'add', 'fd00:79::1/128', 'dev', 'lo']);
+    assert.equal(addresses(await collect(reader, 'ha-')), ['lo 10.79.0.1/32', 'lo fd00:79::1/128', 'lo ::1/128']);
+    assert.equal(addresses(await collect(reader, 'ha-')), ['lo 10.79.0.1/32', 'lo fd00:79::1/128', 'lo ::1/128']);
+    assert.is(reader.held.held, 1, 'read from its held handles throughout');
+  } finally {
+    await reader.stop();
+  }
+});
+
 test('a held namespace is freed the moment it is deleted: the host end of its veth goes within 1 s (and without the agent)', async () => {
   const reader = setnsReader();
   const held = addNamespace('hv-held');

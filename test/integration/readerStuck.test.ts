@@ -121,7 +121,7 @@ test('a worker stuck in the kernel: the abandoned threads stay bounded, its name
   // The collection: what the setns reader hands back, nsenter reads (with the same timeout).
   const reader = await startedCollection('setns', options({ timeoutMs: 1_000, workerUrl: blockingWorker(), logger }));
   const filter = { whitelist: new RegExp(`^(${namespaces.map((ns) => ns.name).join('|')})$`), blacklist: null };
-  const oneCycle = async () => (await reader.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' }, deviceFilter: { whitelist: null, blacklist: null } })).results;
+  const oneCycle = async () => (await reader.collect({ discovery: { netnsDirs: ['/run/netns'], filter, procRoot: '/proc' } })).results;
   const threadsBefore = threads();
   const rssBefore = process.memoryUsage().rss;
   try {

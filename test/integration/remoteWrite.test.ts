@@ -90,7 +90,6 @@ test('real namespaces with odd names: values queryable, label escaping intact', 
   const collection = new Collection('nsenter', testReaderOptions({ threads: 2 }));
   const snapshot = await collection.collect({
     discovery: { netnsDirs: ['/run/netns'], filter: config.namespacesFilter, procRoot: '/proc' },
-    deviceFilter: config.deviceFilter,
   }).finally(() => collection.stop());
   assert.is(snapshot.results.filter((result) => result.ok).length, 3);
   const families = cycleFamilies(snapshot, config, BUILD, null);

@@ -1,6 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { GrowingBuffer } from '../../shared/growingBuffer.js';
 import { cycleExposition } from '../../shared/metrics/exposition.js';
 import { cycleFamilies } from '../../shared/metrics/families.js';
 import { familiesFromValues, FamilyTable } from '../../shared/metrics/familyTable.js';
@@ -26,6 +27,24 @@ test('odd label values, help texts and values: the same bytes prom-client writes
     ], table);
     const expected = await registryFromFamilies(families).metrics();
     assert.is(await cycleExposition(families).metrics(), expected, `round ${round}`);
+  }
+});
+
+test('the bytes a push sends: the same text, written into a buffer kept from cycle to cycle', async () => {
+  const table = new FamilyTable();
+  // Whole numbers are written digit by digit: both signs, zero and -0, the safe-integer edges, and
+  // the numbers JavaScript prints otherwise (beyond 2^53, 1e21 and up, fractions).
+  const values = [0, -0, 7, -7, 10, 99, 100, -1000, 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 1.5, -0.25, 1.5e-300, Number.NaN, Infinity, -Infinity];
+  const into = new GrowingBuffer(16);
+  for (const [round, value] of values.entries()) {
+    const families = familiesFromValues([
+      { name: 'g', help: 'help with \\ and \n newline', type: 'gauge', labelNames: ['netns'], values: [{ labels: { netns: ODD }, value }, { labels: { netns: `n${round}` }, value: round }] },
+      { name: 'c_total', help: 'a counter', type: 'counter', labelNames: [], values: [{ labels: {}, value: round * 10 }] },
+    ], table);
+    const expected = await registryFromFamilies(families).metrics();
+    assert.is((await cycleExposition(families).bytes!(into)).toString('utf8'), expected, `round ${round}: ${value}`);
+    const withProcess = cycleExposition(families, async () => 'process_figure 1\n');
+    assert.is((await withProcess.bytes!(into)).toString('utf8'), await withProcess.metrics(), `round ${round}, with the process figures`);
   }
 });
 

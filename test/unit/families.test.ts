@@ -61,4 +61,35 @@ test('what the series keys leave out needs a new table when it changes: the host
   assert.not.ok(familiesKeepTable(base, configFrom({ hostname: 'h1', labels: { hostname: 'node' } })));
 });
 
+
+test('with the table kept, a device that changes state, address or kind is written as it is now; a namespace that went and came back starts afresh', () => {
+  const withIp = configFrom({ interface_metrics: ['rx_bytes'], labels: { device_ip: 'ip' } });
+  const table = new FamilyTable();
+  const cycle = (results: Parameters<typeof snapshotOf>[0]) => {
+    const families = cycleFamilies(snapshotOf(results), withIp, build, null, table);
+    const values = (name: string) => families.find((entry) => entry.name === name)?.values ?? [];
+    return { rx: values('netns_network_rx_bytes_total'), info: values('netns_network_info'), up: values('netns_network_up') };
+  };
+  const v4 = (address: string) => ({ family: 'inet' as const, address, prefixLength: 24, scope: 'global' });
+  const first = cycle([readOk('a', [device('eth0', { operstate: 'UP', addresses: [v4('192.0.2.1')] }, { rx_bytes: 1 })])]);
+  assert.equal(first.rx, [{ labels: { device: 'eth0', ip: '192.0.2.1', netns: 'a' }, value: 1 }]);
+  assert.equal(first.info.map((entry) => entry.labels.operstate), ['up']);
+  const down = cycle([readOk('a', [device('eth0', { operstate: 'DOWN', mac: '02:00:00:00:00:01', linkType: 'veth', addresses: [v4('192.0.2.1')] }, { rx_bytes: 2 })])]);
+  assert.equal(down.up, [{ labels: { device: 'eth0', ip: '192.0.2.1', netns: 'a' }, value: 0 }]);
+  assert.equal(down.info, [{ labels: { address: '02:00:00:00:00:01', device: 'eth0', ip: '192.0.2.1', link_type: 'veth', netns: 'a', operstate: 'down' }, value: 1 }]);
+  const moved = cycle([readOk('a', [device('eth0', { addresses: [v4('198.51.100.7')] }, { rx_bytes: 3 })])]);
+  assert.equal(moved.rx, [{ labels: { device: 'eth0', ip: '198.51.100.7', netns: 'a' }, value: 3 }]);
+  assert.equal(cycle([readOk('b', [device('eth1')])]).rx.map((entry) => entry.labels.netns), ['b']);
+  const back = cycle([readOk('a', [device('eth0', {}, { rx_bytes: 4 })])]);
+  assert.equal(back.rx, [{ labels: { device: 'eth0', ip: '', netns: 'a' }, value: 4 }]);
+});
+
+test('the device filter is applied here: devices as read, series only for those that pass (lo left out by default)', () => {
+  const results = [readOk('a', [device('lo'), device('eth0'), device('veth1')])];
+  const devices = (raw: object) => cycleFamilies(snapshotOf(results), configFrom({ interface_metrics: ['rx_bytes'], ...raw }), build, null)
+    .find((entry) => entry.name === 'netns_network_up')?.values.map((entry) => entry.labels.device);
+  assert.equal(devices({}), ['eth0', 'veth1']);
+  assert.equal(devices({ device_filter: { blacklist_pattern: '^veth' } }), ['lo', 'eth0']);
+});
+
 test.run();
