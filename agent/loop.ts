@@ -10,6 +10,7 @@ import { collectionProblems, summariseCycle, type CycleSummary } from './health.
 import type { Logger } from './log.js';
 import { ProblemLog, problemKey } from './problemLog.js';
 import { settledBy } from './deadline.js';
+import { replaceOpenFdsGauge } from './processOpenFds.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { CycleOutput, PushOutcome, PushTarget } from './targets/target.js';
 
@@ -108,6 +109,7 @@ export class AgentLoop {
     // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
     // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
     for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);
+    replaceOpenFdsGauge(this.#processRegistry, 'netns_exporter_', this.#procRoot);
   }
 
   get config(): Config {
