@@ -100,7 +100,8 @@ rm -rf "$WORK/next"
 
 # --- 2. lintian -----------------------------------------------------------------------------------
 t0=$(date +%s)
-lintian --fail-on error --tag-display-limit 0 "$DEB" >"$WORK/lintian.txt" 2>&1 && lintian_status=0 || lintian_status=$?
+# Its scratch folders (mldbm-elf-*) in the work folder, removed with it, not left in /tmp.
+TMPDIR="$WORK" lintian --fail-on error --tag-display-limit 0 "$DEB" >"$WORK/lintian.txt" 2>&1 && lintian_status=0 || lintian_status=$?
 lintian_s=$(( $(date +%s) - t0 ))
 grep -v '^running with root privileges' "$WORK/lintian.txt" | sed 's/^/  lintian: /' || true
 [ "$lintian_status" = 0 ] || fail "lintian reports errors (exit $lintian_status)"
