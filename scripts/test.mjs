@@ -1,7 +1,7 @@
 // Runs every uvu suite under dist/test and prints the closing line CI reads:
 // "N passed, N failed" (", N skipped" when a suite was skipped), then the skipped suites by name.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -14,6 +14,8 @@ const pattern = `^(?=.*${narrow}).*\\.test\\.js$`;
 // Every temporary folder the tests and the processes they start make goes under one folder of this
 // run (TMPDIR), removed at the end: a run leaves the host's /tmp as it found it.
 const scratch = mkdtempSync(path.join(tmpdir(), 'netns-exporter-test-run-'));
+// As /tmp is: tests run the agent and servers as other users (nobody, squid's proxy user).
+chmodSync(scratch, 0o1777);
 const child = spawn(process.execPath, ['node_modules/uvu/bin.js', 'dist/test', pattern, '-i', 'helpers', '-i', 'fixtures'], {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, NO_COLOR: '1', TMPDIR: scratch },
