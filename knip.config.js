@@ -23,7 +23,7 @@ export default {
     'scripts/*.mjs',
     'bench/run.ts',
     // The benchmarks bench/run.ts loads from a URL, when they exist.
-    'bench/{readers,collectors,pushgateway,remoteWrite,pushCost,memory}.ts',
+    'bench/{readers,churn,collectors,pushgateway,remoteWrite,pushCost,memory}.ts',
     // Loaded with `node --import` in front of the agent by bench/memory.ts.
     'bench/heapPreload.ts',
   ],

@@ -31,6 +31,12 @@ export interface NamespacePoolOptions {
   /** Namespaces configured at once. */
   concurrency?: number;
   ip?: string;
+  /**
+   * Put one end of each veth pair on the host, named `<hostEnds><index>` (15 bytes at most): it
+   * lives exactly as long as the namespace does, so its disappearance says the kernel freed the
+   * namespace (nothing kept it alive). Empty: both ends inside.
+   */
+  hostEnds?: string;
 }
 
 /** Every pool with namespaces still on the host, so an exit or a signal can remove them. */
@@ -49,7 +55,9 @@ export class NamespacePool {
 
   constructor(options: NamespacePoolOptions) {
     if (!/^[a-z0-9]+$/.test(options.tag)) throw new Error(`namespace pool tag must be [a-z0-9]+, got ${JSON.stringify(options.tag)}`);
-    this.#options = { configure: true, concurrency: 4, ip: 'ip', ...options };
+    this.#options = { configure: true, concurrency: 4, ip: 'ip', hostEnds: '', ...options };
+    if (`${this.#options.hostEnds}99999`.length > 15) throw new Error(`hostEnds ${JSON.stringify(options.hostEnds)} leaves no room for an index in a 15-byte device name`);
+    if (this.#options.hostEnds !== '' && this.#options.configure) throw new Error('hostEnds: configure the namespaces yourself (veth0 is on the host)');
     this.prefix = `${BENCH_PREFIX}${options.tag}-`;
   }
 
@@ -79,12 +87,20 @@ export class NamespacePool {
     await runBatch(this.#options.ip, fresh.map((name) => `netns add ${name}`), false);
     // A separate batch: ip keeps its netlink socket in the namespace of the last `netns add`.
     // `up` on the peer makes this ip (6.1) fail with ENOTCONN, hence the configure step below.
-    await runBatch(this.#options.ip, fresh.map((name) => `link add name veth0 netns ${name} type veth peer name veth1 netns ${name}`), false);
+    const first = this.#names.length - fresh.length;
+    await runBatch(this.#options.ip, fresh.map((name, index) => (this.#options.hostEnds === ''
+      ? `link add name veth0 netns ${name} type veth peer name veth1 netns ${name}`
+      : `link add name ${this.hostEnd(first + index)} type veth peer name veth1 netns ${name}`)), false);
     if (this.#options.configure) {
       const limit = pLimit(this.#options.concurrency);
       await Promise.all(fresh.map((name) => limit(() => runBatch(this.#options.ip, CONFIGURE_LINES, false, ['-n', name]))));
     }
     return this.namespaces;
+  }
+
+  /** The host's end of the veth pair of the pool's `index`th namespace (with `hostEnds`). */
+  hostEnd(index: number): string {
+    return `${this.#options.hostEnds}${index}`;
   }
 
   /** Deletes every namespace of the pool (its veth pair goes with it). Never throws for one already gone. */

@@ -12,7 +12,7 @@ const DIST = fileURLToPath(new URL('..', import.meta.url));
 const AGENT_MAIN = path.join(DIST, 'agent/main.js');
 /** The agent as installed: node with the flags of its shebang. */
 const AGENT = [...nodeFlagsOfShebang(readFileSync(AGENT_MAIN, 'utf8').split('\n')[0]!), AGENT_MAIN];
-const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/setnsFloor.c', import.meta.url));
+export const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/setnsFloor.c', import.meta.url));
 const HELD_FLOOR_SOURCE = fileURLToPath(new URL('../../bench/heldFloor.c', import.meta.url));
 /**
  * The setns reader past its descriptor budget: a hard nofile limit of 512 (all of it kept back)
@@ -120,7 +120,7 @@ export function writeConfig(work: string, reader: string, whitelist: string, nam
   return file;
 }
 
-async function compileFloor(work: string, source: string, name: string): Promise<string> {
+export async function compileFloor(work: string, source: string, name: string): Promise<string> {
   const binary = path.join(work, name);
   await new Promise<void>((resolve, reject) => {
     execFile('gcc', ['-O2', '-o', binary, source], (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(`gcc: ${stderr.trim() || error.message}`))));
@@ -233,7 +233,8 @@ function treeCpuMs(pid: number): number {
   return ticks / ticksPerMs;
 }
 
-function stopAgent(child: ChildProcess): Promise<void> {
+/** SIGTERM, and SIGKILL 15 s later if it is still running. */
+export function stopAgent(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

@@ -7,12 +7,14 @@
  *   --repeat N     runs of each kind per count, median reported (default 3, env BENCH_REPEAT)
  *   --threads N    the agent's threads (default: the config default, env BENCH_THREADS)
  *   --profile      one extra agent run per count under --cpu-prof, summarised
- *   --only core    run only the named parts (core, readers, collectors, pushgateway, remote_write, push_cost, memory)
+ *   --only core    run only the named parts (core, readers, churn, collectors, pushgateway, remote_write, push_cost, memory)
  *   --duration D   memory: how long each agent runs (default 90s; the soak: 30m, env BENCH_DURATION)
  *   --interval D   memory: the agent's interval (default 5s, env BENCH_INTERVAL)
  *   --targets a,b  memory: none, pushgateway, remote_write (default all, env BENCH_TARGETS)
  *   --try-flags F  memory: one more agent per V8 flag set beside the shipped one, sets split by '|'
  *   --heap         memory: heap snapshots after 11 cycles instead of the RSS runs (--heap-dir keeps them)
+ *   --appear N     churn: namespaces that appear at once beside a running agent (default 500)
+ *   --churn NxR    churn: N namespaces created and deleted R times under a 1 s interval (default 200x100)
  *
  * `npm run bench -- fleet [options]` runs the fleet benchmark instead (bench/fleet.ts; no root).
  */
@@ -37,10 +39,22 @@ interface BenchValues {
   interval?: string;
   heap?: boolean;
   'heap-dir'?: string;
+  appear?: string;
+  churn?: string;
 }
 
 const OPTIONAL: OptionalBench[] = [
   { part: 'readers', file: './readers.js', run: (module, counts) => call(module, 'benchReaders', counts) },
+  {
+    part: 'churn', file: './churn.js', run: (module, _counts, values) => {
+      const churn = /^(\d+)x(\d+)$/.exec(values.churn ?? '200x100');
+      if (churn === null) throw new Error(`--churn: ${JSON.stringify(values.churn)} is not NxR (namespaces x rounds), e.g. 200x100`);
+      return call(module, 'benchChurn', {
+        appear: positive(values.appear, '--appear', 500), churn: positive(churn[1], '--churn', 200), rounds: positive(churn[2], '--churn', 100),
+        progress: (line: string) => console.error(line),
+      });
+    },
+  },
   { part: 'collectors', file: './collectors.js', run: (module, counts) => call(module, 'benchCollectors', counts) },
   { part: 'pushgateway', file: './pushgateway.js', run: (module) => call(module, 'benchPushgateway') },
   { part: 'remote_write', file: './remoteWrite.js', run: (module) => call(module, 'benchRemoteWrite') },
@@ -102,7 +116,7 @@ async function main(): Promise<number> {
       max: { type: 'string' }, counts: { type: 'string' }, repeat: { type: 'string' }, threads: { type: 'string' },
       profile: { type: 'boolean', default: false }, only: { type: 'string' },
       duration: { type: 'string' }, interval: { type: 'string' }, heap: { type: 'boolean', default: false }, 'heap-dir': { type: 'string' },
-      targets: { type: 'string' }, 'try-flags': { type: 'string' },
+      targets: { type: 'string' }, 'try-flags': { type: 'string' }, appear: { type: 'string' }, churn: { type: 'string' },
     },
   });
   if (process.getuid?.() !== 0) {
