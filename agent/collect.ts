@@ -1,7 +1,7 @@
 import type { Config } from '../shared/config/configTypes.js';
 import type { Discovery } from '../shared/discovery.js';
 import type { Namespace, NamespaceResult, Snapshot } from '../shared/snapshot.js';
-import { discoverNamespaces, type DiscoveryOptions } from './discover.js';
+import { discoverNamespaces, MountsInProgress, NamespaceTypes, type DiscoveryOptions } from './discover.js';
 import type { Logger } from './log.js';
 import { NsenterReader } from './readers/nsenter.js';
 import type { ReaderOptions } from './readers/options.js';
@@ -38,10 +38,14 @@ export class Collection {
   /** Aborts reader auto's self-test in flight (a shutdown at start). */
   #selfTest: AbortController | null = null;
   #stopped = false;
+  /** The last cycle's discovery options: what a reader opening namespaces ahead is told to look for. */
+  #lastDiscovery: DiscoveryOptions | null = null;
+  /** Namespace types for discoveries between cycles, kept apart from the cycles' own. */
+  #arrivalTypes: NamespaceTypes | null = null;
 
   constructor(setting: Config['reader'], options: ReaderOptions, nsenter: Reader = new NsenterReader(options)) {
     this.#setting = setting;
-    this.#options = options;
+    this.#options = { ...options, arrivals: () => this.#arrivals() };
     this.#nsenter = nsenter;
   }
 
@@ -92,6 +96,7 @@ export class Collection {
     const timestampMs = now();
     const started = performance.now();
     const discovery = await discoverNamespaces(options.discovery);
+    this.#lastDiscovery = options.discovery;
     const { namespaces } = discovery;
     await this.start(namespaces);
     if (this.#reader.state === 'awaiting a namespace') await this.#takeSelfTest(namespaces);
@@ -115,6 +120,19 @@ export class Collection {
       discoveryErrors: discovery.problems,
       unlistedDirs: discovery.unlisted,
     };
+  }
+
+  /**
+   * What the next cycle's discovery would find now, for a reader that opens namespaces ahead. Its
+   * own state for mounts in progress and types: a cycle's discovery carries those from one cycle to
+   * the next, which a discovery in between must not advance. A file not mounted yet is left out.
+   */
+  async #arrivals(): Promise<readonly Namespace[]> {
+    const last = this.#lastDiscovery;
+    if (last === null || this.#stopped) return [];
+    this.#arrivalTypes ??= new NamespaceTypes(last.procRoot);
+    const discovery = await discoverNamespaces({ netnsDirs: last.netnsDirs, filter: last.filter, procRoot: last.procRoot, types: this.#arrivalTypes, mounting: new MountsInProgress() });
+    return discovery.namespaces;
   }
 
   async #takeSelfTest(namespaces: readonly Namespace[]): Promise<void> {

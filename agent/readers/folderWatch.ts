@@ -7,19 +7,22 @@ import path from 'node:path';
  * moment `ip netns delete` removes the file. Events are gathered for a moment and checked by stat:
  * gone, or the name now names another namespace (another inode). libuv reads the inotify queue on
  * every turn of the event loop and does not pass IN_Q_OVERFLOW on; an event lost that way (or an
- * unmount, which sends none) is caught by the reader's check at the next discovery.
+ * unmount, which sends none) is caught by the reader's check at the next discovery. Any event is
+ * also passed on (`onChanged`): a file that appeared may be a namespace to open ahead of the cycle.
  */
 export class FolderWatch {
   readonly #onGone: (inodes: number[]) => void;
+  readonly #onChanged: () => void;
   readonly #held: () => ReadonlyMap<number, { path: string; file: string | Buffer }>;
   readonly #watchers = new Map<string, FSWatcher>();
   /** Names that changed per folder since the last check; null: anything in that folder may have. */
   #changed = new Map<string, Set<string> | null>();
   #scheduled = false;
 
-  constructor(held: () => ReadonlyMap<number, { path: string; file: string | Buffer }>, onGone: (inodes: number[]) => void) {
+  constructor(held: () => ReadonlyMap<number, { path: string; file: string | Buffer }>, onGone: (inodes: number[]) => void, onChanged: () => void = () => {}) {
     this.#held = held;
     this.#onGone = onGone;
+    this.#onChanged = onChanged;
   }
 
   /** Watches exactly these folders from now on. */
@@ -78,6 +81,7 @@ export class FolderWatch {
       if (!namesInode(file, inode)) gone.push(inode);
     }
     if (gone.length > 0) this.#onGone(gone);
+    if (changed.size > 0) this.#onChanged();
   }
 }
 

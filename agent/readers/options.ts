@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { CollectorsConfig, Config, ProcMetricConfig } from '../../shared/config/configTypes.js';
+import type { Namespace } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 
 /** What every reader is built from: made once from the config (readerOptions), handed to each as it is. */
@@ -25,6 +26,12 @@ export interface ReaderOptions {
    * descriptor limit allows. 0 enters every namespace at every read.
    */
   heldLimit?: number;
+  /**
+   * The namespaces a cycle would read now (the collection's discovery, its last cycle's folders and
+   * filter): a reader that keeps namespaces open asks when its folders change between cycles, and
+   * opens the new ones then, so the next cycle finds them held. Unset: nothing is opened ahead.
+   */
+  arrivals?: () => Promise<readonly Namespace[]>;
 }
 
 /**

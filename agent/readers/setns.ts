@@ -13,6 +13,13 @@ import { SetnsWorkerPool } from './setnsPool.js';
  */
 const DESCRIPTOR_HEADROOM = 512;
 
+/**
+ * How long after a folder changes the namespaces that appeared are looked for: `ip netns add`
+ * creates the file, then bind-mounts the namespace onto it; a file not mounted yet is left to the
+ * next cycle.
+ */
+const ARRIVALS_DELAY_MS = 100;
+
 /** How many namespaces' handles fit in `softLimit` descriptors, at `perNamespace` each. */
 function heldLimitFor(softLimit: number, perNamespace: number): number {
   return Math.max(0, Math.floor((softLimit - DESCRIPTOR_HEADROOM) / Math.max(1, perNamespace)));
@@ -36,6 +43,10 @@ export class SetnsReader implements Reader {
   readonly #timedOut = new Set<number>();
   #starting: Promise<void> | null = null;
   #stopped = false;
+  #arrivalsTimer: NodeJS.Timeout | null = null;
+  /** Opening ahead runs (one at a time); a change meanwhile makes it look again when done. */
+  #arrivalsRunning = false;
+  #arrivalsAgain = false;
   /** A worker was in doubt in the last cycle: the next one says the workers read again. */
   #faulted = false;
 
@@ -56,7 +67,7 @@ export class SetnsReader implements Reader {
       startTimeoutMs: options.startTimeoutMs,
       onFault: (timedOut) => this.#onFault(timedOut),
     });
-    this.#watch = new FolderWatch(() => this.#pool.heldNamespaces(), (inodes) => this.#pool.forget(inodes));
+    this.#watch = new FolderWatch(() => this.#pool.heldNamespaces(), (inodes) => this.#pool.forget(inodes), () => this.#foldersChanged());
   }
 
   get held(): HeldFigures {
@@ -76,6 +87,7 @@ export class SetnsReader implements Reader {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#watch.close();
+    clearTimeout(this.#arrivalsTimer ?? undefined);
     await this.#pool.stop();
   }
 
@@ -116,6 +128,38 @@ export class SetnsReader implements Reader {
     for (const inode of this.#pool.heldNamespaces().keys()) if (!selected.has(inode)) gone.push(inode);
     if (gone.length > 0) this.#pool.forget(gone);
     if (!this.#stopped) this.#watch.watchFolders(new Set(namespaces.map((ns) => path.dirname(ns.path))));
+  }
+
+  /**
+   * A watched folder changed between cycles: soon after, the namespaces a cycle would read are
+   * asked for and those not held are opened, so the first cycle that reads them does not pay for
+   * entering and opening them (the kernel's first reading of a namespace is the costly part).
+   */
+  #foldersChanged(): void {
+    if (this.#options.arrivals === undefined || this.#stopped) return;
+    if (this.#arrivalsRunning) {
+      this.#arrivalsAgain = true;
+      return;
+    }
+    this.#arrivalsTimer ??= setTimeout(() => void this.#openArrivals(this.#options.arrivals!), ARRIVALS_DELAY_MS).unref();
+  }
+
+  async #openArrivals(arrivals: () => Promise<readonly Namespace[]>): Promise<void> {
+    this.#arrivalsTimer = null;
+    this.#arrivalsRunning = true;
+    try {
+      const namespaces = await arrivals();
+      if (!this.#stopped) await Promise.all(namespaces.filter((ns) => !this.#timedOut.has(ns.inode)).map((ns) => this.#pool.openAhead(ns)));
+    } catch (error) {
+      // The next cycle's own discovery reports whatever is wrong; until then nothing is opened ahead.
+      this.#options.logger.debug({ err: (error as Error).message }, 'setns reader: looking for namespaces to open ahead failed');
+    } finally {
+      this.#arrivalsRunning = false;
+      if (this.#arrivalsAgain) {
+        this.#arrivalsAgain = false;
+        this.#foldersChanged();
+      }
+    }
   }
 
   #onFault(timedOut: Namespace | null): void {

@@ -186,6 +186,16 @@ export class SetnsWorkerPool {
     if (!ended && this.#live.size > 0) this.#exitHardAtExit();
   }
 
+  /**
+   * Opens `ns` ahead of the next cycle (it appeared between cycles): read with its handles kept,
+   * the reading dropped. Nothing when it is held or being opened already, or the budget is spent.
+   */
+  async openAhead(ns: Namespace): Promise<void> {
+    if (!this.hasWorkers || this.#held.has(ns.inode) || this.#opening.has(ns.inode)) return;
+    if (this.#held.size + this.#opening.size >= this.#options.heldLimit) return;
+    await this.read(ns);
+  }
+
   read(ns: Namespace): Promise<NamespaceResult | 'doubt'> {
     if (!this.hasWorkers || this.#slots.length === 0) return Promise.resolve('doubt');
     const owner = this.#held.get(ns.inode)?.slot;

@@ -11,7 +11,7 @@ import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/con
 import type { NamespaceResult, NamespaceSample } from '../../shared/snapshot.js';
 import { configFrom } from '../helpers/config.js';
 import { addBareNamespaces, addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, sh, TEST_PREFIX } from '../helpers/netns.js';
-import { readerCycle, testReaderOptions } from '../helpers/readers.js';
+import { collectCycle, readerCycle, startedCollection, testReaderOptions } from '../helpers/readers.js';
 import { runWhen } from '../helpers/requirements.js';
 
 /**
@@ -238,6 +238,35 @@ test('past the descriptor budget the rest are entered at each read, and read ali
     assert.is(sockets() - before, 2);
   } finally {
     await reader.stop();
+  }
+});
+
+test('namespaces that appear between cycles are opened before the next one, which finds them held; others are left alone', async () => {
+  const collection = await startedCollection('setns', options());
+  const heldNow = () => collection.held?.held ?? -1;
+  try {
+    addNamespace('hn-first');
+    const first = await collectCycle(collection, only('hn-'));
+    assert.is(first.results.filter((r) => r.ok).length, 1);
+    assert.is(heldNow(), 1);
+    addBareNamespaces('hn-new', 5);
+    // Not selected by the filter: never opened.
+    addBareNamespaces('hz-other', 2);
+    const deadline = Date.now() + 3_000;
+    while (heldNow() < 6 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.is(heldNow(), 6, 'the five new namespaces were opened between the cycles');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.is(heldNow(), 6, 'and nothing the filter leaves out');
+    const next = await collectCycle(collection, only('hn-'));
+    assert.is(next.results.filter((r) => r.ok).length, 6);
+    assert.is(heldNow(), 6);
+    // One deleted right after it was opened ahead is let go of as any held one is.
+    deleteNamespace(`${TEST_PREFIX}hn-new-00000`);
+    const gone = Date.now() + 2_000;
+    while (heldNow() > 5 && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.is(heldNow(), 5);
+  } finally {
+    await collection.stop();
   }
 });
 
