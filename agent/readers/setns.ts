@@ -19,6 +19,11 @@ const DESCRIPTOR_HEADROOM = 512;
  * next cycle.
  */
 const ARRIVALS_DELAY_MS = 100;
+/**
+ * At most one such look a second: each is a discovery of every folder (about 8 ms at 1,000
+ * namespaces), and a host where namespaces come and go all the time must not pay it per event.
+ */
+const ARRIVALS_GAP_MS = 1_000;
 
 /** How many namespaces' handles fit in `softLimit` descriptors, at `perNamespace` each. */
 function heldLimitFor(softLimit: number, perNamespace: number): number {
@@ -47,6 +52,7 @@ export class SetnsReader implements Reader {
   /** Opening ahead runs (one at a time); a change meanwhile makes it look again when done. */
   #arrivalsRunning = false;
   #arrivalsAgain = false;
+  #arrivalsLastStarted = -Infinity;
   /** A worker was in doubt in the last cycle: the next one says the workers read again. */
   #faulted = false;
 
@@ -141,12 +147,14 @@ export class SetnsReader implements Reader {
       this.#arrivalsAgain = true;
       return;
     }
-    this.#arrivalsTimer ??= setTimeout(() => void this.#openArrivals(this.#options.arrivals!), ARRIVALS_DELAY_MS).unref();
+    const delay = Math.max(ARRIVALS_DELAY_MS, this.#arrivalsLastStarted + ARRIVALS_GAP_MS - performance.now());
+    this.#arrivalsTimer ??= setTimeout(() => void this.#openArrivals(this.#options.arrivals!), delay).unref();
   }
 
   async #openArrivals(arrivals: () => Promise<readonly Namespace[]>): Promise<void> {
     this.#arrivalsTimer = null;
     this.#arrivalsRunning = true;
+    this.#arrivalsLastStarted = performance.now();
     try {
       const namespaces = await arrivals();
       if (!this.#stopped) await Promise.all(namespaces.filter((ns) => !this.#timedOut.has(ns.inode)).map((ns) => this.#pool.openAhead(ns)));
