@@ -131,7 +131,7 @@ export class Collection {
     const last = this.#lastDiscovery;
     if (last === null || this.#stopped) return [];
     this.#arrivalTypes ??= new NamespaceTypes(last.procRoot);
-    const discovery = await discoverNamespaces({ netnsDirs: last.netnsDirs, filter: last.filter, procRoot: last.procRoot, types: this.#arrivalTypes, mounting: new MountsInProgress() });
+    const discovery = await discoverNamespaces({ ...last, types: this.#arrivalTypes, mounting: new MountsInProgress() });
     return discovery.namespaces;
   }
 

@@ -1,12 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeFlagsOfShebang, originalExampleConfig, parseCycleLine, parseFloorOutput } from './cycleFigures.js';
+import { nodeFlagsOfShebang, originalExampleConfig, parseCycleLine } from './cycleFigures.js';
 import { fixed, formatTable } from './figures.js';
 import { BENCH_PREFIX, NamespacePool } from './namespaces.js';
-import { compileFloor, FLOOR_SOURCE, stopAgent } from './readers.js';
+import { compileFloor, FLOOR_SOURCE, runFloor, stopAgent } from './readers.js';
 
 /**
  * Namespaces that come and go, against a long-running agent with its default reader (issue 22):
@@ -87,8 +87,8 @@ async function appearPart(work: string, options: ChurnOptions): Promise<string[]
       await entering.stop();
     }
     await untouched.grow(options.appear);
-    const floor = parseFloorOutput(await run(await compileFloor(work, FLOOR_SOURCE, 'setns-floor'), ['/run/netns', untouched.prefix, '3']));
-    const [floorFirst, floorSteady] = [floor[0]!.wallMs, median(floor.slice(1).map((round) => round.wallMs))];
+    const floor = await runFloor(await compileFloor(work, FLOOR_SOURCE, 'setns-floor'), untouched.prefix, options.appear, []);
+    const [floorFirst, floorSteady] = [floor.first.wallMs, floor.steady.wallMs];
     const failed = [first, ...held, ...enteringSteady].reduce((sum, cycle) => sum + cycle.failed, 0);
     const heldMs = median(held.map((cycle) => cycle.durationMs));
     const enteringMs = median(enteringSteady.map((cycle) => cycle.durationMs));
@@ -166,12 +166,6 @@ async function churnPart(work: string, options: ChurnOptions): Promise<string[]>
     ...formatTable(['agent', 'descriptors', 'threads'], counts.map((count) => [count.when, String(count.fds), String(count.threads)])),
     `every deleted namespace freed: yes, ${rounds.length} rounds; later than max(1 s, the control + 1 s): ${late} rounds; descriptors back to their count after round 1: ${atEnd.fds === afterFirst.fds ? 'yes' : `NO (${afterFirst.fds} → ${atEnd.fds})`}; threads: ${atEnd.threads === afterFirst.threads ? 'yes' : `NO (${afterFirst.threads} → ${atEnd.threads})`}`,
   ];
-}
-
-function run(binary: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, args, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${path.basename(binary)}: ${stderr.trim() || error.message}`))));
-  });
 }
 
 function writeChurnConfig(work: string, name: string, whitelist: string, intervalS: number): string {

@@ -149,7 +149,7 @@ async function heldFloorRows(binary: string, prefix: string, count: number): Pro
 }
 
 /** The floor program's first round (a fresh process) and the median of its later rounds (steady state). */
-async function runFloor(binary: string, prefix: string, count: number, extra: string[]): Promise<{ first: FloorRound; steady: FloorRound }> {
+export async function runFloor(binary: string, prefix: string, count: number, extra: string[]): Promise<{ first: FloorRound; steady: FloorRound }> {
   const text = await new Promise<string>((resolve, reject) => {
     execFile(binary, ['/run/netns', prefix, String(FLOOR_ROUNDS), ...extra], (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`floor: ${stderr.trim()}`))));
   });

@@ -191,8 +191,7 @@ export class SetnsWorkerPool {
    * the reading dropped. Nothing when it is held or being opened already, or the budget is spent.
    */
   async openAhead(ns: Namespace): Promise<void> {
-    if (!this.hasWorkers || this.#held.has(ns.inode) || this.#opening.has(ns.inode)) return;
-    if (this.#held.size + this.#opening.size >= this.#options.heldLimit) return;
+    if (!this.hasWorkers || this.#held.has(ns.inode) || this.#opening.has(ns.inode) || !this.#hasRoom()) return;
     await this.read(ns);
   }
 
@@ -229,16 +228,20 @@ export class SetnsWorkerPool {
 
   /** Whether one more namespace's handles fit the descriptor budget; the first refusal is said once. */
   #roomToHold(ns: Namespace): boolean {
-    const { heldLimit } = this.#options;
-    if (this.#held.size + this.#opening.size < heldLimit) return true;
+    if (this.#hasRoom()) return true;
     if (!this.#budgetLogged) {
       this.#budgetLogged = true;
       this.#options.logger.warn(
-        { held_limit: heldLimit, namespace: ns.name },
+        { held_limit: this.#options.heldLimit, namespace: ns.name },
         'setns reader: the descriptor budget is spent; namespaces past it are entered at each read (raise LimitNOFILE / --ulimit nofile to hold them all)',
       );
     }
     return false;
+  }
+
+  /** Whether one more namespace's handles fit the descriptor budget. */
+  #hasRoom(): boolean {
+    return this.#held.size + this.#opening.size < this.#options.heldLimit;
   }
 
   #exitHardAtExit(): void {
