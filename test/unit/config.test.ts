@@ -199,4 +199,10 @@ test('durations a timer cannot hold are refused, naming the key', () => {
   assert.match(configErrors({ push: { pushgateway: { url: 'http://127.0.0.1:9091', timeout: '9999h' } } })[0]!, /^push\.pushgateway\.timeout: at most 24d/);
 });
 
+test('remote_write sends up to 10,000 samples per request by default (vmagent\'s block size): a cycle of 1,000 namespaces is 3 requests, not 15', () => {
+  const remoteWrite = configFrom({ push: { remote_write: { url: 'http://rw/api/v1/write' } } }).push.remoteWrite!;
+  assert.is(remoteWrite.maxSamplesPerSend, 10_000);
+  assert.is(configFrom({ push: { remote_write: { url: 'http://rw/api/v1/write', max_samples_per_send: 2000 } } }).push.remoteWrite!.maxSamplesPerSend, 2000);
+});
+
 test.run();
