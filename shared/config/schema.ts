@@ -348,7 +348,9 @@ function readRemoteWrite(value: unknown, hostname: string, environment: ConfigEn
   return {
     ...readHttpClient(fields, at, environment, issues),
     externalLabels,
-    maxSamplesPerSend: readPositiveInteger(fields.max_samples_per_send, join(at, 'max_samples_per_send'), 2_000, issues),
+    // vmagent's block size, not Prometheus' 2,000: an agent sends a whole cycle at once, and each
+    // request costs ~1 ms of CPU in the HTTP client whatever its size (1,000 namespaces: 3, not 15).
+    maxSamplesPerSend: readPositiveInteger(fields.max_samples_per_send, join(at, 'max_samples_per_send'), 10_000, issues),
     buffer: {
       maxSamples: readPositiveInteger(buffer.max_samples, join(at, 'buffer.max_samples'), 1_000_000, issues),
       dir,
