@@ -28,11 +28,10 @@ function familiesText(families: readonly SlotFamily[]): string {
     const name = escapeText(family.name);
     if (index > 0) text += '\n\n';
     text += `# HELP ${name} ${escapeText(family.help)}\n# TYPE ${name} ${family.type}`;
-    const { order, slotValues, labelTexts } = family;
+    const { order, slotValues, lineTexts } = family;
     for (let position = 0; position < family.count; position++) {
       const slot = order[position]!;
-      const labels = labelTexts[slot] ?? (labelTexts[slot] = labelText(family.labels[slot]!));
-      text += `\n${name}${labels} ${valueText(slotValues[slot]!)}`;
+      text += (lineTexts[slot] ?? (lineTexts[slot] = lineText(name, family.labels[slot]!))) + valueText(slotValues[slot]!);
     }
   }
   return text;
@@ -45,14 +44,10 @@ function writeFamilies(families: readonly SlotFamily[], into: GrowingBuffer): vo
     const name = escapeText(family.name);
     if (index > 0) into.latin1('\n\n');
     into.utf8(`# HELP ${name} ${escapeText(family.help)}\n# TYPE ${name} ${family.type}`);
-    const { order, slotValues, labelTexts } = family;
+    const { order, slotValues, lineTexts } = family;
     for (let position = 0; position < family.count; position++) {
       const slot = order[position]!;
-      const labels = labelTexts[slot] ?? (labelTexts[slot] = labelText(family.labels[slot]!));
-      into.byte(0x0a);
-      into.utf8(name);
-      into.utf8(labels);
-      into.byte(0x20);
+      into.utf8(lineTexts[slot] ?? (lineTexts[slot] = lineText(name, family.labels[slot]!)));
       writeValue(slotValues[slot]!, into);
     }
   }
@@ -100,6 +95,11 @@ export function cycleExposition(families: readonly SlotFamily[], more?: () => Pr
       return into.bytes();
     },
   };
+}
+
+/** A series' line up to its value: newline, name, labels, the space before the value. */
+function lineText(name: string, labels: LabelSet): string {
+  return `\n${name}${labelText(labels)} `;
 }
 
 function labelText(labels: LabelSet): string {

@@ -43,8 +43,11 @@ export class SlotFamily implements SeriesFamily {
   readonly keys: (string | undefined)[] = [];
   readonly labels: (LabelSet | undefined)[] = [];
   slotValues = new Float64Array(8);
-  /** By slot: the series' `{label="value",...}` in the text exposition, made when first needed. */
-  readonly labelTexts: (string | undefined)[] = [];
+  /**
+   * By slot: the series' line of the text exposition up to its value (`\nname{label="value",...} `),
+   * made when first needed: a steady cycle writes one string and a number per series.
+   */
+  readonly lineTexts: (string | undefined)[] = [];
   metricNames: (string | undefined)[] | undefined;
   /** By slot: the cycle it was last set in (0: free). */
   #setIn = new Uint32Array(8);
@@ -131,7 +134,7 @@ export class SlotFamily implements SeriesFamily {
     this.#byKey.delete(this.keys[slot]!);
     this.keys[slot] = undefined;
     this.labels[slot] = undefined;
-    this.labelTexts[slot] = undefined;
+    this.lineTexts[slot] = undefined;
     if (this.metricNames !== undefined) this.metricNames[slot] = undefined;
     this.#setIn[slot] = 0;
     this.#free.push(slot);
