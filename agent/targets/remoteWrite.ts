@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { failureClass, rejectionVerdict, type BackoffPolicy } from '../../shared/backoff.js';
 import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
 import type { ExtraMetric } from '../../shared/metrics/families.js';
-import { decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, uncompress } from '../../shared/remoteWrite/encode.js';
+import { encodeWriteRequest, REMOTE_WRITE_HEADERS } from '../../shared/remoteWrite/encode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
 import { sampleCount, type TimeSeries } from '../../shared/remoteWrite/series.js';
@@ -283,6 +283,9 @@ export class RemoteWriteTarget implements PushTarget {
    * identical sample twice without complaint).
    */
   async #sendSplit(batch: BufferBatch, deadlineMs: number, signal: AbortSignal | undefined): Promise<DrainResult> {
+    // Loaded on the first 413: an agent whose receiver never answers one never loads protobufjs.
+    const { decodeWriteRequest } = await import('../../shared/remoteWrite/decode.js');
+    const { uncompress } = await portableSnappy();
     const series = batch.bodies.flatMap((body) => decodeWriteRequest(uncompress(body)).timeseries);
     let attempts = 0;
     let delivered = 0;
@@ -333,6 +336,7 @@ export class RemoteWriteTarget implements PushTarget {
    */
   async #requestBody(batch: BufferBatch): Promise<Buffer> {
     if (batch.bodies.length === 1) return toBuffer(batch.bodies[0]!);
+    const { uncompress } = await portableSnappy();
     return toBuffer((await this.#compressor()).compress(Buffer.concat(batch.bodies.map((body) => uncompress(body)))));
   }
 
@@ -368,6 +372,14 @@ export class RemoteWriteTarget implements PushTarget {
     this.#dropped[reason] += samples;
     this.#deps.logger.warn({ target: this.name, samples, error }, 'remote_write: receiver rejected samples as malformed; dropped, not retried');
   }
+}
+
+/**
+ * snappyjs, to read buffered requests back (several merged into one request, the 413 split):
+ * loaded the first time that happens, after an outage, not by every agent.
+ */
+function portableSnappy(): Promise<typeof import('../../shared/remoteWrite/snappyBlock.js')> {
+  return import('../../shared/remoteWrite/snappyBlock.js');
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

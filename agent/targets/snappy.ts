@@ -1,5 +1,3 @@
-import { compress as compressPortable } from '../../shared/remoteWrite/encode.js';
-
 export interface SnappyBlock {
   compress: (bytes: Uint8Array) => Uint8Array;
   /** "native" (the prebuilt binding for this platform) or "portable" (snappyjs). */
@@ -27,7 +25,9 @@ export async function loadSnappy(): Promise<SnappyBlock> {
     // fast: the binding's own freshly allocated pages cost more to touch than the copy.
     return { compress: (bytes) => native.compressSync(asBuffer(bytes), { copyOutputData: true }), kind: 'native' };
   } catch {
-    return { compress: compressPortable, kind: 'portable' };
+    // Loaded only here: where the binding loads, snappyjs stays out of the process.
+    const { compress } = await import('../../shared/remoteWrite/snappyBlock.js');
+    return { compress, kind: 'portable' };
   }
 }
 

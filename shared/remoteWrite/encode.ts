@@ -1,5 +1,3 @@
-import protobuf from 'protobufjs/light.js';
-import snappy from 'snappyjs';
 import { ProtoWriter, TAG, utf8Length, varintLength } from './protobuf.js';
 import type { MetricKind, MetricMetadata, Sample, TimeSeries } from './series.js';
 
@@ -13,55 +11,7 @@ export const REMOTE_WRITE_HEADERS = {
 /** Prometheus' staleness marker: a NaN with this exact bit pattern (value.StaleNaN). */
 export const STALE_NAN_BITS = { high: 0x7ff00000, low: 0x00000002 } as const;
 
-/**
- * prompb's WriteRequest (remote.proto + types.proto), declared here rather than generated. One
- * deliberate twist: Sample.value is declared fixed64 instead of double. Both are the same 8
- * little-endian bytes on the wire, but a JS number cannot be trusted to keep a NaN's payload (V8
- * canonicalises NaNs stored in double arrays), so the encoder writes the value's bits itself and
- * the stale marker reaches the receiver bit-exact.
- */
-const SCHEMA = {
-  nested: {
-    prometheus: {
-      nested: {
-        WriteRequest: {
-          fields: {
-            timeseries: { rule: 'repeated', type: 'TimeSeries', id: 1 },
-            metadata: { rule: 'repeated', type: 'MetricMetadata', id: 3 },
-          },
-          reserved: [[2, 2]],
-        },
-        TimeSeries: {
-          fields: {
-            labels: { rule: 'repeated', type: 'Label', id: 1 },
-            samples: { rule: 'repeated', type: 'Sample', id: 2 },
-          },
-        },
-        Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-        Sample: { fields: { value: { type: 'fixed64', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
-        MetricMetadata: {
-          fields: {
-            type: { type: 'MetricType', id: 1 },
-            metricFamilyName: { type: 'string', id: 2 },
-            help: { type: 'string', id: 4 },
-            unit: { type: 'string', id: 5 },
-          },
-          nested: {
-            MetricType: {
-              values: { UNKNOWN: 0, COUNTER: 1, GAUGE: 2, HISTOGRAM: 3, GAUGEHISTOGRAM: 4, SUMMARY: 5, INFO: 6, STATESET: 7 },
-            },
-          },
-        },
-      },
-    },
-  },
-};
-
-const root = protobuf.Root.fromJSON(SCHEMA);
-const WriteRequestType = root.lookupType('prometheus.WriteRequest');
-
-const METRIC_TYPE: Record<MetricKind, number> = { unknown: 0, counter: 1, gauge: 2, histogram: 3, summary: 5 };
-const METRIC_KIND = Object.fromEntries(Object.entries(METRIC_TYPE).map(([kind, id]) => [id, kind as MetricKind]));
+export const METRIC_TYPE: Record<MetricKind, number> = { unknown: 0, counter: 1, gauge: 2, histogram: 3, summary: 5 };
 
 export interface WriteRequest {
   timeseries: readonly TimeSeries[];
@@ -149,45 +99,4 @@ function valueBits(sample: Sample): { low: number; high: number } {
   if (sample.stale === true) return STALE_NAN_BITS;
   scratch.setFloat64(0, sample.value, true);
   return { low: scratch.getUint32(0, true), high: scratch.getUint32(4, true) };
-}
-
-/** Snappy block format (not the framed/stream format), as the spec requires. */
-export function compress(bytes: Uint8Array): Uint8Array {
-  return snappy.compress(bytes);
-}
-
-/** Refuses to inflate past `maxLength` bytes so a corrupt length prefix cannot exhaust memory. */
-export function uncompress(bytes: Uint8Array, maxLength = 256 * 1024 * 1024): Uint8Array {
-  return snappy.uncompress(bytes, maxLength);
-}
-
-interface DecodedSample {
-  value: { low: number; high: number };
-  timestamp: number | { low: number; high: number };
-}
-
-/** Reads a WriteRequest back (the buffer's checks and the tests); stale markers come back flagged. */
-export function decodeWriteRequest(bytes: Uint8Array): Required<WriteRequest> {
-  const decoded = WriteRequestType.toObject(WriteRequestType.decode(bytes), { longs: Object, enums: Number, defaults: true }) as {
-    timeseries: { labels: { name: string; value: string }[]; samples: DecodedSample[] }[];
-    metadata: { type: number; metricFamilyName: string; help: string }[];
-  };
-  return {
-    timeseries: decoded.timeseries.map((series) => ({
-      labels: series.labels.map((label) => ({ name: label.name, value: label.value })),
-      samples: series.samples.map(decodeSample),
-    })),
-    metadata: decoded.metadata.map((entry) => ({
-      type: METRIC_KIND[entry.type] ?? 'unknown', metricFamilyName: entry.metricFamilyName, help: entry.help,
-    })),
-  };
-}
-
-function decodeSample(sample: DecodedSample): Sample {
-  const { low, high } = sample.value;
-  const timestampMs = typeof sample.timestamp === 'number' ? sample.timestamp : sample.timestamp.high * 2 ** 32 + (sample.timestamp.low >>> 0);
-  if (high >>> 0 === STALE_NAN_BITS.high && low >>> 0 === STALE_NAN_BITS.low) return { value: Number.NaN, timestampMs, stale: true };
-  scratch.setUint32(0, low >>> 0, true);
-  scratch.setUint32(4, high >>> 0, true);
-  return { value: scratch.getFloat64(0, true), timestampMs };
 }

@@ -7,7 +7,7 @@ import snappy from 'snappyjs';
 import type { Logger } from '../../agent/log.js';
 import type { CycleOutput, PushTarget } from '../../agent/targets/target.js';
 import type { RemoteWriteConfig } from '../../shared/config/configTypes.js';
-import { decodeWriteRequest } from '../../shared/remoteWrite/encode.js';
+import { decodeWriteRequest } from '../../shared/remoteWrite/decode.js';
 import { REMOTE_WRITE_METRICS } from '../../shared/remoteWrite/metrics.js';
 import type { Label } from '../../shared/remoteWrite/series.js';
 import { configFrom } from './config.js';

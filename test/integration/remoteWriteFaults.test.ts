@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RemoteWriteTarget } from '../../agent/targets/remoteWrite.js';
-import { decodeWriteRequest, uncompress } from '../../shared/remoteWrite/encode.js';
+import { decodeWriteRequest } from '../../shared/remoteWrite/decode.js';
+import { uncompress } from '../../shared/remoteWrite/snappyBlock.js';
 import { decodeBody, faultServer, memoryLogger, remoteWriteConfig, remoteWriteFigures, syntheticCycle } from '../helpers/remoteWrite.js';
 
 /** Receivers that fail in scripted ways, on loopback: what the target does about each. */

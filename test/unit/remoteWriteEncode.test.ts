@@ -2,9 +2,9 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import snappy from 'snappyjs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  compress, decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, STALE_NAN_BITS, uncompress,
-} from '../../shared/remoteWrite/encode.js';
+import { decodeWriteRequest } from '../../shared/remoteWrite/decode.js';
+import { encodeWriteRequest, REMOTE_WRITE_HEADERS, STALE_NAN_BITS } from '../../shared/remoteWrite/encode.js';
+import { compress, uncompress } from '../../shared/remoteWrite/snappyBlock.js';
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../../shared/metrics/familyTable.js';
 import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
 import { normaliseLabels, SPEC_WRITE_REQUEST } from '../helpers/remoteWrite.js';

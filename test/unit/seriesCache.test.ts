@@ -1,7 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { familiesFromValues, FamilyTable, type SeriesFamily } from '../../shared/metrics/familyTable.js';
-import { compress, decodeWriteRequest, encodeWriteRequest, uncompress } from '../../shared/remoteWrite/encode.js';
+import { decodeWriteRequest } from '../../shared/remoteWrite/decode.js';
+import { encodeWriteRequest } from '../../shared/remoteWrite/encode.js';
+import { compress, uncompress } from '../../shared/remoteWrite/snappyBlock.js';
 import { SeriesCache } from '../../shared/remoteWrite/seriesCache.js';
 import type { TimeSeries } from '../../shared/remoteWrite/series.js';
 import { SPEC_WRITE_REQUEST } from '../helpers/remoteWrite.js';

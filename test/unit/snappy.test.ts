@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadSnappy } from '../../agent/targets/snappy.js';
-import { uncompress } from '../../shared/remoteWrite/encode.js';
+import { uncompress } from '../../shared/remoteWrite/snappyBlock.js';
 
 const test = suite('remote_write snappy: the native binding where it loads');
 
