@@ -35,14 +35,22 @@ export function areaOf(functionName: string, url: string): string {
   return url === '' ? 'native/builtin' : 'other';
 }
 
-export function summarizeProfile(profile: CpuProfile, top = 10): ProfileSummary {
+/**
+ * `window` (µs on the profile's clock, CLOCK_MONOTONIC: the same as process.hrtime in any process
+ * of the host) keeps only the samples taken within it, e.g. the steady cycles of a long run.
+ */
+export function summarizeProfile(profile: CpuProfile, top = 10, window?: { fromUs: number; toUs: number }): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const perFunction = new Map<string, number>();
   const perArea = new Map<string, number>();
+  let at = profile.startTime;
   profile.samples.forEach((id, index) => {
     const node = byId.get(id);
-    const ms = (profile.timeDeltas[index] ?? 0) / 1000;
+    const deltaUs = profile.timeDeltas[index] ?? 0;
+    at += deltaUs;
+    const ms = deltaUs / 1000;
     if (node === undefined) return;
+    if (window !== undefined && (at < window.fromUs || at > window.toUs)) return;
     const { functionName, url, lineNumber } = node.callFrame;
     const file = url.split('/').slice(-1)[0] ?? '';
     const name = `${functionName || '(anonymous)'} ${file}${file ? `:${lineNumber + 1}` : ''}`.trim();
@@ -52,7 +60,7 @@ export function summarizeProfile(profile: CpuProfile, top = 10): ProfileSummary 
   });
   const ranked = (map: Map<string, number>) => [...map.entries()].sort((a, b) => b[1] - a[1]);
   return {
-    totalMs: (profile.endTime - profile.startTime) / 1000,
+    totalMs: window === undefined ? (profile.endTime - profile.startTime) / 1000 : (window.toUs - window.fromUs) / 1000,
     areas: ranked(perArea).map(([area, ms]) => ({ area, ms })),
     functions: ranked(perFunction).slice(0, top).map(([name, ms]) => ({ name, ms })),
   };

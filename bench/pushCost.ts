@@ -77,18 +77,25 @@ async function seriesPerCycle(url: string): Promise<number> {
 /** One more remote_write agent under --cpu-prof: the main thread's garbage-collection share. */
 async function profiledRun(config: string, count: number, work: string): Promise<string> {
   const dir = path.join(work, 'profile');
-  await longRunning(config, count, { cycles: CYCLES, steady: STEADY, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const { steadyWindowUs } = await longRunning(config, count, { cycles: CYCLES, steady: STEADY, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   // CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile: thread 0 is the main thread.
   const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile') && name.split('.')[4] === '0');
-  const shares = files.map((name) => {
-    const summary = summarizeProfile(JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as CpuProfile, 5);
+  const share = (summary: ReturnType<typeof summarizeProfile>) => {
     const busy = summary.areas.filter((area) => !area.area.startsWith('idle')).reduce((sum, area) => sum + area.ms, 0);
     const gc = summary.areas.find((area) => area.area === 'garbage collector')?.ms ?? 0;
-    return { name, busy, gc, top: summary.functions.slice(0, 5).map((entry) => `${entry.name} ${fixed(entry.ms)} ms`).join('; ') };
-  }).sort((a, b) => b.busy - a.busy);
+    return { busy, gc, top: summary.functions.filter((entry) => !entry.name.startsWith('(idle)')).slice(0, 6).map((entry) => `${entry.name} ${fixed(entry.ms)} ms`).join('; ') };
+  };
+  const shares = files.map((name) => {
+    const profile = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as CpuProfile;
+    return { whole: share(summarizeProfile(profile, 8)), steady: share(summarizeProfile(profile, 8, steadyWindowUs)) };
+  }).sort((a, b) => b.whole.busy - a.whole.busy);
   const main = shares[0];
   if (main === undefined) return 'profile: no .cpuprofile written';
-  return `remote_write agent under --cpu-prof (whole run: start-up and ${CYCLES} cycles): main thread busy ${fixed(main.busy)} ms, garbage collector ${fixed(main.gc)} ms = ${fixed((100 * main.gc) / main.busy, 1)} %; top: ${main.top}`;
+  const { steady, whole } = main;
+  return [
+    `remote_write agent under --cpu-prof, main thread: steady cycles ${CYCLES - STEADY + 1}–${CYCLES}: busy ${fixed(steady.busy / STEADY)} ms per cycle, garbage collector ${fixed(steady.gc / STEADY)} ms = ${fixed((100 * steady.gc) / steady.busy, 1)} %`,
+    `(whole run, start-up included: ${fixed((100 * whole.gc) / whole.busy, 1)} %); steady top: ${steady.top}`,
+  ].join(' ');
 }
 
 function median(values: readonly number[]): number {

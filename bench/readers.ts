@@ -176,12 +176,14 @@ async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: numbe
  */
 export async function longRunning(
   config: string, count: number, options: { cycles?: number; steady?: number; nodeFlags?: readonly string[]; wrap?: readonly string[] } = {},
-): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number }> {
+): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number; steadyWindowUs: { fromUs: number; toUs: number } }> {
   const CYCLES = options.cycles ?? CYCLE_COUNT;
   // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
   const [command, ...args] = [...(options.wrap ?? []), process.execPath, ...(options.nodeFlags ?? []), ...AGENT, '--config', config, '--log-level', 'debug'];
   const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const cycles: CycleSample[] = [];
+  /** When each cycle's line arrived, µs on CLOCK_MONOTONIC (a CPU profile's clock too). */
+  const arrivedUs: number[] = [];
   let tail = '';
   const limitMs = 60_000 + CYCLES * count * 30;
   try {
@@ -202,6 +204,7 @@ export async function longRunning(
             return;
           }
           cycles.push({ durationMs: cycle.durationMs, cpuMs: treeCpuMs(child.pid!) });
+          arrivedUs.push(Number(process.hrtime.bigint() / 1000n));
           if (cycles.length === CYCLES) {
             clearTimeout(timer);
             resolve();
@@ -210,7 +213,9 @@ export async function longRunning(
       });
     });
     const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return { ...steadyFigures(cycles, options.steady ?? STEADY_CYCLES), rssMb: peak === null ? 0 : Number(peak[1]) / 1024 };
+    const steady = options.steady ?? STEADY_CYCLES;
+    const steadyWindowUs = { fromUs: arrivedUs[arrivedUs.length - steady - 1]!, toUs: arrivedUs.at(-1)! };
+    return { ...steadyFigures(cycles, steady), rssMb: peak === null ? 0 : Number(peak[1]) / 1024, steadyWindowUs };
   } finally {
     await stopAgent(child);
   }

@@ -71,6 +71,10 @@ test('a CPU profile is summed per function and per area from samples and time de
   assert.is(areaOf('x', 'file:///w/node_modules/prom-client/lib/registry.js'), 'dependency prom-client');
   assert.is(areaOf('x', 'node:internal/child_process'), 'node child_process');
   assert.is(areaOf('x', 'node:internal/modules/esm/loader'), 'node start-up and module loading');
+  // Samples at 1,000, 1,500, 2,500, 6,500 and 7,500 µs: a window keeps those within it.
+  const steady = summarizeProfile(profile, 5, { fromUs: 1_400, toUs: 6_500 });
+  assert.is(steady.totalMs, 5.1);
+  assert.equal(steady.functions, [{ name: '(idle)', ms: 4 }, { name: 'spawn child_process:354', ms: 1 }, { name: 'parseIpAddrJson ipJson.js:9', ms: 0.5 }]);
 });
 
 test.run();
