@@ -176,7 +176,7 @@ async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: numbe
  */
 export async function longRunning(
   config: string, count: number, options: { cycles?: number; steady?: number; nodeFlags?: readonly string[]; wrap?: readonly string[] } = {},
-): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number; steadyWindowUs: { fromUs: number; toUs: number } }> {
+): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number; steadyWindowUs: { fromUs: number; toUs: number }; samples: CycleSample[] }> {
   const CYCLES = options.cycles ?? CYCLE_COUNT;
   // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
   const [command, ...args] = [...(options.wrap ?? []), process.execPath, ...(options.nodeFlags ?? []), ...AGENT, '--config', config, '--log-level', 'debug'];
@@ -215,7 +215,7 @@ export async function longRunning(
     const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
     const steady = options.steady ?? STEADY_CYCLES;
     const steadyWindowUs = { fromUs: arrivedUs[arrivedUs.length - steady - 1]!, toUs: arrivedUs.at(-1)! };
-    return { ...steadyFigures(cycles, steady), rssMb: peak === null ? 0 : Number(peak[1]) / 1024, steadyWindowUs };
+    return { ...steadyFigures(cycles, steady), rssMb: peak === null ? 0 : Number(peak[1]) / 1024, steadyWindowUs, samples: cycles };
   } finally {
     await stopAgent(child);
   }
