@@ -12,8 +12,8 @@ import type { MetricKind, Sample } from './series.js';
  * prompb's WriteRequest (remote.proto + types.proto), declared here rather than generated. One
  * deliberate twist: Sample.value is declared fixed64 instead of double. Both are the same 8
  * little-endian bytes on the wire, but a JS number cannot be trusted to keep a NaN's payload (V8
- * canonicalises NaNs stored in double arrays), so the encoder writes the value's bits itself and
- * the stale marker reaches the receiver bit-exact.
+ * canonicalises NaNs stored in double arrays), so the value's bits are read as two halves and a
+ * stale marker is recognised by its exact bits.
  */
 const SCHEMA = {
   nested: {
