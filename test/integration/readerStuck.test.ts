@@ -187,10 +187,12 @@ test('a process whose reader has a thread stuck in the kernel exits on SIGTERM',
     `const procMetrics = ${JSON.stringify(PROC)};`,
     `const reader = new SetnsReader({ timeoutMs: 300, procMetrics, procRoot, workers: 1, threads: 1, collectors: ${JSON.stringify(testReaderOptions().collectors)},`,
     `  workerUrl: new URL(workerUrl), logger: pino({ level: 'silent' }) });`,
+    // As agent/main.ts does: stop the parts, set the exit code, and exit. Installed before the line
+    // the test waits for: installed after it, a SIGTERM sent the moment that line arrived could come
+    // first and end the process by the signal (seen once in CI).
+    `process.once('SIGTERM', async () => { await reader.stop(); console.log('stopped'); process.exitCode = 0; setTimeout(() => process.exit(0), 100).unref(); });`,
     `const { results: [result] } = await reader.collect([{ name: 'x', path: nsPath, inode: Number(inode) }], { complete: false });`,
     `console.log('read', result === undefined ? 'handed back' : result.ok ? 'ok' : result.reason);`,
-    // As agent/main.ts does: stop the parts, set the exit code, and exit.
-    `process.once('SIGTERM', async () => { await reader.stop(); console.log('stopped'); process.exitCode = 0; setTimeout(() => process.exit(0), 100).unref(); });`,
     `setInterval(() => {}, 1000);`,
   ].join('\n'));
   const ns = namespaces[0]!;
