@@ -3,7 +3,7 @@ import { cycleExposition, type Exposition } from '../shared/metrics/exposition.j
 import type { Config } from '../shared/config/configTypes.js';
 import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metrics/families.js';
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
-import type { Snapshot } from '../shared/snapshot.js';
+import { collectorErrors, type Snapshot } from '../shared/snapshot.js';
 import type { Collection } from './collect.js';
 import { MountsInProgress, NamespaceTypes } from './discover.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
@@ -351,8 +351,9 @@ export class AgentLoop {
       const level = noneRead || (!result.ok && result.reason === 'vanished') ? 'debug' : 'warn';
       if (!result.ok) this.#logger[level]({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
       else if (result.sample.procErrors.length > 0) this.#logger.debug({ netns: result.ns.name, files: result.sample.procErrors }, 'proc files unreadable');
-      if (result.ok && result.sample.collectors.errors.length > 0) {
-        this.#logger.debug({ netns: result.ns.name, problems: result.sample.collectors.errors }, 'collector files unreadable');
+      const problems = result.ok ? collectorErrors(result.sample) : [];
+      if (problems.length > 0) {
+        this.#logger.debug({ netns: result.ns.name, problems }, 'collector files unreadable');
       }
     }
     const failed = snapshot.results.filter((result) => !result.ok).length;

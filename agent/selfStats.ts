@@ -1,5 +1,5 @@
 import type { SelfStats } from '../shared/metrics/families.js';
-import { DISCOVERY_ERROR_REASONS, READ_ERROR_REASONS, type Snapshot } from '../shared/snapshot.js';
+import { collectorErrors, DISCOVERY_ERROR_REASONS, READ_ERROR_REASONS, type Snapshot } from '../shared/snapshot.js';
 import type { PushOutcome, PushTarget } from './targets/target.js';
 
 /** Keeps the agent's cumulative figures across cycles; each cycle's registry renders a copy. */
@@ -23,7 +23,7 @@ export class SelfStatsRecorder {
       if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
       else {
         this.#readErrors.proc_file = (this.#readErrors.proc_file ?? 0) + result.sample.procErrors.length;
-        this.#readErrors.collector_file = (this.#readErrors.collector_file ?? 0) + result.sample.collectors.errors.length;
+        this.#readErrors.collector_file = (this.#readErrors.collector_file ?? 0) + collectorErrors(result.sample).length;
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { InterfaceStat } from './interfaceStats.js';
+import { INTERFACE_STATS, type InterfaceStat } from './interfaceStats.js';
 
 /** A network namespace file found by discovery. `inode` identifies the namespace itself. */
 export interface Namespace {
@@ -35,6 +35,21 @@ export interface InterfaceSample {
   stats: Record<InterfaceStat, number>;
 }
 
+/**
+ * One device as the families read it, once per cycle: a packed sample shows each of its devices in
+ * turn through one view instead of making an object per device and statistic.
+ */
+export interface DeviceView {
+  readonly name: string;
+  readonly operstate: string;
+  readonly mtu: number;
+  readonly mac: string;
+  readonly linkType: string;
+  /** INTERFACE_STATS[index], as the kernel counts it. */
+  stat(index: number): number;
+  readonly addresses: readonly InterfaceAddress[];
+}
+
 /** What one namespace read yields once parsed: devices and the configured /proc files. */
 export interface NamespaceSample {
   interfaces: InterfaceSample[];
@@ -43,6 +58,59 @@ export interface NamespaceSample {
   procErrors: string[];
   /** The enabled collectors' figures (all empty when every collector is off). */
   collectors: CollectorSample;
+  /**
+   * The collectors' `errors` alone, from a sample that makes its collectors' records only when asked
+   * (a packed one): what the self-metrics and the log read each cycle.
+   */
+  readonly collectorErrors?: readonly string[];
+  /** Shows each device in turn, where a sample can do so without making `interfaces` (a packed one). */
+  eachDevice?(visit: (device: DeviceView) => void): void;
+}
+
+/** Each device of a sample in turn, in `interfaces` order; valid only during the call. */
+export function eachDevice(sample: NamespaceSample, visit: (device: DeviceView) => void): void {
+  if (sample.eachDevice !== undefined) return sample.eachDevice(visit);
+  for (const device of sample.interfaces) visit(new PlainDeviceView(device));
+}
+
+class PlainDeviceView implements DeviceView {
+  readonly #device: InterfaceSample;
+  constructor(device: InterfaceSample) {
+    this.#device = device;
+  }
+
+  get name(): string {
+    return this.#device.name;
+  }
+
+  get operstate(): string {
+    return this.#device.operstate;
+  }
+
+  get mtu(): number {
+    return this.#device.mtu;
+  }
+
+  get mac(): string {
+    return this.#device.mac;
+  }
+
+  get linkType(): string {
+    return this.#device.linkType;
+  }
+
+  get addresses(): readonly InterfaceAddress[] {
+    return this.#device.addresses;
+  }
+
+  stat(index: number): number {
+    return this.#device.stats[INTERFACE_STATS[index]!];
+  }
+}
+
+/** The collector files' problems of one namespace's sample. */
+export function collectorErrors(sample: NamespaceSample): readonly string[] {
+  return sample.collectorErrors ?? sample.collectors.errors;
 }
 
 /** Why a read failed. */

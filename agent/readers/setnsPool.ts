@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { closeSync } from 'node:fs';
 import type { CollectorsConfig } from '../../shared/config/configTypes.js';
-import { unpackInterfaces } from '../../shared/packedInterfaces.js';
-import { namespaceFile, type Namespace, type NamespaceResult, type NamespaceSample } from '../../shared/snapshot.js';
+import { PackedSample } from '../../shared/packedSample.js';
+import { namespaceFile, type Namespace, type NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
@@ -363,24 +363,9 @@ export class SetnsWorkerPool {
   #toResult(ns: Namespace, reply: ReadReply): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
-    const packed = outcome.interfaces;
-    const sample: NamespaceSample = {
-      // Made into objects each time they are asked for (the families ask once, at the cycle's end):
-      // kept packed, a cycle's devices do not outlive the young generation's collections and fill
-      // the old one, as a thousand namespaces' objects held from read to push did.
-      get interfaces() {
-        return unpackInterfaces(packed);
-      },
-      proc: {},
-      procErrors: [],
-      collectors: outcome.collectors,
-    };
-    this.#options.procNames.forEach((name, index) => {
-      const value = outcome.procValues[index];
-      if (typeof value === 'number') sample.proc[name] = value;
-      else sample.procErrors.push(name);
-    });
-    return { ns, ok: true, sample, durationMs };
+    // Kept packed until the families ask (shared/packedSample.ts): a thousand namespaces' objects,
+    // held from their read to the cycle's end, were promoted out of the young generation each cycle.
+    return { ns, ok: true, sample: new PackedSample(outcome, this.#options.procNames), durationMs };
   }
 
   /**

@@ -1,6 +1,6 @@
-import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
 import type { CollectorsConfig } from '../../shared/config/configTypes.js';
-import type { CollectorSample, ReadFailureReason } from '../../shared/snapshot.js';
+import type { PackedReading } from '../../shared/packedSample.js';
+import type { ReadFailureReason } from '../../shared/snapshot.js';
 
 /**
  * The messages between the setns reader's pool (main thread) and its worker threads, and the clock
@@ -66,10 +66,13 @@ export interface ReadReply {
    * so that whoever outlives the thread can close them.
    */
   heldFds: number[] | null;
-  outcome:
-    | { ok: true; interfaces: PackedInterfaces; procValues: (number | null)[]; collectors: CollectorSample }
-    | { ok: false; reason: ReadFailureReason; message: string };
+  outcome: ReadOutcome;
 }
+
+/** A read's result: the namespace's reading packed (shared/packedSample.ts), or why there is none. */
+export type ReadOutcome =
+  | ({ ok: true } & PackedReading)
+  | { ok: false; reason: ReadFailureReason; message: string };
 
 /** Milliseconds on a clock all threads share (each thread's performance.now() has its own origin). */
 export const sharedNow = (): number => performance.timeOrigin + performance.now();

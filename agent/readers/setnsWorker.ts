@@ -6,12 +6,12 @@ import { RTM_GETLINK, parseInterfaceDumpsInto } from '../../shared/parse/netlink
 import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
-import type { PackedInterfaces } from '../../shared/packedInterfaces.js';
-import type { CollectorFileRead, CollectorFilesRaw, ReadFailureReason } from '../../shared/snapshot.js';
+import { packReadingInto, type PackedReading } from '../../shared/packedSample.js';
+import type { CollectorFileRead, CollectorFilesRaw, CollectorSample, ReadFailureReason } from '../../shared/snapshot.js';
 import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
-import { sharedNow, threadProcPath, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { sharedNow, threadProcPath, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 /**
  * The setns reader's worker thread. A namespace read for the first time is entered with setns(2)
@@ -84,7 +84,7 @@ function run(): void {
     }
     // Here at home, before any setns of the batch: the same values serve every namespace.
     const hostWideRaw = hostWideFiles.current();
-    interfaces.reset();
+    readings.reset();
     batchPacked.length = 0;
     batchStarts.length = 0;
     batchEnds.length = 0;
@@ -141,7 +141,7 @@ function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, file
     // Where the thread really is now, asked of the kernel: the main thread compares it with the request.
     const insideInode = threadNamespaceInode();
     let heldFds: number[] | null = null;
-    let outcome: ReadReply['outcome'];
+    let outcome: ReadOutcome;
     if (insideInode !== request.inode) {
       outcome = { ok: false, reason: 'worker', message: `setns led to namespace ${insideInode}, not ${request.inode}` };
     } else {
@@ -163,7 +163,7 @@ function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, file
   }
 }
 
-function readOutcome(read: () => ReadReply['outcome']): ReadReply['outcome'] {
+function readOutcome(read: () => ReadOutcome): ReadOutcome {
   try {
     return read();
   } catch (error) {
@@ -244,7 +244,7 @@ function addressChanges(libc: Libc, reads: readonly ReadRequest[], held: Readonl
  * One read over held handles: pread() each file from its start, a link dump on the socket, and the
  * address dump too unless the last one is kept and its socket is not in `changed` (null: all are).
  */
-function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw, changed: ReadonlySet<number> | null): ReadReply['outcome'] {
+function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Handles, hostWideRaw: CollectorFilesRaw, changed: ReadonlySet<number> | null): ReadOutcome {
   const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
   handles.collectorFiles.forEach((opened, index) => (raw[files.collectorFiles[index]!] = preadWhole(opened)));
   // The held socket is open while the files are read: it is the agent's, not the namespace's.
@@ -257,9 +257,9 @@ function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Hand
   const links = dumps[dumps.length - 1]!;
   const addresses = kept ?? dumps[0]!;
   const procValues = handles.procFiles.map(preadValue);
-  const interfaces = packDumps(links, addresses);
+  const outcome = packReading(links, addresses, procValues, collectors);
   handles.addresses = kept ?? addresses.slice();
-  return { ok: true, interfaces, procValues, collectors };
+  return outcome;
 }
 
 /**
@@ -273,7 +273,7 @@ const LINK_DUMP = [RTM_GETLINK] as const;
  * the dumps, since a netlink socket lingers in the namespace's socket count for a moment after it
  * is closed. Parsed here, so only the small sample goes back.
  */
-function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: CollectorFilesRaw): ReadReply['outcome'] {
+function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: CollectorFilesRaw): ReadOutcome {
   const raw: Record<string, CollectorFileRead> = { ...hostWideRaw };
   for (const file of files.collectorFiles) raw[file] = readOnce(threadProcPath(setup.procRoot, file), preadWhole);
   const collectors = collectorSample(raw, setup.collectors);
@@ -287,29 +287,31 @@ function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: 
     libc.close(route);
   }
   const procValues = files.procFiles.map((file) => readOnce(threadProcPath(setup.procRoot, file), preadValue));
-  return { ok: true, interfaces: packDumps(dumps[1]!, dumps[0]!), procValues, collectors };
+  return packReading(dumps[1]!, dumps[0]!, procValues, collectors);
 }
 
-/** The batch's devices, every namespace's numbers written into one buffer (see shareOneBuffer). */
-const interfaces = new PackedInterfacesWriter();
-/** The batch's packed replies so far, and where each one's numbers lie in `interfaces`. */
-const batchPacked: PackedInterfaces[] = [];
+/** The batch's readings, every namespace's numbers written into one buffer (see shareOneBuffer). */
+const readings = new PackedInterfacesWriter();
+/** The batch's packed replies so far, and where each one's numbers lie in `readings`. */
+const batchPacked: PackedReading[] = [];
 const batchStarts: number[] = [];
 const batchEnds: number[] = [];
 const NO_NUMBERS = new Float64Array(0);
 
 /**
- * One namespace's devices parsed into the batch's writer; its numbers are handed over when the batch
- * is posted. Last in a read: a read that fails after it would leave its numbers in the batch.
+ * One namespace's reading (its devices parsed from the dumps, its proc values and collectors'
+ * figures) packed into the batch's writer (shared/packedSample.ts); its numbers are handed over when
+ * the batch is posted. Last in a read: a read that fails after it would leave its numbers in the batch.
  */
-function packDumps(links: Uint8Array, addresses: Uint8Array): PackedInterfaces {
-  const start = interfaces.length;
-  interfaces.takeText();
-  parseInterfaceDumpsInto(links, addresses, interfaces);
-  const packed: PackedInterfaces = { numbers: NO_NUMBERS, text: interfaces.takeText() };
+function packReading(links: Uint8Array, addresses: Uint8Array, procValues: readonly (number | null)[], collectors: CollectorSample): ReadOutcome {
+  const start = readings.length;
+  readings.takeText();
+  const errors = packReadingInto(readings, () => parseInterfaceDumpsInto(links, addresses, readings), procValues, collectors);
+  const packed: ReadOutcome & PackedReading = { ok: true, numbers: NO_NUMBERS, text: readings.takeText() };
+  if (errors !== undefined) packed.errors = errors;
   batchPacked.push(packed);
   batchStarts.push(start);
-  batchEnds.push(interfaces.length);
+  batchEnds.push(readings.length);
   return packed;
 }
 
@@ -369,7 +371,7 @@ function preadValue(opened: Opened): number | null {
  * receives one ArrayBuffer per batch instead of one per namespace, each a costly allocation.
  */
 function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
-  const shared = interfaces.numbersFrom(0);
+  const shared = readings.numbersFrom(0);
   batchPacked.forEach((packed, index) => (packed.numbers = shared.subarray(batchStarts[index], batchEnds[index])));
   return replies;
 }

@@ -1,7 +1,8 @@
 import type { Config } from '../config/configTypes.js';
 import { byCodeUnits } from '../compare.js';
 import { passesFilter } from '../filter.js';
-import type { InterfaceSample, Snapshot } from '../snapshot.js';
+import { eachDevice, type DeviceView, type Snapshot } from '../snapshot.js';
+import { INTERFACE_STATS } from '../interfaceStats.js';
 import { FILE_COLLECTORS } from '../collectors/collectorList.js';
 import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
 import { procMetric } from '../collectors/procMetrics.js';
@@ -136,7 +137,7 @@ function namespaceMemo(memo: TableMemo, nsName: string, config: RegistryConfig):
   return ns;
 }
 
-function deviceMemo(memo: TableMemo, ns: NamespaceMemo, nsName: string, device: InterfaceSample, config: RegistryConfig): DeviceMemo {
+function deviceMemo(memo: TableMemo, ns: NamespaceMemo, nsName: string, device: DeviceView, config: RegistryConfig): DeviceMemo {
   const ip = config.labels.deviceIp === null ? '' : primaryAddress(device);
   let known = ns.devices.get(device.name);
   if (known === undefined || known.ip !== ip) {
@@ -174,7 +175,7 @@ function sweep(memo: TableMemo): void {
 function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
   const nsLabelNames = configuredLabelNames(config.labels, false);
   const deviceLabelNames = configuredLabelNames(config.labels, true);
-  const stats = config.interfaceMetrics.map((stat) => ({ stat, family: table.family(interfaceStatMetric(stat), deviceLabelNames) }));
+  const stats = config.interfaceMetrics.map((stat) => ({ index: INTERFACE_STATS.indexOf(stat), family: table.family(interfaceStatMetric(stat), deviceLabelNames) }));
   const up = table.family(NETWORK_UP, deviceLabelNames);
   const info = table.family(NETWORK_INFO, [...deviceLabelNames, 'operstate', 'address', 'link_type']);
   const mtu = table.family(NETWORK_MTU, deviceLabelNames);
@@ -190,22 +191,21 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     const nsName = result.ns.name;
     const ns = namespaceMemo(memo, nsName, config);
     namespace.set(nsName, 1, ns.labels);
-    // Read once: a reader may hand its devices over packed, made into objects only when asked for,
-    // so that they live for this loop, not for the whole cycle.
-    const interfaces = result.sample.interfaces;
-    for (const device of interfaces) {
-      if (!passesFilter(device.name, config.deviceFilter)) continue;
+    // Device by device through a view: a packed sample makes no object per device and statistic.
+    eachDevice(result.sample, (device) => {
+      if (!passesFilter(device.name, config.deviceFilter)) return;
       const known = deviceMemo(memo, ns, nsName, device, config);
       for (let index = 0; index < stats.length; index++) {
-        const { stat, family } = stats[index]!;
-        family.add(known.key, device.stats[stat], known.labels);
+        const { index: stat, family } = stats[index]!;
+        family.add(known.key, device.stat(stat), known.labels);
       }
       up.set(known.key, device.operstate === 'UP' ? 1 : 0, known.labels);
       info.set(known.infoKey, 1, known.infoLabels);
       mtu.set(known.key, device.mtu, known.labels);
-    }
+    });
+    const procValues = procs.length > 0 ? result.sample.proc : null;
     for (const proc of procs) {
-      const value = result.sample.proc[proc.name];
+      const value = procValues![proc.name];
       if (value !== undefined) proc.write(nsName, value, ns.labels);
     }
   }
@@ -220,8 +220,9 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
  */
 function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
   const reported = FILE_COLLECTORS.map(() => new Map<string, MetricSpec>());
-  for (const result of snapshot.results) {
-    const collectors = result.ok ? result.sample.collectors : undefined;
+  // Asked once per namespace: a reader may make them only when asked (packed samples).
+  const samples = snapshot.results.map((result) => (result.ok ? result.sample.collectors : undefined));
+  for (const collectors of samples) {
     if (collectors === undefined) continue;
     for (let index = 0; index < FILE_COLLECTORS.length; index++) {
       const collector = FILE_COLLECTORS[index]!;
@@ -238,8 +239,9 @@ function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
     writers[index]!.set(key, spec.type === 'counter' ? (nsName, value, labels) => { if (value >= 0) write(nsName, value, labels); } : write);
   }
-  for (const result of snapshot.results) {
-    const collectors = result.ok ? result.sample.collectors : undefined;
+  for (let at = 0; at < samples.length; at++) {
+    const collectors = samples[at];
+    const result = snapshot.results[at]!;
     if (collectors === undefined) continue;
     const nsName = result.ns.name;
     let made: LabelSet | null = null;

@@ -1,6 +1,12 @@
 import { byCodeUnits } from '../compare.js';
 import type { LabelsConfig } from '../config/configTypes.js';
-import type { InterfaceSample } from '../snapshot.js';
+import type { InterfaceAddress } from '../snapshot.js';
+
+/** What device labels are made from: a device (or the view a packed sample shows it through). */
+interface LabelledDevice {
+  readonly name: string;
+  readonly addresses: readonly InterfaceAddress[];
+}
 
 export type LabelSet = Record<string, string>;
 
@@ -16,7 +22,7 @@ export function namespaceLabels(namespace: string, labels: LabelsConfig, hostnam
 }
 
 /** Labels of a device's series: the namespace's, the device, and optionally its address. */
-export function deviceLabels(base: LabelSet, device: InterfaceSample, labels: LabelsConfig): LabelSet {
+export function deviceLabels(base: LabelSet, device: LabelledDevice, labels: LabelsConfig): LabelSet {
   const set: LabelSet = { ...base, device: device.name };
   if (labels.deviceIp !== null) set[labels.deviceIp] = primaryAddress(device);
   return set;
@@ -26,7 +32,7 @@ export function deviceLabels(base: LabelSet, device: InterfaceSample, labels: La
  * The address an operator means by "the device's IP": the first global IPv4, else any IPv4, else the
  * first global IPv6; "" when there is none (as in the original's output).
  */
-export function primaryAddress(device: InterfaceSample): string {
+export function primaryAddress(device: LabelledDevice): string {
   // One pass, no arrays: asked for every device every cycle.
   let anyV4: string | null = null;
   let globalV6: string | null = null;

@@ -180,7 +180,7 @@ function doubtfulWorker(doubtful: number): URL {
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
     `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
     `  entered: true, heldFds: null, insideInode: r.inode === ${doubtful} ? r.inode + 1 : r.inode, afterInode: ${home}, poisoned: false,`,
-    `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'fake0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
+    `  outcome: { ok: true, numbers: Float64Array.from([27, 4, ...new Array(27).fill(0), 0, 0, 0, 0]), text: 'fake0\\0UP\\0\\0ether\\0' } })) }));`,
   ].join('\n'));
   return new URL(`file://${file}`);
 }

@@ -60,7 +60,7 @@ function lyingWorker(name: string, inside: string): URL {
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
     `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
     `  entered: true, heldFds: null, insideInode: ${inside}, afterInode: ${home}, poisoned: false,`,
-    `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'wrong0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
+    `  outcome: { ok: true, numbers: Float64Array.from([27, 4, ...new Array(27).fill(0), 0, 0, 0, 0]), text: 'wrong0\\0UP\\0\\0ether\\0' } })) }));`,
   ].join('\n'));
 }
 

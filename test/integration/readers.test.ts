@@ -61,7 +61,12 @@ function collectWith(collection: Collection) {
   return collectCycle(collection, only);
 }
 
-const comparable = (results: readonly NamespaceResult[]) => results.map((result) => ({ ...result, durationMs: 0 }));
+/** The results as plain data: a reader may hand samples over packed, made into objects when asked. */
+const comparable = (results: readonly NamespaceResult[]) => results.map((result) => ({
+  ...result,
+  durationMs: 0,
+  ...(result.ok ? { sample: { interfaces: result.sample.interfaces, proc: result.sample.proc, procErrors: result.sample.procErrors, collectors: result.sample.collectors } } : {}),
+}));
 
 /** Namespace inodes of every thread of this process: after any read, all must be the process's own. */
 function threadNamespaces(): number[] {
@@ -266,7 +271,7 @@ test('a worker that reports the wrong namespace is replaced and its read is done
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
     `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
     `  entered: true, heldFds: null, insideInode: r.inode + 1, afterInode: ${home}, poisoned: false,`,
-    `  outcome: { ok: true, interfaces: { numbers: new Float64Array(27), text: 'wrong0\\0UP\\0\\0ether\\0' }, procValues: [] } })) }));`,
+    `  outcome: { ok: true, numbers: Float64Array.from([27, 4, ...new Array(27).fill(0), 0, 0, 0, 0]), text: 'wrong0\\0UP\\0\\0ether\\0' } })) }));`,
   ].join('\n'));
   const { logger, lines } = silentLogger();
   const setns = await startedCollection('setns', options({ workerUrl: liar, workers: 2, logger, procMetrics: [] }));

@@ -1,0 +1,245 @@
+import { INTERFACE_STATS } from './interfaceStats.js';
+import { unpackInterfaces, type PackedInterfacesWriter } from './packedInterfaces.js';
+import type { CollectorSample, DeviceView, InterfaceAddress, InterfaceSample, NamespaceSample } from './snapshot.js';
+
+/**
+ * A whole namespace reading in the form the setns worker posts it: one run of numbers and one
+ * string, where an object graph (devices, proc values, a record per collector) would be rebuilt
+ * object by object on the main thread by structured clone and then held there until the cycle's
+ * families are built. Held that long, a thousand namespaces' objects outlived the young
+ * generation's collections and were promoted each cycle (1.8 KB per namespace); packed they are a
+ * few objects, and the objects are made when the families ask, and die young.
+ *
+ * numbers: [D, S, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics values in
+ * config order (NaN: unreadable), then for each of PACKED_COLLECTORS: K, its K values].
+ * text: the devices' S strings, then each collector's K names in the same order, each ended by NUL.
+ * errors: the collector files' problems (rare), absent when there are none.
+ */
+export interface PackedReading {
+  numbers: Float64Array;
+  text: string;
+  errors?: string[];
+}
+
+/** The collectors' parts in the order they are packed. */
+const PACKED_COLLECTORS = ['netstat', 'sockstat', 'conntrack'] as const satisfies readonly (keyof CollectorSample)[];
+type CollectorPart = (typeof PACKED_COLLECTORS)[number];
+
+const HEADER = 2;
+const NO_ERRORS: readonly string[] = Object.freeze([]);
+
+/**
+ * Writes one namespace's reading at the end of `writer`: `writeDevices` parses its devices into it,
+ * then the proc values and the collectors' figures follow. Returns the errors to send beside it. A
+ * throw leaves the writer as it was.
+ */
+export function packReadingInto(
+  writer: PackedInterfacesWriter, writeDevices: () => void, procValues: readonly (number | null)[], collectors: CollectorSample,
+): string[] | undefined {
+  const start = writer.length;
+  const textStart = writer.text.length;
+  try {
+    writer.push(0);
+    writer.push(0);
+    writeDevices();
+    const devicesEnd = writer.length;
+    writer.set(start, devicesEnd - start - HEADER);
+    writer.set(start + 1, deviceStringCount(writer, start + HEADER, devicesEnd));
+    writer.push(procValues.length);
+    for (const value of procValues) writer.push(value ?? Number.NaN);
+    for (const part of PACKED_COLLECTORS) {
+      const values = collectors[part];
+      let count = 0;
+      for (const _ in values) count += 1;
+      writer.push(count);
+      for (const name in values) {
+        writer.push(values[name]!);
+        // A name is a kernel field name; a NUL in one (a damaged file) would shift every name after it.
+        writer.text.utf8(name.includes('\0') ? name.replaceAll('\0', '\uFFFD') : name);
+        writer.text.byte(0);
+      }
+    }
+  } catch (error) {
+    writer.truncate(start, textStart);
+    throw error;
+  }
+  return collectors.errors.length > 0 ? collectors.errors : undefined;
+}
+
+/** How many strings the devices written from `start` to `end` hold: four each, three per address. */
+function deviceStringCount(writer: PackedInterfacesWriter, start: number, end: number): number {
+  let strings = 0;
+  let at = start;
+  while (at < end) {
+    const addresses = writer.at(at + 2);
+    strings += 4 + 3 * addresses;
+    at += 3 + DEVICE_STATS + addresses;
+  }
+  return strings;
+}
+
+const DEVICE_STATS = INTERFACE_STATS.length;
+
+/**
+ * A packed reading as the rest of the agent reads a NamespaceSample: each part is made when asked
+ * for (the families ask once, at the cycle's end), so a cycle's samples hold two objects each
+ * while the other namespaces are read.
+ */
+export class PackedSample implements NamespaceSample {
+  readonly #numbers: Float64Array;
+  readonly #text: string;
+  readonly #errors: readonly string[];
+  readonly #procNames: readonly string[];
+
+  /** `procNames`: the proc_metrics names in config order (the worker knows only their files). */
+  constructor(reading: PackedReading, procNames: readonly string[]) {
+    this.#numbers = reading.numbers;
+    this.#text = reading.text;
+    this.#errors = reading.errors ?? NO_ERRORS;
+    this.#procNames = procNames;
+  }
+
+  eachDevice(visit: (device: DeviceView) => void): void {
+    const n = this.#numbers;
+    const end = HEADER + n[0]!;
+    const view = new PackedDevice(n, this.#text);
+    let at = HEADER;
+    let char = 0;
+    while (at < end) {
+      char = view.moveTo(at, char);
+      visit(view);
+      at += 3 + DEVICE_STATS + n[at + 2]!;
+    }
+  }
+
+  get interfaces(): InterfaceSample[] {
+    const n = this.#numbers;
+    const devices = n[0]!;
+    const text = this.#text.slice(0, this.#charsAfter(0, n[1]!));
+    return unpackInterfaces({ numbers: n.subarray(HEADER, HEADER + devices), text });
+  }
+
+  get proc(): Record<string, number> {
+    const proc: Record<string, number> = {};
+    this.#eachProc((name, value) => {
+      if (!Number.isNaN(value)) proc[name] = value;
+    });
+    return proc;
+  }
+
+  get procErrors(): string[] {
+    const unreadable: string[] = [];
+    this.#eachProc((name, value) => {
+      if (Number.isNaN(value)) unreadable.push(name);
+    });
+    return unreadable;
+  }
+
+  get collectors(): CollectorSample {
+    const sample: CollectorSample = { netstat: {}, sockstat: {}, conntrack: {}, errors: [...this.#errors] };
+    const n = this.#numbers;
+    let at = this.#procEnd();
+    let char = this.#charsAfter(0, n[1]!);
+    for (const part of PACKED_COLLECTORS) {
+      const count = n[at]!;
+      at += 1;
+      const values: Record<string, number> = sample[part satisfies CollectorPart];
+      for (let i = 0; i < count; i += 1) {
+        const end = this.#text.indexOf('\0', char);
+        values[this.#text.slice(char, end)] = n[at + i]!;
+        char = end + 1;
+      }
+      at += count;
+    }
+    return sample;
+  }
+
+  get collectorErrors(): readonly string[] {
+    return this.#errors;
+  }
+
+  #eachProc(visit: (name: string, value: number) => void): void {
+    const n = this.#numbers;
+    const at = HEADER + n[0]!;
+    const count = n[at]!;
+    // A name the reading has no value for is unreadable, as a null value is.
+    for (let i = 0; i < this.#procNames.length; i += 1) visit(this.#procNames[i]!, i < count ? n[at + 1 + i]! : Number.NaN);
+  }
+
+  /** Where the collectors' part of the numbers starts. */
+  #procEnd(): number {
+    const at = HEADER + this.#numbers[0]!;
+    return at + 1 + this.#numbers[at]!;
+  }
+
+  /** The character index just past the `count`-th NUL from `from` on. */
+  #charsAfter(from: number, count: number): number {
+    let at = from;
+    for (let i = 0; i < count; i += 1) at = this.#text.indexOf('\0', at) + 1;
+    return at;
+  }
+}
+
+/**
+ * The view a packed sample shows its devices through, moved from one device to the next: per
+ * device only its four strings are made (the families key their memo by them), its statistics are
+ * read where they lie, its addresses made only when asked.
+ */
+class PackedDevice implements DeviceView {
+  name = '';
+  operstate = '';
+  mac = '';
+  linkType = '';
+  mtu = 0;
+  readonly #numbers: Float64Array;
+  readonly #text: string;
+  /** Where the device's numbers start, and where its address strings start in the text. */
+  #at = 0;
+  #addressChar = 0;
+  #char = 0;
+
+  constructor(numbers: Float64Array, text: string) {
+    this.#numbers = numbers;
+    this.#text = text;
+  }
+
+  /** Shows the device whose numbers start at `at` and strings at `char`; returns where the next one's strings start. */
+  moveTo(at: number, char: number): number {
+    this.#at = at;
+    this.mtu = this.#numbers[at + 1]!;
+    this.#char = char;
+    this.name = this.#take();
+    this.operstate = this.#take();
+    this.mac = this.#take();
+    this.linkType = this.#take();
+    this.#addressChar = this.#char;
+    let next = this.#char;
+    for (let i = 3 * this.#numbers[at + 2]!; i > 0; i -= 1) next = this.#text.indexOf('\0', next) + 1;
+    return next;
+  }
+
+  /** The string at #char; #char moves past it. */
+  #take(): string {
+    const end = this.#text.indexOf('\0', this.#char);
+    const value = this.#text.slice(this.#char, end);
+    this.#char = end + 1;
+    return value;
+  }
+
+  stat(index: number): number {
+    return this.#numbers[this.#at + 3 + index]!;
+  }
+
+  get addresses(): InterfaceAddress[] {
+    const count = this.#numbers[this.#at + 2]!;
+    const prefixes = this.#at + 3 + DEVICE_STATS;
+    const addresses: InterfaceAddress[] = [];
+    this.#char = this.#addressChar;
+    for (let i = 0; i < count; i += 1) {
+      const family = this.#take() as InterfaceAddress['family'];
+      const address = this.#take();
+      addresses.push({ family, address, prefixLength: this.#numbers[prefixes + i]!, scope: this.#take() });
+    }
+    return addresses;
+  }
+}
