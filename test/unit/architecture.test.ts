@@ -95,7 +95,7 @@ test('shared/config/ imports nothing from the floors above it', () => {
 const SHARED_FLOORS: [string, RegExp][] = [
   ['facts', /^shared\/(snapshot|interfaceStats|metricSpec|compare|growingBuffer|shellQuote|backoff|proxy|pushgateway\/url|parse\/(error|mountinfo))\.ts$/],
   ['config', /^shared\/(config\/.*|filter)\.ts$/],
-  ['decoders', /^shared\/(parse\/(ipJson|netlink)|packedInterfaces|readerProof|discovery)\.ts$/],
+  ['decoders', /^shared\/(parse\/(ipJson|netlink)|packedInterfaces|packedSample|readerProof|discovery)\.ts$/],
   ['collectors', /^shared\/collectors\/.*\.ts$/],
   ['reader framing', /^shared\/parse\/(nsenterOutput|collectorRecords)\.ts$/],
   ['metrics', /^shared\/(metrics|remoteWrite)\/.*\.ts$/],
