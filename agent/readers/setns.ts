@@ -102,17 +102,19 @@ export class SetnsReader implements Reader {
     this.#beginCycle(namespaces, cycle.complete);
     const results: NamespaceResult[] = [];
     const unvouched: Unvouched[] = [];
-    // Every read is handed to the pool in this turn: they share messages, and a worker in doubt
-    // hands back whatever is still queued, the rest of the cycle.
-    await Promise.all(namespaces.map(async (ns) => {
-      if (this.#timedOut.has(ns.inode)) {
-        unvouched.push({ ns, why: 'its read timed out in a worker thread before' });
-        return;
-      }
-      const result = await this.#pool.read(ns);
-      if (result !== 'doubt') results.push(result);
-      else unvouched.push({ ns, why: this.#pool.lastProblem ?? 'the setns workers are not running' });
-    }));
+    const asked: Namespace[] = [];
+    for (const ns of namespaces) {
+      if (this.#timedOut.has(ns.inode)) unvouched.push({ ns, why: 'its read timed out in a worker thread before' });
+      else asked.push(ns);
+    }
+    // Every read is handed to the pool at once: they share messages, and a worker in doubt hands
+    // back whatever is still queued, the rest of the cycle.
+    const read = await this.#pool.readAll(asked);
+    for (let index = 0; index < asked.length; index++) {
+      const result = read[index]!;
+      if ('doubt' in result) unvouched.push({ ns: asked[index]!, why: result.doubt });
+      else results.push(result);
+    }
     return { results, unvouched };
   }
 

@@ -43,6 +43,20 @@ const MAX_BATCH = 32;
 /** Batches queued on one worker: it reads the next while the main thread handles the last one's reply. */
 const BATCHES_PER_WORKER = 2;
 
+/** A read's end: its result, or handed back in doubt, with why. */
+export type PoolResult = NamespaceResult | { doubt: string };
+
+/**
+ * The reads handed over together (a cycle's, or one namespace opened ahead): each settles into its
+ * place, and the group resolves once all have. One promise per cycle, not one per namespace: what
+ * a thousand reads in flight hold lives as long as the cycle's reading, long enough to be promoted.
+ */
+interface JobGroup {
+  results: PoolResult[];
+  pending: number;
+  resolve: (results: PoolResult[]) => void;
+}
+
 interface Job {
   id: number;
   ns: Namespace;
@@ -50,7 +64,9 @@ interface Job {
   hold: boolean;
   /** When it was posted to a worker, on the clock the threads share (sharedNow). */
   postedAt: number;
-  settle: (result: NamespaceResult | 'doubt') => void;
+  group: JobGroup;
+  /** Its place in the group's results. */
+  index: number;
 }
 
 interface Slot {
@@ -192,21 +208,19 @@ export class SetnsWorkerPool {
    */
   async openAhead(ns: Namespace): Promise<void> {
     if (!this.hasWorkers || this.#held.has(ns.inode) || this.#opening.has(ns.inode) || !this.#hasRoom()) return;
-    await this.read(ns);
+    await this.readAll([ns]);
   }
 
-  read(ns: Namespace): Promise<NamespaceResult | 'doubt'> {
-    if (!this.hasWorkers || this.#slots.length === 0) return Promise.resolve('doubt');
-    const owner = this.#held.get(ns.inode)?.slot;
-    const slot = owner ?? this.#leastLoaded();
-    const hold = owner === undefined && !this.#opening.has(ns.inode) && this.#roomToHold(ns);
-    if (hold) this.#opening.add(ns.inode);
+  /** Reads these namespaces; each result in its namespace's place, `{doubt}` for one handed back. */
+  readAll(namespaces: readonly Namespace[]): Promise<PoolResult[]> {
+    if (namespaces.length === 0) return Promise.resolve([]);
+    if (!this.hasWorkers || this.#slots.length === 0) {
+      const doubt = { doubt: this.#lastProblem ?? 'the setns workers are not running' };
+      return Promise.resolve(namespaces.map(() => doubt));
+    }
     return new Promise((resolve) => {
-      const settle = (result: NamespaceResult | 'doubt') => {
-        if (hold) this.#opening.delete(ns.inode);
-        resolve(result);
-      };
-      slot.queue.push({ id: this.#nextId++, ns, hold, postedAt: 0, settle });
+      const group: JobGroup = { results: new Array<PoolResult>(namespaces.length), pending: namespaces.length, resolve };
+      for (let index = 0; index < namespaces.length; index++) this.#queue(namespaces[index]!, group, index);
       // Posted once every read handed over in this turn is queued, so that they share messages.
       if (!this.#pumpScheduled) {
         this.#pumpScheduled = true;
@@ -216,6 +230,22 @@ export class SetnsWorkerPool {
         });
       }
     });
+  }
+
+  #queue(ns: Namespace, group: JobGroup, index: number): void {
+    const owner = this.#held.get(ns.inode)?.slot;
+    const slot = owner ?? this.#leastLoaded();
+    const hold = owner === undefined && !this.#opening.has(ns.inode) && this.#roomToHold(ns);
+    if (hold) this.#opening.add(ns.inode);
+    slot.queue.push({ id: this.#nextId++, ns, hold, postedAt: 0, group, index });
+  }
+
+  #settle(job: Job, result: NamespaceResult | 'doubt'): void {
+    if (job.hold) this.#opening.delete(job.ns.inode);
+    const { group } = job;
+    group.results[job.index] = result === 'doubt' ? { doubt: this.#lastProblem ?? 'the setns workers are not running' } : result;
+    group.pending -= 1;
+    if (group.pending === 0) group.resolve(group.results);
   }
 
   /** The worker with the fewest namespaces: those it holds plus those it has to read. */
@@ -280,7 +310,7 @@ export class SetnsWorkerPool {
   }
 
   #drainQueue(): void {
-    for (const slot of this.#slots) for (const job of slot.queue.splice(0)) job.settle('doubt');
+    for (const slot of this.#slots) for (const job of slot.queue.splice(0)) this.#settle(job, 'doubt');
   }
 
   #watch(slot: Slot, delayMs: number): void {
@@ -314,7 +344,7 @@ export class SetnsWorkerPool {
     if (left > 0) return this.#watch(slot, left);
     slot.jobs.splice(slot.jobs.indexOf(culprit), 1);
     this.#fault(slot, `read of ${JSON.stringify(culprit.ns.name)} timed out`, culprit.ns);
-    culprit.settle({ ns: culprit.ns, ok: false, reason: 'timeout', message: `read did not finish within ${timeoutMs} ms; worker terminated`, durationMs: sharedNow() - since });
+    this.#settle(culprit, { ns: culprit.ns, ok: false, reason: 'timeout', message: `read did not finish within ${timeoutMs} ms; worker terminated`, durationMs: sharedNow() - since });
   }
 
   #onReply(slot: Slot, reply: WorkerReply): void {
@@ -344,12 +374,12 @@ export class SetnsWorkerPool {
       const doubt = doubtAbout(slot, job.ns, read);
       if (doubt !== null) {
         // The reads before this one checked out on their own; this one and the later ones are read elsewhere.
-        for (const later of jobs.slice(index + 1)) later.settle('doubt');
+        // The fault first: it says why, and the reads settle with that.
         this.#fault(slot, `reading ${JSON.stringify(job.ns.name)}: ${doubt}`);
-        job.settle('doubt');
+        for (const later of jobs.slice(index)) this.#settle(later, 'doubt');
         return;
       }
-      job.settle(this.#toResult(job.ns, read));
+      this.#settle(job, this.#toResult(job.ns, read));
     }
     this.#pump();
   }
@@ -441,7 +471,7 @@ export class SetnsWorkerPool {
     clearTimeout(slot.watchdog ?? undefined);
     slot.watchdog = null;
     slot.batchSizes.length = 0;
-    for (const job of [...slot.jobs.splice(0), ...slot.queue.splice(0)]) job.settle('doubt');
+    for (const job of [...slot.jobs.splice(0), ...slot.queue.splice(0)]) this.#settle(job, 'doubt');
     const fds = [...slot.closing.values()].flat();
     slot.closing.clear();
     for (const inode of slot.held) {
