@@ -40,17 +40,6 @@ export class TextBytes {
     for (let i = 0; i < text.length; i += 1) this.#bytes[this.#length++] = text.charCodeAt(i);
   }
 
-  /** Any text, as UTF-8 (a collector's field name: ASCII but for a damaged file). */
-  utf8(text: string): void {
-    for (let i = 0; i < text.length; i += 1) {
-      if (text.charCodeAt(i) < 0x80) continue;
-      const bytes = UTF8_OUT.encode(text);
-      this.copy(bytes, 0, bytes.length);
-      return;
-    }
-    this.ascii(text);
-  }
-
   /** Bytes as they are: a device name, UTF-8 or not (taking the text decodes it as TextDecoder would). */
   copy(source: Uint8Array, start: number, end: number): void {
     if (this.#length + end - start > this.#bytes.length) this.#grow(end - start);
@@ -95,7 +84,6 @@ export class TextBytes {
 }
 
 const UTF8 = new TextDecoder();
-const UTF8_OUT = new TextEncoder();
 /** Character codes of 0-9a-f. */
 const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
 

@@ -3,21 +3,31 @@ import { unpackInterfaces, type PackedInterfacesWriter } from './packedInterface
 import type { CollectorSample, DeviceView, InterfaceAddress, InterfaceSample, NamespaceSample } from './snapshot.js';
 
 /**
- * A whole namespace reading in the form the setns worker posts it: one run of numbers and one
- * string, where an object graph (devices, proc values, a record per collector) would be rebuilt
- * object by object on the main thread by structured clone and then held there until the cycle's
- * families are built. Held that long, a thousand namespaces' objects outlived the young
- * generation's collections and were promoted each cycle (1.8 KB per namespace); packed they are a
- * few objects, and the objects are made when the families ask, and die young.
+ * A whole namespace reading in the form the setns worker posts it: a run of numbers and a run of
+ * text inside its batch's one array and one string, where an object graph (devices, proc values, a
+ * record per collector) would be rebuilt object by object on the main thread by structured clone
+ * and then held there until the cycle's families are built. Held that long, a thousand namespaces'
+ * objects outlived the young generation's collections and were promoted each cycle (1.8 KB per
+ * namespace); packed, a reading is a small object pointing into its batch's two blocks, and the
+ * objects are made when the families ask, and die young.
  *
- * numbers: [D, S, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics values in
- * config order (NaN: unreadable), then for each of PACKED_COLLECTORS: K, its K values].
- * text: the devices' S strings, then each collector's K names in the same order, each ended by NUL.
- * errors: the collector files' problems (rare), absent when there are none.
+ * numbers, from `at`: [D, S, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics
+ * values in config order (NaN: unreadable), then for each of PACKED_COLLECTORS: K, and when K > 0
+ * the number of its list of names in the batch's `names`, then its K values]. text, from `textAt`:
+ * the devices' S strings, each ended by NUL. errors: the collector files' problems (rare), absent
+ * when there are none.
  */
-export interface PackedReading {
+export interface PackedBatch {
   numbers: Float64Array;
   text: string;
+  /** The collectors' field names, list by list (NameLists). */
+  names: readonly (readonly string[])[];
+}
+
+/** Where one reading lies in its batch, and its collector files' problems. */
+export interface PackedAt {
+  at: number;
+  textAt: number;
   errors?: string[];
 }
 
@@ -29,12 +39,55 @@ const HEADER = 2;
 const NO_ERRORS: readonly string[] = Object.freeze([]);
 
 /**
+ * The lists of collector field names of one batch, each sent once: the namespaces of a host report
+ * the same fields, so a reading refers to a list by its number instead of carrying the names.
+ */
+export class NameLists {
+  readonly lists: string[][] = [];
+  readonly #ids = new Map<string, number>();
+  /** The last list asked for, by part: nearly always the one asked for next. */
+  readonly #last = new Map<CollectorPart, { names: string[]; id: number }>();
+
+  /** The number of the list holding `values`' names in order; a new list when none does. */
+  idOf(part: CollectorPart, values: Readonly<Record<string, number>>): number {
+    const last = this.#last.get(part);
+    if (last !== undefined && sameNames(last.names, values)) return last.id;
+    const names = Object.keys(values);
+    const key = names.join('\0');
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.lists.length;
+      this.lists.push(names);
+      this.#ids.set(key, id);
+    }
+    this.#last.set(part, { names: this.lists[id]!, id });
+    return id;
+  }
+
+  /** Empty again, for the next batch. */
+  reset(): void {
+    this.lists.length = 0;
+    this.#ids.clear();
+    this.#last.clear();
+  }
+}
+
+function sameNames(names: readonly string[], values: Readonly<Record<string, number>>): boolean {
+  let index = 0;
+  for (const name in values) {
+    if (names[index] !== name) return false;
+    index += 1;
+  }
+  return index === names.length;
+}
+
+/**
  * Writes one namespace's reading at the end of `writer`: `writeDevices` parses its devices into it,
- * then the proc values and the collectors' figures follow. Returns the errors to send beside it. A
- * throw leaves the writer as it was.
+ * then the proc values and the collectors' figures follow, their names as lists of `names`.
+ * Returns the errors to send beside it. A throw leaves the writer as it was.
  */
 export function packReadingInto(
-  writer: PackedInterfacesWriter, writeDevices: () => void, procValues: readonly (number | null)[], collectors: CollectorSample,
+  writer: PackedInterfacesWriter, writeDevices: () => void, procValues: readonly (number | null)[], collectors: CollectorSample, names: NameLists,
 ): string[] | undefined {
   const start = writer.length;
   const textStart = writer.text.length;
@@ -49,21 +102,23 @@ export function packReadingInto(
     for (const value of procValues) writer.push(value ?? Number.NaN);
     for (const part of PACKED_COLLECTORS) {
       const values = collectors[part];
-      let count = 0;
-      for (const _ in values) count += 1;
+      const count = countOf(values);
       writer.push(count);
-      for (const name in values) {
-        writer.push(values[name]!);
-        // A name is a kernel field name; a NUL in one (a damaged file) would shift every name after it.
-        writer.text.utf8(name.includes('\0') ? name.replaceAll('\0', '\uFFFD') : name);
-        writer.text.byte(0);
-      }
+      if (count === 0) continue;
+      writer.push(names.idOf(part, values));
+      for (const name in values) writer.push(values[name]!);
     }
   } catch (error) {
     writer.truncate(start, textStart);
     throw error;
   }
   return collectors.errors.length > 0 ? collectors.errors : undefined;
+}
+
+function countOf(values: Readonly<Record<string, number>>): number {
+  let count = 0;
+  for (const _ in values) count += 1;
+  return count;
 }
 
 /** How many strings the devices written from `start` to `end` hold: four each, three per address. */
@@ -88,23 +143,29 @@ const DEVICE_STATS = INTERFACE_STATS.length;
 export class PackedSample implements NamespaceSample {
   readonly #numbers: Float64Array;
   readonly #text: string;
+  readonly #names: readonly (readonly string[])[];
+  readonly #at: number;
+  readonly #textAt: number;
   readonly #errors: readonly string[];
   readonly #procNames: readonly string[];
 
   /** `procNames`: the proc_metrics names in config order (the worker knows only their files). */
-  constructor(reading: PackedReading, procNames: readonly string[]) {
-    this.#numbers = reading.numbers;
-    this.#text = reading.text;
+  constructor(batch: PackedBatch, reading: PackedAt, procNames: readonly string[]) {
+    this.#numbers = batch.numbers;
+    this.#text = batch.text;
+    this.#names = batch.names;
+    this.#at = reading.at;
+    this.#textAt = reading.textAt;
     this.#errors = reading.errors ?? NO_ERRORS;
     this.#procNames = procNames;
   }
 
   eachDevice(visit: (device: DeviceView) => void): void {
     const n = this.#numbers;
-    const end = HEADER + n[0]!;
+    const end = this.#at + HEADER + n[this.#at]!;
     const view = new PackedDevice(n, this.#text);
-    let at = HEADER;
-    let char = 0;
+    let at = this.#at + HEADER;
+    let char = this.#textAt;
     while (at < end) {
       char = view.moveTo(at, char);
       visit(view);
@@ -114,9 +175,9 @@ export class PackedSample implements NamespaceSample {
 
   get interfaces(): InterfaceSample[] {
     const n = this.#numbers;
-    const devices = n[0]!;
-    const text = this.#text.slice(0, this.#charsAfter(0, n[1]!));
-    return unpackInterfaces({ numbers: n.subarray(HEADER, HEADER + devices), text });
+    const devices = this.#at + HEADER;
+    const text = this.#text.slice(this.#textAt, this.#charsAfter(this.#textAt, n[this.#at + 1]!));
+    return unpackInterfaces({ numbers: n.subarray(devices, devices + n[this.#at]!), text });
   }
 
   get proc(): Record<string, number> {
@@ -139,16 +200,15 @@ export class PackedSample implements NamespaceSample {
     const sample: CollectorSample = { netstat: {}, sockstat: {}, conntrack: {}, errors: [...this.#errors] };
     const n = this.#numbers;
     let at = this.#procEnd();
-    let char = this.#charsAfter(0, n[1]!);
     for (const part of PACKED_COLLECTORS) {
       const count = n[at]!;
       at += 1;
+      if (count === 0) continue;
+      // The batch's list: the same name strings for every namespace, none made here.
+      const names = this.#names[n[at]!] ?? [];
+      at += 1;
       const values: Record<string, number> = sample[part satisfies CollectorPart];
-      for (let i = 0; i < count; i += 1) {
-        const end = this.#text.indexOf('\0', char);
-        values[this.#text.slice(char, end)] = n[at + i]!;
-        char = end + 1;
-      }
+      for (let i = 0; i < count; i += 1) values[names[i] ?? `field_${i}`] = n[at + i]!;
       at += count;
     }
     return sample;
@@ -160,7 +220,7 @@ export class PackedSample implements NamespaceSample {
 
   #eachProc(visit: (name: string, value: number) => void): void {
     const n = this.#numbers;
-    const at = HEADER + n[0]!;
+    const at = this.#at + HEADER + n[this.#at]!;
     const count = n[at]!;
     // A name the reading has no value for is unreadable, as a null value is.
     for (let i = 0; i < this.#procNames.length; i += 1) visit(this.#procNames[i]!, i < count ? n[at + 1 + i]! : Number.NaN);
@@ -168,7 +228,7 @@ export class PackedSample implements NamespaceSample {
 
   /** Where the collectors' part of the numbers starts. */
   #procEnd(): number {
-    const at = HEADER + this.#numbers[0]!;
+    const at = this.#at + HEADER + this.#numbers[this.#at]!;
     return at + 1 + this.#numbers[at]!;
   }
 

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { closeSync } from 'node:fs';
 import type { CollectorsConfig } from '../../shared/config/configTypes.js';
-import { PackedSample } from '../../shared/packedSample.js';
+import { PackedSample, type PackedBatch } from '../../shared/packedSample.js';
 import { namespaceFile, type Namespace, type NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
@@ -365,13 +365,14 @@ export class SetnsWorkerPool {
       slot.watchdog = null;
     }
     // Handles the worker opened are recorded first, doubt or not: whoever outlives it closes them.
-    for (const [index, job] of jobs.entries()) {
+    for (let index = 0; index < jobs.length; index++) {
       const { heldFds } = reply.replies[index]!;
-      if (Array.isArray(heldFds)) this.#recordHeld(slot, job.ns, heldFds);
+      if (Array.isArray(heldFds)) this.#recordHeld(slot, jobs[index]!.ns, heldFds);
     }
-    for (const [index, job] of jobs.entries()) {
+    for (let index = 0; index < jobs.length; index++) {
+      const job = jobs[index]!;
       const read = reply.replies[index]!;
-      const doubt = doubtAbout(slot, job.ns, read);
+      const doubt = doubtAbout(slot, job.ns, read) ?? outsideBatch(reply, read);
       if (doubt !== null) {
         // The reads before this one checked out on their own; this one and the later ones are read elsewhere.
         // The fault first: it says why, and the reads settle with that.
@@ -379,7 +380,7 @@ export class SetnsWorkerPool {
         for (const later of jobs.slice(index)) this.#settle(later, 'doubt');
         return;
       }
-      this.#settle(job, this.#toResult(job.ns, read));
+      this.#settle(job, this.#toResult(job.ns, read, reply));
     }
     this.#pump();
   }
@@ -390,12 +391,12 @@ export class SetnsWorkerPool {
     if (this.#forgotten.delete(ns.inode)) this.forget([ns.inode]);
   }
 
-  #toResult(ns: Namespace, reply: ReadReply): NamespaceResult {
+  #toResult(ns: Namespace, reply: ReadReply, batch: PackedBatch): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
     // Kept packed until the families ask (shared/packedSample.ts): a thousand namespaces' objects,
     // held from their read to the cycle's end, were promoted out of the young generation each cycle.
-    return { ns, ok: true, sample: new PackedSample(outcome, this.#options.procNames), durationMs };
+    return { ns, ok: true, sample: new PackedSample(batch, outcome, this.#options.procNames), durationMs };
   }
 
   /**
@@ -538,6 +539,15 @@ function doubtAbout(slot: Slot, ns: Namespace, reply: ReadReply): string | null 
   if (reply.afterInode !== slot.homeInode) return `worker is in namespace ${reply.afterInode}, not its own ${slot.homeInode}`;
   if (reply.outcome.ok && reply.insideInode !== ns.inode) return `worker read namespace ${reply.insideInode}, not ${ns.inode}`;
   return null;
+}
+
+/** A reading said to lie outside its batch's numbers or text: the worker and this side disagree. */
+function outsideBatch(batch: PackedBatch, read: ReadReply): string | null {
+  const { outcome } = read;
+  if (!outcome.ok) return null;
+  const inside = Number.isInteger(outcome.at) && outcome.at >= 0 && outcome.at < batch.numbers.length
+    && Number.isInteger(outcome.textAt) && outcome.textAt >= 0 && outcome.textAt <= batch.text.length;
+  return inside ? null : `reading at ${outcome.at}/${outcome.textAt} lies outside its batch`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { CollectorsConfig } from '../../shared/config/configTypes.js';
-import type { PackedReading } from '../../shared/packedSample.js';
+import type { PackedAt } from '../../shared/packedSample.js';
 import type { ReadFailureReason } from '../../shared/snapshot.js';
 
 /**
@@ -42,7 +42,8 @@ export type WorkerRequest =
 export type WorkerReply =
   | { kind: 'ready'; homeInode: number }
   | { kind: 'init-failed'; message: string }
-  | { kind: 'batch'; replies: ReadReply[] }
+  /** `numbers`, `text`, `names`: the batch's packed readings, each reply's outcome saying where its own starts. */
+  | { kind: 'batch'; numbers: Float64Array; text: string; names: string[][]; replies: ReadReply[] }
   /** The handles of these inodes are closed (an answer to 'forget'). */
   | { kind: 'forgotten'; inodes: number[] };
 
@@ -69,9 +70,9 @@ export interface ReadReply {
   outcome: ReadOutcome;
 }
 
-/** A read's result: the namespace's reading packed (shared/packedSample.ts), or why there is none. */
+/** A read's result: where the namespace's reading starts in the batch's (shared/packedSample.ts), or why there is none. */
 export type ReadOutcome =
-  | ({ ok: true } & PackedReading)
+  | ({ ok: true } & PackedAt)
   | { ok: false; reason: ReadFailureReason; message: string };
 
 /** Milliseconds on a clock all threads share (each thread's performance.now() has its own origin). */

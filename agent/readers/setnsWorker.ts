@@ -6,7 +6,7 @@ import { RTM_GETLINK, parseInterfaceDumpsInto } from '../../shared/parse/netlink
 import { INTERFACE_DUMPS } from '../../shared/collectors/interfaces.js';
 import { parseProcValue } from '../../shared/collectors/procMetrics.js';
 import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
-import { packReadingInto, type PackedReading } from '../../shared/packedSample.js';
+import { NameLists, packReadingInto } from '../../shared/packedSample.js';
 import type { CollectorFileRead, CollectorFilesRaw, CollectorSample, ReadFailureReason } from '../../shared/snapshot.js';
 import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
@@ -85,9 +85,9 @@ function run(): void {
     // Here at home, before any setns of the batch: the same values serve every namespace.
     const hostWideRaw = hostWideFiles.current();
     readings.reset();
-    batchPacked.length = 0;
-    batchStarts.length = 0;
-    batchEnds.length = 0;
+    batchTexts.length = 0;
+    batchTextLength = 0;
+    batchNames.reset();
     const changed = addressChanges(libc, request.reads, held);
     const replies = request.reads.map((read): ReadReply => {
       if (poisoned) return failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true });
@@ -106,7 +106,9 @@ function run(): void {
       poisoned = reply.poisoned;
       return reply;
     });
-    port.postMessage({ kind: 'batch', replies: shareOneBuffer(replies) } satisfies WorkerReply);
+    // The batch's numbers and text as one array and one string: the main thread receives two
+    // blocks per batch, not an array and a string per namespace.
+    port.postMessage({ kind: 'batch', numbers: readings.numbersFrom(0), text: batchTexts.join(''), names: batchNames.lists, replies } satisfies WorkerReply);
   });
   port.postMessage({ kind: 'ready', homeInode } satisfies WorkerReply);
 }
@@ -290,29 +292,30 @@ function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: 
   return packReading(dumps[1]!, dumps[0]!, procValues, collectors);
 }
 
-/** The batch's readings, every namespace's numbers written into one buffer (see shareOneBuffer). */
+/** The batch's readings, every namespace's numbers written into one buffer. */
 const readings = new PackedInterfacesWriter();
-/** The batch's packed replies so far, and where each one's numbers lie in `readings`. */
-const batchPacked: PackedReading[] = [];
-const batchStarts: number[] = [];
-const batchEnds: number[] = [];
-const NO_NUMBERS = new Float64Array(0);
+/** The batch's readings' texts so far, posted joined, and their length. */
+const batchTexts: string[] = [];
+let batchTextLength = 0;
+/** The collectors' field names of the batch's readings, each list once. */
+const batchNames = new NameLists();
 
 /**
  * One namespace's reading (its devices parsed from the dumps, its proc values and collectors'
- * figures) packed into the batch's writer (shared/packedSample.ts); its numbers are handed over when
- * the batch is posted. Last in a read: a read that fails after it would leave its numbers in the batch.
+ * figures) packed into the batch's numbers and text (shared/packedSample.ts). Last in a read: a
+ * read that fails after it would leave its numbers in the batch.
  */
 function packReading(links: Uint8Array, addresses: Uint8Array, procValues: readonly (number | null)[], collectors: CollectorSample): ReadOutcome {
-  const start = readings.length;
+  const at = readings.length;
   readings.takeText();
-  const errors = packReadingInto(readings, () => parseInterfaceDumpsInto(links, addresses, readings), procValues, collectors);
-  const packed: ReadOutcome & PackedReading = { ok: true, numbers: NO_NUMBERS, text: readings.takeText() };
-  if (errors !== undefined) packed.errors = errors;
-  batchPacked.push(packed);
-  batchStarts.push(start);
-  batchEnds.push(readings.length);
-  return packed;
+  const errors = packReadingInto(readings, () => parseInterfaceDumpsInto(links, addresses, readings), procValues, collectors, batchNames);
+  // Taken as a string per reading: its length in characters is where the next one starts.
+  const text = readings.takeText();
+  const outcome: ReadOutcome = { ok: true, at, textAt: batchTextLength };
+  if (errors !== undefined) outcome.errors = errors;
+  batchTexts.push(text);
+  batchTextLength += text.length;
+  return outcome;
 }
 
 /** Opens `file`, reads it with `read` and closes it. */
@@ -364,16 +367,6 @@ function preadValue(opened: Opened): number | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The batch's numbers in one buffer, each reply keeping a view of its part: the main thread then
- * receives one ArrayBuffer per batch instead of one per namespace, each a costly allocation.
- */
-function shareOneBuffer(replies: ReadReply[]): ReadReply[] {
-  const shared = readings.numbersFrom(0);
-  batchPacked.forEach((packed, index) => (packed.numbers = shared.subarray(batchStarts[index], batchEnds[index])));
-  return replies;
 }
 
 /** Back to the thread's own namespace; the inode it is in afterwards (0 when that cannot be told). */

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
-import { PackedSample, packReadingInto, type PackedReading } from '../../shared/packedSample.js';
+import { NameLists, PackedSample, packReadingInto, type PackedAt, type PackedBatch } from '../../shared/packedSample.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
 import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
@@ -19,37 +19,50 @@ const COLLECTORS: CollectorSample = {
 };
 const PROC_NAMES = ['nat_conntrack', 'somaxconn', 'missing'];
 
-/** One reading packed into `writer` as the worker packs it, its numbers cut out as shareOneBuffer does. */
-function pack(writer: PackedInterfacesWriter, fixture: string, procValues: (number | null)[], collectors: CollectorSample): () => PackedReading {
-  const start = writer.length;
-  writer.takeText();
-  const errors = packReadingInto(writer, () => parseInterfaceDumpsInto(...dumps(fixture), writer), procValues, collectors);
-  const text = writer.takeText();
-  const end = writer.length;
-  return () => ({ numbers: writer.numbersFrom(0).subarray(start, end), text, ...(errors === undefined ? {} : { errors }) });
+/** A batch being packed as the worker packs one: its numbers, and its readings' texts. */
+class Batch {
+  readonly writer = new PackedInterfacesWriter();
+  readonly texts: string[] = [];
+  readonly names = new NameLists();
+
+  /** One reading packed after the others; where it lies. */
+  pack(fixture: string, procValues: (number | null)[], collectors: CollectorSample): PackedAt {
+    const at = this.writer.length;
+    this.writer.takeText();
+    const errors = packReadingInto(this.writer, () => parseInterfaceDumpsInto(...dumps(fixture), this.writer), procValues, collectors, this.names);
+    const reading: PackedAt = { at, textAt: this.texts.join('').length, ...(errors === undefined ? {} : { errors }) };
+    this.texts.push(this.writer.takeText());
+    return reading;
+  }
+
+  /** The batch as the main thread receives it (through structured clone, as a worker's message). */
+  received(): PackedBatch {
+    return structuredClone({ numbers: this.writer.numbersFrom(0), text: this.texts.join(''), names: this.names.lists });
+  }
 }
 
 test('a reading survives structured clone: devices, proc values and collectors as the reader made them, in key order', () => {
-  const writer = new PackedInterfacesWriter();
-  const reading = structuredClone(pack(writer, 'busy', [41, 4096, null], COLLECTORS)());
-  const sample = new PackedSample(reading, PROC_NAMES);
+  const batch = new Batch();
+  const reading = structuredClone(batch.pack('busy', [41, 4096, null], COLLECTORS));
+  const sample = new PackedSample(batch.received(), reading, PROC_NAMES);
   assert.is(JSON.stringify(sample.interfaces), JSON.stringify(interfacesFromDumps(...dumps('busy'))));
   assert.equal(sample.proc, { nat_conntrack: 41, somaxconn: 4096 });
   assert.equal(sample.procErrors, ['missing']);
   assert.is(JSON.stringify(sample.collectors), JSON.stringify(COLLECTORS));
   assert.equal(collectorErrors(sample), []);
-  assert.equal(Object.keys(reading).sort(), ['numbers', 'text'], 'no errors field when there are none');
+  assert.equal(Object.keys(reading).sort(), ['at', 'textAt'], 'no errors field when there are none');
 });
 
 test('a batch: readings written one after another read back apart; errors travel beside their own reading', () => {
-  const writer = new PackedInterfacesWriter();
+  const batch = new Batch();
   const broken: CollectorSample = { netstat: {}, sockstat: { TCP_inuse: 2 }, conntrack: {}, errors: ['net/snmp: cannot read: EIO'] };
   const readings = [
-    pack(writer, 'odd', [1, 2, 3], COLLECTORS),
-    pack(writer, 'busy', [null, null, null], broken),
-    pack(writer, 'odd', [], COLLECTORS),
-  ].map((cut) => structuredClone(cut()));
-  const [odd, busy, short] = readings.map((reading) => new PackedSample(reading, PROC_NAMES));
+    batch.pack('odd', [1, 2, 3], COLLECTORS),
+    batch.pack('busy', [null, null, null], broken),
+    batch.pack('odd', [], COLLECTORS),
+  ];
+  const received = batch.received();
+  const [odd, busy, short] = readings.map((reading) => new PackedSample(received, structuredClone(reading), PROC_NAMES));
   assert.equal(odd!.interfaces, interfacesFromDumps(...dumps('odd')));
   assert.equal(odd!.proc, { nat_conntrack: 1, somaxconn: 2, missing: 3 });
   assert.equal(busy!.interfaces, interfacesFromDumps(...dumps('busy')));
@@ -61,27 +74,41 @@ test('a batch: readings written one after another read back apart; errors travel
   assert.equal(short!.collectors, COLLECTORS);
 });
 
-test('field names that are not ASCII or hold a NUL keep every other name in its place', () => {
-  const writer = new PackedInterfacesWriter();
+test('field names are sent once per batch, as lists the readings refer to; any name comes back as it was', () => {
+  const batch = new Batch();
   const odd: CollectorSample = { netstat: { 'Tcp_Ré': 1, 'A\u0000B': 2, Udp_NoPorts: 3 }, sockstat: { sockets_used: 4 }, conntrack: {}, errors: [] };
-  const sample = new PackedSample(structuredClone(pack(writer, 'odd', [], odd)()), []);
-  assert.equal(sample.collectors.netstat, { 'Tcp_Ré': 1, 'A\uFFFDB': 2, Udp_NoPorts: 3 });
-  assert.equal(sample.collectors.sockstat, { sockets_used: 4 });
-  assert.equal(sample.interfaces, interfacesFromDumps(...dumps('odd')));
+  const readings = [batch.pack('busy', [], COLLECTORS), batch.pack('odd', [], odd), batch.pack('busy', [], COLLECTORS)];
+  const received = batch.received();
+  // netstat and conntrack of COLLECTORS, then the odd netstat and sockstat: four lists for five parts with figures.
+  assert.equal(received.names, [Object.keys(COLLECTORS.netstat), Object.keys(COLLECTORS.conntrack), Object.keys(odd.netstat), ['sockets_used']]);
+  const [first, second, third] = readings.map((reading) => new PackedSample(received, reading, []));
+  assert.equal(second!.collectors.netstat, { 'Tcp_Ré': 1, 'A\u0000B': 2, Udp_NoPorts: 3 });
+  assert.equal(second!.collectors.sockstat, { sockets_used: 4 });
+  assert.equal(second!.interfaces, interfacesFromDumps(...dumps('odd')));
+  assert.equal(first!.collectors, COLLECTORS);
+  assert.equal(third!.collectors, COLLECTORS);
+  // The same fields in another order are another list: a record keeps its key order.
+  const reordered: CollectorSample = { ...COLLECTORS, conntrack: { entries_limit: 1, entries: 2 } };
+  const again = new Batch();
+  const at = [again.pack('odd', [], COLLECTORS), again.pack('odd', [], reordered)];
+  const both = again.received();
+  assert.equal(Object.keys(new PackedSample(both, at[1]!, []).collectors.conntrack), ['entries_limit', 'entries']);
+  assert.equal(Object.keys(new PackedSample(both, at[0]!, []).collectors.conntrack), Object.keys(COLLECTORS.conntrack));
 });
 
 test('a dump that does not parse leaves the writer as it was, header included', () => {
-  const writer = new PackedInterfacesWriter();
-  const first = pack(writer, 'odd', [5], COLLECTORS);
+  const batch = new Batch();
+  const first = batch.pack('odd', [5], COLLECTORS);
+  const { writer } = batch;
   const length = writer.length;
   const [link, addr] = dumps('busy');
   assert.throws(
-    () => packReadingInto(writer, () => parseInterfaceDumpsInto(link.subarray(0, link.length - 40), addr, writer), [6], COLLECTORS),
+    () => packReadingInto(writer, () => parseInterfaceDumpsInto(link.subarray(0, link.length - 40), addr, writer), [6], COLLECTORS, batch.names),
     (error: Error) => error instanceof ParseError,
   );
   assert.is(writer.length, length);
   assert.is(writer.text.length, 0);
-  const sample = new PackedSample(first(), ['nat_conntrack']);
+  const sample = new PackedSample(batch.received(), first, ['nat_conntrack']);
   assert.equal(sample.proc, { nat_conntrack: 5 });
   assert.equal(sample.interfaces, interfacesFromDumps(...dumps('odd')));
 });
@@ -100,9 +127,10 @@ function seen(sample: NamespaceSample): unknown[] {
 
 for (const name of ['busy', 'odd']) {
   test(`${name}: the device view shows what the devices hold, packed or plain`, () => {
-    const writer = new PackedInterfacesWriter();
-    pack(writer, 'busy', [1], COLLECTORS);
-    const packed = new PackedSample(structuredClone(pack(writer, name, [2], COLLECTORS)()), ['x']);
+    const batch = new Batch();
+    batch.pack('busy', [1], COLLECTORS);
+    const reading = batch.pack(name, [2], COLLECTORS);
+    const packed = new PackedSample(batch.received(), reading, ['x']);
     const devices = interfacesFromDumps(...dumps(name));
     const expected = devices.map((device) => ({
       name: device.name, operstate: device.operstate, mtu: device.mtu, mac: device.mac, linkType: device.linkType,
