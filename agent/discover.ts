@@ -39,12 +39,12 @@ async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | 
   if (!Array.isArray(listed)) return { dir, code: listed.code };
   const files: ListedFile[] = [];
   const folderPath = path.join(dir, '/');
-  for (const raw of listed) {
-    const name = raw.toString('utf8');
+  for (const entry of listed) {
+    const name = typeof entry === 'string' ? entry : entry.toString('utf8');
     // The name filter here, before the stat (the costly part on a node with thousands), and only here.
     if (!passesFilter(name, filter)) continue;
     // A name that is not UTF-8 shows U+FFFD in `name`: only its bytes open the file.
-    const bytes = isAscii(raw) || Buffer.from(name).equals(raw) ? null : raw;
+    const bytes = typeof entry === 'string' || isAscii(entry) || Buffer.from(name).equals(entry) ? null : entry;
     // A listed name holds no slash and is never . or ..: joined by hand, no normalising per file.
     const file = bytes === null ? folderPath + name : Buffer.concat([Buffer.from(folderPath), bytes]);
     // Synchronous on purpose: a namespace file is an nsfs bind mount on tmpfs, answered from
@@ -134,10 +134,15 @@ function linkType(file: string | Buffer): string | null {
   }
 }
 
-/** Names as bytes: one that is not valid UTF-8 would come back with U+FFFD and open nothing. */
-async function readFolder(dir: string): Promise<Buffer[] | { code: string }> {
+/**
+ * The folder's names, as text; as bytes when one of them shows U+FFFD, which a name that is not
+ * valid UTF-8 comes back with, and which would open nothing. Text first: bytes cost a Buffer per
+ * name, every cycle, for every file in the folder, selected or not.
+ */
+async function readFolder(dir: string): Promise<string[] | Buffer[] | { code: string }> {
   try {
-    return await readdir(dir, { encoding: 'buffer' });
+    const names = await readdir(dir);
+    return names.some((name) => name.includes('\uFFFD')) ? await readdir(dir, { encoding: 'buffer' }) : names;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];

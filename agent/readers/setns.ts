@@ -135,7 +135,7 @@ export class SetnsReader implements Reader {
     const gone: number[] = [];
     for (const inode of this.#pool.heldNamespaces().keys()) if (!selected.has(inode)) gone.push(inode);
     if (gone.length > 0) this.#pool.forget(gone);
-    if (!this.#stopped) this.#watch.watchFolders(new Set(namespaces.map((ns) => path.dirname(ns.path))));
+    if (!this.#stopped) this.#watch.watchFolders(foldersOf(namespaces));
   }
 
   /**
@@ -178,4 +178,16 @@ export class SetnsReader implements Reader {
     this.#timedOut.add(timedOut.inode);
     this.#options.logger.warn({ namespace: timedOut.name }, 'setns reader: a read timed out in a worker thread; this namespace is read with nsenter from now on');
   }
+}
+
+/** The folders the namespaces lie in: discovery lists them folder by folder, so a folder is worked out once per run of its files. */
+function foldersOf(namespaces: readonly Namespace[]): Set<string> {
+  const folders = new Set<string>();
+  let last: string | null = null;
+  for (const ns of namespaces) {
+    if (last !== null && ns.path.length > last.length && ns.path.startsWith(last) && ns.path[last.length] === '/' && !ns.path.includes('/', last.length + 1)) continue;
+    last = path.dirname(ns.path);
+    folders.add(last);
+  }
+  return folders;
 }
