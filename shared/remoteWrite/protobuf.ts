@@ -114,7 +114,7 @@ export class ProtoWriter extends GrowingBuffer {
    * cycle), then the Sample. `tail` is the sample's timestamp field, encoded once per cycle;
    * `low`/`high` are the value's bits when `value` is null (a stale marker's exact NaN).
    */
-  timeSeries(labelBytes: string, value: number | null, low: number, high: number, tail: string): void {
+  timeSeries(labelBytes: string, value: number | null, low: number, high: number, tail: Uint8Array): void {
     const sampleLength = 9 + tail.length;
     const bodyLength = labelBytes.length + 2 + sampleLength;
     this.reserve(bodyLength + 11);
@@ -133,7 +133,8 @@ export class ProtoWriter extends GrowingBuffer {
       buffer.writeDoubleLE(value, offset);
     }
     offset += 8;
-    offset += buffer.write(tail, offset, tail.length, 'latin1');
+    // A few bytes: stored one by one, cheaper than a call into the buffer's native write.
+    for (let index = 0; index < tail.length; index++) buffer[offset++] = tail[index]!;
     this.used = offset;
   }
 

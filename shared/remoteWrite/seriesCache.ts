@@ -255,7 +255,7 @@ class Chunker {
   readonly #options: EncodeOptions;
   readonly #metadata: MetricMetadata[] | null;
   /** Sample.timestamp's field, the same for every sample of the cycle. */
-  readonly #tail: string;
+  readonly #tail: Uint8Array;
   #count = 0;
   samples = 0;
 
@@ -266,7 +266,7 @@ class Chunker {
     writer.reset();
     writer.byte(TAG.sampleTimestamp);
     writer.int64(timestampMs);
-    this.#tail = writer.latin1Since(0);
+    this.#tail = new Uint8Array(writer.bytes());
     if (this.#tail.length !== 1 + int64Length(timestampMs)) throw new Error('timestamp field miscounted');
     writer.reset();
   }
