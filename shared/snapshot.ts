@@ -70,12 +70,18 @@ export interface NamespaceSample {
 /** Each device of a sample in turn, in `interfaces` order; valid only during the call. */
 export function eachDevice(sample: NamespaceSample, visit: (device: DeviceView) => void): void {
   if (sample.eachDevice !== undefined) return sample.eachDevice(visit);
-  for (const device of sample.interfaces) visit(new PlainDeviceView(device));
+  const view = new PlainDeviceView();
+  for (const device of sample.interfaces) {
+    view.show(device);
+    visit(view);
+  }
 }
 
+/** The view of devices that are objects already: one view per sample, moved from device to device. */
 class PlainDeviceView implements DeviceView {
-  readonly #device: InterfaceSample;
-  constructor(device: InterfaceSample) {
+  #device!: InterfaceSample;
+
+  show(device: InterfaceSample): void {
     this.#device = device;
   }
 
