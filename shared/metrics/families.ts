@@ -106,6 +106,8 @@ interface DeviceMemo {
   linkType: string;
   infoKey: string;
   infoLabels: LabelSet;
+  /** The slot of each of the device's series in its family (the stats', then up, info, mtu): -1 until set. */
+  slots: Int32Array;
 }
 
 interface TableMemo {
@@ -143,7 +145,7 @@ function deviceMemo(memo: TableMemo, ns: NamespaceMemo, nsName: string, device: 
   if (known === undefined || known.ip !== ip) {
     const key = config.labels.deviceIp === null ? `${nsName}\u0000${device.name}` : `${nsName}\u0000${device.name}\u0000${ip}`;
     const labels = sorted(deviceLabels(ns.base, device, config.labels));
-    known = { seenIn: 0, ip, key, labels, operstate: '', mac: '', linkType: '', infoKey: '', infoLabels: labels };
+    known = { seenIn: 0, ip, key, labels, operstate: '', mac: '', linkType: '', infoKey: '', infoLabels: labels, slots: new Int32Array(config.interfaceMetrics.length + 3).fill(-1) };
     ns.devices.set(device.name, known);
   }
   if (known.operstate !== device.operstate || known.mac !== device.mac || known.linkType !== device.linkType) {
@@ -195,13 +197,16 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     eachDevice(result.sample, (device) => {
       if (!passesFilter(device.name, config.deviceFilter)) return;
       const known = deviceMemo(memo, ns, nsName, device, config);
+      // Into the slots this device's series had last cycle: no lookup by key in a steady cycle.
+      const { slots } = known;
       for (let index = 0; index < stats.length; index++) {
         const { index: stat, family } = stats[index]!;
-        family.add(known.key, device.stat(stat), known.labels);
+        slots[index] = family.addAt(slots[index]!, known.key, device.stat(stat), known.labels);
       }
-      up.set(known.key, device.operstate === 'UP' ? 1 : 0, known.labels);
-      info.set(known.infoKey, 1, known.infoLabels);
-      mtu.set(known.key, device.mtu, known.labels);
+      const after = stats.length;
+      slots[after] = up.setAt(slots[after]!, known.key, device.operstate === 'UP' ? 1 : 0, known.labels);
+      slots[after + 1] = info.setAt(slots[after + 1]!, known.infoKey, 1, known.infoLabels);
+      slots[after + 2] = mtu.setAt(slots[after + 2]!, known.key, device.mtu, known.labels);
     });
     const procValues = procs.length > 0 ? result.sample.proc : null;
     for (const proc of procs) {

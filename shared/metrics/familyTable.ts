@@ -94,6 +94,26 @@ export class SlotFamily implements SeriesFamily {
     this.slotValues[slot] = fresh ? value : this.slotValues[slot]! + value;
   }
 
+  /**
+   * `set` for a caller that kept the slot this key had (`hint`; -1 when it has none): a steady cycle
+   * skips the lookup by key. The hint is checked against the slot's key (a slot freed and reused
+   * holds another), so a wrong one costs only the lookup. Returns the slot to keep.
+   */
+  setAt(hint: number, key: string, value: number, labels: LabelSource): number {
+    const slot = this.keys[hint] === key ? this.#mark(hint) : this.#slot(key, labels, undefined);
+    this.slotValues[slot] = value;
+    return slot;
+  }
+
+  /** `add` with a kept slot, as setAt. */
+  addAt(hint: number, key: string, value: number, labels: LabelSource): number {
+    const known = this.keys[hint] === key;
+    const fresh = !known || this.#setIn[hint] !== this.#cycle;
+    const slot = known ? this.#mark(hint) : this.#slot(key, labels, undefined);
+    this.slotValues[slot] = fresh ? value : this.slotValues[slot]! + value;
+    return slot;
+  }
+
   /** Frees the slots of the series the cycle no longer has. */
   finish(): void {
     for (let index = 0; index < this.#previousCount; index++) {
@@ -122,6 +142,11 @@ export class SlotFamily implements SeriesFamily {
       if (metricName !== undefined) (this.metricNames ??= [])[slot] = metricName;
       this.#grow(slot + 1);
     }
+    return this.#mark(slot);
+  }
+
+  /** The slot is set this cycle: listed in `order` once. */
+  #mark(slot: number): number {
     if (this.#setIn[slot] !== this.#cycle) {
       this.#setIn[slot] = this.#cycle;
       if (this.count === this.order.length) this.order = grown(this.order, this.count + 1);

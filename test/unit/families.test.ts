@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cycleFamilies, familiesKeepTable } from '../../shared/metrics/families.js';
-import { FamilyTable } from '../../shared/metrics/familyTable.js';
+import { FamilyTable, SlotFamily } from '../../shared/metrics/familyTable.js';
 import { registryFromFamilies } from '../helpers/registry.js';
 import { configFrom } from '../helpers/config.js';
 import { device, readOk, snapshotOf } from '../helpers/samples.js';
@@ -52,6 +52,30 @@ test('a table kept between cycles: each cycle has its own values (counters are t
   // Twins still add up within one cycle.
   const third = rx([readOk('a', [device('eth0', {}, { rx_bytes: 30 })]), readOk('a', [device('eth0', {}, { rx_bytes: 2 })])]);
   assert.equal(third.values, [{ labels: { device: 'eth0', netns: 'a' }, value: 32 }]);
+});
+
+test('a kept slot is only a hint: one freed and taken by another series sends the write to its own series', () => {
+  const family = new SlotFamily('x_total', 'x', 'counter', ['k'], {});
+  const series = () => family.values.map((entry) => `${entry.labels.k}=${entry.value}`);
+  family.begin(1);
+  const a = family.addAt(-1, 'a', 1, { k: 'a' });
+  family.setAt(-1, 'b', 2, { k: 'b' });
+  family.finish();
+  family.begin(2);
+  assert.is(family.addAt(a, 'a', 3, { k: 'a' }), a);
+  family.addAt(a, 'a', 4, { k: 'a' });
+  family.finish();
+  assert.equal(series(), ['a=7'], 'two writes of one counter in a cycle add up; b is gone');
+  family.begin(3);
+  const c = family.setAt(-1, 'c', 5, { k: 'c' });
+  family.finish();
+  family.begin(4);
+  // a's old slot: freed in cycle 3 and taken by c, or still free; either way a is looked up.
+  const again = family.addAt(a, 'a', 6, { k: 'a' });
+  family.setAt(c, 'c', 8, { k: 'c' });
+  family.finish();
+  assert.equal(series().sort(), ['a=6', 'c=8']);
+  assert.ok(again !== c);
 });
 
 test('what the series keys leave out needs a new table when it changes: the hostname, the label rules', () => {
