@@ -1,6 +1,6 @@
 import { INTERFACE_STATS } from './interfaceStats.js';
 import { unpackInterfaces, type PackedInterfacesWriter } from './packedInterfaces.js';
-import type { CollectorSample, DeviceView, InterfaceAddress, InterfaceSample, NamespaceSample } from './snapshot.js';
+import { COLLECTOR_PARTS, type CollectorPart, type CollectorSample, type CollectorVisit, type DeviceView, type InterfaceAddress, type InterfaceSample, type NamespaceSample } from './snapshot.js';
 
 /**
  * A whole namespace reading in the form the setns worker posts it: a run of numbers and a run of
@@ -12,7 +12,7 @@ import type { CollectorSample, DeviceView, InterfaceAddress, InterfaceSample, Na
  * objects are made when the families ask, and die young.
  *
  * numbers, from `at`: [D, S, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics
- * values in config order (NaN: unreadable), then for each of PACKED_COLLECTORS: K, and when K > 0
+ * values in config order (NaN: unreadable), then for each of COLLECTOR_PARTS: K, and when K > 0
  * the number of its list of names in the batch's `names`, then its K values]. text, from `textAt`:
  * the devices' S strings, each ended by NUL. errors: the collector files' problems (rare), absent
  * when there are none.
@@ -31,9 +31,6 @@ export interface PackedAt {
   errors?: string[];
 }
 
-/** The collectors' parts in the order they are packed. */
-const PACKED_COLLECTORS = ['netstat', 'sockstat', 'conntrack'] as const satisfies readonly (keyof CollectorSample)[];
-type CollectorPart = (typeof PACKED_COLLECTORS)[number];
 
 const HEADER = 2;
 const NO_ERRORS: readonly string[] = Object.freeze([]);
@@ -100,7 +97,7 @@ export function packReadingInto(
     writer.set(start + 1, deviceStringCount(writer, start + HEADER, devicesEnd));
     writer.push(procValues.length);
     for (const value of procValues) writer.push(value ?? Number.NaN);
-    for (const part of PACKED_COLLECTORS) {
+    for (const part of COLLECTOR_PARTS) {
       const values = collectors[part];
       const count = countOf(values);
       writer.push(count);
@@ -198,20 +195,24 @@ export class PackedSample implements NamespaceSample {
 
   get collectors(): CollectorSample {
     const sample: CollectorSample = { netstat: {}, sockstat: {}, conntrack: {}, errors: [...this.#errors] };
+    this.eachCollectorValue((part, name, value) => {
+      sample[COLLECTOR_PARTS[part]! satisfies CollectorPart][name] = value;
+    });
+    return sample;
+  }
+
+  eachCollectorValue(visit: CollectorVisit): void {
     const n = this.#numbers;
     let at = this.#procEnd();
-    for (const part of PACKED_COLLECTORS) {
+    for (let part = 0; part < COLLECTOR_PARTS.length; part++) {
       const count = n[at]!;
       at += 1;
       if (count === 0) continue;
-      // The batch's list: the same name strings for every namespace, none made here.
       const names = this.#names[n[at]!] ?? [];
       at += 1;
-      const values: Record<string, number> = sample[part satisfies CollectorPart];
-      for (let i = 0; i < count; i += 1) values[names[i] ?? `field_${i}`] = n[at + i]!;
+      for (let i = 0; i < count; i += 1) visit(part, names[i] ?? `field_${i}`, n[at + i]!);
       at += count;
     }
-    return sample;
   }
 
   get collectorErrors(): readonly string[] {

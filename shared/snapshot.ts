@@ -65,6 +65,25 @@ export interface NamespaceSample {
   readonly collectorErrors?: readonly string[];
   /** Shows each device in turn, where a sample can do so without making `interfaces` (a packed one). */
   eachDevice?(visit: (device: DeviceView) => void): void;
+  /** Shows each collector figure in turn, where a sample can do so without making `collectors` (a packed one). */
+  eachCollectorValue?(visit: CollectorVisit): void;
+}
+
+/** The collectors' parts of a sample, in the order the collectors read them. */
+export const COLLECTOR_PARTS = ['netstat', 'sockstat', 'conntrack'] as const satisfies readonly (keyof CollectorSample)[];
+export type CollectorPart = (typeof COLLECTOR_PARTS)[number];
+
+/** A collector figure: its part (an index into COLLECTOR_PARTS), its name, its value. */
+export type CollectorVisit = (part: number, name: string, value: number) => void;
+
+/** Each collector figure of a sample in turn, part by part in COLLECTOR_PARTS order, names in their order. */
+export function eachCollectorValue(sample: NamespaceSample, visit: CollectorVisit): void {
+  if (sample.eachCollectorValue !== undefined) return sample.eachCollectorValue(visit);
+  const collectors = sample.collectors;
+  for (let part = 0; part < COLLECTOR_PARTS.length; part++) {
+    const values = collectors[COLLECTOR_PARTS[part]!];
+    for (const name in values) visit(part, name, values[name]!);
+  }
 }
 
 /** Each device of a sample in turn, in `interfaces` order; valid only during the call. */

@@ -1,7 +1,7 @@
 import type { Config } from '../config/configTypes.js';
 import { byCodeUnits } from '../compare.js';
 import { passesFilter } from '../filter.js';
-import { eachDevice, type DeviceView, type Snapshot } from '../snapshot.js';
+import { COLLECTOR_PARTS, eachCollectorValue, eachDevice, type CollectorVisit, type DeviceView, type Snapshot } from '../snapshot.js';
 import { INTERFACE_STATS } from '../interfaceStats.js';
 import { FILE_COLLECTORS } from '../collectors/collectorList.js';
 import { interfaceStatMetric, NETWORK_INFO, NETWORK_MTU, NETWORK_UP } from '../collectors/interfaces.js';
@@ -55,8 +55,10 @@ export function cycleFamilies(
   snapshot: Snapshot, config: RegistryConfig, build: BuildInfo, self: SelfStats | null, table = new FamilyTable(),
 ): SlotFamily[] {
   table.begin();
-  addNamespaceMetrics(table, snapshot, config);
-  addCollectorMetrics(table, snapshot, config);
+  const memo = memoOf(table);
+  addNamespaceMetrics(table, snapshot, config, memo);
+  addCollectorMetrics(table, snapshot, config, memo);
+  sweep(memo);
   table.family(BUILD_INFO, BUILD_INFO.labels).set(labelKey({ ...build }), 1, () => ({ ...build }));
   if (self !== null) addSelfMetrics(table, snapshot, self);
   return table.done();
@@ -94,6 +96,8 @@ interface NamespaceMemo {
   base: LabelSet;
   labels: LabelSet;
   devices: Map<string, DeviceMemo>;
+  /** By collector family number (TableMemo.collectorIds): the slot of the namespace's series, -1 until set. */
+  collectorSlots: Int32Array;
 }
 
 interface DeviceMemo {
@@ -113,6 +117,8 @@ interface DeviceMemo {
 interface TableMemo {
   cycle: number;
   namespaces: Map<string, NamespaceMemo>;
+  /** A number for each collector family, kept: where a namespace keeps its series' slot (collectorSlots). */
+  collectorIds: Map<string, number>;
 }
 
 /** By table: a new table (another configuration) starts with no memo. */
@@ -121,7 +127,7 @@ const memos = new WeakMap<FamilyTable, TableMemo>();
 function memoOf(table: FamilyTable): TableMemo {
   let memo = memos.get(table);
   if (memo === undefined) {
-    memo = { cycle: 0, namespaces: new Map() };
+    memo = { cycle: 0, namespaces: new Map(), collectorIds: new Map() };
     memos.set(table, memo);
   }
   memo.cycle += 1;
@@ -132,7 +138,7 @@ function namespaceMemo(memo: TableMemo, nsName: string, config: RegistryConfig):
   let ns = memo.namespaces.get(nsName);
   if (ns === undefined) {
     const base = namespaceLabels(nsName, config.labels, config.hostname);
-    ns = { seenIn: memo.cycle, base, labels: sorted(base), devices: new Map() };
+    ns = { seenIn: memo.cycle, base, labels: sorted(base), devices: new Map(), collectorSlots: NO_SLOTS };
     memo.namespaces.set(nsName, ns);
   }
   ns.seenIn = memo.cycle;
@@ -174,7 +180,7 @@ function sweep(memo: TableMemo): void {
   });
 }
 
-function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
+function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig, memo: TableMemo): void {
   const nsLabelNames = configuredLabelNames(config.labels, false);
   const deviceLabelNames = configuredLabelNames(config.labels, true);
   const stats = config.interfaceMetrics.map((stat) => ({ index: INTERFACE_STATS.indexOf(stat), family: table.family(interfaceStatMetric(stat), deviceLabelNames) }));
@@ -186,8 +192,6 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     const spec = procMetric(metric);
     return { name: metric.name, write: writerOf(table.family(spec, nsLabelNames), spec) };
   });
-  const memo = memoOf(table);
-
   for (const result of snapshot.results) {
     if (!result.ok) continue;
     const nsName = result.ns.name;
@@ -214,49 +218,66 @@ function addNamespaceMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
       if (value !== undefined) proc.write(nsName, value, ns.labels);
     }
   }
-  sweep(memo);
+}
+
+const NO_SLOTS = new Int32Array(0);
+
+/** A collector family as the second pass writes it. */
+interface CollectorWriter {
+  family: SlotFamily;
+  /** Its number in the table memo's collectorIds. */
+  id: number;
+  counter: boolean;
 }
 
 /**
  * The file collectors (FILE_COLLECTORS): one family per figure any namespace reported, in name
- * order. Two passes over the results so a steady cycle allocates nothing per value: the first finds
- * the figures reported (nearly always the same in every namespace) and makes their families in
- * order, the second writes each value into its family.
+ * order. Two passes over the results, neither making an object per value: the first finds the
+ * figures reported (nearly always the same in every namespace) and makes their families in order,
+ * the second writes each value into its family, in the slot the namespace's series had last cycle.
  */
-function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig): void {
-  const reported = FILE_COLLECTORS.map(() => new Map<string, MetricSpec>());
-  // Asked once per namespace: a reader may make them only when asked (packed samples).
-  const samples = snapshot.results.map((result) => (result.ok ? result.sample.collectors : undefined));
-  for (const collectors of samples) {
-    if (collectors === undefined) continue;
-    for (let index = 0; index < FILE_COLLECTORS.length; index++) {
-      const collector = FILE_COLLECTORS[index]!;
-      const specs = reported[index]!;
-      for (const key in collectors[collector.name]) if (!specs.has(key)) specs.set(key, collector.metric(key));
-    }
-  }
+function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: RegistryConfig, memo: TableMemo): void {
+  const collectorOf = COLLECTOR_PARTS.map((part) => FILE_COLLECTORS.find((collector) => collector.name === part)!);
+  const reported = COLLECTOR_PARTS.map(() => new Map<string, MetricSpec>());
+  const note: CollectorVisit = (part, name) => {
+    const specs = reported[part]!;
+    if (!specs.has(name)) specs.set(name, collectorOf[part]!.metric(name));
+  };
+  for (const result of snapshot.results) if (result.ok) eachCollectorValue(result.sample, note);
   const labelNames = configuredLabelNames(config.labels, false);
-  const families = reported.flatMap((specs, index) => [...specs].map(([key, spec]) => ({ index, key, spec })))
+  const families = reported.flatMap((specs, part) => [...specs].map(([name, spec]) => ({ part, name, spec })))
     .sort((a, b) => byCodeUnits(a.spec.name, b.spec.name));
-  const writers = reported.map(() => new Map<string, (nsName: string, value: number, labels: LabelSource) => void>());
-  for (const { index, key, spec } of families) {
-    const write = writerOf(table.family(spec, labelNames), spec);
+  const writers = reported.map(() => new Map<string, CollectorWriter>());
+  for (const { part, name, spec } of families) {
+    let id = memo.collectorIds.get(spec.name);
+    if (id === undefined) memo.collectorIds.set(spec.name, (id = memo.collectorIds.size));
+    writers[part]!.set(name, { family: table.family(spec, labelNames), id, counter: spec.type === 'counter' });
+  }
+  let ns: NamespaceMemo;
+  let nsName = '';
+  const write: CollectorVisit = (part, name, value) => {
+    const writer = writers[part]!.get(name)!;
     // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
-    writers[index]!.set(key, spec.type === 'counter' ? (nsName, value, labels) => { if (value >= 0) write(nsName, value, labels); } : write);
+    if (writer.counter && value < 0) return;
+    const slots = ns.collectorSlots;
+    const hint = writer.id < slots.length ? slots[writer.id]! : -1;
+    const slot = writer.counter ? writer.family.addAt(hint, nsName, value, ns.labels) : writer.family.setAt(hint, nsName, value, ns.labels);
+    if (writer.id < slots.length) slots[writer.id] = slot;
+  };
+  const ids = memo.collectorIds.size;
+  for (const result of snapshot.results) {
+    if (!result.ok) continue;
+    nsName = result.ns.name;
+    ns = memo.namespaces.get(nsName)!;
+    if (ns.collectorSlots.length < ids) ns.collectorSlots = grownSlots(ns.collectorSlots, ids);
+    eachCollectorValue(result.sample, write);
   }
-  for (let at = 0; at < samples.length; at++) {
-    const collectors = samples[at];
-    const result = snapshot.results[at]!;
-    if (collectors === undefined) continue;
-    const nsName = result.ns.name;
-    let made: LabelSet | null = null;
-    const labels = (): LabelSet => (made ??= sorted(namespaceLabels(nsName, config.labels, config.hostname)));
-    for (let index = 0; index < FILE_COLLECTORS.length; index++) {
-      const values = collectors[FILE_COLLECTORS[index]!.name];
-      const byKey = writers[index]!;
-      for (const key in values) byKey.get(key)!(nsName, values[key]!, labels);
-    }
-  }
+}
+
+function grownSlots(slots: Int32Array, size: number): Int32Array {
+  const grown = new Int32Array(size).fill(-1);
+  grown.set(slots);
+  return grown;
 }
 
 function addSelfMetrics(table: FamilyTable, snapshot: Snapshot, self: SelfStats): void {
