@@ -3,34 +3,32 @@ import { unpackInterfaces, type PackedInterfacesWriter } from './packedInterface
 import { COLLECTOR_PARTS, type CollectorPart, type CollectorSample, type CollectorVisit, type DeviceView, type InterfaceAddress, type InterfaceSample, type NamespaceSample } from './snapshot.js';
 
 /**
- * A whole namespace reading in the form the setns worker posts it: a run of numbers and a run of
- * text inside its batch's one array and one string, where an object graph (devices, proc values, a
- * record per collector) would be rebuilt object by object on the main thread by structured clone
- * and then held there until the cycle's families are built. Held that long, a thousand namespaces'
- * objects outlived the young generation's collections and were promoted each cycle (1.8 KB per
- * namespace); packed, a reading is a small object pointing into its batch's two blocks, and the
+ * A whole namespace reading in the form the setns worker posts it: a run of numbers inside its
+ * batch's one array, and its devices' text, where an object graph (devices, proc values, a record
+ * per collector) would be rebuilt object by object on the main thread by structured clone and then
+ * held there until the cycle's families are built. Held that long, a thousand namespaces' objects
+ * outlived the young generation's collections and were promoted each cycle (1.8 KB per namespace);
+ * packed, a reading is a small object pointing into its batch's numbers and its text, and the
  * objects are made when the families ask, and die young.
  *
  * numbers, from `at`: [D, S, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics
  * values in config order (NaN: unreadable), then for each of COLLECTOR_PARTS: K, and when K > 0
- * the number of its list of names in the batch's `names`, then its K values]. text, from `textAt`:
- * the devices' S strings, each ended by NUL. errors: the collector files' problems (rare), absent
- * when there are none.
+ * the number of its list of names in the batch's `names`, then its K values]. text: the devices' S
+ * strings, each ended by NUL (names, states, addresses: the same from cycle to cycle, so a reader
+ * may keep it and send it again only when it changes). errors: the collector files' problems
+ * (rare), absent when there are none.
  */
 export interface PackedBatch {
   numbers: Float64Array;
-  text: string;
   /** The collectors' field names, list by list (NameLists). */
   names: readonly (readonly string[])[];
 }
 
-/** Where one reading lies in its batch, and its collector files' problems. */
+/** Where one reading's numbers start in its batch, and its collector files' problems. */
 export interface PackedAt {
   at: number;
-  textAt: number;
   errors?: string[];
 }
-
 
 const HEADER = 2;
 const NO_ERRORS: readonly string[] = Object.freeze([]);
@@ -142,17 +140,15 @@ export class PackedSample implements NamespaceSample {
   readonly #text: string;
   readonly #names: readonly (readonly string[])[];
   readonly #at: number;
-  readonly #textAt: number;
   readonly #errors: readonly string[];
   readonly #procNames: readonly string[];
 
-  /** `procNames`: the proc_metrics names in config order (the worker knows only their files). */
-  constructor(batch: PackedBatch, reading: PackedAt, procNames: readonly string[]) {
+  /** `text`: the reading's devices' text; `procNames`: the proc_metrics names in config order (the worker knows only their files). */
+  constructor(batch: PackedBatch, reading: PackedAt, text: string, procNames: readonly string[]) {
     this.#numbers = batch.numbers;
-    this.#text = batch.text;
+    this.#text = text;
     this.#names = batch.names;
     this.#at = reading.at;
-    this.#textAt = reading.textAt;
     this.#errors = reading.errors ?? NO_ERRORS;
     this.#procNames = procNames;
   }
@@ -162,7 +158,7 @@ export class PackedSample implements NamespaceSample {
     const end = this.#at + HEADER + n[this.#at]!;
     const view = new PackedDevice(n, this.#text);
     let at = this.#at + HEADER;
-    let char = this.#textAt;
+    let char = 0;
     while (at < end) {
       char = view.moveTo(at, char);
       visit(view);
@@ -173,8 +169,7 @@ export class PackedSample implements NamespaceSample {
   get interfaces(): InterfaceSample[] {
     const n = this.#numbers;
     const devices = this.#at + HEADER;
-    const text = this.#text.slice(this.#textAt, this.#charsAfter(this.#textAt, n[this.#at + 1]!));
-    return unpackInterfaces({ numbers: n.subarray(devices, devices + n[this.#at]!), text });
+    return unpackInterfaces({ numbers: n.subarray(devices, devices + n[this.#at]!), text: this.#text });
   }
 
   get proc(): Record<string, number> {
@@ -233,12 +228,6 @@ export class PackedSample implements NamespaceSample {
     return at + 1 + this.#numbers[at]!;
   }
 
-  /** The character index just past the `count`-th NUL from `from` on. */
-  #charsAfter(from: number, count: number): number {
-    let at = from;
-    for (let i = 0; i < count; i += 1) at = this.#text.indexOf('\0', at) + 1;
-    return at;
-  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { namespaceFile, type Namespace, type NamespaceResult } from '../../share
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
-import { sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { keepsText, SAME_TEXT, sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
   /** Worker threads; each reads one namespace at a time, with a batch or two queued behind it. */
@@ -86,6 +86,8 @@ interface Slot {
   held: Set<number>;
   /** Descriptors of handles it was told to close and has not said it closed: whoever outlives it closes them. */
   closing: Map<number, number[]>;
+  /** The last reading's text of each namespace it holds, which it does not send again unchanged (setnsProtocol.ts). */
+  texts: Map<number, string>;
 }
 
 /** A namespace whose handles a worker holds. */
@@ -349,7 +351,10 @@ export class SetnsWorkerPool {
 
   #onReply(slot: Slot, reply: WorkerReply): void {
     if (reply.kind === 'forgotten') {
-      for (const inode of reply.inodes) slot.closing.delete(inode);
+      for (const inode of reply.inodes) {
+        slot.closing.delete(inode);
+        slot.texts.delete(inode);
+      }
       return;
     }
     const size = slot.batchSizes[0];
@@ -372,7 +377,8 @@ export class SetnsWorkerPool {
     for (let index = 0; index < jobs.length; index++) {
       const job = jobs[index]!;
       const read = reply.replies[index]!;
-      const doubt = doubtAbout(slot, job.ns, read) ?? outsideBatch(reply, read);
+      const text = textOf(slot, job.ns, read, reply);
+      const doubt = doubtAbout(slot, job.ns, read) ?? outsideBatch(reply, read) ?? (text === null ? 'its reading names a text the worker never sent' : null);
       if (doubt !== null) {
         // The reads before this one checked out on their own; this one and the later ones are read elsewhere.
         // The fault first: it says why, and the reads settle with that.
@@ -380,7 +386,8 @@ export class SetnsWorkerPool {
         for (const later of jobs.slice(index)) this.#settle(later, 'doubt');
         return;
       }
-      this.#settle(job, this.#toResult(job.ns, read, reply));
+      if (read.outcome.ok && keepsText(read)) slot.texts.set(job.ns.inode, text!);
+      this.#settle(job, this.#toResult(job.ns, read, reply, text!));
     }
     this.#pump();
   }
@@ -391,12 +398,12 @@ export class SetnsWorkerPool {
     if (this.#forgotten.delete(ns.inode)) this.forget([ns.inode]);
   }
 
-  #toResult(ns: Namespace, reply: ReadReply, batch: PackedBatch): NamespaceResult {
+  #toResult(ns: Namespace, reply: ReadReply, batch: PackedBatch, text: string): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
     // Kept packed until the families ask (shared/packedSample.ts): a thousand namespaces' objects,
     // held from their read to the cycle's end, were promoted out of the young generation each cycle.
-    return { ns, ok: true, sample: new PackedSample(batch, outcome, this.#options.procNames), durationMs };
+    return { ns, ok: true, sample: new PackedSample(batch, outcome, text, this.#options.procNames), durationMs };
   }
 
   /**
@@ -519,7 +526,7 @@ export class SetnsWorkerPool {
       worker.once('message', (reply: WorkerReply) => {
         if (reply.kind !== 'ready') return fail(reply.kind === 'init-failed' ? reply.message : `sent ${reply.kind} first`);
         settle();
-        const slot: Slot = { worker, homeInode: reply.homeInode, jobs: [], batchSizes: [], progress, watchdog: null, queue: [], held: new Set(), closing: new Map() };
+        const slot: Slot = { worker, homeInode: reply.homeInode, jobs: [], batchSizes: [], progress, watchdog: null, queue: [], held: new Set(), closing: new Map(), texts: new Map() };
         worker.on('message', (message: WorkerReply) => this.#onReply(slot, message));
         worker.on('error', (error) => this.#fault(slot, `worker crashed: ${error.message}`));
         worker.on('exit', (code) => this.#fault(slot, `worker exited with ${code}`));
@@ -541,13 +548,24 @@ function doubtAbout(slot: Slot, ns: Namespace, reply: ReadReply): string | null 
   return null;
 }
 
-/** A reading said to lie outside its batch's numbers or text: the worker and this side disagree. */
+/** A reading said to lie outside its batch's numbers: the worker and this side disagree. */
 function outsideBatch(batch: PackedBatch, read: ReadReply): string | null {
   const { outcome } = read;
   if (!outcome.ok) return null;
-  const inside = Number.isInteger(outcome.at) && outcome.at >= 0 && outcome.at < batch.numbers.length
-    && Number.isInteger(outcome.textAt) && outcome.textAt >= 0 && outcome.textAt <= batch.text.length;
-  return inside ? null : `reading at ${outcome.at}/${outcome.textAt} lies outside its batch`;
+  const inside = Number.isInteger(outcome.at) && outcome.at >= 0 && outcome.at < batch.numbers.length;
+  return inside ? null : `reading at ${outcome.at} lies outside its batch`;
+}
+
+/**
+ * A reading's text: sent with its batch, or the one its namespace's last reading on this worker had
+ * (kept on both sides while the worker holds the namespace); null when it is neither ('' for a
+ * failed read, which has none).
+ */
+function textOf(slot: Slot, ns: Namespace, read: ReadReply, batch: { texts: readonly string[] }): string | null {
+  const { outcome } = read;
+  if (!outcome.ok) return '';
+  if (outcome.text === SAME_TEXT) return keepsText(read) ? slot.texts.get(ns.inode) ?? null : null;
+  return Number.isInteger(outcome.text) ? batch.texts[outcome.text] ?? null : null;
 }
 
 /**

@@ -42,8 +42,11 @@ export type WorkerRequest =
 export type WorkerReply =
   | { kind: 'ready'; homeInode: number }
   | { kind: 'init-failed'; message: string }
-  /** `numbers`, `text`, `names`: the batch's packed readings, each reply's outcome saying where its own starts. */
-  | { kind: 'batch'; numbers: Float64Array; text: string; names: string[][]; replies: ReadReply[] }
+  /**
+   * `numbers`, `names`: the batch's packed readings, each reply's outcome saying where its own
+   * starts; `texts`: the readings' texts that are new to the main thread (see ReadOutcome).
+   */
+  | { kind: 'batch'; numbers: Float64Array; names: string[][]; texts: string[]; replies: ReadReply[] }
   /** The handles of these inodes are closed (an answer to 'forget'). */
   | { kind: 'forgotten'; inodes: number[] };
 
@@ -70,10 +73,26 @@ export interface ReadReply {
   outcome: ReadOutcome;
 }
 
-/** A read's result: where the namespace's reading starts in the batch's (shared/packedSample.ts), or why there is none. */
+/**
+ * A read's result: where the namespace's reading starts in the batch's numbers (shared/packedSample.ts)
+ * and which of the batch's `texts` is its text; or why there is none. A namespace whose handles the
+ * worker holds keeps its last text on both sides (the worker's handles, the pool's slot), and while it
+ * does not change it is not sent again: `text` is then SAME_TEXT.
+ */
 export type ReadOutcome =
-  | ({ ok: true } & PackedAt)
+  | ({ ok: true; text: number } & PackedAt)
   | { ok: false; reason: ReadFailureReason; message: string };
+
+/** A reading's text is the one its namespace's last reading on this worker had. */
+export const SAME_TEXT = -1;
+
+/**
+ * Whether both sides keep a read's text for the next: it read held handles (not entered), or it
+ * opened them (descriptors listed).
+ */
+export function keepsText(read: Pick<ReadReply, 'entered' | 'heldFds'>): boolean {
+  return !read.entered || read.heldFds !== null;
+}
 
 /** Milliseconds on a clock all threads share (each thread's performance.now() has its own origin). */
 export const sharedNow = (): number => performance.timeOrigin + performance.now();

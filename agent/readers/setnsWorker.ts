@@ -11,7 +11,7 @@ import type { CollectorFileRead, CollectorFilesRaw, CollectorSample, ReadFailure
 import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
-import { sharedNow, threadProcPath, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { SAME_TEXT, sharedNow, threadProcPath, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 /**
  * The setns reader's worker thread. A namespace read for the first time is entered with setns(2)
@@ -40,6 +40,8 @@ interface Handles {
    * null until a dump parsed, and after any change.
    */
   addresses: Uint8Array | null;
+  /** The text of the last reading sent (null before the first): the main thread keeps it too. */
+  text: string | null;
 }
 
 interface Files {
@@ -86,7 +88,6 @@ function run(): void {
     const hostWideRaw = hostWideFiles.current();
     readings.reset();
     batchTexts.length = 0;
-    batchTextLength = 0;
     batchNames.reset();
     const changed = addressChanges(libc, request.reads, held);
     const replies = request.reads.map((read): ReadReply => {
@@ -106,9 +107,8 @@ function run(): void {
       poisoned = reply.poisoned;
       return reply;
     });
-    // The batch's numbers and text as one array and one string: the main thread receives two
-    // blocks per batch, not an array and a string per namespace.
-    port.postMessage({ kind: 'batch', numbers: readings.numbersFrom(0), text: batchTexts.join(''), names: batchNames.lists, replies } satisfies WorkerReply);
+    // The batch's numbers as one array, and only the texts the main thread does not have yet.
+    port.postMessage({ kind: 'batch', numbers: readings.numbersFrom(0), names: batchNames.lists, texts: batchTexts, replies } satisfies WorkerReply);
   });
   port.postMessage({ kind: 'ready', homeInode } satisfies WorkerReply);
 }
@@ -191,7 +191,7 @@ function openHandles(libc: Libc, setup: WorkerSetup, files: Files): Handles | nu
       if (error instanceof LibcError && (error.errno === EMFILE || error.errno === ENFILE)) throw new OutOfDescriptors();
       throw error;
     }
-    return { route, collectorFiles: collectorFds, procFiles: procFds, addresses: null };
+    return { route, collectorFiles: collectorFds, procFiles: procFds, addresses: null, text: null };
   } catch (error) {
     for (const fd of opened) closeSync(fd);
     if (error instanceof OutOfDescriptors) return null;
@@ -259,7 +259,7 @@ function readHandles(libc: Libc, setup: WorkerSetup, files: Files, handles: Hand
   const links = dumps[dumps.length - 1]!;
   const addresses = kept ?? dumps[0]!;
   const procValues = handles.procFiles.map(preadValue);
-  const outcome = packReading(links, addresses, procValues, collectors);
+  const outcome = packReading(links, addresses, procValues, collectors, handles);
   handles.addresses = kept ?? addresses.slice();
   return outcome;
 }
@@ -289,32 +289,34 @@ function readEntered(libc: Libc, setup: WorkerSetup, files: Files, hostWideRaw: 
     libc.close(route);
   }
   const procValues = files.procFiles.map((file) => readOnce(threadProcPath(setup.procRoot, file), preadValue));
-  return packReading(dumps[1]!, dumps[0]!, procValues, collectors);
+  return packReading(dumps[1]!, dumps[0]!, procValues, collectors, null);
 }
 
 /** The batch's readings, every namespace's numbers written into one buffer. */
 const readings = new PackedInterfacesWriter();
-/** The batch's readings' texts so far, posted joined, and their length. */
+/** The texts of the batch's readings that the main thread does not have yet. */
 const batchTexts: string[] = [];
-let batchTextLength = 0;
 /** The collectors' field names of the batch's readings, each list once. */
 const batchNames = new NameLists();
 
 /**
  * One namespace's reading (its devices parsed from the dumps, its proc values and collectors'
- * figures) packed into the batch's numbers and text (shared/packedSample.ts). Last in a read: a
+ * figures) packed into the batch's numbers (shared/packedSample.ts), its text sent unless it is the
+ * one its held `handles` last sent (names, states and addresses seldom change). Last in a read: a
  * read that fails after it would leave its numbers in the batch.
  */
-function packReading(links: Uint8Array, addresses: Uint8Array, procValues: readonly (number | null)[], collectors: CollectorSample): ReadOutcome {
+function packReading(links: Uint8Array, addresses: Uint8Array, procValues: readonly (number | null)[], collectors: CollectorSample, handles: Handles | null): ReadOutcome {
   const at = readings.length;
   readings.takeText();
   const errors = packReadingInto(readings, () => parseInterfaceDumpsInto(links, addresses, readings), procValues, collectors, batchNames);
-  // Taken as a string per reading: its length in characters is where the next one starts.
   const text = readings.takeText();
-  const outcome: ReadOutcome = { ok: true, at, textAt: batchTextLength };
+  let index = SAME_TEXT;
+  if (handles === null || handles.text !== text) {
+    index = batchTexts.push(text) - 1;
+    if (handles !== null) handles.text = text;
+  }
+  const outcome: ReadOutcome = { ok: true, at, text: index };
   if (errors !== undefined) outcome.errors = errors;
-  batchTexts.push(text);
-  batchTextLength += text.length;
   return outcome;
 }
 

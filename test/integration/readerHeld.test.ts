@@ -110,6 +110,32 @@ test('addresses of a held namespace: its address dump is kept while nothing chan
   }
 });
 
+test('names and states of a held namespace: the text kept on both sides between cycles, every change shown at the next', async () => {
+  const [ns] = addBareNamespaces('ht-', 1);
+  const devices = (snapshot: { results: readonly NamespaceResult[] }) => sampleOf(snapshot, ns!).interfaces.map((device) => `${device.name} ${device.operstate} ${device.mac}`);
+  const reader = setnsReader();
+  try {
+    await reader.start();
+    const first = devices(await collect(reader, 'ht-'));
+    assert.equal(first, ['lo DOWN 00:00:00:00:00:00']);
+    assert.equal(devices(await collect(reader, 'ht-')), first, 'the same text, kept');
+    inNs(ns!, ['ip', 'link', 'add', 'hnx0', 'type', 'veth', 'peer', 'name', 'hny0']);
+    inNs(ns!, ['ip', 'link', 'set', 'hnx0', 'address', '02:00:00:00:79:01']);
+    inNs(ns!, ['ip', 'link', 'set', 'hny0', 'address', '02:00:00:00:79:02']);
+    const added = ['lo DOWN 00:00:00:00:00:00', 'hny0 DOWN 02:00:00:00:79:02', 'hnx0 DOWN 02:00:00:00:79:01'];
+    assert.equal([...devices(await collect(reader, 'ht-'))].sort(), [...added].sort());
+    assert.equal([...devices(await collect(reader, 'ht-'))].sort(), [...added].sort(), 'kept again');
+    inNs(ns!, ['ip', 'link', 'set', 'hnx0', 'name', 'hnz0']);
+    inNs(ns!, ['ip', 'link', 'set', 'lo', 'up']);
+    const renamed = ['lo UNKNOWN 00:00:00:00:00:00', 'hny0 DOWN 02:00:00:00:79:02', 'hnz0 DOWN 02:00:00:00:79:01'];
+    assert.equal([...devices(await collect(reader, 'ht-'))].sort(), [...renamed].sort());
+    assert.equal([...devices(await collect(reader, 'ht-'))].sort(), [...renamed].sort());
+    assert.is(reader.held.held, 1, 'read from its held handles throughout');
+  } finally {
+    await reader.stop();
+  }
+});
+
 test('a held namespace is freed the moment it is deleted: the host end of its veth goes within 1 s (and without the agent)', async () => {
   const reader = setnsReader();
   const held = addNamespace('hv-held');

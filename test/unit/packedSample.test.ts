@@ -19,38 +19,35 @@ const COLLECTORS: CollectorSample = {
 };
 const PROC_NAMES = ['nat_conntrack', 'somaxconn', 'missing'];
 
-/** A batch being packed as the worker packs one: its numbers, and its readings' texts. */
+/** A batch being packed as the worker packs one: its numbers and name lists; each reading's text beside it. */
 class Batch {
   readonly writer = new PackedInterfacesWriter();
-  readonly texts: string[] = [];
   readonly names = new NameLists();
 
-  /** One reading packed after the others; where it lies. */
-  pack(fixture: string, procValues: (number | null)[], collectors: CollectorSample): PackedAt {
+  /** One reading packed after the others; where it lies, and its text (structured clone as in a message). */
+  pack(fixture: string, procValues: (number | null)[], collectors: CollectorSample): PackedAt & { text: string } {
     const at = this.writer.length;
     this.writer.takeText();
     const errors = packReadingInto(this.writer, () => parseInterfaceDumpsInto(...dumps(fixture), this.writer), procValues, collectors, this.names);
-    const reading: PackedAt = { at, textAt: this.texts.join('').length, ...(errors === undefined ? {} : { errors }) };
-    this.texts.push(this.writer.takeText());
-    return reading;
+    return structuredClone({ at, text: this.writer.takeText(), ...(errors === undefined ? {} : { errors }) });
   }
 
   /** The batch as the main thread receives it (through structured clone, as a worker's message). */
   received(): PackedBatch {
-    return structuredClone({ numbers: this.writer.numbersFrom(0), text: this.texts.join(''), names: this.names.lists });
+    return structuredClone({ numbers: this.writer.numbersFrom(0), names: this.names.lists });
   }
 }
 
 test('a reading survives structured clone: devices, proc values and collectors as the reader made them, in key order', () => {
   const batch = new Batch();
   const reading = structuredClone(batch.pack('busy', [41, 4096, null], COLLECTORS));
-  const sample = new PackedSample(batch.received(), reading, PROC_NAMES);
+  const sample = new PackedSample(batch.received(), reading, reading.text, PROC_NAMES);
   assert.is(JSON.stringify(sample.interfaces), JSON.stringify(interfacesFromDumps(...dumps('busy'))));
   assert.equal(sample.proc, { nat_conntrack: 41, somaxconn: 4096 });
   assert.equal(sample.procErrors, ['missing']);
   assert.is(JSON.stringify(sample.collectors), JSON.stringify(COLLECTORS));
   assert.equal(collectorErrors(sample), []);
-  assert.equal(Object.keys(reading).sort(), ['at', 'textAt'], 'no errors field when there are none');
+  assert.equal(Object.keys(reading).sort(), ['at', 'text'], 'no errors field when there are none');
 });
 
 test('a batch: readings written one after another read back apart; errors travel beside their own reading', () => {
@@ -62,7 +59,7 @@ test('a batch: readings written one after another read back apart; errors travel
     batch.pack('odd', [], COLLECTORS),
   ];
   const received = batch.received();
-  const [odd, busy, short] = readings.map((reading) => new PackedSample(received, structuredClone(reading), PROC_NAMES));
+  const [odd, busy, short] = readings.map((reading) => new PackedSample(received, structuredClone(reading), reading.text, PROC_NAMES));
   assert.equal(odd!.interfaces, interfacesFromDumps(...dumps('odd')));
   assert.equal(odd!.proc, { nat_conntrack: 1, somaxconn: 2, missing: 3 });
   assert.equal(busy!.interfaces, interfacesFromDumps(...dumps('busy')));
@@ -81,7 +78,7 @@ test('field names are sent once per batch, as lists the readings refer to; any n
   const received = batch.received();
   // netstat and conntrack of COLLECTORS, then the odd netstat and sockstat: four lists for five parts with figures.
   assert.equal(received.names, [Object.keys(COLLECTORS.netstat), Object.keys(COLLECTORS.conntrack), Object.keys(odd.netstat), ['sockets_used']]);
-  const [first, second, third] = readings.map((reading) => new PackedSample(received, reading, []));
+  const [first, second, third] = readings.map((reading) => new PackedSample(received, reading, reading.text, []));
   assert.equal(second!.collectors.netstat, { 'Tcp_Ré': 1, 'A\u0000B': 2, Udp_NoPorts: 3 });
   assert.equal(second!.collectors.sockstat, { sockets_used: 4 });
   assert.equal(second!.interfaces, interfacesFromDumps(...dumps('odd')));
@@ -92,8 +89,8 @@ test('field names are sent once per batch, as lists the readings refer to; any n
   const again = new Batch();
   const at = [again.pack('odd', [], COLLECTORS), again.pack('odd', [], reordered)];
   const both = again.received();
-  assert.equal(Object.keys(new PackedSample(both, at[1]!, []).collectors.conntrack), ['entries_limit', 'entries']);
-  assert.equal(Object.keys(new PackedSample(both, at[0]!, []).collectors.conntrack), Object.keys(COLLECTORS.conntrack));
+  assert.equal(Object.keys(new PackedSample(both, at[1]!, at[1]!.text, []).collectors.conntrack), ['entries_limit', 'entries']);
+  assert.equal(Object.keys(new PackedSample(both, at[0]!, at[0]!.text, []).collectors.conntrack), Object.keys(COLLECTORS.conntrack));
 });
 
 test('a dump that does not parse leaves the writer as it was, header included', () => {
@@ -108,7 +105,7 @@ test('a dump that does not parse leaves the writer as it was, header included', 
   );
   assert.is(writer.length, length);
   assert.is(writer.text.length, 0);
-  const sample = new PackedSample(batch.received(), first, ['nat_conntrack']);
+  const sample = new PackedSample(batch.received(), first, first.text, ['nat_conntrack']);
   assert.equal(sample.proc, { nat_conntrack: 5 });
   assert.equal(sample.interfaces, interfacesFromDumps(...dumps('odd')));
 });
@@ -130,7 +127,7 @@ for (const name of ['busy', 'odd']) {
     const batch = new Batch();
     batch.pack('busy', [1], COLLECTORS);
     const reading = batch.pack(name, [2], COLLECTORS);
-    const packed = new PackedSample(batch.received(), reading, ['x']);
+    const packed = new PackedSample(batch.received(), reading, reading.text, ['x']);
     const devices = interfacesFromDumps(...dumps(name));
     const expected = devices.map((device) => ({
       name: device.name, operstate: device.operstate, mtu: device.mtu, mac: device.mac, linkType: device.linkType,
