@@ -111,11 +111,6 @@ export class PackedInterfacesWriter {
     this.#numbers[this.#length++] = value;
   }
 
-  /** The number written at `index` (below `length`). */
-  at(index: number): number {
-    return this.#numbers[index]!;
-  }
-
   /** Writes over the number at `index` (below `length`): a count known only once what it counts is written. */
   set(index: number, value: number): void {
     this.#numbers[index] = value;

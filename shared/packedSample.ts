@@ -11,9 +11,9 @@ import { COLLECTOR_PARTS, type CollectorPart, type CollectorSample, type Collect
  * packed, a reading is a small object pointing into its batch's numbers and its text, and the
  * objects are made when the families ask, and die young.
  *
- * numbers, from `at`: [D, S, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics
+ * numbers, from `at`: [D, the devices' D numbers (packedInterfaces.ts), P, the P proc_metrics
  * values in config order (NaN: unreadable), then for each of COLLECTOR_PARTS: K, and when K > 0
- * the number of its list of names in the batch's `names`, then its K values]. text: the devices' S
+ * the number of its list of names in the batch's `names`, then its K values]. text: the devices'
  * strings, each ended by NUL (names, states, addresses: the same from cycle to cycle, so a reader
  * may keep it and send it again only when it changes). errors: the collector files' problems
  * (rare), absent when there are none.
@@ -30,7 +30,7 @@ export interface PackedAt {
   errors?: string[];
 }
 
-const HEADER = 2;
+const HEADER = 1;
 const NO_ERRORS: readonly string[] = Object.freeze([]);
 
 /**
@@ -88,11 +88,8 @@ export function packReadingInto(
   const textStart = writer.text.length;
   try {
     writer.push(0);
-    writer.push(0);
     writeDevices();
-    const devicesEnd = writer.length;
-    writer.set(start, devicesEnd - start - HEADER);
-    writer.set(start + 1, deviceStringCount(writer, start + HEADER, devicesEnd));
+    writer.set(start, writer.length - start - HEADER);
     writer.push(procValues.length);
     for (const value of procValues) writer.push(value ?? Number.NaN);
     for (const part of COLLECTOR_PARTS) {
@@ -114,18 +111,6 @@ function countOf(values: Readonly<Record<string, number>>): number {
   let count = 0;
   for (const _ in values) count += 1;
   return count;
-}
-
-/** How many strings the devices written from `start` to `end` hold: four each, three per address. */
-function deviceStringCount(writer: PackedInterfacesWriter, start: number, end: number): number {
-  let strings = 0;
-  let at = start;
-  while (at < end) {
-    const addresses = writer.at(at + 2);
-    strings += 4 + 3 * addresses;
-    at += 3 + DEVICE_STATS + addresses;
-  }
-  return strings;
 }
 
 const DEVICE_STATS = INTERFACE_STATS.length;

@@ -98,38 +98,26 @@ export function eachDevice(sample: NamespaceSample, visit: (device: DeviceView) 
 
 /** The view of devices that are objects already: one view per sample, moved from device to device. */
 class PlainDeviceView implements DeviceView {
-  #device!: InterfaceSample;
+  name = '';
+  operstate = '';
+  mtu = 0;
+  mac = '';
+  linkType = '';
+  addresses: readonly InterfaceAddress[] = [];
+  #stats: InterfaceSample['stats'] | null = null;
 
   show(device: InterfaceSample): void {
-    this.#device = device;
-  }
-
-  get name(): string {
-    return this.#device.name;
-  }
-
-  get operstate(): string {
-    return this.#device.operstate;
-  }
-
-  get mtu(): number {
-    return this.#device.mtu;
-  }
-
-  get mac(): string {
-    return this.#device.mac;
-  }
-
-  get linkType(): string {
-    return this.#device.linkType;
-  }
-
-  get addresses(): readonly InterfaceAddress[] {
-    return this.#device.addresses;
+    this.name = device.name;
+    this.operstate = device.operstate;
+    this.mtu = device.mtu;
+    this.mac = device.mac;
+    this.linkType = device.linkType;
+    this.addresses = device.addresses;
+    this.#stats = device.stats;
   }
 
   stat(index: number): number {
-    return this.#device.stats[INTERFACE_STATS[index]!];
+    return this.#stats![INTERFACE_STATS[index]!];
   }
 }
 

@@ -185,7 +185,8 @@ function foldersOf(namespaces: readonly Namespace[]): Set<string> {
   const folders = new Set<string>();
   let last: string | null = null;
   for (const ns of namespaces) {
-    if (last !== null && ns.path.length > last.length && ns.path.startsWith(last) && ns.path[last.length] === '/' && !ns.path.includes('/', last.length + 1)) continue;
+    // The same folder as the last one: its last slash where that folder ends.
+    if (last !== null && ns.path.lastIndexOf('/') === last.length && ns.path.startsWith(last)) continue;
     last = path.dirname(ns.path);
     folders.add(last);
   }

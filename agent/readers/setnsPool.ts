@@ -217,7 +217,7 @@ export class SetnsWorkerPool {
   readAll(namespaces: readonly Namespace[]): Promise<PoolResult[]> {
     if (namespaces.length === 0) return Promise.resolve([]);
     if (!this.hasWorkers || this.#slots.length === 0) {
-      const doubt = { doubt: this.#lastProblem ?? 'the setns workers are not running' };
+      const doubt = this.#doubt();
       return Promise.resolve(namespaces.map(() => doubt));
     }
     return new Promise((resolve) => {
@@ -245,9 +245,14 @@ export class SetnsWorkerPool {
   #settle(job: Job, result: NamespaceResult | 'doubt'): void {
     if (job.hold) this.#opening.delete(job.ns.inode);
     const { group } = job;
-    group.results[job.index] = result === 'doubt' ? { doubt: this.#lastProblem ?? 'the setns workers are not running' } : result;
+    group.results[job.index] = result === 'doubt' ? this.#doubt() : result;
     group.pending -= 1;
     if (group.pending === 0) group.resolve(group.results);
+  }
+
+  /** A read handed back, with the last problem as why. */
+  #doubt(): { doubt: string } {
+    return { doubt: this.#lastProblem ?? 'the setns workers are not running' };
   }
 
   /** The worker with the fewest namespaces: those it holds plus those it has to read. */

@@ -259,10 +259,10 @@ function addCollectorMetrics(table: FamilyTable, snapshot: Snapshot, config: Reg
     const writer = writers[part]!.get(name)!;
     // A counter skips a negative value it cannot hold; untyped keeps it (Tcp_MaxConn is -1).
     if (writer.counter && value < 0) return;
+    // Every writer's number is below ns.collectorSlots' length: grown before the namespace's visit.
     const slots = ns.collectorSlots;
-    const hint = writer.id < slots.length ? slots[writer.id]! : -1;
-    const slot = writer.counter ? writer.family.addAt(hint, nsName, value, ns.labels) : writer.family.setAt(hint, nsName, value, ns.labels);
-    if (writer.id < slots.length) slots[writer.id] = slot;
+    const hint = slots[writer.id]!;
+    slots[writer.id] = writer.counter ? writer.family.addAt(hint, nsName, value, ns.labels) : writer.family.setAt(hint, nsName, value, ns.labels);
   };
   const ids = memo.collectorIds.size;
   for (const result of snapshot.results) {
