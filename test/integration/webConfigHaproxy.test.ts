@@ -56,11 +56,16 @@ function serverStates(): Promise<Record<string, string>> {
   });
 }
 
-/** Waits until haproxy reports `server` in `state` (UP or DOWN), with its check status. */
+/**
+ * Waits until haproxy reports `server` in `state` (UP or DOWN) once a check has ended, with its check
+ * status. A server starts UP, and shows UP while its first check runs ("UP * L4CON" as the connect of
+ * an agent that does not listen yet fails, seen under load): that says nothing about the agent. A
+ * check in progress is marked "* ", one not yet run INI.
+ */
 function waitState(server: string, state: 'UP' | 'DOWN'): Promise<string> {
   return waitUntil(`haproxy: ${server} ${state}`, async () => {
     const status = (await serverStates())[server];
-    return status !== undefined && status.startsWith(`${state} `) ? status : null;
+    return status !== undefined && status.startsWith(`${state} `) && !/^\w+ (\* |INI)/.test(status) ? status : null;
   }, { context, timeoutMs: 20_000 });
 }
 
