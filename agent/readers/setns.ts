@@ -62,6 +62,7 @@ export class SetnsReader implements Reader {
     const perNamespace = 1 + splitHostWide(collectorFiles(options.collectors)).perNamespace.length + options.procMetrics.length;
     this.#pool = new SetnsWorkerPool({
       workers: options.workers,
+      namespacesPerWorker: options.namespacesPerWorker,
       timeoutMs: options.timeoutMs,
       procFiles: options.procMetrics.map((metric) => metric.file),
       procNames: options.procMetrics.map((metric) => metric.name),
@@ -78,6 +79,11 @@ export class SetnsReader implements Reader {
 
   get held(): HeldFigures {
     return this.#pool.heldFigures;
+  }
+
+  /** The namespaces each running worker thread holds, one figure per thread. */
+  heldByWorker(): number[] {
+    return this.#pool.heldByWorker();
   }
 
   get inUse(): 'nsenter' | 'setns' {

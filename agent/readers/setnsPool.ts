@@ -9,8 +9,13 @@ import { bindExit } from './netnsLibc.js';
 import { keepsText, SAME_TEXT, sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
-  /** Worker threads; each reads one namespace at a time, with a batch or two queued behind it. */
+  /** Worker threads (at most, with namespacesPerWorker); each reads one namespace at a time, with a batch or two queued behind it. */
   workers: number;
+  /**
+   * Start one worker and add one for each this many namespaces read (or held), up to `workers`.
+   * Unset: all `workers` start at once.
+   */
+  namespacesPerWorker?: number;
   timeoutMs: number;
   /** proc_metrics files relative to /proc, in config order, and the names their values go by. */
   procFiles: readonly string[];
@@ -129,9 +134,19 @@ export class SetnsWorkerPool {
   #running = false;
   #nextId = 1;
   #lastProblem: string | null = null;
+  /** Workers the pool keeps running (and replaces): all of them, or as many as the namespaces need so far. */
+  #wanted: number;
+  /** Workers being added for more namespaces: reads wait for them, so that they share the new ones. */
+  #growing: Promise<void> | null = null;
 
   constructor(options: SetnsWorkerPoolOptions) {
     this.#options = options;
+    this.#wanted = options.namespacesPerWorker === undefined ? Math.max(1, options.workers) : 1;
+  }
+
+  /** The namespaces each running worker thread holds, one figure per thread. */
+  heldByWorker(): number[] {
+    return this.#slots.map((slot) => slot.held.size);
   }
 
   /** Whether reads can go to the workers: they started, and some are running or on their way. */
@@ -177,8 +192,7 @@ export class SetnsWorkerPool {
 
   /** Starts the workers; when one cannot start, the pool retires (hasWorkers is false) and says why. */
   async start(): Promise<void> {
-    const count = Math.max(1, this.#options.workers);
-    const started = await Promise.allSettled(Array.from({ length: count }, () => this.#spawn()));
+    const started = await Promise.allSettled(Array.from({ length: this.#wanted }, () => this.#spawn()));
     for (const outcome of started) if (outcome.status === 'fulfilled') this.#addSlot(outcome.value);
     const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     // A worker ended by stop() while starting is no reason to call the reader unavailable.
@@ -216,6 +230,33 @@ export class SetnsWorkerPool {
   /** Reads these namespaces; each result in its namespace's place, `{doubt}` for one handed back. */
   readAll(namespaces: readonly Namespace[]): Promise<PoolResult[]> {
     if (namespaces.length === 0) return Promise.resolve([]);
+    this.#growFor(namespaces.length);
+    // Queued once the added workers are there: a namespace stays held by the worker that opened it.
+    if (this.#growing !== null) return this.#growing.then(() => this.#queueAll(namespaces));
+    return this.#queueAll(namespaces);
+  }
+
+  /**
+   * Adds workers when the namespaces read (or held) outgrow those running: one thread reads
+   * namespacesPerWorker held namespaces well within the C floor for entering them, and each thread
+   * is a V8 heap of its own (about 10 MB), so a small host keeps one.
+   */
+  #growFor(reading: number): void {
+    const perWorker = this.#options.namespacesPerWorker;
+    if (perWorker === undefined || !this.#running || !this.hasWorkers) return;
+    const needed = Math.min(this.#options.workers, Math.ceil(Math.max(reading, this.#held.size + this.#opening.size) / perWorker));
+    if (needed <= this.#wanted) return;
+    const adding = needed - this.#wanted;
+    this.#wanted = needed;
+    this.#options.logger.info({ workers: needed, namespaces: Math.max(reading, this.#held.size) }, 'setns reader: more namespaces, more worker threads');
+    const added = Array.from({ length: adding }, () => this.#replace());
+    const growing: Promise<void> = Promise.all([this.#growing, ...added]).then(() => {
+      if (this.#growing === growing) this.#growing = null;
+    });
+    this.#growing = growing;
+  }
+
+  #queueAll(namespaces: readonly Namespace[]): Promise<PoolResult[]> {
     if (!this.hasWorkers || this.#slots.length === 0) {
       const doubt = this.#doubt();
       return Promise.resolve(namespaces.map(() => doubt));
@@ -426,7 +467,7 @@ export class SetnsWorkerPool {
     const replace = this.#abandoned.size < MAX_ABANDONED_WORKERS;
     this.#options.logger.warn({ reason: why }, `setns reader: worker terminated${replace ? ' and replaced' : ''}; the rest of this cycle reads with nsenter`);
     this.#options.onFault(timedOut);
-    if (replace) this.#replace();
+    if (replace) void this.#replace();
     else if (!this.#capLogged) {
       this.#capLogged = true;
       this.#options.logger.warn(
@@ -442,15 +483,16 @@ export class SetnsWorkerPool {
     this.#abandoned.add(worker);
     worker.once('exit', () => {
       this.#abandoned.delete(worker);
-      if (this.#running && this.#slots.length + this.#replacing < this.#options.workers) this.#replace();
+      if (this.#running && this.#slots.length + this.#replacing < this.#wanted) void this.#replace();
     });
     void worker.terminate();
   }
 
-  #replace(): void {
-    if (this.#stopped || this.#retired) return;
+  /** Starts a worker in a slot of its own; settles once it is running or could not start (then the pool retires). */
+  #replace(): Promise<void> {
+    if (this.#stopped || this.#retired) return Promise.resolve();
     this.#replacing += 1;
-    this.#spawn().then(
+    return this.#spawn().then(
       (replacement) => {
         this.#replacing -= 1;
         if (this.#stopped || this.#retired) this.#terminate(replacement.worker);

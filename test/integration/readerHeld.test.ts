@@ -267,6 +267,33 @@ test('past the descriptor budget the rest are entered at each read, and read ali
   }
 });
 
+test('worker threads grow with the namespaces: one for a few, another past namespacesPerWorker, sharing the new ones', async () => {
+  addBareNamespaces('hwa', 1);
+  addBareNamespaces('hwb', 4);
+  const reader = setnsReader({ workers: 2, namespacesPerWorker: 2 });
+  const capped = setnsReader({ workers: 1, namespacesPerWorker: 2 });
+  try {
+    await reader.start();
+    await capped.start();
+    assert.equal(reader.heldByWorker(), [0], 'one thread at start');
+    assert.is((await collect(reader, 'hwa')).results.filter((r) => r.ok).length, 1);
+    assert.equal(reader.heldByWorker(), [1], 'one namespace: still one thread');
+    const all = await collect(reader, 'hw');
+    assert.is(all.results.filter((r) => r.ok).length, 5);
+    const shares = reader.heldByWorker();
+    assert.is(shares.length, 2, 'five namespaces at two per thread, at most two threads');
+    assert.is(shares[0]! + shares[1]!, 5);
+    assert.ok(shares[1]! >= 2, `the new thread took a share of the new namespaces: ${JSON.stringify(shares)}`);
+    assert.is((await collect(reader, 'hw')).results.filter((r) => r.ok).length, 5);
+    assert.is(reader.heldByWorker().length, 2, 'and keeps it');
+    assert.is((await collect(capped, 'hw')).results.filter((r) => r.ok).length, 5);
+    assert.equal(capped.heldByWorker(), [5], 'never past `workers`');
+  } finally {
+    await reader.stop();
+    await capped.stop();
+  }
+});
+
 test('namespaces that appear between cycles are opened before the next one, which finds them held; others are left alone', async () => {
   const collection = await startedCollection('setns', options());
   const heldNow = () => collection.held?.held ?? -1;

@@ -12,6 +12,8 @@ test('setns workers: at most `threads`, the cores, and two, however many cores t
   assert.is(workers(4, 64), 2, 'a big host: two threads re-read every held namespace');
   assert.is(workers(4, 1), 1, 'one core');
   assert.is(workers(1, 64), 1, 'threads: 1');
+  // Started one at a time as the namespaces grow: a thread is a V8 heap of its own.
+  assert.is(readerOptions(configFrom({ threads: 4 }), silent, '/proc', 64).namespacesPerWorker, 1_500);
   // nsenter's bound stays the config's own.
   assert.is(readerOptions(configFrom({ threads: 16 }), silent, '/proc', 64).threads, 16);
 });
