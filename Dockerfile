@@ -55,5 +55,5 @@ ENV NETNS_EXPORTER_REVISION=${REVISION}
 # The api_server port of docker-host.yaml (/metrics and /healthz).
 EXPOSE 9465
 # node flags as in the shebang of dist/agent/main.js (a small young generation keeps peak RSS down).
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=2", "/opt/netns-exporter/dist/agent/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=2", "--v8-pool-size=1", "/opt/netns-exporter/dist/agent/main.js"]
 CMD ["--config", "/etc/netns-exporter/config.yaml"]

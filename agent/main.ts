@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
 // A small young generation: each cycle's read results survive its scavenges, which otherwise grow
-// the main thread's semi-spaces to 16 MiB each (tens of MB of RSS at 1,000 namespaces). The
-// Dockerfile's entrypoint passes the same flags.
+// the main thread's semi-spaces to 16 MiB each (tens of MB of RSS at 1,000 namespaces). One V8
+// platform thread instead of four (GC helpers, background compiles): each is a stack and a malloc
+// arena of its own, and the agent's own threads keep the cores busy. The Dockerfile's entrypoint
+// and the Debian package's wrapper pass the same flags.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/configTypes.js';

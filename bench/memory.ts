@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -231,6 +231,8 @@ async function sampleBaseline(script: string): Promise<RssSample[]> {
  */
 async function heapRuns(options: MemoryOptions, pool: NamespacePool, work: string, receiver: RunningServer): Promise<string[]> {
   const dir = options.heapDir ?? work;
+  // The preload writes into it and cannot make it: without it no snapshot ever appears.
+  mkdirSync(dir, { recursive: true });
   const lines: string[] = [];
   const summaries: { count: number; thread: string; summary: HeapSummary }[] = [];
   for (const count of options.counts) {

@@ -67,11 +67,12 @@ strip --remove-section=.comment --remove-section=.note "$ROOT$LIB/bin/node"
 find "$ROOT$LIB/node_modules" -name '*.node' -type f -exec strip --remove-section=.comment --remove-section=.note --strip-unneeded {} +
 chmod -R u=rwX,go=rX "$ROOT$LIB"
 chmod 0755 "$ROOT$LIB/dist/agent/bin.js" "$ROOT$LIB/dist/agent/main.js"
-# node's own flag from the shebang of dist/agent/bin.js (a small young generation keeps peak RSS down).
+# node's own flags, those of the shebang of dist/agent/bin.js (a small young generation and one V8
+# platform thread keep RSS down).
 install -d "$ROOT/usr/bin"
 cat >"$ROOT/usr/bin/$NAME" <<EOF
 #!/bin/sh
-exec $LIB/bin/node --max-semi-space-size=2 $LIB/dist/agent/bin.js "\$@"
+exec $LIB/bin/node --max-semi-space-size=2 --v8-pool-size=1 $LIB/dist/agent/bin.js "\$@"
 EOF
 chmod 0755 "$ROOT/usr/bin/$NAME"
 

@@ -22,6 +22,7 @@ test('the shebang starts node with a small semi-space, through env -S', () => {
   assert.match(shebang, /^#!\/usr\/bin\/env -S node /);
   const flags = nodeFlagsOfShebang(shebang);
   assert.ok(flags.some((flag) => /^--max-semi-space-size=\d+$/.test(flag)), shebang);
+  assert.ok(flags.includes('--v8-pool-size=1'), `one V8 platform thread: ${shebang}`);
   // What the kernel would run for the installed command: env splits the line, node accepts the flags.
   const run = spawnSync('/usr/bin/env', ['-S', shebang.slice(2).replace(/^\/usr\/bin\/env -S /, ''), MAIN, '--version'], { encoding: 'utf8' });
   assert.is(run.status, 0, run.stderr);
@@ -35,6 +36,12 @@ test('the container entrypoint passes the same flags', () => {
   const argv = JSON.parse(entrypoint.slice('ENTRYPOINT'.length).trim()) as string[];
   const node = argv.indexOf('node');
   assert.equal(argv.slice(node + 1, node + 1 + flags.length), flags);
+});
+
+test('the Debian package\'s wrapper passes the same flags', () => {
+  const flags = nodeFlagsOfShebang(readFileSync(MAIN, 'utf8').split('\n')[0]!);
+  const wrapper = readFileSync(path.join(ROOT, 'packaging', 'deb', 'build-deb.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec $LIB/bin/node '))!;
+  assert.ok(wrapper.includes(`/bin/node ${flags.join(' ')} $LIB/dist/agent/bin.js`), wrapper);
 });
 
 test('shebang flags: none for a plain node line', () => {
