@@ -43,7 +43,7 @@ export interface ReaderOptions {
  */
 const MAX_SETNS_WORKERS = 2;
 /**
- * Namespaces one setns worker thread reads: one re-reads 1,000 held namespaces in about 60 % of the C
+ * Namespaces one setns worker thread reads: one re-reads 1,000 held namespaces in 60–80 % of the C
  * floor for entering them (README, Benchmarks), and each thread more is a V8 heap of its own (about
  * 10 MB resident), so the second starts only past this many.
  */

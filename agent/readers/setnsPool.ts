@@ -244,11 +244,12 @@ export class SetnsWorkerPool {
   #growFor(reading: number): void {
     const perWorker = this.#options.namespacesPerWorker;
     if (perWorker === undefined || !this.#running || !this.hasWorkers) return;
-    const needed = Math.min(this.#options.workers, Math.ceil(Math.max(reading, this.#held.size + this.#opening.size) / perWorker));
+    const namespaces = Math.max(reading, this.#held.size + this.#opening.size);
+    const needed = Math.min(this.#options.workers, Math.ceil(namespaces / perWorker));
     if (needed <= this.#wanted) return;
     const adding = needed - this.#wanted;
     this.#wanted = needed;
-    this.#options.logger.info({ workers: needed, namespaces: Math.max(reading, this.#held.size) }, 'setns reader: more namespaces, more worker threads');
+    this.#options.logger.info({ workers: needed, namespaces }, 'setns reader: more namespaces, more worker threads');
     const added = Array.from({ length: adding }, () => this.#replace());
     const growing: Promise<void> = Promise.all([this.#growing, ...added]).then(() => {
       if (this.#growing === growing) this.#growing = null;
