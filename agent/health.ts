@@ -153,8 +153,9 @@ function cause(failure: { reason: string; example: string }): string {
   }
 }
 
+/** 12345 → "12,345", without Intl: the first Intl call loads ICU's locale data (6 MB, kept). */
 function count(value: number): string {
-  return value.toLocaleString('en-US');
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 function iso(ms: number | null): string | null {

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
+// Before got: see the module's comment (6 MB of ICU data otherwise).
+import { restoreListFormat } from './deferListFormat.js';
 import got, { RequestError, type Got } from 'got';
 import { HttpsProxyAgent } from 'hpagent';
 import { redactUrl } from '../../shared/config/redact.js';
@@ -9,6 +11,8 @@ import type { Logger } from '../log.js';
 import { CredentialFiles, HttpClientConfigError, REAL_FILES, type FileAccess } from './credentials.js';
 import { ForwardProxyAgent } from './forwardProxy.js';
 import { decodeResponseBody, MAX_RESPONSE_BODY_BYTES } from './responseBody.js';
+
+restoreListFormat();
 
 /**
  * The HTTP client every push target shares (Pushgateway, remote_write): Prometheus' http_config
