@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -39,6 +40,21 @@ test('request after request, the compressed bodies do not pile up memory outside
   }
   const grownMiB = (process.memoryUsage().rss - before) / 2 ** 20;
   assert.ok(grownMiB < 80, `${snappy.kind}: RSS grew ${grownMiB.toFixed(0)} MiB over 400 requests of 375 KiB`);
+});
+
+/** MIMALLOC_PURGE_DELAY as a fresh process sees it after loading snappy, started with `env`. */
+function purgeDelayAfterLoad(env: NodeJS.ProcessEnv): string {
+  const module = new URL('../../agent/targets/snappy.js', import.meta.url).href;
+  const script = `const { loadSnappy } = await import(${JSON.stringify(module)}); const s = await loadSnappy(); process.stdout.write(s.kind + ' ' + process.env.MIMALLOC_PURGE_DELAY);`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env });
+  assert.is(run.status, 0, run.stderr);
+  return run.stdout;
+}
+
+test('the binding\'s allocator hands freed pages back at once (no purge delay), unless the operator set one', () => {
+  const { MIMALLOC_PURGE_DELAY: _, ...env } = process.env;
+  assert.is(purgeDelayAfterLoad(env), 'native 0');
+  assert.is(purgeDelayAfterLoad({ ...env, MIMALLOC_PURGE_DELAY: '25' }), 'native 25');
 });
 
 test.run();
