@@ -6,7 +6,7 @@ import { namespaceFile, type Namespace, type NamespaceResult } from '../../share
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
-import { keepsText, SAME_TEXT, sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { batchReplies, keepsText, SAME_TEXT, sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
   /** Worker threads (at most, with namespacesPerWorker); each reads one namespace at a time, with a batch or two queued behind it. */
@@ -405,8 +405,9 @@ export class SetnsWorkerPool {
       return;
     }
     const size = slot.batchSizes[0];
+    const replies = reply.kind === 'batch' && size !== undefined ? batchReplies(reply, slot.jobs.slice(0, size).map((job) => job.id)) : null;
     // Late (after a timeout), out of order or unasked-for: the worker and this side disagree about what it did.
-    if (reply.kind !== 'batch' || size === undefined || reply.replies.length !== size || reply.replies.some((r, i) => r.id !== slot.jobs[i]!.id)) {
+    if (reply.kind !== 'batch' || replies === null) {
       this.#fault(slot, `unexpected ${reply.kind} message from worker`);
       return;
     }
@@ -418,12 +419,12 @@ export class SetnsWorkerPool {
     }
     // Handles the worker opened are recorded first, doubt or not: whoever outlives it closes them.
     for (let index = 0; index < jobs.length; index++) {
-      const { heldFds } = reply.replies[index]!;
+      const { heldFds } = replies[index]!;
       if (Array.isArray(heldFds)) this.#recordHeld(slot, jobs[index]!.ns, heldFds);
     }
     for (let index = 0; index < jobs.length; index++) {
       const job = jobs[index]!;
-      const read = reply.replies[index]!;
+      const read = replies[index]!;
       const text = textOf(slot, job.ns, read, reply);
       const doubt = doubtAbout(slot, job.ns, read) ?? outsideBatch(reply, read) ?? (text === null ? 'its reading names a text the worker never sent' : null);
       if (doubt !== null) {

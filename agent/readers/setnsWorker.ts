@@ -11,7 +11,7 @@ import type { CollectorFileRead, CollectorFilesRaw, CollectorSample, ReadFailure
 import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
-import { SAME_TEXT, sharedNow, threadProcPath, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { PLAIN_FIELDS, SAME_TEXT, sharedNow, threadProcPath, writePlainReply, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 /**
  * The setns reader's worker thread. A namespace read for the first time is entered with setns(2)
@@ -90,25 +90,32 @@ function run(): void {
     batchTexts.length = 0;
     batchNames.reset();
     const changed = addressChanges(libc, request.reads, held);
-    const replies = request.reads.map((read): ReadReply => {
-      if (poisoned) return failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true });
+    const replies: ReadReply[] = [];
+    const plain = plainReplies.start(request.reads.length);
+    for (const read of request.reads) {
+      if (poisoned) {
+        replies.push(failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true }));
+        continue;
+      }
       const started = sharedNow();
       // The time first: the main thread reads the id, then the time.
       Atomics.store(progress, 1, BigInt(Math.floor(started)));
       Atomics.store(progress, 0, BigInt(read.id));
       const handles = held.get(read.inode);
-      const reply = handles === undefined
-        ? enterAndRead(libc, setup, read, files, hostWideRaw, home, held)
-        : { ...base(read.id), outcome: readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw, changed)) };
-      const finished = sharedNow();
-      reply.durationMs = finished - started;
-      Atomics.store(progress, 1, BigInt(Math.floor(finished)));
-      Atomics.store(progress, 0, BigInt(-read.id));
-      poisoned = reply.poisoned;
-      return reply;
-    });
+      if (handles === undefined) {
+        const reply = enterAndRead(libc, setup, read, files, hostWideRaw, home, held);
+        reply.durationMs = finish(progress, read.id, started);
+        poisoned = reply.poisoned;
+        replies.push(reply);
+        continue;
+      }
+      const outcome = readOutcome(() => readHandles(libc, setup, files, handles, hostWideRaw, changed));
+      const durationMs = finish(progress, read.id, started);
+      if (outcome.ok && outcome.errors === undefined) plain.add(read.id, durationMs, outcome.at, outcome.text);
+      else replies.push({ ...base(read.id), durationMs, outcome });
+    }
     // The batch's numbers as one array, and only the texts the main thread does not have yet.
-    port.postMessage({ kind: 'batch', numbers: readings.numbersFrom(0), names: batchNames.lists, texts: batchTexts, replies } satisfies WorkerReply);
+    port.postMessage({ kind: 'batch', numbers: readings.numbersFrom(0), names: batchNames.lists, texts: batchTexts, replies, plain: plain.take() } satisfies WorkerReply);
   });
   port.postMessage({ kind: 'ready', homeInode } satisfies WorkerReply);
 }
@@ -117,6 +124,39 @@ interface Home {
   fd: number;
   inode: number;
 }
+
+/** Says the read is finished (the main thread's timeouts watch `progress`); how long it took. */
+function finish(progress: BigInt64Array, id: number, started: number): number {
+  const finished = sharedNow();
+  Atomics.store(progress, 1, BigInt(Math.floor(finished)));
+  Atomics.store(progress, 0, BigInt(-id));
+  return finished - started;
+}
+
+/** A batch's plain replies (setnsProtocol.ts), written into one array kept between batches. */
+class PlainReplies {
+  #numbers = new Float64Array(0);
+  #length = 0;
+
+  /** Empty, with room for `reads` replies. */
+  start(reads: number): this {
+    if (this.#numbers.length < reads * PLAIN_FIELDS) this.#numbers = new Float64Array(reads * PLAIN_FIELDS);
+    this.#length = 0;
+    return this;
+  }
+
+  add(id: number, durationMs: number, at: number, text: number): void {
+    writePlainReply(this.#numbers, this.#length, id, durationMs, at, text);
+    this.#length += PLAIN_FIELDS;
+  }
+
+  /** A copy of what was added, to send. */
+  take(): Float64Array {
+    return this.#numbers.slice(0, this.#length);
+  }
+}
+
+const plainReplies = new PlainReplies();
 
 /**
  * A namespace this thread holds nothing for: entered, read, left. With `hold`, its socket and files

@@ -1,0 +1,46 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { batchReplies, PLAIN_FIELDS, plainReply, writePlainReply, type ReadReply } from '../../agent/readers/setnsProtocol.js';
+
+/*
+ * A worker's batch reply carries the usual reads (held handles, a clean reading) as numbers and
+ * the others as objects (issue 24: a thousand reply objects a batch were promoted in the worker).
+ * The pool merges them back in the order it asked.
+ */
+const test = suite('setns protocol: plain replies');
+
+function plain(...reads: [id: number, durationMs: number, at: number, text: number][]): Float64Array {
+  const numbers = new Float64Array(reads.length * PLAIN_FIELDS);
+  reads.forEach((read, index) => writePlainReply(numbers, index * PLAIN_FIELDS, ...read));
+  return numbers;
+}
+
+function entered(id: number): ReadReply {
+  return { id, durationMs: 3, entered: true, insideInode: 7, afterInode: 1, poisoned: false, heldFds: [5, 6], outcome: { ok: true, at: 0, text: 0 } };
+}
+
+test('a plain reply stands for a held, clean read', () => {
+  assert.equal(plainReply(plain([4, 1.5, 28, -1]), 0), {
+    id: 4, durationMs: 1.5, entered: false, insideInode: 0, afterInode: 0, poisoned: false, heldFds: null, outcome: { ok: true, at: 28, text: -1 },
+  });
+});
+
+test('plain and other replies merge in the order of the reads', () => {
+  const merged = batchReplies({ replies: [entered(2)], plain: plain([1, 1, 0, -1], [3, 1, 40, 0]) }, [1, 2, 3]);
+  assert.equal(merged?.map((reply) => [reply.id, reply.entered]), [[1, false], [2, true], [3, false]]);
+  assert.equal(merged?.[2]?.outcome, { ok: true, at: 40, text: 0 });
+});
+
+test('a worker that sends objects only (no plain numbers) still reads', () => {
+  assert.equal(batchReplies({ replies: [entered(1), entered(2)] }, [1, 2])?.map((reply) => reply.id), [1, 2]);
+});
+
+test('a reply missing, one too many, out of order or of another read: null (the worker is in doubt)', () => {
+  assert.is(batchReplies({ replies: [], plain: plain([1, 1, 0, -1]) }, [1, 2]), null, 'missing');
+  assert.is(batchReplies({ replies: [entered(2)], plain: plain([1, 1, 0, -1]) }, [1]), null, 'one too many');
+  assert.is(batchReplies({ replies: [], plain: plain([2, 1, 0, -1], [1, 1, 0, -1]) }, [1, 2]), null, 'out of order');
+  assert.is(batchReplies({ replies: [entered(9)], plain: plain([1, 1, 0, -1]) }, [1, 2]), null, 'another read');
+  assert.is(batchReplies({ replies: [], plain: new Float64Array(3) }, [0]), null, 'a partial record');
+});
+
+test.run();
