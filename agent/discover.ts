@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NameFilter } from '../shared/config/configTypes.js';
@@ -6,6 +6,7 @@ import { passesFilter } from '../shared/filter.js';
 import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
 import type { DiscoveryProblem } from '../shared/snapshot.js';
+import { bindStatx, type FileIdentity } from './system/libc.js';
 
 export interface DiscoveryOptions {
   netnsDirs: readonly string[];
@@ -74,8 +75,8 @@ export class MountsInProgress {
   }
 
   /** True for an empty regular file off nsfs not seen in the cycle before: a mount to come. */
-  firstSeen(info: Stats): boolean {
-    if (!info.isFile() || info.size !== 0) return false;
+  firstSeen(info: Readonly<FileIdentity>): boolean {
+    if (!info.isFile || info.size !== 0) return false;
     const key = `${info.dev}:${info.ino}`;
     this.#current.add(key);
     return !this.#previous.has(key);
@@ -150,9 +151,23 @@ async function readFolder(dir: string): Promise<string[] | Buffer[] | { code: st
   }
 }
 
-function statOrNull(file: string | Buffer): Stats | null {
+/** statx where it binds (agent/system/libc.ts: no Stats and four Dates per file per cycle), else fs.statSync. */
+let statx: ReturnType<typeof bindStatx> | undefined;
+const identity: FileIdentity = { dev: 0, ino: 0, isFile: false, size: 0 };
+
+/** The file's identity, in one object reused from call to call; null when it cannot be stat()ed (gone). */
+function statOrNull(file: string | Buffer): Readonly<FileIdentity> | null {
+  // A name that is not UTF-8 goes by its bytes, which only fs.statSync takes (rare).
+  statx ??= bindStatx();
+  if (statx !== null && typeof file === 'string') return statx(file, identity) ? identity : null;
   try {
-    return statSync(file, { throwIfNoEntry: false }) ?? null;
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (info === undefined) return null;
+    identity.dev = info.dev;
+    identity.ino = info.ino;
+    identity.isFile = info.isFile();
+    identity.size = info.size;
+    return identity;
   } catch {
     return null;
   }
