@@ -49,9 +49,11 @@ export interface Discovery {
 export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: number | null): Discovery {
   const problems: DiscoveryProblem[] = [];
   const unlisted: Discovery['unlisted'] = [];
-  const byInode = new Map<string, Namespace>();
+  // By inode alone where every file is on the one nsfs device; by device and inode where that is unknown.
+  const byInode = new Map<number | string, Namespace>();
   const names = new Set<string>();
-  const labels = new Map<string, string>();
+  /** Each label taken, with the file that took it (for the message when another file would). */
+  const labels = new Map<string, Accepted>();
   let listedCount = 0;
   for (const folder of folders) {
     if ('code' in folder) {
@@ -62,7 +64,7 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
     // A listed name holds no slash and is never . or ..: joined by hand, no normalising per file.
     const folderPath = path.join(folder.dir, '/');
     const notOnNsfs: string[] = [];
-    const accepted: { listed: ListedFile; shown: string; ns: Namespace }[] = [];
+    const accepted: Accepted[] = [];
     for (const listed of folder.files) {
       const { name, bytes, dev, ino, type } = listed;
       const file = folderPath + name;
@@ -74,7 +76,7 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
         problems.push({ key: `not-net:${file}:${ino}`, message: `${file} is a ${type} namespace, not a network namespace; skipped` });
         continue;
       }
-      const key = `${dev}:${ino}`;
+      const key = nsfsDevice !== null ? ino : `${dev}:${ino}`;
       if (byInode.has(key)) continue;
       const shown = bytes === undefined ? name : escapeBytes(bytes);
       if (names.has(shown)) {
@@ -82,22 +84,23 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
         continue;
       }
       names.add(shown);
-      const fileBytes = bytes === undefined ? {} : { file: Buffer.concat([Buffer.from(folderPath), bytes]) };
-      const ns: Namespace = { name, path: file, inode: ino, ...fileBytes };
+      const ns: Namespace = bytes === undefined ? { name, path: file, inode: ino } : { name, path: file, inode: ino, file: Buffer.concat([Buffer.from(folderPath), bytes]) };
       byInode.set(key, ns);
-      accepted.push({ listed, shown, ns });
+      accepted.push({ listed, dir: folder.dir, shown, ns });
     }
     // Labels by bytes, not by the file system's listing order: the same name keeps its label.
-    for (const { shown, ns } of accepted.sort((a, b) => byNameBytes(a.listed, b.listed))) {
+    for (const entry of accepted.sort((a, b) => byNameBytes(a.listed, b.listed))) {
+      const { shown, ns } = entry;
       const label = freeLabel(ns.name, labels);
       if (label !== ns.name) {
+        const holder = labels.get(ns.name)!;
         problems.push({
           key: `same-label:${folder.dir}/${shown}`,
-          message: `${folder.dir}/${shown} gets the same label as ${labels.get(ns.name)} (${JSON.stringify(ns.name)}: bytes that are not UTF-8 read as U+FFFD); labelled ${JSON.stringify(label)}`,
+          message: `${folder.dir}/${shown} gets the same label as ${holder.dir}/${holder.shown} (${JSON.stringify(ns.name)}: bytes that are not UTF-8 read as U+FFFD); labelled ${JSON.stringify(label)}`,
         });
         ns.name = label;
       }
-      labels.set(label, `${folder.dir}/${shown}`);
+      labels.set(label, entry);
     }
     // One problem per folder: `netns_dirs: [/proc]` would otherwise be one line per process.
     if (notOnNsfs.length > 0) {
@@ -107,6 +110,14 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
   }
   const namespaces = [...byInode.values()].sort((a, b) => byCodeUnits(a.name, b.name));
   return { namespaces, listedCount, problems, unlisted };
+}
+
+/** A file taken as a namespace: its listing, its folder, its name as messages show it. */
+interface Accepted {
+  listed: ListedFile;
+  dir: string;
+  shown: string;
+  ns: Namespace;
 }
 
 /** Listing order is the file system's: by bytes, the same name takes the same label every cycle. */
@@ -130,7 +141,7 @@ function byCodePoints(a: string, b: string): number {
 }
 
 /** `name`, or `name~2`, `name~3`... when another file holds it. */
-function freeLabel(name: string, taken: ReadonlyMap<string, string>): string {
+function freeLabel(name: string, taken: ReadonlyMap<string, unknown>): string {
   if (!taken.has(name)) return name;
   let suffix = 2;
   while (taken.has(`${name}~${suffix}`)) suffix += 1;

@@ -32,6 +32,8 @@ export interface PackedAt {
 
 const HEADER = 1;
 const NO_ERRORS: readonly string[] = Object.freeze([]);
+/** Shared by every sample whose proc files all read; frozen, so a push onto it throws. */
+const NO_PROC_ERRORS = Object.freeze([]) as unknown as string[];
 
 /**
  * The lists of collector field names of one batch, each sent once: the namespaces of a host report
@@ -166,11 +168,13 @@ export class PackedSample implements NamespaceSample {
   }
 
   get procErrors(): string[] {
-    const unreadable: string[] = [];
-    this.#eachProc((name, value) => {
-      if (Number.isNaN(value)) unreadable.push(name);
-    });
-    return unreadable;
+    // Asked of every namespace each cycle (self-metrics, the log), nearly always empty: no array then.
+    const n = this.#numbers;
+    const at = this.#at + HEADER + n[this.#at]!;
+    const count = n[at]!;
+    let unreadable: string[] | null = null;
+    for (let i = 0; i < this.#procNames.length; i += 1) if (i >= count || Number.isNaN(n[at + 1 + i]!)) (unreadable ??= []).push(this.#procNames[i]!);
+    return unreadable ?? NO_PROC_ERRORS;
   }
 
   get collectors(): CollectorSample {

@@ -50,6 +50,20 @@ test('a reading survives structured clone: devices, proc values and collectors a
   assert.equal(Object.keys(reading).sort(), ['at', 'text'], 'no errors field when there are none');
 });
 
+test('unreadable proc files: named in order, a value missing from the reading counts; none read as one shared empty list', () => {
+  const batch = new Batch();
+  const some = batch.pack('busy', [null, 4096], COLLECTORS);
+  const all = batch.pack('busy', [41, 4096, 7], COLLECTORS);
+  const other = batch.pack('odd', [1, 2, 3], COLLECTORS);
+  const received = batch.received();
+  assert.equal(new PackedSample(received, some, some.text, PROC_NAMES).procErrors, ['nat_conntrack', 'missing']);
+  const clean = new PackedSample(received, all, all.text, PROC_NAMES).procErrors;
+  assert.equal(clean, []);
+  // Asked of every namespace each cycle: no array made per namespace when nothing failed.
+  assert.is(new PackedSample(received, other, other.text, PROC_NAMES).procErrors, clean);
+  assert.throws(() => clean.push('x'), TypeError, 'the shared list cannot be changed');
+});
+
 test('a batch: readings written one after another read back apart; errors travel beside their own reading', () => {
   const batch = new Batch();
   const broken: CollectorSample = { netstat: {}, sockstat: { TCP_inuse: 2 }, conntrack: {}, errors: ['net/snmp: cannot read: EIO'] };
