@@ -169,11 +169,8 @@ export class PackedSample implements NamespaceSample {
 
   get procErrors(): string[] {
     // Asked of every namespace each cycle (self-metrics, the log), nearly always empty: no array then.
-    const n = this.#numbers;
-    const at = this.#at + HEADER + n[this.#at]!;
-    const count = n[at]!;
     let unreadable: string[] | null = null;
-    for (let i = 0; i < this.#procNames.length; i += 1) if (i >= count || Number.isNaN(n[at + 1 + i]!)) (unreadable ??= []).push(this.#procNames[i]!);
+    for (let i = 0; i < this.#procNames.length; i += 1) if (Number.isNaN(this.#procValue(i))) (unreadable ??= []).push(this.#procNames[i]!);
     return unreadable ?? NO_PROC_ERRORS;
   }
 
@@ -204,16 +201,23 @@ export class PackedSample implements NamespaceSample {
   }
 
   #eachProc(visit: (name: string, value: number) => void): void {
-    const n = this.#numbers;
-    const at = this.#at + HEADER + n[this.#at]!;
-    const count = n[at]!;
-    // A name the reading has no value for is unreadable, as a null value is.
-    for (let i = 0; i < this.#procNames.length; i += 1) visit(this.#procNames[i]!, i < count ? n[at + 1 + i]! : Number.NaN);
+    for (let i = 0; i < this.#procNames.length; i += 1) visit(this.#procNames[i]!, this.#procValue(i));
+  }
+
+  /** The i-th proc value; NaN for one the reading has no value for, unreadable as a null value is. */
+  #procValue(i: number): number {
+    const at = this.#procStart();
+    return i < this.#numbers[at]! ? this.#numbers[at + 1 + i]! : Number.NaN;
+  }
+
+  /** Where the proc values' count lies, after the devices. */
+  #procStart(): number {
+    return this.#at + HEADER + this.#numbers[this.#at]!;
   }
 
   /** Where the collectors' part of the numbers starts. */
   #procEnd(): number {
-    const at = this.#at + HEADER + this.#numbers[this.#at]!;
+    const at = this.#procStart();
     return at + 1 + this.#numbers[at]!;
   }
 

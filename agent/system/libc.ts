@@ -37,6 +37,7 @@ interface Bound {
   getrlimit(resource: number, limit: [RlimitStruct]): number;
   setrlimit(resource: number, limit: RlimitStruct): number;
   mallopt(parameter: number, value: number): number;
+  statx(dirfd: number, file: string, flags: number, mask: number, buffer: Buffer): number;
 }
 
 let bound: Bound | null = null;
@@ -52,12 +53,14 @@ function libc(): Bound {
   const getrlimit = lib.func('int getrlimit(int resource, _Out_ netns_exporter_rlimit *rlim)');
   const setrlimit = lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)');
   const mallopt = lib.func('int mallopt(int param, int value)');
+  const statx = lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
   bound = {
     errno: () => koffi.errno(),
     flock: (fd, operation) => flock(fd, operation) as number,
     getrlimit: (resource, limit) => getrlimit(resource, limit) as number,
     setrlimit: (resource, limit) => setrlimit(resource, limit) as number,
     mallopt: (parameter, value) => mallopt(parameter, value) as number,
+    statx: (dirfd, file, flags, mask, buffer) => statx(dirfd, file, flags, mask, buffer) as number,
   };
   return bound;
 }
@@ -132,18 +135,15 @@ const S_IFREG = 0o100000;
  * bound (koffi not loading, a libc without it): callers then use fs.statSync.
  */
 export function bindStatx(): ((file: string, into: FileIdentity) => boolean) | null {
-  let statx: (dirfd: number, file: string, flags: number, mask: number, buffer: Buffer) => number;
+  let lib: Bound;
   try {
-    // koffi is CommonJS with a native addon; require keeps it out of the ESM graph until asked for.
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const bound = koffi.load('libc.so.6').func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
-    statx = (dirfd, file, flags, mask, buffer) => bound(dirfd, file, flags, mask, buffer) as number;
+    lib = libc();
   } catch {
     return null;
   }
   const buffer = Buffer.alloc(STATX_BYTES);
   return (file, into) => {
-    if (statx(AT_FDCWD, file, 0, STATX_FIELDS, buffer) !== 0) return false;
+    if (lib.statx(AT_FDCWD, file, 0, STATX_FIELDS, buffer) !== 0) return false;
     const mode = buffer.readUInt16LE(28);
     // Two halves, not readBigUInt64LE: a BigInt is a heap object, which is what this avoids.
     into.ino = buffer.readUInt32LE(32) + buffer.readUInt32LE(36) * 2 ** 32;
