@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { collectorFiles, collectorSample, splitHostWide } from '../../shared/collectors/collectorList.js';
 import { ParseError } from '../../shared/parse/error.js';
@@ -24,6 +24,8 @@ import { PLAIN_FIELDS, SAME_TEXT, sharedNow, threadProcPath, writePlainReply, ty
  */
 
 const THREAD_NS = '/proc/thread-self/ns/net';
+/** At most 15 bytes (TASK_COMM_LEN). */
+const THREAD_NAME = 'netns-reader';
 
 /** A file opened in a namespace: its descriptor, null when it does not exist there, or why it cannot be read. */
 type Opened = number | null | { error: string };
@@ -59,6 +61,7 @@ function run(): void {
   let libc: Libc;
   let homeFd: number;
   let homeInode: number;
+  nameThread();
   try {
     libc = loadLibc();
     homeFd = openSync(THREAD_NS, 'r');
@@ -162,6 +165,20 @@ const plainReplies = new PlainReplies();
  * A namespace this thread holds nothing for: entered, read, left. With `hold`, its socket and files
  * are opened while inside and kept; the reply lists them.
  */
+/**
+ * Every thread of a Node process is called "node": named, an operator's `top -H` or `ps -L` tells
+ * the reading (this thread) from the main thread's push and the V8 and libuv helpers. The real
+ * /proc, not the reader's proc root: this is the thread's own name, not data read. Best effort (a
+ * kernel without /proc/thread-self, or one that refuses, leaves the name as it was).
+ */
+function nameThread(): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', THREAD_NAME);
+  } catch {
+    // The name only helps an operator read top: reading goes on without it.
+  }
+}
+
 function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: Files, hostWideRaw: CollectorFilesRaw, home: Home, held: Map<number, Handles>): ReadReply {
   let fd: number;
   try {

@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -292,6 +292,27 @@ test('worker threads grow with the namespaces: one for a few, another past names
     await reader.stop();
     await capped.stop();
   }
+});
+
+test('reader threads go by the name netns-reader (top -H, ps -L): one per worker, none once stopped', async () => {
+  addBareNamespaces('hq-', 3);
+  const reader = setnsReader({ workers: 2, namespacesPerWorker: 2 });
+  const named = () => readdirSync('/proc/self/task').filter((task) => {
+    try {
+      return readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'netns-reader';
+    } catch {
+      return false; // ended meanwhile
+    }
+  }).length;
+  try {
+    await reader.start();
+    assert.is((await collect(reader, 'hq-')).results.filter((r) => r.ok).length, 3);
+    assert.is(reader.heldByWorker().length, 2);
+    assert.is(named(), 2, 'each worker thread names itself');
+  } finally {
+    await reader.stop();
+  }
+  assert.is(named(), 0, 'and goes with the reader');
 });
 
 test('namespaces that appear between cycles are opened before the next one, which finds them held; others are left alone', async () => {
