@@ -52,6 +52,37 @@ export function parseCycleLine(line: string): { namespaces: number; failed: numb
 export interface CycleSample {
   durationMs: number;
   cpuMs: number;
+  /** The agent process's cumulative CPU by thread group, where asked for. */
+  threads?: ThreadCpu;
+}
+
+/**
+ * CPU (ms) of an agent process by thread: its main thread (the loop, the families, the push's
+ * encoding and HTTP), its reader threads (they name themselves netns-reader) and the rest (V8's
+ * platform thread: concurrent GC and optimising compilation; libuv's pool: gzip, file system).
+ */
+export interface ThreadCpu {
+  main: number;
+  reader: number;
+  helpers: number;
+}
+
+/** The name (comm) in a /proc/<pid>/task/<tid>/stat line: between the first '(' and the last ')'. */
+export function commOfStat(line: string): string {
+  return line.slice(line.indexOf('(') + 1, line.lastIndexOf(')'));
+}
+
+export function threadGroupOf(tid: number, pid: number, comm: string): keyof ThreadCpu {
+  if (tid === pid) return 'main';
+  return comm === 'netns-reader' ? 'reader' : 'helpers';
+}
+
+/** Each thread group's CPU per cycle over the last `steady` cycles; null where a sample lacks it. */
+export function steadyThreads(cycles: readonly CycleSample[], steady: number): ThreadCpu | null {
+  const from = cycles[cycles.length - steady - 1]?.threads;
+  const to = cycles.at(-1)?.threads;
+  if (from === undefined || to === undefined) return null;
+  return { main: (to.main - from.main) / steady, reader: (to.reader - from.reader) / steady, helpers: (to.helpers - from.helpers) / steady };
 }
 
 /**

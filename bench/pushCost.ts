@@ -6,18 +6,20 @@ import { startPushgateway, type RunningServer } from '../test/helpers/servers.js
 import { summarizeProfile, type CpuProfile } from './cpuProfile.js';
 import { fixed, formatTable } from './figures.js';
 import { NamespacePool } from './namespaces.js';
-import { steadyFigures } from './cycleFigures.js';
+import { steadyFigures, steadyThreads, type ThreadCpu } from './cycleFigures.js';
 import { longRunning, writeConfig } from './readers.js';
 
 const ROUNDS = 3;
 /**
- * Cycles 9–16 of each agent: a long-running agent's figure. The first cycles still carry warm-up
- * (the heap growing to its size, code being optimised), which falls on the push's code too; cycles
- * 4–8 are reported beside them (what this benchmark measured until 2026-12-06).
+ * Cycles 25–40 of each agent: a long-running agent's figure. V8 optimises a function once it has
+ * run often enough, and much of the agent runs once or a few times a cycle: at 1,000 namespaces
+ * its platform thread still spent ~10 ms a cycle compiling (TurboFan) at cycles 10–20, more with a
+ * push target (more code to optimise), next to nothing past cycle 25. Cycles 9–16, what this
+ * benchmark measured until 2026-12-07, are reported beside them.
  */
-const CYCLES = 16;
-const STEADY = 8;
-const EARLY = { cycles: 8, steady: 5 };
+const CYCLES = 40;
+const STEADY = 16;
+const EARLY = { cycles: 16, steady: 8 };
 const TARGETS = ['no target', 'pushgateway', 'remote_write'] as const;
 type TargetName = (typeof TARGETS)[number];
 
@@ -46,14 +48,17 @@ export async function benchPushCost(counts: number[]): Promise<string[]> {
     };
     const cpu = new Map<TargetName, number[]>(TARGETS.map((name) => [name, []]));
     const early = new Map<TargetName, number[]>(TARGETS.map((name) => [name, []]));
+    const threads = new Map<TargetName, ThreadCpu[]>(TARGETS.map((name) => [name, []]));
     const loads: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       loads.push(loadavg().map((value) => value.toFixed(1)).join(' '));
       // Rotated each round: no target always first would give it the quietest (or busiest) slot.
       const order = TARGETS.map((_, index) => TARGETS[(index + round) % TARGETS.length]!);
       for (const name of order) {
-        const run = await longRunning(configs[name], count, { cycles: CYCLES, steady: STEADY });
+        const run = await longRunning(configs[name], count, { cycles: CYCLES, steady: STEADY, threads: true });
         cpu.get(name)!.push(run.cpuMs);
+        const split = steadyThreads(run.samples, STEADY);
+        if (split !== null) threads.get(name)!.push(split);
         early.get(name)!.push(steadyFigures(run.samples.slice(0, EARLY.cycles), EARLY.steady).cpuMs);
       }
     }
@@ -64,12 +69,17 @@ export async function benchPushCost(counts: number[]): Promise<string[]> {
     const rows = TARGETS.map((name) => {
       const values = cpu.get(name)!;
       const added = median(values) - base;
-      return [name, values.map((value) => fixed(value)).join(', '), fixed(median(values)), `${fixed(median(values) / base, 2)}×`, name === 'no target' ? '' : fixed((added * 1000) / series, 2)];
+      const split = threads.get(name)!;
+      const group = (key: keyof ThreadCpu) => fixed(median(split.map((figures) => figures[key])));
+      return [
+        name, values.map((value) => fixed(value)).join(', '), fixed(median(values)), `${fixed(median(values) / base, 2)}×`, name === 'no target' ? '' : fixed((added * 1000) / series, 2),
+        split.length === 0 ? 'n/a' : `${group('main')} / ${group('reader')} / ${group('helpers')}`,
+      ];
     });
     const profile = await profiledRun(configs.remote_write, count, work);
     return [
       `push cost: ${count} namespaces, ${series} series per cycle, default reader, the original's example config; ${ROUNDS} rounds, targets taking turns`,
-      ...formatTable(['target', 'CPU ms per cycle (each round)', 'median', '× no target', 'µs CPU per series added'], rows),
+      ...formatTable(['target', 'CPU ms per cycle (each round)', 'median', '× no target', 'µs CPU per series added', 'main / reader / helper threads, ms (medians)'], rows),
       `CPU of the agent's process tree per cycle over cycles ${CYCLES - STEADY + 1}–${CYCLES} of each agent (pushes included); load (1, 5, 15 min) at the start of each round: ${loads.join(' | ')}`,
       `the same agents over cycles ${EARLY.cycles - EARLY.steady + 1}–${EARLY.cycles} (warm-up not over), medians: ${earlyLine}`,
       profile,

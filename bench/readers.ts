@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuOfStat, nodeFlagsOfShebang, originalExampleConfig, parseCycleLine, parseFloorOutput, steadyFigures, type CycleSample, type FloorRound } from './cycleFigures.js';
+import { commOfStat, cpuOfStat, nodeFlagsOfShebang, originalExampleConfig, parseCycleLine, parseFloorOutput, steadyFigures, threadGroupOf, type CycleSample, type FloorRound, type ThreadCpu } from './cycleFigures.js';
 import { fixed, formatTable, parseShellTimes } from './figures.js';
 import { measureCommand } from './measure.js';
 import { NamespacePool } from './namespaces.js';
@@ -175,7 +175,7 @@ async function bareLoop(paths: string[]): Promise<{ wallMs: number; cpuMs: numbe
  * `nodeFlags` go before the agent's own (--cpu-prof, say).
  */
 export async function longRunning(
-  config: string, count: number, options: { cycles?: number; steady?: number; nodeFlags?: readonly string[]; wrap?: readonly string[] } = {},
+  config: string, count: number, options: { cycles?: number; steady?: number; nodeFlags?: readonly string[]; wrap?: readonly string[]; threads?: boolean } = {},
 ): Promise<{ wallMs: number; cpuMs: number; firstWallMs: number; rssMb: number; steadyWindowUs: { fromUs: number; toUs: number }; samples: CycleSample[] }> {
   const CYCLES = options.cycles ?? CYCLE_COUNT;
   // The log (JSON lines, stderr) carries a "cycle collected" line per cycle.
@@ -203,7 +203,7 @@ export async function longRunning(
             reject(new Error(`a cycle read ${cycle.namespaces - cycle.failed} of ${count} namespaces (expected all)`));
             return;
           }
-          cycles.push({ durationMs: cycle.durationMs, cpuMs: treeCpuMs(child.pid!) });
+          cycles.push({ durationMs: cycle.durationMs, cpuMs: treeCpuMs(child.pid!), ...(options.threads === true ? { threads: threadCpuMs(child.pid!) } : {}) });
           arrivedUs.push(Number(process.hrtime.bigint() / 1000n));
           if (cycles.length === CYCLES) {
             clearTimeout(timer);
@@ -236,6 +236,22 @@ function treeCpuMs(pid: number): number {
     if (stat.pid === pid || stat.ppid === pid) ticks += stat.ownTicks + stat.childTicks;
   }
   return ticks / ticksPerMs;
+}
+
+/** CPU (ms) of one process's threads by group (main, reader threads, helpers), from /proc/<pid>/task. */
+function threadCpuMs(pid: number): ThreadCpu {
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  const cpu: ThreadCpu = { main: 0, reader: 0, helpers: 0 };
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    let line;
+    try {
+      line = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile (a libuv thread, a reader thread that was stopped)
+    }
+    cpu[threadGroupOf(Number(task), pid, commOfStat(line))] += cpuOfStat(line).ownTicks / ticksPerMs;
+  }
+  return cpu;
 }
 
 /** SIGTERM, and SIGKILL 15 s later if it is still running. */

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpuOfStat, parseFloorOutput, parseCycleLine, steadyFigures } from '../../bench/cycleFigures.js';
+import { commOfStat, cpuOfStat, parseFloorOutput, parseCycleLine, steadyFigures, steadyThreads, threadGroupOf } from '../../bench/cycleFigures.js';
 
 const test = suite('bench cycle figures');
 
@@ -32,6 +32,18 @@ test('steady state: the cycles after the warm-up, wall as the median, CPU spread
   ];
   assert.equal(steadyFigures(cycles, 3), { cycles: 3, wallMs: 150, cpuMs: 150, firstWallMs: 400 });
   assert.throws(() => steadyFigures(cycles.slice(0, 3), 3), /cycles/);
+});
+
+test('threads of an agent: the main thread by its id, the readers by name, the rest helpers; their CPU per steady cycle', () => {
+  const line = '4250 (netns-reader) S 100 4242 4242 0 -1 4194560 1 0 0 0 250 30 0 0 20 0 11 0 5 0 0';
+  assert.is(commOfStat(line), 'netns-reader');
+  assert.is(commOfStat('4242 (node (x) y) S 1'), 'node (x) y');
+  assert.is(threadGroupOf(4242, 4242, 'node'), 'main');
+  assert.is(threadGroupOf(4250, 4242, 'netns-reader'), 'reader');
+  assert.is(threadGroupOf(4243, 4242, 'node'), 'helpers');
+  const at = (main: number, reader: number, helpers: number) => ({ durationMs: 1, cpuMs: main + reader + helpers, threads: { main, reader, helpers } });
+  assert.equal(steadyThreads([at(100, 50, 10), at(130, 90, 14), at(160, 130, 20)], 2), { main: 30, reader: 40, helpers: 5 });
+  assert.is(steadyThreads([{ durationMs: 1, cpuMs: 1 }, { durationMs: 1, cpuMs: 2 }], 1), null, 'samples taken without threads');
 });
 
 test.run();
