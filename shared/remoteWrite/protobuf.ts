@@ -1,4 +1,4 @@
-import { GrowingBuffer } from '../growingBuffer.js';
+import { GrowingBuffer, writeLatin1, writeUtf8 } from '../growingBuffer.js';
 
 /**
  * The little of protobuf's wire format remote write 1.0 needs (varints, length-delimited fields,
@@ -101,7 +101,7 @@ export class ProtoWriter extends GrowingBuffer {
     this.byte(tag);
     this.varint(length);
     this.reserve(length);
-    this.used += this.buffer.write(text, this.used, length, 'utf8');
+    this.used += writeUtf8(this.buffer, text, this.used, length);
   }
 
   /** The bytes written since `start`, as a latin1 string (one char per byte), to keep between requests. */
@@ -122,7 +122,7 @@ export class ProtoWriter extends GrowingBuffer {
     this.varint(bodyLength);
     const buffer = this.buffer;
     let offset = this.used;
-    offset += buffer.write(labelBytes, offset, labelBytes.length, 'latin1');
+    offset += writeLatin1(buffer, labelBytes, offset);
     buffer[offset++] = TAG.field2;
     buffer[offset++] = sampleLength;
     buffer[offset++] = TAG.sampleValue;
