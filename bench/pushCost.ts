@@ -12,10 +12,11 @@ import { longRunning, writeConfig } from './readers.js';
 const ROUNDS = 3;
 /**
  * Cycles 25–40 of each agent: a long-running agent's figure. V8 optimises a function once it has
- * run often enough, and much of the agent runs once or a few times a cycle: at 1,000 namespaces
- * its platform thread still spent ~10 ms a cycle compiling (TurboFan) at cycles 10–20, more with a
- * push target (more code to optimise), next to nothing past cycle 25. Cycles 9–16, what this
- * benchmark measured until 2026-12-07, are reported beside them.
+ * run often enough, and much of the agent runs once or a few times a cycle, so its platform thread
+ * compiles (TurboFan) for dozens of cycles. At 1,000 namespaces and this 2 s interval
+ * (`--trace-opt`, 2026-12-07): cycles 9–16 ~15 ms a cycle without a target, ~23 with remote_write;
+ * cycles 25–33 ~6 and ~17; cycles 33–42 ~3 and ~6. Cycles 9–16, what this benchmark measured until
+ * then, are reported beside them; cycles 25–40 still carry some of remote_write's warm-up.
  */
 const CYCLES = 40;
 const STEADY = 16;
