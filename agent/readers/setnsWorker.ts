@@ -162,10 +162,6 @@ class PlainReplies {
 const plainReplies = new PlainReplies();
 
 /**
- * A namespace this thread holds nothing for: entered, read, left. With `hold`, its socket and files
- * are opened while inside and kept; the reply lists them.
- */
-/**
  * Every thread of a Node process is called "node": named, an operator's `top -H` or `ps -L` tells
  * the reading (this thread) from the main thread's push and the V8 and libuv helpers. The real
  * /proc, not the reader's proc root: this is the thread's own name, not data read. Best effort (a
@@ -179,6 +175,10 @@ function nameThread(): void {
   }
 }
 
+/**
+ * A namespace this thread holds nothing for: entered, read, left. With `hold`, its socket and files
+ * are opened while inside and kept; the reply lists them.
+ */
 function enterAndRead(libc: Libc, setup: WorkerSetup, request: ReadRequest, files: Files, hostWideRaw: CollectorFilesRaw, home: Home, held: Map<number, Handles>): ReadReply {
   let fd: number;
   try {
