@@ -31,9 +31,8 @@ export interface PackedAt {
 }
 
 const HEADER = 1;
+/** Shared by every sample without errors (collector files, proc files); frozen, so a push onto it throws. */
 const NO_ERRORS: readonly string[] = Object.freeze([]);
-/** Shared by every sample whose proc files all read; frozen, so a push onto it throws. */
-const NO_PROC_ERRORS = Object.freeze([]) as unknown as string[];
 
 /**
  * The lists of collector field names of one batch, each sent once: the namespaces of a host report
@@ -171,7 +170,7 @@ export class PackedSample implements NamespaceSample {
     // Asked of every namespace each cycle (self-metrics, the log), nearly always empty: no array then.
     let unreadable: string[] | null = null;
     for (let i = 0; i < this.#procNames.length; i += 1) if (Number.isNaN(this.#procValue(i))) (unreadable ??= []).push(this.#procNames[i]!);
-    return unreadable ?? NO_PROC_ERRORS;
+    return unreadable ?? (NO_ERRORS as string[]);
   }
 
   get collectors(): CollectorSample {
