@@ -46,4 +46,44 @@ test('its main thread wakes fewer than 10 times a second, and the lag gauges are
   }
 });
 
+/** One gauge's value from a text exposition; NaN when absent. */
+function gauge(text: string, name: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+}
+
+test('the lag gauges report lag, not the sampling interval: none while idle, a stall when stopped', async () => {
+  const port = await freePort();
+  const file = writeConfig({
+    namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}none$` },
+    interval: '15s',
+    api_server: { server_address: '127.0.0.1', server_port: port },
+  }, 'lag');
+  const agent = startAgent(['--config', file]);
+  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  try {
+    await waitFor('the first collection', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, { context: agent.output });
+    // Each scrape reads the figures since the one before; a few samples of an idle loop first.
+    await scrape();
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    const idle = await scrape();
+    for (const part of ['min', 'mean', 'p50']) {
+      const value = gauge(idle, `netns_exporter_nodejs_eventloop_lag_${part}_seconds`);
+      assert.ok(value >= 0 && value < 0.1, `idle lag ${part}: ${value} s`);
+    }
+    // A stopped process is a stalled loop: the sample taken when it runs again shows the stall.
+    agent.child.kill('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    agent.child.kill('SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const stalled = await scrape();
+    const max = gauge(stalled, 'netns_exporter_nodejs_eventloop_lag_max_seconds');
+    assert.ok(max >= 0.9 && max < 5, `lag max after a 1.5 s stop: ${max} s`);
+  } finally {
+    agent.child.kill('SIGCONT');
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+  }
+});
+
 test.run();
