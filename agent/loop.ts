@@ -10,6 +10,7 @@ import { collectionProblems, summariseCycle, type CycleSummary } from './health.
 import type { Logger } from './log.js';
 import { ProblemLog, problemKey } from './problemLog.js';
 import { settledBy } from './deadline.js';
+import { replaceEventLoopLagGauges } from './eventLoopLag.js';
 import { replaceOpenFdsGauge } from './processOpenFds.js';
 import { SelfStatsRecorder } from './selfStats.js';
 import type { CycleOutput, PushOutcome, PushTarget } from './targets/target.js';
@@ -23,7 +24,7 @@ export interface AgentParts {
   families?: FamilyTable;
 }
 
-/** How often prom-client's event-loop lag gauges sample the loop (a timer that wakes the process). */
+/** How often the event-loop lag gauges sample the loop: a timer that wakes the process each time. */
 const EVENT_LOOP_SAMPLE_MS = 1_000;
 
 /** A push may run until the next cycle is due, and at least this long (or one interval, if shorter). */
@@ -108,10 +109,10 @@ export class AgentLoop {
     this.#types = new NamespaceTypes(this.#procRoot);
     this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
     this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
-    // The event-loop lag gauges sample the loop with a timer; prom-client's 10 ms woke an idle agent
-    // 100 times a second (3.5 ms of CPU a second on a VM, ~55 ms per 15 s cycle). Once a second
-    // still catches every stall a health check would notice.
+    // prom-client's event-loop monitor (it has no off switch) samples as rarely as the gauges that
+    // replace its own (eventLoopLag.ts): its default 10 ms woke an idle agent 100 times a second.
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    replaceEventLoopLagGauges(this.#processRegistry, 'netns_exporter_', EVENT_LOOP_SAMPLE_MS);
     // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
     // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
     for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);

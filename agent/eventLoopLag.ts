@@ -1,0 +1,55 @@
+import { createHistogram } from 'node:perf_hooks';
+import { Gauge, type Registry } from 'prom-client';
+
+/**
+ * prom-client's event-loop lag gauges, `nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds`,
+ * measured here instead. prom-client reads Node's monitorEventLoopDelay, which records the time
+ * between two firings of its timer (the sampling interval plus whatever held the loop up) and, once
+ * reset after each collection, does not record the interval that follows. Its default 10 ms timer
+ * woke an idle agent 100 times a second (3.5 ms of CPU a second on a VM); at once a second its
+ * gauges would read 1 s on an idle loop, and a stall just after a scrape or push would go unseen.
+ * Here a timer fires once a second and records how late it fired: ~0 while idle, the length of a
+ * stall that held the loop when it fell due. Names and help are prom-client's (a Pushgateway refuses
+ * a family whose help differs between nodes of one fleet); `nodejs_eventloop_lag_seconds` stays
+ * prom-client's own (a setImmediate timed at each collection).
+ */
+const PARTS: readonly { part: string; help: string }[] = [
+  { part: 'min', help: 'The minimum recorded event loop delay.' },
+  { part: 'max', help: 'The maximum recorded event loop delay.' },
+  { part: 'mean', help: 'The mean of the recorded event loop delays.' },
+  { part: 'stddev', help: 'The standard deviation of the recorded event loop delays.' },
+  { part: 'p50', help: 'The 50th percentile of the recorded event loop delays.' },
+  { part: 'p90', help: 'The 90th percentile of the recorded event loop delays.' },
+  { part: 'p99', help: 'The 99th percentile of the recorded event loop delays.' },
+];
+
+/** Replaces prom-client's lag gauges in `registry` with these, sampling the loop every `sampleMs`. */
+export function replaceEventLoopLagGauges(registry: Registry, prefix: string, sampleMs: number): void {
+  // Nanoseconds late, at least 1 (the histogram's lowest value): a timer on time records 1 ns.
+  const lateNs = createHistogram();
+  let due = performance.now() + sampleMs;
+  setInterval(() => {
+    const now = performance.now();
+    lateNs.record(Math.max(1, Math.round((now - due) * 1e6)));
+    // Node starts the next interval when this one's callback runs, not when it was due.
+    due = now + sampleMs;
+  }, sampleMs).unref();
+  const gauges = new Map<string, Gauge>();
+  // The first gauge's collect sets them all, as prom-client's do, and starts the next window.
+  const collect = () => {
+    // No sample since the last collection (two scrapes within one interval): the last values stay.
+    if (lateNs.count === 0) return;
+    const seconds = (ns: number) => (ns <= 1 ? 0 : ns / 1e9);
+    gauges.get('min')!.set(seconds(lateNs.min));
+    gauges.get('max')!.set(seconds(lateNs.max));
+    gauges.get('mean')!.set(seconds(lateNs.mean));
+    gauges.get('stddev')!.set(lateNs.stddev / 1e9);
+    for (const percentile of [50, 90, 99]) gauges.get(`p${percentile}`)!.set(seconds(lateNs.percentile(percentile)));
+    lateNs.reset();
+  };
+  for (const [index, { part, help }] of PARTS.entries()) {
+    const name = `${prefix}nodejs_eventloop_lag_${part}_seconds`;
+    registry.removeSingleMetric(name);
+    gauges.set(part, new Gauge({ name, help, registers: [registry], ...(index === 0 ? { collect } : {}) }));
+  }
+}
