@@ -107,13 +107,13 @@ function cells(row: Row, rows: readonly Row[]): string[] {
   ];
 }
 
-/** The original's example config with `reader`, pull mode, a 2 s interval; `extra` lines appended (a push section). */
-export function writeConfig(work: string, reader: string, whitelist: string, name = reader, extra: readonly string[] = []): string {
+/** The original's example config with `reader`, pull mode, a 2 s interval unless given; `extra` lines appended (a push section). */
+export function writeConfig(work: string, reader: string, whitelist: string, name = reader, extra: readonly string[] = [], intervalMs = 2_000): string {
   const file = path.join(work, `${name}.yaml`);
   writeFileSync(file, originalExampleConfig(whitelist, [
     `reader: ${reader}`,
-    // Short enough that a slow reader's cycles run back to back; reads get the whole interval.
-    'interval: 2s',
+    // 2 s unless asked: short enough that a slow reader's cycles run back to back.
+    `interval: ${intervalMs}ms`,
     'read_timeout: 2s',
     ...extra,
   ]));

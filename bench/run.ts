@@ -9,7 +9,8 @@
  *   --profile      one extra agent run per count under --cpu-prof, summarised
  *   --only core    run only the named parts (core, readers, churn, collectors, pushgateway, remote_write, push_cost, memory)
  *   --duration D   memory: how long each agent runs (default 90s; the soak: 30m, env BENCH_DURATION)
- *   --interval D   memory: the agent's interval (default 5s, env BENCH_INTERVAL)
+ *   --interval D   memory: the agent's interval (default 5s, env BENCH_INTERVAL); push_cost: (default 2s)
+ *   --cycles N     push_cost: cycles each agent runs, the last 40 % measured (default 40)
  *   --targets a,b  memory: none, pushgateway, remote_write (default all, env BENCH_TARGETS)
  *   --try-flags F  memory: one more agent per V8 flag set beside the shipped one, sets split by '|'
  *   --heap         memory: heap snapshots after 11 cycles instead of the RSS runs (--heap-dir keeps them)
@@ -41,6 +42,8 @@ interface BenchValues {
   'heap-dir'?: string;
   appear?: string;
   churn?: string;
+  cycles?: string;
+  repeat?: string;
 }
 
 const OPTIONAL: OptionalBench[] = [
@@ -58,7 +61,13 @@ const OPTIONAL: OptionalBench[] = [
   { part: 'collectors', file: './collectors.js', run: (module, counts) => call(module, 'benchCollectors', counts) },
   { part: 'pushgateway', file: './pushgateway.js', run: (module) => call(module, 'benchPushgateway') },
   { part: 'remote_write', file: './remoteWrite.js', run: (module) => call(module, 'benchRemoteWrite') },
-  { part: 'push_cost', file: './pushCost.js', run: (module, counts) => call(module, 'benchPushCost', counts) },
+  {
+    part: 'push_cost', file: './pushCost.js', run: (module, counts, values) => call(module, 'benchPushCost', counts, {
+      intervalMs: parseDuration(values.interval ?? '2s', '--interval'),
+      cycles: positive(values.cycles, '--cycles', 40),
+      rounds: positive(values.repeat ?? process.env.BENCH_REPEAT, '--repeat', 3),
+    }),
+  },
   {
     part: 'memory', file: './memory.js', run: (module, counts, values) => call(module, 'benchMemory', {
       counts,
@@ -116,7 +125,7 @@ async function main(): Promise<number> {
       max: { type: 'string' }, counts: { type: 'string' }, repeat: { type: 'string' }, threads: { type: 'string' },
       profile: { type: 'boolean', default: false }, only: { type: 'string' },
       duration: { type: 'string' }, interval: { type: 'string' }, heap: { type: 'boolean', default: false }, 'heap-dir': { type: 'string' },
-      targets: { type: 'string' }, 'try-flags': { type: 'string' }, appear: { type: 'string' }, churn: { type: 'string' },
+      targets: { type: 'string' }, 'try-flags': { type: 'string' }, appear: { type: 'string' }, churn: { type: 'string' }, cycles: { type: 'string' },
     },
   });
   if (process.getuid?.() !== 0) {
