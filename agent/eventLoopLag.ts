@@ -23,12 +23,15 @@ const PARTS: readonly { part: string; help: string }[] = [
   { part: 'p99', help: 'The 99th percentile of the recorded event loop delays.' },
 ];
 
-/** Replaces prom-client's lag gauges in `registry` with these, sampling the loop every `sampleMs`. */
-export function replaceEventLoopLagGauges(registry: Registry, prefix: string, sampleMs: number): void {
+/**
+ * Replaces prom-client's lag gauges in `registry` with these, sampling the loop every `sampleMs`;
+ * returns what stops the sampling (the gauges keep their last values).
+ */
+export function replaceEventLoopLagGauges(registry: Registry, prefix: string, sampleMs: number): () => void {
   // Nanoseconds late, at least 1 (the histogram's lowest value): a timer on time records 1 ns.
   const lateNs = createHistogram();
   let due = performance.now() + sampleMs;
-  setInterval(() => {
+  const sampler = setInterval(() => {
     const now = performance.now();
     lateNs.record(Math.max(1, Math.round((now - due) * 1e6)));
     // Node starts the next interval when this one's callback runs, not when it was due.
@@ -52,4 +55,5 @@ export function replaceEventLoopLagGauges(registry: Registry, prefix: string, sa
     registry.removeSingleMetric(name);
     gauges.set(part, new Gauge({ name, help, registers: [registry], ...(index === 0 ? { collect } : {}) }));
   }
+  return () => clearInterval(sampler);
 }

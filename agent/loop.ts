@@ -73,6 +73,7 @@ export class AgentLoop {
   readonly #procRoot: string;
   readonly #stats = new SelfStatsRecorder();
   readonly #processRegistry = new Registry();
+  readonly #stopLagSampling: () => void;
   #timer: NodeJS.Timeout | null = null;
   #inFlight: Promise<CycleResult> | null = null;
   /** Aborts the collection in flight: on shutdown its reads are killed and nothing half-read is pushed. */
@@ -112,7 +113,7 @@ export class AgentLoop {
     // prom-client's event-loop monitor (it has no off switch) samples as rarely as the gauges that
     // replace its own (eventLoopLag.ts): its default 10 ms woke an idle agent 100 times a second.
     collectDefaultMetrics({ register: this.#processRegistry, prefix: 'netns_exporter_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-    replaceEventLoopLagGauges(this.#processRegistry, 'netns_exporter_', EVENT_LOOP_SAMPLE_MS);
+    this.#stopLagSampling = replaceEventLoopLagGauges(this.#processRegistry, 'netns_exporter_', EVENT_LOOP_SAMPLE_MS);
     // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters
     // (promtool and OpenMetrics refuse the pair); the same figures summed are the per-type gauges.
     for (const kind of ['handles', 'requests', 'resources']) this.#processRegistry.removeSingleMetric(`netns_exporter_nodejs_active_${kind}_total`);
@@ -213,6 +214,7 @@ export class AgentLoop {
   async stop(deadlineMs: number): Promise<boolean> {
     this.#stopping = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#stopLagSampling();
     const collecting = this.#collecting;
     collecting?.abort();
     // An abandoned collection is not waited for (a reader may take its time to give up its reads):
