@@ -16,7 +16,7 @@ const test = suite('CLI: an idle agent sleeps between cycles');
 /** Context switches of the process's main thread (a thread that wakes up and sleeps again counts one). */
 function mainThreadSwitches(pid: number): number {
   const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
-  const count = (field: string) => Number(/^(\d+)$/m.exec(status.split(`${field}:`)[1]!.trim().split('\n')[0]!)?.[1] ?? NaN);
+  const count = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? NaN);
   return count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches');
 }
 
