@@ -20,16 +20,22 @@ function mainThreadSwitches(pid: number): number {
   return count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches');
 }
 
-test('its main thread wakes fewer than 10 times a second, and the lag gauges are still served', async () => {
+/** A pull-mode agent that reads nothing, every 15 s, once its first collection is done. */
+async function idleAgent(label: string): Promise<{ agent: ReturnType<typeof startAgent>; port: number }> {
   const port = await freePort();
   const file = writeConfig({
     namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}none$` },
     interval: '15s',
     api_server: { server_address: '127.0.0.1', server_port: port },
-  }, 'idle');
+  }, label);
   const agent = startAgent(['--config', file]);
+  await waitFor('the first collection', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, { context: agent.output });
+  return { agent, port };
+}
+
+test('its main thread wakes fewer than 10 times a second, and the lag gauges are still served', async () => {
+  const { agent, port } = await idleAgent('idle');
   try {
-    await waitFor('the first collection', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, { context: agent.output });
     // The scrape's own work is over once its reply is read; then the loop has only its timers.
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /^netns_exporter_nodejs_eventloop_lag_p99_seconds \S+$/m);
@@ -53,16 +59,9 @@ function gauge(text: string, name: string): number {
 }
 
 test('the lag gauges report lag, not the sampling interval: none while idle, a stall when stopped', async () => {
-  const port = await freePort();
-  const file = writeConfig({
-    namespaces_filter: { whitelist_pattern: `^${TEST_PREFIX}none$` },
-    interval: '15s',
-    api_server: { server_address: '127.0.0.1', server_port: port },
-  }, 'lag');
-  const agent = startAgent(['--config', file]);
+  const { agent, port } = await idleAgent('lag');
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   try {
-    await waitFor('the first collection', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, { context: agent.output });
     // Each scrape reads the figures since the one before; a few samples of an idle loop first.
     await scrape();
     await new Promise((resolve) => setTimeout(resolve, 3_500));
