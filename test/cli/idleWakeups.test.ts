@@ -29,7 +29,14 @@ async function idleAgent(label: string): Promise<{ agent: ReturnType<typeof star
     api_server: { server_address: '127.0.0.1', server_port: port },
   }, label);
   const agent = startAgent(['--config', file]);
-  await waitFor('the first collection', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, { context: agent.output });
+  try {
+    await waitFor('the first collection', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, { context: agent.output });
+  } catch (error) {
+    // The callers stop the agent only once they have it.
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+    throw error;
+  }
   return { agent, port };
 }
 

@@ -9,6 +9,7 @@ import { SetnsReader } from '../../agent/readers/setns.js';
 import { compareProofReadings } from '../../shared/readerProof.js';
 import type { CollectorsConfig, ProcMetricConfig } from '../../shared/config/configTypes.js';
 import type { NamespaceResult, NamespaceSample } from '../../shared/snapshot.js';
+import { waitFor } from '../helpers/agent.js';
 import { configFrom } from '../helpers/config.js';
 import { addBareNamespaces, addNamespace, addVeth, cleanupNamespaces, deleteNamespace, inNs, sh, TEST_PREFIX } from '../helpers/netns.js';
 import { collectCycle, readerCycle, startedCollection, testReaderOptions } from '../helpers/readers.js';
@@ -314,8 +315,7 @@ test('reader threads go by the name netns-reader (top -H, ps -L): one per worker
   }
   // stop() has the workers' exit events; the kernel may list a thread a moment longer while it ends
   // (a CI run under the kernel's cleanup of 1,000 deleted namespaces saw one).
-  const deadline = Date.now() + 2_000;
-  while (named() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor('the reader threads to end', async () => named() === 0, { timeoutMs: 2_000 }).catch(() => undefined);
   assert.is(named(), 0, 'and goes with the reader');
 });
 
