@@ -124,14 +124,15 @@ export class Collection {
 
   /**
    * What the next cycle's discovery would find now, for a reader that opens namespaces ahead. Its
-   * own state for mounts in progress and types: a cycle's discovery carries those from one cycle to
-   * the next, which a discovery in between must not advance. A file not mounted yet is left out.
+   * own state for mounts in progress and types, and none of the namespaces kept (`known`): a cycle's
+   * discovery carries those from one cycle to the next, which a discovery in between must not
+   * advance. A file not mounted yet is left out.
    */
   async #arrivals(): Promise<readonly Namespace[]> {
     const last = this.#lastDiscovery;
     if (last === null || this.#stopped) return [];
     this.#arrivalTypes ??= new NamespaceTypes(last.procRoot);
-    const discovery = await discoverNamespaces({ ...last, types: this.#arrivalTypes, mounting: new MountsInProgress() });
+    const discovery = await discoverNamespaces({ ...last, types: this.#arrivalTypes, mounting: new MountsInProgress(), known: undefined });
     return discovery.namespaces;
   }
 

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NameFilter } from '../shared/config/configTypes.js';
 import { passesFilter } from '../shared/filter.js';
-import { selectNamespaces, type Discovery, type ListedFile, type ListedFolder } from '../shared/discovery.js';
+import { selectNamespaces, type Discovery, type KnownNamespaces, type ListedFile, type ListedFolder } from '../shared/discovery.js';
 import { parseNamespaceMounts } from '../shared/parse/mountinfo.js';
 import type { DiscoveryProblem } from '../shared/snapshot.js';
 import { bindStatx, type FileIdentity } from './system/libc.js';
@@ -17,6 +17,8 @@ export interface DiscoveryOptions {
   types?: NamespaceTypes;
   /** Empty files seen off nsfs in the cycle before; without it such a file is reported at once. */
   mounting?: MountsInProgress;
+  /** The namespaces of the cycle before: those found again unchanged are the same objects. */
+  known?: KnownNamespaces;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function discoverNamespaces(options: DiscoveryOptions): Promise<Dis
   const folders: ListedFolder[] = [];
   for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types, options.mounting));
   const discovery = selectNamespaces(folders, nsfsDevice);
+  options.known?.settle(discovery.namespaces);
   const failures = [problem, types.failure].filter((failure) => failure !== null);
   return { ...discovery, problems: [...failures, ...discovery.problems] };
 }

@@ -6,6 +6,7 @@ import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily }
 import { collectorErrors, type Snapshot } from '../shared/snapshot.js';
 import type { Collection } from './collect.js';
 import { MountsInProgress, NamespaceTypes } from './discover.js';
+import { KnownNamespaces } from '../shared/discovery.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
 import { ProblemLog, problemKey } from './problemLog.js';
@@ -86,6 +87,7 @@ export class AgentLoop {
   #ticking = false;
   readonly #types: NamespaceTypes;
   readonly #mounting = new MountsInProgress();
+  readonly #known = new KnownNamespaces();
   /** While pushes keep running past the interval (a slow receiver): warned once, not every cycle. */
   #pushOverrunning = false;
   readonly #discoveryProblems: ProblemLog;
@@ -175,7 +177,7 @@ export class AgentLoop {
     let snapshot: Snapshot;
     try {
       snapshot = await collection.collect({
-        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting },
+        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting, known: this.#known },
         signal: collecting.signal,
       });
     } finally {

@@ -112,6 +112,35 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
   return { namespaces, listedCount, problems, unlisted };
 }
 
+/**
+ * The namespaces of the cycle before, by inode: one found again as it was (same inode, label and
+ * file) is the same object as before, not a fresh one. A cycle's namespaces live from its discovery
+ * to the next one's, long enough to be promoted out of the young generation: fresh objects each
+ * cycle were old-generation garbage (about 140 bytes a namespace a cycle, strings included) that
+ * only a full collection frees. Pure bookkeeping: objects are never changed once returned.
+ */
+export class KnownNamespaces {
+  #byInode = new Map<number, Namespace>();
+
+  /** `found`, in place, with each namespace unchanged since the cycle before replaced by its earlier object. */
+  settle(found: Namespace[]): Namespace[] {
+    for (let index = 0; index < found.length; index++) {
+      const ns = found[index]!;
+      const known = this.#byInode.get(ns.inode);
+      if (known !== undefined && sameNamespace(known, ns)) found[index] = known;
+      else this.#byInode.set(ns.inode, ns);
+    }
+    // Gone (or two files on one inode, when nsfs is unknown): the table is rebuilt, not left to grow.
+    if (this.#byInode.size !== found.length) this.#byInode = new Map(found.map((ns) => [ns.inode, ns]));
+    return found;
+  }
+}
+
+function sameNamespace(a: Namespace, b: Namespace): boolean {
+  if (a.name !== b.name || a.path !== b.path || a.inode !== b.inode) return false;
+  return a.file === undefined ? b.file === undefined : b.file !== undefined && a.file.equals(b.file);
+}
+
 /** A file taken as a namespace: its listing, its folder, its name as messages show it. */
 interface Accepted {
   listed: ListedFile;

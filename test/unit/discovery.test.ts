@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { passesFilter } from '../../shared/filter.js';
-import { selectNamespaces, type ListedFile, type ListedFolder } from '../../shared/discovery.js';
+import { KnownNamespaces, selectNamespaces, type ListedFile, type ListedFolder } from '../../shared/discovery.js';
 
 const test = suite('discovery: which listed files are network namespaces');
 const NSFS = 4;
@@ -82,6 +82,34 @@ test('names that are not UTF-8 keep their bytes; two that read alike are labelle
       '/run/netns/bad\\xff gets the same label as /run/netns/bad\uFFFD ("bad\uFFFD": bytes that are not UTF-8 read as U+FFFD); labelled "bad\uFFFD~3"',
     ]);
   }
+});
+
+test('a namespace found again unchanged is the object of the cycle before; a changed one is new', () => {
+  const known = new KnownNamespaces();
+  const cycle = (files: ListedFile[]) => known.settle(selectNamespaces([folder('/run/netns', files)], NSFS).namespaces);
+  const first = cycle([file('a', 100), file('b', 101), file('c', 102)]);
+  const second = cycle([file('a', 100), file('b', 101), file('c2', 102), file('d', 103)]);
+  assert.is(second[0], first[0]);
+  assert.is(second[1], first[1]);
+  // Renamed (same inode): a new object with the new label and path.
+  assert.is.not(second[2], first[2]);
+  assert.equal(second[2], { name: 'c2', path: '/run/netns/c2', inode: 102 });
+  const third = cycle([file('a', 100), file('d', 103)]);
+  assert.is(third[0], first[0]);
+  assert.is(third[1], second[3]);
+  // Gone for a cycle, then back as it was: forgotten meanwhile (the table does not keep what left).
+  const fourth = cycle([file('a', 100), file('b', 101), file('d', 103)]);
+  assert.is.not(fourth[1], first[1]);
+  assert.equal(fourth[1], first[1]);
+});
+
+test('a name that is not UTF-8 is kept only while its bytes are the same', () => {
+  const known = new KnownNamespaces();
+  const named = (bytes: Buffer) => known.settle(selectNamespaces([folder('/run/netns', [file(bytes.toString('utf8'), 100, { bytes })])], NSFS).namespaces)[0]!;
+  const first = named(Buffer.from([0x61, 0xff]));
+  assert.is(named(Buffer.from([0x61, 0xff])), first);
+  // The same label (a U+FFFD), other bytes: another file, another object.
+  assert.is.not(named(Buffer.from([0x61, 0xfe])), first);
 });
 
 test.run();
