@@ -74,6 +74,9 @@ interface Job {
   index: number;
 }
 
+/** The group of a spare job: it no longer holds the results of the cycle it was settled in. */
+const SETTLED: JobGroup = { results: [], pending: 0, resolve: () => undefined };
+
 interface Slot {
   worker: Worker;
   homeInode: number;
@@ -133,6 +136,13 @@ export class SetnsWorkerPool {
   /** Set once start() has its workers: from then on a worker that ends makes room for a replacement. */
   #running = false;
   #nextId = 1;
+  /**
+   * Settled jobs, for the next reads to reuse: a thousand fresh ones a cycle lived through the
+   * cycle's reading, long enough for V8 to allocate them straight in the old generation, where they
+   * were garbage for a full collection (30–40 KB/s less old-generation growth at 1,000 namespaces
+   * and a 2 s interval). As many as were ever in flight at once: at most a cycle's reads.
+   */
+  readonly #spareJobs: Job[] = [];
   #lastProblem: string | null = null;
   /** Workers the pool keeps running (and replaces): all of them, or as many as the namespaces need so far. */
   #wanted: number;
@@ -281,13 +291,25 @@ export class SetnsWorkerPool {
     const slot = owner ?? this.#leastLoaded();
     const hold = owner === undefined && !this.#opening.has(ns.inode) && this.#roomToHold(ns);
     if (hold) this.#opening.add(ns.inode);
-    slot.queue.push({ id: this.#nextId++, ns, hold, postedAt: 0, group, index });
+    const id = this.#nextId++;
+    const spare = this.#spareJobs.pop();
+    if (spare === undefined) return void slot.queue.push({ id, ns, hold, postedAt: 0, group, index });
+    spare.id = id;
+    spare.ns = ns;
+    spare.hold = hold;
+    spare.postedAt = 0;
+    spare.group = group;
+    spare.index = index;
+    slot.queue.push(spare);
   }
 
+  /** Settles a read into its group. The job is spare from then on: every caller has let go of it (see #spareJobs). */
   #settle(job: Job, result: NamespaceResult | 'doubt'): void {
     if (job.hold) this.#opening.delete(job.ns.inode);
-    const { group } = job;
-    group.results[job.index] = result === 'doubt' ? this.#doubt() : result;
+    const { group, index } = job;
+    job.group = SETTLED;
+    this.#spareJobs.push(job);
+    group.results[index] = result === 'doubt' ? this.#doubt() : result;
     group.pending -= 1;
     if (group.pending === 0) group.resolve(group.results);
   }
