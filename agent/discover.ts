@@ -31,17 +31,27 @@ export async function discoverNamespaces(options: DiscoveryOptions): Promise<Dis
   types.beginCycle();
   options.mounting?.beginCycle();
   const folders: ListedFolder[] = [];
-  for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types, options.mounting));
-  const discovery = selectNamespaces(folders, nsfsDevice);
-  options.known?.settle(discovery.namespaces);
+  for (const dir of options.netnsDirs) folders.push(await listFolder(dir, options.filter, nsfsDevice, types, options.mounting, options.known?.listedBefore(dir)));
+  const discovery = options.known?.select(folders, nsfsDevice) ?? selectNamespaces(folders, nsfsDevice);
   const failures = [problem, types.failure].filter((failure) => failure !== null);
   return { ...discovery, problems: [...failures, ...discovery.problems] };
 }
 
-async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes, mounting?: MountsInProgress): Promise<ListedFolder> {
+/**
+ * The folder as listed and stat()ed. `before`: the same folder's listing of the cycle before, given
+ * back as it was (the same object) when every file is as it was, so that a steady cycle makes no
+ * object per file here and selects nothing anew (KnownNamespaces.select).
+ */
+async function listFolder(
+  dir: string, filter: NameFilter, nsfsDevice: number | null, types: NamespaceTypes, mounting?: MountsInProgress, before?: ListedFolder,
+): Promise<ListedFolder> {
   const listed = await readFolder(dir);
   if (!Array.isArray(listed)) return { dir, code: listed.code };
-  const files: ListedFile[] = [];
+  const earlierFolder = before !== undefined && 'files' in before ? before : null;
+  const earlier = earlierFolder?.files ?? null;
+  /** The files as listed; while they are the earlier ones so far, null, and `same` counts them. */
+  let files: ListedFile[] | null = earlier === null ? [] : null;
+  let same = 0;
   const folderPath = path.join(dir, '/');
   for (const entry of listed) {
     const name = typeof entry === 'string' ? entry : entry.toString('utf8');
@@ -58,9 +68,23 @@ async function listFolder(dir: string, filter: NameFilter, nsfsDevice: number | 
     // Only a file on nsfs has a namespace type worth looking up; the others are skipped anyway.
     const onNsfs = nsfsDevice === null || info.dev === nsfsDevice;
     if (!onNsfs && mounting?.firstSeen(info) === true) continue;
-    files.push({ name, ...(bytes === null ? {} : { bytes }), dev: info.dev, ino: info.ino, type: onNsfs ? types.typeOf(file, info.ino) : null });
+    const type = onNsfs ? types.typeOf(file, info.ino) : null;
+    if (files === null) {
+      const was = earlier![same];
+      if (bytes === null && was !== undefined && sameFile(was, name, info, type)) {
+        same += 1;
+        continue;
+      }
+      files = earlier!.slice(0, same);
+    }
+    files.push(bytes === null ? { name, dev: info.dev, ino: info.ino, type } : { name, bytes, dev: info.dev, ino: info.ino, type });
   }
-  return { dir, listedCount: listed.length, files };
+  if (files === null && same === earlier!.length && earlierFolder!.listedCount === listed.length) return earlierFolder!;
+  return { dir, listedCount: listed.length, files: files ?? earlier!.slice(0, same) };
+}
+
+function sameFile(was: ListedFile, name: string, info: Readonly<FileIdentity>, type: string | null): boolean {
+  return was.bytes === undefined && was.name === name && was.dev === info.dev && was.ino === info.ino && was.type === type;
 }
 
 /**

@@ -113,14 +113,40 @@ export function selectNamespaces(folders: readonly ListedFolder[], nsfsDevice: n
 }
 
 /**
- * The namespaces of the cycle before, by inode: one found again as it was (same inode, label and
- * file) is the same object as before, not a fresh one. A cycle's namespaces live from its discovery
- * to the next one's, long enough to be promoted out of the young generation: fresh objects each
- * cycle were old-generation garbage (about 140 bytes a namespace a cycle, strings included) that
- * only a full collection frees. Pure bookkeeping: objects are never changed once returned.
+ * What discovery found the cycle before. The namespaces by inode: one found again as it was (same
+ * inode, label and file) is the same object as before, not a fresh one. A cycle's namespaces live
+ * from its discovery to the next one's, long enough to be promoted out of the young generation:
+ * fresh objects each cycle were old-generation garbage (about 140 bytes a namespace a cycle,
+ * strings included) that only a full collection frees. And the folders as listed with the
+ * selection made from them: when every folder is listed as it was (agent/discover.ts gives its
+ * earlier listing back), the selection is the one made then, not made again (a fifth of what a
+ * steady cycle allocated on the main thread). Pure bookkeeping: objects are never changed once
+ * returned.
  */
 export class KnownNamespaces {
   #byInode = new Map<number, Namespace>();
+  #last: { folders: readonly ListedFolder[]; nsfsDevice: number | null; discovery: Discovery } | null = null;
+
+  /** The folder `dir` as listed the cycle before, if it was. */
+  listedBefore(dir: string): ListedFolder | undefined {
+    return this.#last?.folders.find((folder) => folder.dir === dir);
+  }
+
+  /**
+   * selectNamespaces(folders, nsfsDevice) with the namespaces settled; the selection of the cycle
+   * before (fresh arrays, the same objects) when the folders are the very objects it was made from.
+   */
+  select(folders: readonly ListedFolder[], nsfsDevice: number | null): Discovery {
+    const last = this.#last;
+    if (last !== null && last.nsfsDevice === nsfsDevice && sameItems(last.folders, folders)) {
+      const { discovery } = last;
+      return { namespaces: [...discovery.namespaces], listedCount: discovery.listedCount, problems: [...discovery.problems], unlisted: [...discovery.unlisted] };
+    }
+    const discovery = selectNamespaces(folders, nsfsDevice);
+    this.settle(discovery.namespaces);
+    this.#last = { folders, nsfsDevice, discovery: { ...discovery, namespaces: [...discovery.namespaces] } };
+    return discovery;
+  }
 
   /** `found`, in place, with each namespace unchanged since the cycle before replaced by its earlier object. */
   settle(found: Namespace[]): Namespace[] {
@@ -134,6 +160,10 @@ export class KnownNamespaces {
     if (this.#byInode.size !== found.length) this.#byInode = new Map(found.map((ns) => [ns.inode, ns]));
     return found;
   }
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
 function sameNamespace(a: Namespace, b: Namespace): boolean {

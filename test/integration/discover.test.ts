@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { discoverNamespaces, NamespaceTypes } from '../../agent/discover.js';
+import { KnownNamespaces } from '../../shared/discovery.js';
 import { addBareNamespaces, addNamespace, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/servers.js';
@@ -58,6 +59,32 @@ test('files of other namespace types (pid, uts bound into a folder) are recognis
   assert.match(messages[1]!, /uts0 is a uts namespace, not a network namespace; skipped/);
   const again = await discoverNamespaces({ netnsDirs: [dir], filter: noFilter, procRoot: '/proc', types });
   assert.equal(again.problems.map((problem) => problem.key).sort(), found.problems.map((problem) => problem.key).sort(), 'the same keys every cycle, so the loop warns once');
+});
+
+test('a steady cycle gives the namespaces of the cycle before; a namespace bound anew under the same name, one added and one gone are seen at once', async () => {
+  const dir = path.join(root, 'steady');
+  mkdirSync(dir);
+  const [a, b, c, d] = ['stA', 'stB', 'stC', 'stD'].map((name) => addNamespace(name));
+  const inode = (name: string) => statSync(`/run/netns/${name}`).ino;
+  bindMount(`/run/netns/${a}`, path.join(dir, 'a'));
+  bindMount(`/run/netns/${b}`, path.join(dir, 'b'));
+  const options = { netnsDirs: [dir], filter: noFilter, procRoot: '/proc', known: new KnownNamespaces(), types: new NamespaceTypes('/proc') };
+  const first = await discoverNamespaces(options);
+  assert.equal(first.namespaces.map((ns) => [ns.name, ns.inode]), [['a', inode(a!)], ['b', inode(b!)]]);
+  const second = await discoverNamespaces(options);
+  assert.ok(second.namespaces.length === 2 && second.namespaces.every((ns, index) => ns === first.namespaces[index]), 'the same objects');
+  // Another namespace bound onto b: the same name, the same number of files, another inode.
+  execFileSync('umount', [path.join(dir, 'b')]);
+  execFileSync('mount', ['--bind', `/run/netns/${c}`, path.join(dir, 'b')]);
+  const third = await discoverNamespaces(options);
+  assert.equal(third.namespaces.map((ns) => [ns.name, ns.inode]), [['a', inode(a!)], ['b', inode(c!)]]);
+  assert.is(third.namespaces[0], first.namespaces[0], 'a, unchanged, is still the object of before');
+  bindMount(`/run/netns/${d}`, path.join(dir, 'd'));
+  assert.equal((await discoverNamespaces(options)).namespaces.map((ns) => ns.name), ['a', 'b', 'd'], 'added');
+  execFileSync('umount', [path.join(dir, 'a')]);
+  mounts.splice(mounts.indexOf(path.join(dir, 'a')), 1);
+  rmSync(path.join(dir, 'a'));
+  assert.equal((await discoverNamespaces(options)).namespaces.map((ns) => ns.name), ['b', 'd'], 'gone');
 });
 
 test('netns_dirs: [/proc] is one problem for the folder, not one per entry', async () => {

@@ -103,6 +103,28 @@ test('a namespace found again unchanged is the object of the cycle before; a cha
   assert.equal(fourth[1], first[1]);
 });
 
+test('folders that are the very listings of the cycle before give the selection made then; any other folder is selected anew', () => {
+  const known = new KnownNamespaces();
+  const listed = [folder('/run/netns', [file('b', 101), file('a', 100), file('a2', 100)])];
+  const first = known.select(listed, NSFS);
+  assert.equal(first.namespaces.map((ns) => ns.name), ['a', 'b']);
+  assert.equal(first.problems, []);
+  const again = known.select(listed, NSFS);
+  assert.equal(again, first);
+  assert.ok(again.namespaces.every((ns, index) => ns === first.namespaces[index]), 'the same namespace objects');
+  again.namespaces.pop();
+  assert.is(known.select(listed, NSFS).namespaces.length, 2, 'a fresh array each cycle: a caller changing it changes no later cycle');
+  assert.is(known.listedBefore('/run/netns'), listed[0], 'the listing is kept for the next cycle to compare with');
+  // Equal but not the same object (agent/discover.ts gives the earlier one back only when every file is as it was).
+  const relisted = known.select([folder('/run/netns', [file('b', 101), file('c', 102)])], NSFS);
+  assert.equal(relisted.namespaces.map((ns) => ns.name), ['b', 'c']);
+  assert.is(relisted.namespaces[0], first.namespaces[1], 'settled: b is still the object of before');
+  // The same listing seen on another nsfs device (unknown now): selected anew, judged by the device.
+  const sameFolders = [known.listedBefore('/run/netns')!];
+  assert.is(known.select(sameFolders, null).namespaces.length, 2);
+  assert.equal(known.select(sameFolders, 99).namespaces, [], 'files not on this nsfs device are no namespaces');
+});
+
 test('a name that is not UTF-8 is kept only while its bytes are the same', () => {
   const known = new KnownNamespaces();
   const named = (bytes: Buffer) => known.settle(selectNamespaces([folder('/run/netns', [file(bytes.toString('utf8'), 100, { bytes })])], NSFS).namespaces)[0]!;
