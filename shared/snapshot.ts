@@ -67,6 +67,13 @@ export interface NamespaceSample {
   eachDevice?(visit: (device: DeviceView) => void): void;
   /** Shows each collector figure in turn, where a sample can do so without making `collectors` (a packed one). */
   eachCollectorValue?(visit: CollectorVisit): void;
+  /** proc[name], where a sample can tell it without making `proc` (a packed one). */
+  procValue?(name: string): number | undefined;
+}
+
+/** The value of the proc metric `name` in a sample; undefined when its file could not be read. */
+export function procValue(sample: NamespaceSample, name: string): number | undefined {
+  return sample.procValue !== undefined ? sample.procValue(name) : sample.proc[name];
 }
 
 /** The collectors' parts of a sample, in the order the collectors read them. */

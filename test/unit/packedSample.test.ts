@@ -1,11 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PackedInterfacesWriter } from '../../shared/packedInterfaces.js';
-import { NameLists, PackedSample, packReadingInto, type PackedAt, type PackedBatch } from '../../shared/packedSample.js';
+import { DeviceText, NameLists, PackedSample, packReadingInto, type PackedAt, type PackedBatch } from '../../shared/packedSample.js';
 import { ParseError } from '../../shared/parse/error.js';
 import { parseInterfaceDumpsInto } from '../../shared/parse/netlink.js';
 import { INTERFACE_STATS } from '../../shared/interfaceStats.js';
-import { collectorErrors, eachDevice, type CollectorSample, type DeviceView, type NamespaceSample } from '../../shared/snapshot.js';
+import { collectorErrors, eachDevice, procValue, type CollectorSample, type DeviceView, type NamespaceSample } from '../../shared/snapshot.js';
 import { interfacesFromDumps, netlinkFixture } from '../helpers/netlinkDumps.js';
 
 const test = suite('packed readings (setns worker → main thread)');
@@ -83,6 +83,38 @@ test('a batch: readings written one after another read back apart; errors travel
   // A reading with fewer values than names (a stand-in worker, an older one): the rest are unreadable.
   assert.equal(short!.procErrors, PROC_NAMES);
   assert.equal(short!.collectors, COLLECTORS);
+});
+
+test('procValue reads one value as proc holds it; unreadable and unknown names have none', () => {
+  const batch = new Batch();
+  const reading = batch.pack('busy', [41, null, 7], COLLECTORS);
+  const sample = new PackedSample(batch.received(), reading, reading.text, PROC_NAMES);
+  assert.equal(PROC_NAMES.map((name) => procValue(sample, name)), [41, undefined, 7]);
+  assert.is(procValue(sample, 'not configured'), undefined);
+  assert.equal(PROC_NAMES.map((name) => procValue(sample, name)), PROC_NAMES.map((name) => sample.proc[name]), 'as proc says');
+});
+
+test("a sample's devices shown while another sample's are shown (one view is reused): each as it is, and again after", () => {
+  const batch = new Batch();
+  const [busy, odd] = [batch.pack('busy', [], COLLECTORS), batch.pack('odd', [], COLLECTORS)];
+  const received = batch.received();
+  const outer = new PackedSample(received, busy, new DeviceText(busy.text), []);
+  const inner = new PackedSample(received, odd, odd.text, []);
+  const seen = (sample: NamespaceSample, nested?: NamespaceSample) => {
+    const names: string[] = [];
+    eachDevice(sample, (device) => {
+      if (nested !== undefined) names.push(`(${seen(nested).join(',')})`);
+      names.push(`${device.name}:${device.operstate}:${device.stat(0)}:${device.addresses.length}`);
+    });
+    return names;
+  };
+  const expected = (fixture: string) => interfacesFromDumps(...dumps(fixture)).map((device) => `${device.name}:${device.operstate}:${device.stats[INTERFACE_STATS[0]!]}:${device.addresses.length}`);
+  const alone = seen(outer);
+  assert.equal(alone, expected('busy'));
+  const nested = seen(outer, inner);
+  assert.equal(nested.filter((_, index) => index % 2 === 1), expected('busy'), 'the outer devices, unmoved by the inner visit');
+  assert.equal(nested[0], `(${expected('odd').join(',')})`);
+  assert.equal(seen(outer), alone, 'and the same again');
 });
 
 test('field names are sent once per batch, as lists the readings refer to; any name comes back as it was', () => {
