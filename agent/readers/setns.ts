@@ -5,7 +5,7 @@ import { readFileLimit } from '../system/fileLimit.js';
 import { FolderWatch } from './folderWatch.js';
 import type { ReaderOptions } from './options.js';
 import type { CycleReading, HeldFigures, Reader, Unvouched } from './reader.js';
-import { SetnsWorkerPool } from './setnsPool.js';
+import { SetnsWorkerPool, type PoolResult } from './setnsPool.js';
 
 /**
  * Descriptors kept back from the budget for everything else: the targets' connections, the
@@ -106,20 +106,26 @@ export class SetnsReader implements Reader {
   async collect(namespaces: readonly Namespace[], cycle: { complete: boolean }): Promise<CycleReading> {
     await this.start();
     this.#beginCycle(namespaces, cycle.complete);
-    const results: NamespaceResult[] = [];
     const unvouched: Unvouched[] = [];
-    const asked: Namespace[] = [];
-    for (const ns of namespaces) {
-      if (this.#timedOut.has(ns.inode)) unvouched.push({ ns, why: 'its read timed out in a worker thread before' });
-      else asked.push(ns);
+    // Nearly always every namespace, and then the list itself (no copy of a thousand a cycle).
+    let asked = namespaces;
+    if (this.#timedOut.size > 0) {
+      const some: Namespace[] = [];
+      for (const ns of namespaces) {
+        if (this.#timedOut.has(ns.inode)) unvouched.push({ ns, why: 'its read timed out in a worker thread before' });
+        else some.push(ns);
+      }
+      asked = some;
     }
     // Every read is handed to the pool at once: they share messages, and a worker in doubt hands
     // back whatever is still queued, the rest of the cycle.
     const read = await this.#pool.readAll(asked);
+    if (unvouched.length === 0 && read.every(isResult)) return { results: read, unvouched };
+    const results: NamespaceResult[] = [];
     for (let index = 0; index < asked.length; index++) {
       const result = read[index]!;
-      if ('doubt' in result) unvouched.push({ ns: asked[index]!, why: result.doubt });
-      else results.push(result);
+      if (isResult(result)) results.push(result);
+      else unvouched.push({ ns: asked[index]!, why: result.doubt });
     }
     return { results, unvouched };
   }
@@ -136,10 +142,7 @@ export class SetnsReader implements Reader {
       if (this.#pool.hasWorkers) this.#options.logger.info('setns reader: this cycle reads with setns workers again');
     }
     if (!complete) return;
-    const selected = new Set<number>();
-    for (const ns of namespaces) selected.add(ns.inode);
-    const gone: number[] = [];
-    for (const inode of this.#pool.heldNamespaces().keys()) if (!selected.has(inode)) gone.push(inode);
+    const gone = this.#pool.heldOutside(namespaces);
     if (gone.length > 0) this.#pool.forget(gone);
     if (!this.#stopped) this.#watch.watchFolders(foldersOf(namespaces));
   }
@@ -184,6 +187,10 @@ export class SetnsReader implements Reader {
     this.#timedOut.add(timedOut.inode);
     this.#options.logger.warn({ namespace: timedOut.name }, 'setns reader: a read timed out in a worker thread; this namespace is read with nsenter from now on');
   }
+}
+
+function isResult(result: PoolResult): result is NamespaceResult {
+  return !('doubt' in result);
 }
 
 /** The folders the namespaces lie in: discovery lists them folder by folder, so a folder is worked out once per run of its files. */

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { closeSync } from 'node:fs';
 import type { CollectorsConfig } from '../../shared/config/configTypes.js';
-import { PackedSample, type PackedBatch } from '../../shared/packedSample.js';
+import { DeviceText, PackedSample, type PackedBatch } from '../../shared/packedSample.js';
 import { namespaceFile, type Namespace, type NamespaceResult } from '../../shared/snapshot.js';
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
@@ -95,7 +95,7 @@ interface Slot {
   /** Descriptors of handles it was told to close and has not said it closed: whoever outlives it closes them. */
   closing: Map<number, number[]>;
   /** The last reading's text of each namespace it holds, which it does not send again unchanged (setnsProtocol.ts). */
-  texts: Map<number, string>;
+  texts: Map<number, DeviceText>;
 }
 
 /** A namespace whose handles a worker holds. */
@@ -105,6 +105,8 @@ interface HeldNamespace {
   /** Its path as the label shows it, and what opens it (bytes for a name that is not UTF-8). */
   path: string;
   file: string | Buffer;
+  /** The last call of heldOutside that found it among its namespaces. */
+  listedIn: number;
 }
 
 /**
@@ -123,6 +125,7 @@ export class SetnsWorkerPool {
   readonly #abandoned = new Set<Worker>();
   /** Namespaces whose handles a worker holds, by inode. */
   readonly #held = new Map<number, HeldNamespace>();
+  #heldOutsideCalls = 0;
   /** Inodes with a read in flight that opens handles: one set per namespace, never two. */
   readonly #opening = new Set<number>();
   /** Inodes forgotten while a read that opens handles was in flight: those handles close on arrival. */
@@ -172,6 +175,23 @@ export class SetnsWorkerPool {
   /** How many namespaces have their handles held now, and how many may be. */
   get heldFigures(): { held: number; limit: number } {
     return { held: this.#held.size, limit: this.#options.heldLimit };
+  }
+
+  /**
+   * The inodes of held namespaces that are not among `namespaces`. Each held namespace is marked
+   * with the call it was found in: no set of a cycle's thousand inodes made to look them up in.
+   */
+  heldOutside(namespaces: readonly Namespace[]): number[] {
+    const call = ++this.#heldOutsideCalls;
+    for (const ns of namespaces) {
+      const held = this.#held.get(ns.inode);
+      if (held !== undefined) held.listedIn = call;
+    }
+    const outside: number[] = [];
+    this.#held.forEach((held, inode) => {
+      if (held.listedIn !== call) outside.push(inode);
+    });
+    return outside;
   }
 
   /** The held namespaces (inode → file), for whoever watches their files. */
@@ -441,12 +461,13 @@ export class SetnsWorkerPool {
     }
     // Handles the worker opened are recorded first, doubt or not: whoever outlives it closes them.
     for (let index = 0; index < jobs.length; index++) {
-      const { heldFds } = replies[index]!;
+      const { heldFds } = replies.at(index);
       if (Array.isArray(heldFds)) this.#recordHeld(slot, jobs[index]!.ns, heldFds);
     }
     for (let index = 0; index < jobs.length; index++) {
       const job = jobs[index]!;
-      const read = replies[index]!;
+      // Read through before the next at(): a plain reply is shown in one object (BatchReplies).
+      const read = replies.at(index);
       const text = textOf(slot, job.ns, read, reply);
       const doubt = doubtAbout(slot, job.ns, read) ?? outsideBatch(reply, read) ?? (text === null ? 'its reading names a text the worker never sent' : null);
       if (doubt !== null) {
@@ -463,12 +484,12 @@ export class SetnsWorkerPool {
   }
 
   #recordHeld(slot: Slot, ns: Namespace, fds: number[]): void {
-    this.#held.set(ns.inode, { slot, fds, path: ns.path, file: namespaceFile(ns) });
+    this.#held.set(ns.inode, { slot, fds, path: ns.path, file: namespaceFile(ns), listedIn: 0 });
     slot.held.add(ns.inode);
     if (this.#forgotten.delete(ns.inode)) this.forget([ns.inode]);
   }
 
-  #toResult(ns: Namespace, reply: ReadReply, batch: PackedBatch, text: string): NamespaceResult {
+  #toResult(ns: Namespace, reply: ReadReply, batch: PackedBatch, text: DeviceText): NamespaceResult {
     const { outcome, durationMs } = reply;
     if (!outcome.ok) return { ns, ok: false, reason: outcome.reason, message: outcome.message, durationMs };
     // Kept packed until the families ask (shared/packedSample.ts): a thousand namespaces' objects,
@@ -627,16 +648,20 @@ function outsideBatch(batch: PackedBatch, read: ReadReply): string | null {
   return inside ? null : `reading at ${outcome.at} lies outside its batch`;
 }
 
+/** A failed read's: it has none. */
+const NO_TEXT = new DeviceText('');
+
 /**
  * A reading's text: sent with its batch, or the one its namespace's last reading on this worker had
- * (kept on both sides while the worker holds the namespace); null when it is neither ('' for a
+ * (kept on both sides while the worker holds the namespace); null when it is neither (NO_TEXT for a
  * failed read, which has none).
  */
-function textOf(slot: Slot, ns: Namespace, read: ReadReply, batch: { texts: readonly string[] }): string | null {
+function textOf(slot: Slot, ns: Namespace, read: ReadReply, batch: { texts: readonly string[] }): DeviceText | null {
   const { outcome } = read;
-  if (!outcome.ok) return '';
+  if (!outcome.ok) return NO_TEXT;
   if (outcome.text === SAME_TEXT) return keepsText(read) ? slot.texts.get(ns.inode) ?? null : null;
-  return Number.isInteger(outcome.text) ? batch.texts[outcome.text] ?? null : null;
+  const text = Number.isInteger(outcome.text) ? batch.texts[outcome.text] : undefined;
+  return text === undefined ? null : new DeviceText(text);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { batchReplies, PLAIN_FIELDS, plainReply, writePlainReply, type ReadReply } from '../../agent/readers/setnsProtocol.js';
+import { batchReplies, PLAIN_FIELDS, plainReply, writePlainReply, type BatchReplies, type ReadReply } from '../../agent/readers/setnsProtocol.js';
 
 /*
  * A worker's batch reply carries the usual reads (held handles, a clean reading) as numbers and
@@ -15,6 +15,12 @@ function plain(...reads: [id: number, durationMs: number, at: number, text: numb
   return numbers;
 }
 
+/** Each reply as the pool reads it, copied before the next is asked for. */
+function all(replies: BatchReplies | null): ReadReply[] | undefined {
+  if (replies === null) return undefined;
+  return Array.from({ length: replies.length }, (_, index) => structuredClone(replies.at(index)));
+}
+
 function entered(id: number): ReadReply {
   return { id, durationMs: 3, entered: true, insideInode: 7, afterInode: 1, poisoned: false, heldFds: [5, 6], outcome: { ok: true, at: 0, text: 0 } };
 }
@@ -26,13 +32,21 @@ test('a plain reply stands for a held, clean read', () => {
 });
 
 test('plain and other replies merge in the order of the reads', () => {
-  const merged = batchReplies({ replies: [entered(2)], plain: plain([1, 1, 0, -1], [3, 1, 40, 0]) }, [1, 2, 3]);
+  const merged = all(batchReplies({ replies: [entered(2)], plain: plain([1, 1, 0, -1], [3, 1, 40, 0]) }, [1, 2, 3]));
   assert.equal(merged?.map((reply) => [reply.id, reply.entered]), [[1, false], [2, true], [3, false]]);
   assert.equal(merged?.[2]?.outcome, { ok: true, at: 40, text: 0 });
 });
 
 test('a worker that sends objects only (no plain numbers) still reads', () => {
-  assert.equal(batchReplies({ replies: [entered(1), entered(2)] }, [1, 2])?.map((reply) => reply.id), [1, 2]);
+  assert.equal(all(batchReplies({ replies: [entered(1), entered(2)] }, [1, 2]))?.map((reply) => reply.id), [1, 2]);
+});
+
+test('plain replies are shown through one object: no object per read', () => {
+  const replies = batchReplies({ replies: [entered(2)], plain: plain([1, 1, 0, -1], [3, 2, 40, 0]) }, [1, 2, 3])!;
+  const first = replies.at(0);
+  assert.is(replies.at(2), first, 'the same object');
+  assert.equal([first.id, first.durationMs, first.outcome], [3, 2, { ok: true, at: 40, text: 0 }], 'rewritten with the later reply');
+  assert.equal(replies.at(1), entered(2), 'an object reply as it came');
 });
 
 test('a reply missing, one too many, out of order or of another read: null (the worker is in doubt)', () => {
