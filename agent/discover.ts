@@ -53,7 +53,8 @@ async function listFolder(
   let files: ListedFile[] | null = earlier === null ? [] : null;
   let same = 0;
   const folderPath = path.join(dir, '/');
-  for (const entry of listed) {
+  for (let index = 0; index < listed.length; index++) {
+    const entry = listed[index]!;
     const name = typeof entry === 'string' ? entry : entry.toString('utf8');
     // The name filter here, before the stat (the costly part on a node with thousands), and only here.
     if (!passesFilter(name, filter)) continue;

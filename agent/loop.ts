@@ -358,7 +358,9 @@ export class AgentLoop {
     const vanished = snapshot.results.filter((result) => !result.ok && result.reason === 'vanished').map((result) => result.ns.name);
     // Churn (containers, routers coming and going) deletes namespaces mid-read: one line a cycle.
     if (vanished.length > 0) this.#logger.info({ vanished: vanished.length, examples: vanished.slice(0, 3) }, 'namespaces deleted during their read (not counted as failed)');
-    for (const result of snapshot.results) {
+    // Indexed: code run once a cycle is seldom optimised, and a for-of iterator there made an object per namespace.
+    for (let index = 0; index < snapshot.results.length; index++) {
+      const result = snapshot.results[index]!;
       const level = noneRead || (!result.ok && result.reason === 'vanished') ? 'debug' : 'warn';
       if (!result.ok) this.#logger[level]({ netns: result.ns.name, reason: result.reason, error: result.message }, 'namespace read failed');
       else if (result.sample.procErrors.length > 0) this.#logger.debug({ netns: result.ns.name, files: result.sample.procErrors }, 'proc files unreadable');

@@ -19,7 +19,9 @@ export class SelfStatsRecorder {
     for (const dir of netnsDirs) this.#dirListErrors[dir] ??= 0;
     for (const { dir } of snapshot.unlistedDirs) this.#dirListErrors[dir] = (this.#dirListErrors[dir] ?? 0) + 1;
     for (const { reason } of snapshot.discoveryErrors) if (reason !== undefined) this.#discoveryErrors[reason] = (this.#discoveryErrors[reason] ?? 0) + 1;
-    for (const result of snapshot.results) {
+    // Indexed: code run once a cycle is seldom optimised, and a for-of iterator there made an object per namespace.
+    for (let index = 0; index < snapshot.results.length; index++) {
+      const result = snapshot.results[index]!;
       if (!result.ok) this.#readErrors[result.reason] = (this.#readErrors[result.reason] ?? 0) + 1;
       else {
         this.#readErrors.proc_file = (this.#readErrors.proc_file ?? 0) + result.sample.procErrors.length;

@@ -183,8 +183,8 @@ export class SetnsWorkerPool {
    */
   heldOutside(namespaces: readonly Namespace[]): number[] {
     const call = ++this.#heldOutsideCalls;
-    for (const ns of namespaces) {
-      const held = this.#held.get(ns.inode);
+    for (let index = 0; index < namespaces.length; index++) {
+      const held = this.#held.get(namespaces[index]!.inode);
       if (held !== undefined) held.listedIn = call;
     }
     const outside: number[] = [];
