@@ -6,7 +6,7 @@ import { namespaceFile, type Namespace, type NamespaceResult } from '../../share
 import type { Logger } from '../log.js';
 import { settledBy } from '../deadline.js';
 import { bindExit } from './netnsLibc.js';
-import { batchReplies, keepsText, SAME_TEXT, sharedNow, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { batchReplies, keepsText, READ_FIELDS, SAME_TEXT, sharedNow, writeReadRequest, type ReadReply, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 export interface SetnsWorkerPoolOptions {
   /** Worker threads (at most, with namespacesPerWorker); each reads one namespace at a time, with a batch or two queued behind it. */
@@ -392,10 +392,11 @@ export class SetnsWorkerPool {
     for (const job of jobs) job.postedAt = postedAt;
     slot.jobs.push(...jobs);
     slot.batchSizes.push(jobs.length);
-    const request: WorkerRequest = {
-      kind: 'batch',
-      reads: jobs.map((job): ReadRequest => ({ id: job.id, path: namespaceFile(job.ns), inode: job.ns.inode, hold: job.hold })),
-    };
+    const request: WorkerRequest = { kind: 'batch', reads: new Float64Array(jobs.length * READ_FIELDS), paths: [] };
+    for (let index = 0; index < jobs.length; index++) {
+      const job = jobs[index]!;
+      writeReadRequest(request.reads, request.paths, index, job.id, job.ns.inode, job.hold, namespaceFile(job.ns));
+    }
     slot.worker.postMessage(request);
     if (slot.watchdog === null) this.#watch(slot, this.#options.timeoutMs);
   }

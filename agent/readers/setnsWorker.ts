@@ -11,7 +11,7 @@ import type { CollectorFileRead, CollectorFilesRaw, CollectorSample, ReadFailure
 import { NotRegularFileError, openRegularFile } from '../regularFile.js';
 import { LibcError, loadLibc, type Libc } from './netnsLibc.js';
 import { HostWideFiles, PROC_OPEN_FLAGS } from './procFile.js';
-import { PLAIN_FIELDS, SAME_TEXT, sharedNow, threadProcPath, writePlainReply, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
+import { PLAIN_FIELDS, readCount, readInodeAt, readRequestAt, SAME_TEXT, sharedNow, threadProcPath, writePlainReply, type BatchRequest, type ReadOutcome, type ReadReply, type ReadRequest, type WorkerReply, type WorkerRequest, type WorkerSetup } from './setnsProtocol.js';
 
 /**
  * The setns reader's worker thread. A namespace read for the first time is entered with setns(2)
@@ -77,6 +77,8 @@ function run(): void {
   const hostWideFiles = new HostWideFiles(hostWide.map((file) => file.procPath), (file) => threadProcPath(setup.procRoot, file));
   const held = new Map<number, Handles>();
   const home: Home = { fd: homeFd, inode: homeInode };
+  /** The read under way, rewritten for each read of a batch (nothing keeps it past its read). */
+  const current: ReadRequest = { id: 0, path: '', inode: 0, hold: false };
   port.on('message', (request: WorkerRequest) => {
     if (request.kind === 'forget') {
       for (const inode of request.inodes) {
@@ -92,10 +94,12 @@ function run(): void {
     readings.reset();
     batchTexts.length = 0;
     batchNames.reset();
-    const changed = addressChanges(libc, request.reads, held);
+    const changed = addressChanges(libc, request, held);
     const replies: ReadReply[] = [];
-    const plain = plainReplies.start(request.reads.length);
-    for (const read of request.reads) {
+    const count = readCount(request);
+    const plain = plainReplies.start(count);
+    for (let index = 0; index < count; index++) {
+      const read = readRequestAt(request, index, current);
       if (poisoned) {
         replies.push(failure(read.id, 'worker', 'worker refused the read: its namespace is in doubt', { poisoned: true }));
         continue;
@@ -286,10 +290,10 @@ function openProcFile(file: string): Opened {
  * The held sockets of a batch's namespaces whose addresses may have changed since their last
  * dump, asked once for the batch; null when that could not be told (then each dumps them again).
  */
-function addressChanges(libc: Libc, reads: readonly ReadRequest[], held: ReadonlyMap<number, Handles>): Set<number> | null {
+function addressChanges(libc: Libc, batch: BatchRequest, held: ReadonlyMap<number, Handles>): Set<number> | null {
   const routes: number[] = [];
-  for (const read of reads) {
-    const handles = held.get(read.inode);
+  for (let index = 0; index < readCount(batch); index++) {
+    const handles = held.get(readInodeAt(batch, index));
     if (handles?.addresses != null) routes.push(handles.route);
   }
   try {

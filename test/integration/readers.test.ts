@@ -269,7 +269,7 @@ test('a worker that reports the wrong namespace is replaced and its read is done
   // Claims to have read another namespace than the one asked for (inode + 1) with a made-up device.
   const liar = standInWorker('liar', [
     `parentPort.postMessage({ kind: 'ready', homeInode: ${home} });`,
-    `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', numbers: Float64Array.from([27, ...new Array(27).fill(0), 0, 0, 0, 0]), names: [], texts: ['wrong0\\0UP\\0\\0ether\\0'], replies: batch.reads.map((r) => ({ id: r.id, durationMs: 1,`,
+    `parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'batch', numbers: Float64Array.from([27, ...new Array(27).fill(0), 0, 0, 0, 0]), names: [], texts: ['wrong0\\0UP\\0\\0ether\\0'], replies: Array.from({ length: batch.reads.length / 3 }, (_, i) => ({ id: batch.reads[3 * i], inode: batch.reads[3 * i + 1] })).map((r) => ({ id: r.id, durationMs: 1,`,
     `  entered: true, heldFds: null, insideInode: r.inode + 1, afterInode: ${home}, poisoned: false,`,
     `  outcome: { ok: true, at: 0, text: 0 } })) }));`,
   ].join('\n'));

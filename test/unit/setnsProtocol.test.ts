@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { batchReplies, PLAIN_FIELDS, plainReply, writePlainReply, type BatchReplies, type ReadReply } from '../../agent/readers/setnsProtocol.js';
+import {
+  batchReplies, PLAIN_FIELDS, plainReply, READ_FIELDS, readCount, readInodeAt, readRequestAt, writePlainReply, writeReadRequest, type BatchReplies, type ReadReply, type ReadRequest,
+} from '../../agent/readers/setnsProtocol.js';
 
 /*
  * A worker's batch reply carries the usual reads (held handles, a clean reading) as numbers and
@@ -55,6 +57,25 @@ test('a reply missing, one too many, out of order or of another read: null (the 
   assert.is(batchReplies({ replies: [], plain: plain([2, 1, 0, -1], [1, 1, 0, -1]) }, [1, 2]), null, 'out of order');
   assert.is(batchReplies({ replies: [entered(9)], plain: plain([1, 1, 0, -1]) }, [1, 2]), null, 'another read');
   assert.is(batchReplies({ replies: [], plain: new Float64Array(3) }, [0]), null, 'a partial record');
+});
+
+test('a batch request crosses as numbers and paths, and reads back read by read, holds and byte paths included', () => {
+  const reads = new Float64Array(3 * READ_FIELDS);
+  const paths: (string | Uint8Array)[] = [];
+  writeReadRequest(reads, paths, 0, 7, 4026532001, true, '/run/netns/a');
+  writeReadRequest(reads, paths, 1, 8, 4026532999, false, Uint8Array.from([0x2f, 0x61, 0xff]));
+  writeReadRequest(reads, paths, 2, 9, 1, true, '/run/netns/c');
+  const batch = structuredClone({ kind: 'batch' as const, reads, paths });
+  assert.is(readCount(batch), 3);
+  const into: ReadRequest = { id: 0, path: '', inode: 0, hold: false };
+  const seen = [0, 1, 2].map((index) => ({ ...readRequestAt(batch, index, into) }));
+  assert.equal(seen, [
+    { id: 7, path: '/run/netns/a', inode: 4026532001, hold: true },
+    { id: 8, path: Uint8Array.from([0x2f, 0x61, 0xff]), inode: 4026532999, hold: false },
+    { id: 9, path: '/run/netns/c', inode: 1, hold: true },
+  ]);
+  assert.is(readRequestAt(batch, 1, into), into, 'one object for the whole batch');
+  assert.equal([0, 1, 2].map((index) => readInodeAt(batch, index)), [4026532001, 4026532999, 1]);
 });
 
 test.run();
