@@ -143,15 +143,24 @@ export class DeviceText {
  * while the other namespaces are read.
  */
 export class PackedSample implements NamespaceSample {
-  readonly #numbers: Float64Array;
-  readonly #text: DeviceText;
-  readonly #names: readonly (readonly string[])[];
-  readonly #at: number;
-  readonly #errors: readonly string[];
-  readonly #procNames: readonly string[];
+  #numbers: Float64Array = NO_NUMBERS;
+  #text: DeviceText = NO_TEXT;
+  #names: readonly (readonly string[])[] = [];
+  #at = 0;
+  #errors: readonly string[] = NO_ERRORS;
+  #procNames: readonly string[] = NO_ERRORS;
 
   /** `text`: the reading's devices' text; `procNames`: the proc_metrics names in config order (the worker knows only their files). */
   constructor(batch: PackedBatch, reading: PackedAt, text: string | DeviceText, procNames: readonly string[]) {
+    this.refill(batch, reading, text, procNames);
+  }
+
+  /**
+   * Shows another reading from now on, as if made anew for it: the setns pool reads a held
+   * namespace into the same two samples in turn (its results live from their read to the cycle's
+   * end, long enough to reach the old generation if made afresh each cycle).
+   */
+  refill(batch: PackedBatch, reading: PackedAt, text: string | DeviceText, procNames: readonly string[]): void {
     this.#numbers = batch.numbers;
     this.#text = typeof text === 'string' ? new DeviceText(text) : text;
     this.#names = batch.names;
@@ -314,5 +323,6 @@ class PackedDevice implements DeviceView {
 }
 
 const NO_NUMBERS = new Float64Array(0);
+const NO_TEXT = new DeviceText('');
 /** The view PackedSample.eachDevice shows devices through when no call of it is under way. */
 let spareView: PackedDevice | null = null;

@@ -160,7 +160,11 @@ export interface DiscoveryProblem {
 export const DISCOVERY_ERROR_REASONS = ['nsfs_check', 'mount_table', 'start'] as const;
 type DiscoveryErrorReason = (typeof DISCOVERY_ERROR_REASONS)[number];
 
-/** One cycle's collection, immutable once built. */
+/**
+ * One cycle's collection, immutable once built, for as long as a cycle needs it: the setns reader
+ * reads a held namespace into the same two results in turn, so a result is rewritten when its
+ * namespace is read the second time after it (during the cycle after next). Copy what must outlive that.
+ */
 export interface Snapshot {
   /** Wall-clock start of the cycle, ms since the epoch: the timestamp of every sample. */
   timestampMs: number;
