@@ -137,6 +137,30 @@ test('names and states of a held namespace: the text kept on both sides between 
   }
 });
 
+test("a held namespace's results: read into two objects in turn, each as read until the read after next", async () => {
+  const [ns] = addBareNamespaces('hr-', 1);
+  const resultOf = (snapshot: { results: readonly NamespaceResult[] }) => snapshot.results.find((r) => r.ns.name === ns)!;
+  const mtu = (result: NamespaceResult) => (result.ok ? result.sample.interfaces.find((device) => device.name === 'lo')?.mtu : undefined);
+  const reader = setnsReader();
+  try {
+    await reader.start();
+    await collect(reader, 'hr-');
+    inNs(ns!, ['ip', 'link', 'set', 'lo', 'mtu', '1500']);
+    const second = resultOf(await collect(reader, 'hr-'));
+    inNs(ns!, ['ip', 'link', 'set', 'lo', 'mtu', '9000']);
+    const third = resultOf(await collect(reader, 'hr-'));
+    assert.is.not(third, second, 'the next read fills the other result');
+    assert.equal([mtu(second), mtu(third)], [1500, 9000], 'the last one stays as it was read');
+    inNs(ns!, ['ip', 'link', 'set', 'lo', 'mtu', '4000']);
+    const fourth = resultOf(await collect(reader, 'hr-'));
+    assert.is(fourth, second, 'the read after next fills the first again: no result made per read');
+    assert.equal([mtu(third), mtu(fourth)], [9000, 4000]);
+    assert.is(reader.held.held, 1, 'read from its held handles throughout');
+  } finally {
+    await reader.stop();
+  }
+});
+
 test('a held namespace is freed the moment it is deleted: the host end of its veth goes within 1 s (and without the agent)', async () => {
   const reader = setnsReader();
   const held = addNamespace('hv-held');
