@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { byCodeUnits } from './compare.js';
+import { byCodeUnits, sameItems } from './compare.js';
 import type { DiscoveryProblem, Namespace } from './snapshot.js';
 
 /** A netns_dirs folder as listed and stat()ed (agent/discover.ts does the I/O). */
@@ -160,10 +160,6 @@ export class KnownNamespaces {
     if (this.#byInode.size !== found.length) this.#byInode = new Map(found.map((ns) => [ns.inode, ns]));
     return found;
   }
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
 function sameNamespace(a: Namespace, b: Namespace): boolean {

@@ -1,3 +1,4 @@
+import { sameItems } from '../compare.js';
 import type { LabelSet } from './labels.js';
 
 /**
@@ -197,7 +198,7 @@ export class FamilyTable {
 
   family(spec: { name: string; help: string; type: string }, labelNames: readonly string[]): SlotFamily {
     let family = this.#families.get(spec.name);
-    if (family === undefined || family.type !== spec.type || family.help !== spec.help || !sameNames(family.labelNames, labelNames)) {
+    if (family === undefined || family.type !== spec.type || family.help !== spec.help || !sameItems(family.labelNames, labelNames)) {
       family = new SlotFamily(spec.name, spec.help, spec.type, labelNames, this);
       this.#families.set(spec.name, family);
     }
@@ -215,10 +216,6 @@ export class FamilyTable {
     }
     return this.#list;
   }
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((name, index) => name === b[index]);
 }
 
 /** A key for a label set given whole (few series: self figures, process figures, tests). */
