@@ -1,5 +1,5 @@
-import { createHistogram } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
+import { DelayWindow } from '../shared/delayWindow.js';
 
 /**
  * prom-client's event-loop lag gauges, `nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds`,
@@ -9,9 +9,11 @@ import { Gauge, type Registry } from 'prom-client';
  * woke an idle agent 100 times a second (3.5 ms of CPU a second on a VM); at once a second its
  * gauges would read 1 s on an idle loop, and a stall just after a scrape or push would go unseen.
  * Here a timer fires once a second and records how late it fired: ~0 while idle, the length of a
- * stall that held the loop when it fell due. Names and help are prom-client's (a Pushgateway refuses
- * a family whose help differs between nodes of one fleet); `nodejs_eventloop_lag_seconds` stays
- * prom-client's own (a setImmediate timed at each collection).
+ * stall that held the loop when it fell due; the window's samples are summed up as they are
+ * (shared/delayWindow.ts: a histogram's standard deviation walked 45,000 buckets each collection).
+ * Names and help are prom-client's (a Pushgateway refuses
+ * a family whose help differs between nodes of one fleet); `nodejs_eventloop_lag_seconds` means
+ * what prom-client's does (a setImmediate timed at each collection, shown at the next).
  */
 const PARTS: readonly { part: string; help: string }[] = [
   { part: 'min', help: 'The minimum recorded event loop delay.' },
@@ -28,8 +30,8 @@ const PARTS: readonly { part: string; help: string }[] = [
  * returns what stops the sampling (the gauges keep their last values).
  */
 export function replaceEventLoopLagGauges(registry: Registry, prefix: string, sampleMs: number): () => void {
-  // Nanoseconds late, at least 1 (the histogram's lowest value): a timer on time records 1 ns.
-  const lateNs = createHistogram();
+  // Nanoseconds late, at least 1 (as Node's histogram recorded them): a timer on time records 1 ns.
+  const lateNs = new DelayWindow();
   let due = performance.now() + sampleMs;
   const sampler = setInterval(() => {
     const now = performance.now();
@@ -38,22 +40,37 @@ export function replaceEventLoopLagGauges(registry: Registry, prefix: string, sa
     due = now + sampleMs;
   }, sampleMs).unref();
   const gauges = new Map<string, Gauge>();
-  // The first gauge's collect sets them all, as prom-client's do, and starts the next window.
+  // The lag gauge's collect sets them all, as prom-client's does, and starts the next window.
   const collect = () => {
     // No sample since the last collection (two scrapes within one interval): the last values stay.
-    if (lateNs.count === 0) return;
+    const late = lateNs.summary();
+    if (late === null) return;
     const seconds = (ns: number) => (ns <= 1 ? 0 : ns / 1e9);
-    gauges.get('min')!.set(seconds(lateNs.min));
-    gauges.get('max')!.set(seconds(lateNs.max));
-    gauges.get('mean')!.set(seconds(lateNs.mean));
-    gauges.get('stddev')!.set(lateNs.stddev / 1e9);
-    for (const percentile of [50, 90, 99]) gauges.get(`p${percentile}`)!.set(seconds(lateNs.percentile(percentile)));
+    gauges.get('min')!.set(seconds(late.min));
+    gauges.get('max')!.set(seconds(late.max));
+    gauges.get('mean')!.set(seconds(late.mean));
+    gauges.get('stddev')!.set(late.stddev / 1e9);
+    gauges.get('p50')!.set(seconds(late.p50));
+    gauges.get('p90')!.set(seconds(late.p90));
+    gauges.get('p99')!.set(seconds(late.p99));
     lateNs.reset();
   };
-  for (const [index, { part, help }] of PARTS.entries()) {
+  // prom-client's own lag gauge too: its collect summed up its histogram for the gauges removed here
+  // (its standard deviation, 0.3 ms a collection) before timing a setImmediate, which this one does alone.
+  const lagName = `${prefix}nodejs_eventloop_lag_seconds`;
+  registry.removeSingleMetric(lagName);
+  const lag: Gauge = new Gauge({
+    name: lagName, help: 'Lag of event loop in seconds.', aggregator: 'average', registers: [registry],
+    collect: () => {
+      const start = process.hrtime.bigint();
+      setImmediate(() => lag.set(Number(process.hrtime.bigint() - start) / 1e9));
+      collect();
+    },
+  });
+  for (const { part, help } of PARTS) {
     const name = `${prefix}nodejs_eventloop_lag_${part}_seconds`;
     registry.removeSingleMetric(name);
-    gauges.set(part, new Gauge({ name, help, registers: [registry], ...(index === 0 ? { collect } : {}) }));
+    gauges.set(part, new Gauge({ name, help, registers: [registry] }));
   }
   return () => clearInterval(sampler);
 }
