@@ -5,7 +5,7 @@ import { cycleFamilies, type BuildInfo, type ExtraMetric } from '../shared/metri
 import { familiesFromValues, FamilyTable, type FamilyValues, type SeriesFamily } from '../shared/metrics/familyTable.js';
 import { collectorErrors, type Snapshot } from '../shared/snapshot.js';
 import type { Collection } from './collect.js';
-import { MountsInProgress, NamespaceTypes } from './discover.js';
+import { FolderStamps, MountsInProgress, NamespaceTypes } from './discover.js';
 import { KnownNamespaces } from '../shared/discovery.js';
 import { collectionProblems, summariseCycle, type CycleSummary } from './health.js';
 import type { Logger } from './log.js';
@@ -88,6 +88,7 @@ export class AgentLoop {
   readonly #types: NamespaceTypes;
   readonly #mounting = new MountsInProgress();
   readonly #known = new KnownNamespaces();
+  readonly #stamps: FolderStamps;
   /** While pushes keep running past the interval (a slow receiver): warned once, not every cycle. */
   #pushOverrunning = false;
   readonly #discoveryProblems: ProblemLog;
@@ -110,6 +111,7 @@ export class AgentLoop {
     this.#build = deps.build;
     this.#procRoot = deps.procRoot ?? '/proc';
     this.#types = new NamespaceTypes(this.#procRoot);
+    this.#stamps = new FolderStamps(this.#procRoot);
     this.#discoveryProblems = new ProblemLog(deps.logger, 'discovery');
     this.#collectionProblems = new ProblemLog(deps.logger, 'collection unhealthy');
     // prom-client's event-loop monitor (it has no off switch) samples as rarely as the gauges that
@@ -177,7 +179,7 @@ export class AgentLoop {
     let snapshot: Snapshot;
     try {
       snapshot = await collection.collect({
-        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting, known: this.#known },
+        discovery: { netnsDirs: config.netnsDirs, filter: config.namespacesFilter, procRoot: this.#procRoot, types: this.#types, mounting: this.#mounting, known: this.#known, stamps: this.#stamps },
         signal: collecting.signal,
       });
     } finally {
@@ -217,6 +219,7 @@ export class AgentLoop {
     this.#stopping = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#stopLagSampling();
+    this.#stamps.close();
     const collecting = this.#collecting;
     collecting?.abort();
     // An abandoned collection is not waited for (a reader may take its time to give up its reads):

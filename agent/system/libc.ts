@@ -38,6 +38,7 @@ interface Bound {
   setrlimit(resource: number, limit: RlimitStruct): number;
   mallopt(parameter: number, value: number): number;
   statx(dirfd: number, file: string, flags: number, mask: number, buffer: Buffer): number;
+  poll(fds: Buffer, count: number, timeoutMs: number): number;
 }
 
 let bound: Bound | null = null;
@@ -54,6 +55,7 @@ function libc(): Bound {
   const setrlimit = lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)');
   const mallopt = lib.func('int mallopt(int param, int value)');
   const statx = lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
+  const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
   bound = {
     errno: () => koffi.errno(),
     flock: (fd, operation) => flock(fd, operation) as number,
@@ -61,6 +63,7 @@ function libc(): Bound {
     setrlimit: (resource, limit) => setrlimit(resource, limit) as number,
     mallopt: (parameter, value) => mallopt(parameter, value) as number,
     statx: (dirfd, file, flags, mask, buffer) => statx(dirfd, file, flags, mask, buffer) as number,
+    poll: (fds, count, timeoutMs) => poll(fds, count, timeoutMs) as number,
   };
   return bound;
 }
@@ -151,6 +154,34 @@ export function bindStatx(): ((file: string, into: FileIdentity) => boolean) | n
     into.isFile = (mode & S_IFMT) === S_IFREG;
     into.dev = makedev(buffer.readUInt32LE(136), buffer.readUInt32LE(140));
     return true;
+  };
+}
+
+const POLLPRI = 0x2;
+const POLLERR = 0x8;
+const POLLNVAL = 0x20;
+
+/**
+ * For an open /proc/<pid>/mountinfo: whether the mount table changed since the last call (or the
+ * open), as poll(2) tells without blocking (POLLPRI and POLLERR; the kernel notes what it told,
+ * per open file). Null where poll cannot be bound; a failing poll, or a descriptor no longer open,
+ * answers true (changed).
+ */
+export function bindMountTableChanged(): ((fd: number) => boolean) | null {
+  let lib: Bound;
+  try {
+    lib = libc();
+  } catch {
+    return null;
+  }
+  // struct pollfd: int fd, short events, short revents.
+  const pollfd = Buffer.alloc(8);
+  return (fd) => {
+    pollfd.writeInt32LE(fd, 0);
+    pollfd.writeInt16LE(POLLPRI, 4);
+    pollfd.writeInt16LE(0, 6);
+    if (lib.poll(pollfd, 1, 0) < 0) return true;
+    return (pollfd.readInt16LE(6) & (POLLPRI | POLLERR | POLLNVAL)) !== 0;
   };
 }
 

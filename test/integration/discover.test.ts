@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { discoverNamespaces, NamespaceTypes } from '../../agent/discover.js';
+import { discoverNamespaces, FolderStamps, MountsInProgress, NamespaceTypes } from '../../agent/discover.js';
 import { KnownNamespaces } from '../../shared/discovery.js';
 import { addBareNamespaces, addNamespace, cleanupNamespaces, TEST_PREFIX } from '../helpers/netns.js';
 import { runWhen } from '../helpers/requirements.js';
@@ -85,6 +85,67 @@ test('a steady cycle gives the namespaces of the cycle before; a namespace bound
   mounts.splice(mounts.indexOf(path.join(dir, 'a')), 1);
   rmSync(path.join(dir, 'a'));
   assert.equal((await discoverNamespaces(options)).namespaces.map((ns) => ns.name), ['b', 'd'], 'gone');
+});
+
+/** FolderStamps that count the folders it let go unlisted. */
+class CountingStamps extends FolderStamps {
+  skipped = 0;
+  override unchanged(...args: Parameters<FolderStamps['unchanged']>): boolean {
+    const unchanged = super.unchanged(...args);
+    if (unchanged) this.skipped += 1;
+    return unchanged;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a folder unchanged since its last listing is not listed again; a namespace bound anew under the same name (no change to the folder), one added, one gone, and a file still unmounted are seen at once', async () => {
+  const dir = path.join(root, 'stamped');
+  mkdirSync(dir);
+  const [a, b, c, d] = ['saA', 'saB', 'saC', 'saD'].map((name) => addNamespace(name));
+  const inode = (name: string) => statSync(`/run/netns/${name}`).ino;
+  bindMount(`/run/netns/${a}`, path.join(dir, 'a'));
+  bindMount(`/run/netns/${b}`, path.join(dir, 'b'));
+  const stamps = new CountingStamps('/proc');
+  const options = { netnsDirs: [dir], filter: noFilter, procRoot: '/proc', known: new KnownNamespaces(), types: new NamespaceTypes('/proc'), mounting: new MountsInProgress(), stamps };
+  const names = async () => (await discoverNamespaces(options)).namespaces.map((ns) => [ns.name, ns.inode]);
+  /** Cycles until one goes unlisted (another process's mounts meanwhile make a cycle list its folders). */
+  const skipsWithin = async (tries: number) => {
+    const before = stamps.skipped;
+    for (let attempt = 0; attempt < tries && stamps.skipped === before; attempt++) await discoverNamespaces(options);
+    return stamps.skipped > before;
+  };
+  try {
+    // Changed within the second before its listing: listed again, as a file system's clock may not have ticked.
+    assert.equal(await names(), [['a', inode(a!)], ['b', inode(b!)]]);
+    assert.equal(await names(), [['a', inode(a!)], ['b', inode(b!)]]);
+    assert.is(stamps.skipped, 0, 'a folder that has just changed is listed each cycle');
+    await sleep(1_100);
+    await discoverNamespaces(options);
+    assert.ok(await skipsWithin(10), 'a settled folder is not listed again');
+    // Another namespace bound onto b: the folder itself does not change, the mount table does.
+    execFileSync('umount', [path.join(dir, 'b')]);
+    execFileSync('mount', ['--bind', `/run/netns/${c}`, path.join(dir, 'b')]);
+    assert.equal(await names(), [['a', inode(a!)], ['b', inode(c!)]], 'bound anew');
+    assert.ok(await skipsWithin(10), 'and left unlisted again after');
+    assert.equal(await names(), [['a', inode(a!)], ['b', inode(c!)]]);
+    bindMount(`/run/netns/${d}`, path.join(dir, 'd'));
+    assert.equal((await names()).map(([name]) => name), ['a', 'b', 'd'], 'added');
+    execFileSync('umount', [path.join(dir, 'a')]);
+    mounts.splice(mounts.indexOf(path.join(dir, 'a')), 1);
+    rmSync(path.join(dir, 'a'));
+    assert.equal((await names()).map(([name]) => name), ['b', 'd'], 'gone');
+    // A file waiting for its mount is left out of its first cycle; the next lists the folder again and reports it.
+    writeFileSync(path.join(dir, 'e'), '');
+    await sleep(1_100);
+    const first = await discoverNamespaces(options);
+    assert.equal(first.namespaces.map((ns) => ns.name), ['b', 'd']);
+    assert.equal(first.problems, [], 'a mount in progress, not reported yet');
+    const next = await discoverNamespaces(options);
+    assert.match(next.problems.map((problem) => problem.message).join('\n'), /: 1 entry is not network namespaces \(not on nsfs\), e\.g\. .*\/e; skipped/);
+  } finally {
+    stamps.close();
+  }
 });
 
 test('netns_dirs: [/proc] is one problem for the folder, not one per entry', async () => {
