@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { collectorFiles, splitHostWide } from '../../shared/collectors/collectorList.js';
+import { sameItems } from '../../shared/compare.js';
 import type { Namespace, NamespaceResult } from '../../shared/snapshot.js';
 import { readFileLimit } from '../system/fileLimit.js';
 import { FolderWatch } from './folderWatch.js';
@@ -48,6 +49,8 @@ export class SetnsReader implements Reader {
   readonly #timedOut = new Set<number>();
   #starting: Promise<void> | null = null;
   #stopped = false;
+  /** The namespaces whose folders were watched last, and those folders (the same namespaces, the same folders). */
+  #watched: { namespaces: readonly Namespace[]; folders: Set<string> } | null = null;
   #arrivalsTimer: NodeJS.Timeout | null = null;
   /** Opening ahead runs (one at a time); a change meanwhile makes it look again when done. */
   #arrivalsRunning = false;
@@ -144,7 +147,14 @@ export class SetnsReader implements Reader {
     if (!complete) return;
     const gone = this.#pool.heldOutside(namespaces);
     if (gone.length > 0) this.#pool.forget(gone);
-    if (!this.#stopped) this.#watch.watchFolders(foldersOf(namespaces));
+    if (!this.#stopped) this.#watch.watchFolders(this.#foldersOf(namespaces));
+  }
+
+  /** foldersOf, once for a selection: a steady cycle's is the cycle before's (1 ms a cycle at 1,000, run as rarely as it is). */
+  #foldersOf(namespaces: readonly Namespace[]): Set<string> {
+    if (this.#watched !== null && sameItems(this.#watched.namespaces, namespaces)) return this.#watched.folders;
+    this.#watched = { namespaces: namespaces.slice(), folders: foldersOf(namespaces) };
+    return this.#watched.folders;
   }
 
   /**
