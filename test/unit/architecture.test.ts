@@ -93,7 +93,7 @@ test('shared/config/ imports nothing from the floors above it', () => {
  * the ones below, never from above. The first floor that matches a file is its floor.
  */
 const SHARED_FLOORS: [string, RegExp][] = [
-  ['facts', /^shared\/(snapshot|interfaceStats|metricSpec|compare|growingBuffer|shellQuote|backoff|proxy|pushgateway\/url|parse\/(error|mountinfo))\.ts$/],
+  ['facts', /^shared\/(snapshot|interfaceStats|metricSpec|compare|growingBuffer|delayWindow|shellQuote|backoff|proxy|pushgateway\/url|parse\/(error|mountinfo))\.ts$/],
   ['config', /^shared\/(config\/.*|filter)\.ts$/],
   ['decoders', /^shared\/(parse\/(ipJson|netlink)|packedInterfaces|packedSample|readerProof|discovery)\.ts$/],
   ['collectors', /^shared\/collectors\/.*\.ts$/],
