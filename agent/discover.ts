@@ -107,14 +107,19 @@ function sameFile(was: ListedFile, name: string, info: Readonly<FileIdentity>, t
   return was.bytes === undefined && was.name === name && was.dev === info.dev && was.ino === info.ino && was.type === type;
 }
 
-/** A folder as it was when listed: its identity and times (ns), and whether that listing can stand. */
-interface FolderStamp {
+/** A folder's identity and times (ns), as stat() shows them. */
+interface FolderTimes {
   dev: bigint;
   ino: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
-  /** The name filter the listing applied (another config's filter lists anew). */
-  filter: NameFilter | null;
+}
+
+/** A folder's times when it was last listed, the name filter that listing applied, and whether it can stand. */
+interface FolderStamp {
+  times: FolderTimes;
+  /** Another config's filter lists anew. */
+  filter: NameFilter;
   /** The listing may stand while nothing changes (see FolderStamps.record). */
   settled: boolean;
 }
@@ -145,28 +150,29 @@ export class FolderStamps {
   }
 
   /** The folder as it is now (stat before listing), null when it cannot be stat()ed (then it is listed). */
-  stampOf(dir: string): FolderStamp | null {
+  stampOf(dir: string): FolderTimes | null {
     try {
       const info = statSync(dir, { bigint: true, throwIfNoEntry: false });
       if (info === undefined || !info.isDirectory()) return null;
-      return { dev: info.dev, ino: info.ino, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs, filter: null, settled: false };
+      return { dev: info.dev, ino: info.ino, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs };
     } catch {
       return null;
     }
   }
 
   /** True when the folder, now `now`, is as when its settled listing was made under the same filter and mount table. */
-  unchanged(dir: string, now: FolderStamp, filter: NameFilter): boolean {
+  unchanged(dir: string, now: FolderTimes, filter: NameFilter): boolean {
     const was = this.#stamps.get(dir);
-    return !this.#mountsChanged && was !== undefined && was.settled && was.filter === filter
-      && was.dev === now.dev && was.ino === now.ino && was.mtimeNs === now.mtimeNs && was.ctimeNs === now.ctimeNs;
+    if (this.#mountsChanged || was === undefined || !was.settled || was.filter !== filter) return false;
+    const { times } = was;
+    return times.dev === now.dev && times.ino === now.ino && times.mtimeNs === now.mtimeNs && times.ctimeNs === now.ctimeNs;
   }
 
-  /** The folder was listed just now, as `stamp` showed it before the listing. */
-  record(dir: string, stamp: FolderStamp, filter: NameFilter, skippedMounting: boolean): void {
-    const newest = stamp.mtimeNs > stamp.ctimeNs ? stamp.mtimeNs : stamp.ctimeNs;
+  /** The folder was listed just now, as `times` showed it before the listing. */
+  record(dir: string, times: FolderTimes, filter: NameFilter, skippedMounting: boolean): void {
+    const newest = times.mtimeNs > times.ctimeNs ? times.mtimeNs : times.ctimeNs;
     const settled = !skippedMounting && BigInt(Date.now()) * 1_000_000n - newest > SETTLED_AFTER_NS;
-    this.#stamps.set(dir, { ...stamp, filter, settled });
+    this.#stamps.set(dir, { times, filter, settled });
   }
 
   /** Closes the mount table; from now on every folder is listed. */
