@@ -37,6 +37,7 @@ interface Bound {
   getrlimit(resource: number, limit: [RlimitStruct]): number;
   setrlimit(resource: number, limit: RlimitStruct): number;
   mallopt(parameter: number, value: number): number;
+  mallocTrim(pad: number): number;
   statx(dirfd: number, file: string, flags: number, mask: number, buffer: Buffer): number;
   poll(fds: Buffer, count: number, timeoutMs: number): number;
 }
@@ -54,6 +55,7 @@ function libc(): Bound {
   const getrlimit = lib.func('int getrlimit(int resource, _Out_ netns_exporter_rlimit *rlim)');
   const setrlimit = lib.func('int setrlimit(int resource, const netns_exporter_rlimit *rlim)');
   const mallopt = lib.func('int mallopt(int param, int value)');
+  const mallocTrim = lib.func('int malloc_trim(size_t pad)');
   const statx = lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
   const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
   bound = {
@@ -62,6 +64,7 @@ function libc(): Bound {
     getrlimit: (resource, limit) => getrlimit(resource, limit) as number,
     setrlimit: (resource, limit) => setrlimit(resource, limit) as number,
     mallopt: (parameter, value) => mallopt(parameter, value) as number,
+    mallocTrim: (pad) => mallocTrim(pad) as number,
     statx: (dirfd, file, flags, mask, buffer) => statx(dirfd, file, flags, mask, buffer) as number,
     poll: (fds, count, timeoutMs) => poll(fds, count, timeoutMs) as number,
   };
@@ -110,6 +113,21 @@ const M_ARENA_MAX = -8;
 export function limitMallocArenas(count: number): boolean {
   try {
     return libc().mallopt(M_ARENA_MAX, count) === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Hands the pages of freed malloc memory back to the kernel (glibc's malloc_trim(0), every arena):
+ * free() gives back only the top of a heap, so the holes a cycle's freed buffers leave between
+ * blocks still in use stay resident (5–7 MB at 1,000 namespaces with a push target, the README's
+ * memory figures). The agent calls it once a cycle, after the push; it takes 0.2–1 ms. True when
+ * something was released; false when nothing was, or where it cannot be called (another libc).
+ */
+export function releaseFreedMemory(): boolean {
+  try {
+    return libc().mallocTrim(0) === 1;
   } catch {
     return false;
   }

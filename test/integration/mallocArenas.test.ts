@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
  * from glibc's own malloc_stats() in a child node whose six worker threads allocate, against the same
  * child without the cap.
  */
-const test = suite('malloc arenas');
+const test = suite('malloc arenas and freed memory');
 const LIBC = fileURLToPath(new URL('../../agent/system/libc.js', import.meta.url));
 
 /** Arenas before and after six worker threads allocate, counted by glibc's malloc_stats() in a child node. */
@@ -41,6 +41,49 @@ test('capped at start, six threads that allocate afterwards share a few arenas i
   // Arenas made before the call stay, and glibc still makes one or two while its limit takes hold
   // (4 where 12 were made without the cap, here); six threads that allocate no longer get one each.
   assert.ok(capped.after - capped.before <= 2, `with the cap: ${JSON.stringify(capped)} (without: ${JSON.stringify(uncapped)})`);
+});
+
+/**
+ * RSS before and after the agent's end-of-cycle call (releaseFreedMemory), in a child node that
+ * mallocs and touches 160 blocks of 64 KiB (below glibc's mmap threshold: they come from the heap),
+ * each followed by a small block, and frees the large ones only: holes between blocks in use, as a
+ * cycle's freed buffers leave them, which glibc's own trimming on free() (the heap's top) never
+ * reaches.
+ */
+function rssAroundRelease(release: boolean): { held: number; freed: number; after: number } {
+  const script = `
+    const koffi = (await import('node:module')).createRequire(${JSON.stringify(LIBC)})('koffi');
+    const lib = koffi.load('libc.so.6');
+    const malloc = lib.func('void *malloc(size_t size)');
+    const free = lib.func('void free(void *ptr)');
+    const memset = lib.func('void *memset(void *s, int c, size_t n)');
+    const { readFileSync } = await import('node:fs');
+    const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+    const blocks = [];
+    const pins = [];
+    for (let i = 0; i < 160; i++) {
+      const block = malloc(64 * 1024);
+      memset(block, 1, 64 * 1024);
+      blocks.push(block);
+      pins.push(malloc(64));
+    }
+    const held = rss();
+    for (const block of blocks) free(block);
+    const freed = rss();
+    if (${release}) { const { releaseFreedMemory } = await import(${JSON.stringify(LIBC)}); if (!releaseFreedMemory()) throw new Error('malloc_trim released nothing'); }
+    process.stdout.write(JSON.stringify({ held, freed, after: rss() }));
+    for (const pin of pins) free(pin);`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.status !== 0) throw new Error(`child node failed (${child.status}): ${child.stderr.slice(-500)}`);
+  return JSON.parse(child.stdout) as { held: number; freed: number; after: number };
+}
+
+test('freed malloc memory stays resident until released; the end-of-cycle call hands it back to the kernel', () => {
+  const kept = rssAroundRelease(false);
+  // 10 MiB were touched; free() alone keeps them (the small blocks keep the holes apart).
+  assert.ok(kept.held - kept.after < 2, `without the call the freed blocks stay resident: ${JSON.stringify(kept)}`);
+  const released = rssAroundRelease(true);
+  assert.ok(released.freed - released.after >= 8, `the call returns the freed 10 MiB: ${JSON.stringify(released)}`);
 });
 
 test.run();
