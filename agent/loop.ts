@@ -98,13 +98,16 @@ export class AgentLoop {
 
   /** Figures of parts outside the loop (the listeners' security layer), rendered into each cycle's self-metrics. */
   readonly #extraSelfMetrics: () => ExtraMetric[];
+  /** Run by the schedule after each cycle has pushed (main: hand freed memory back to the kernel). */
+  readonly #afterCycle: () => void;
 
   /**
    * `discoveryErrorsAtStart`: discoveries main ran before the loop (reader auto's self-test) that
    * failed; counted with the cycles' discovery errors.
    */
-  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[]; discoveryErrorsAtStart?: number }) {
+  constructor(parts: AgentParts, deps: { logger: Logger; build: BuildInfo; procRoot?: string; selfMetrics?: () => ExtraMetric[]; discoveryErrorsAtStart?: number; afterCycle?: () => void }) {
     this.#parts = parts;
+    this.#afterCycle = deps.afterCycle ?? (() => undefined);
     this.#stats.recordDiscoveryErrorsAtStart(deps.discoveryErrorsAtStart ?? 0);
     this.#extraSelfMetrics = deps.selfMetrics ?? (() => []);
     this.#logger = deps.logger;
@@ -303,6 +306,7 @@ export class AgentLoop {
     } finally {
       this.#inFlight = null;
     }
+    if (!this.#stopping) this.#afterCycle();
     const cycle = this.#lastCycle;
     if (cycle !== null && !this.#stopping) {
       this.#collectionProblems.update(collectionProblems(cycle, this.#parts.config.health.maxFailedRatio).map((message) => ({ key: problemKey(message), message })));

@@ -22,7 +22,7 @@ import { readerOptions } from './readers/options.js';
 import { createTargets } from './targets/createTargets.js';
 import type { PushTarget } from './targets/target.js';
 import { childFileLimit, raiseFileLimit } from './system/fileLimit.js';
-import { limitMallocArenas } from './system/libc.js';
+import { limitMallocArenas, releaseFreedMemory } from './system/libc.js';
 import { buildInfo } from './version.js';
 import { WebConfigError, WebConfigSource } from './webConfigFile.js';
 import { WebSecurity } from './webSecurity.js';
@@ -164,7 +164,8 @@ async function run(config: Config, cli: CliOptions, output: LogOutput): Promise<
   if (!(await startTargets(targets))) return EXIT_USAGE;
   // reader: auto proves setns here, so the line below can say which reader reads.
   const { collection, discoveryErrorsAtStart } = await startedCollection(config, logger);
-  const loop = new AgentLoop({ config, collection, targets }, { logger, build, selfMetrics: () => security.selfMetrics(), discoveryErrorsAtStart });
+  // Once a cycle has pushed, the holes its freed buffers left in malloc's heaps go back to the kernel.
+  const loop = new AgentLoop({ config, collection, targets }, { logger, build, selfMetrics: () => security.selfMetrics(), discoveryErrorsAtStart, afterCycle: () => void releaseFreedMemory() });
   const listeners = listenersOf(loop, logger, security);
   try {
     await listeners.start(listenerSpecs(config));
