@@ -80,10 +80,12 @@ function rssAroundRelease(release: boolean): { held: number; freed: number; afte
 
 test('freed malloc memory stays resident until released; the end-of-cycle call hands it back to the kernel', () => {
   const kept = rssAroundRelease(false);
-  // 10 MiB were touched; free() alone keeps them (the small blocks keep the holes apart).
-  assert.ok(kept.held - kept.after < 2, `without the call the freed blocks stay resident: ${JSON.stringify(kept)}`);
+  // 10 MiB were touched; free() alone keeps most of them (the small blocks keep the holes apart; it
+  // may hand back a hole that reaches the heap's top).
+  assert.ok(kept.held - kept.after < 4, `without the call the freed blocks stay resident: ${JSON.stringify(kept)}`);
+  // Whole pages inside each hole go back (15 of a 64 KiB hole's 16, here 7.9–9.8 MiB of the 10).
   const released = rssAroundRelease(true);
-  assert.ok(released.freed - released.after >= 8, `the call returns the freed 10 MiB: ${JSON.stringify(released)}`);
+  assert.ok(released.freed - released.after >= 6, `the call returns most of the freed 10 MiB: ${JSON.stringify(released)}`);
 });
 
 test.run();
